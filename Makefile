@@ -1,0 +1,40 @@
+# Fleetscope. `make demo` and `make test` install what is missing (as root), build, and run.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+# Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
+DEBS := libsnappy-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config \
+        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager
+
+.PHONY: deps build release test demo bench clean
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+	@command -v swift >/dev/null || { echo "swift not found: install Swift 6.3 (e.g. under /opt/swift)"; exit 1; }
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+# One debug build serves both: the end-to-end tests run the binaries in .build/debug.
+test: deps
+	swift build
+	swift test
+
+demo: release
+	./scripts/demo.sh
+
+bench: release
+	./bench/ingest/run.sh
+
+clean:
+	rm -rf .build data

@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Versions are the ones on this machine's package mirror (/opt/swift-packages).
+let package = Package(
+    name: "Fleetscope",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "collector", targets: ["CollectorCLI"]),
+        .executable(name: "edge-scraper", targets: ["EdgeScraperCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev).
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
+        .target(name: "RemoteWireC", dependencies: ["CProtobufC"]),
+
+        // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
+        .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
+        // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
+        .target(name: "Storage"),
+        .target(name: "TSDB", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "PromQL", dependencies: ["Storage"]),
+        .target(name: "Dashboard", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .target(name: "Collector", dependencies: [
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The edge agent stays off Foundation, Yams and AsyncHTTPClient to fit its 14 MiB budget:
+        // NIO for HTTP, its own small YAML reader.
+        .target(name: "EdgeScraper", dependencies: [
+            "RemoteWrite",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "CollectorCLI", dependencies: [
+            "Collector",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "EdgeScraperCLI", dependencies: [
+            "EdgeScraper",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC"]),
+        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite"]),
+        // Starts real processes (collector, prometheus, vmagent, node_exporter); see Tests/EndToEndTests/README.md.
+        .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage"]),
+    ]
+)

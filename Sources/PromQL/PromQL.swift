@@ -1,0 +1,1 @@
+// PromQL: see DESIGN.md. Implementation in progress.

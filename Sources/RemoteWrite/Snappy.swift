@@ -1,0 +1,52 @@
+import CSnappy
+
+/// Snappy *block* format (not the framed stream format), as remote-write requires.
+public enum Snappy {
+    public static func compress(_ input: [UInt8]) -> [UInt8] {
+        var outLen = snappy_max_compressed_length(input.count)
+        var out = [UInt8](repeating: 0, count: outLen)
+        let status = input.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                src.withMemoryRebound(to: CChar.self) { s in
+                    dst.withMemoryRebound(to: CChar.self) { d in
+                        snappy_compress(s.baseAddress, s.count, d.baseAddress, &outLen)
+                    }
+                }
+            }
+        }
+        // snappy_compress fails only when the output buffer is too small, which
+        // snappy_max_compressed_length rules out.
+        precondition(status == SNAPPY_OK, "snappy_compress failed with a correctly sized buffer")
+        out.removeSubrange(outLen...)
+        return out
+    }
+
+    /// The length the block header declares, read without decompressing.
+    public static func decodedLength(_ raw: UnsafeRawBufferPointer) throws(RemoteWriteError) -> Int {
+        var n = 0
+        let status = snappy_uncompressed_length(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, &n)
+        guard status == SNAPPY_OK else { throw .snappy("invalid snappy block header (is the body snappy block-compressed?)") }
+        return n
+    }
+
+    /// Decompresses after checking the declared length against `limit`, so a tiny body
+    /// cannot make us allocate gigabytes.
+    public static func decompress(_ raw: UnsafeRawBufferPointer, limit: Int = 32 << 20) throws(RemoteWriteError) -> [UInt8] {
+        let n = try decodedLength(raw)
+        guard n <= limit else { throw .tooLarge(decoded: n, limit: limit) }
+        var out = [UInt8](repeating: 0, count: n)
+        var outLen = n
+        let status = out.withUnsafeMutableBufferPointer { dst in
+            dst.withMemoryRebound(to: CChar.self) { d in
+                snappy_uncompress(raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, d.baseAddress, &outLen)
+            }
+        }
+        guard status == SNAPPY_OK, outLen == n else { throw .snappy("corrupt snappy block (decompression failed)") }
+        return out
+    }
+
+    public static func decompress(_ input: [UInt8], limit: Int = 32 << 20) throws(RemoteWriteError) -> [UInt8] {
+        // Array.withUnsafeBytes rethrows untyped errors, so carry the typed one out in a Result.
+        try input.withUnsafeBytes { raw in Result { () throws(RemoteWriteError) in try decompress(raw, limit: limit) } }.get()
+    }
+}

@@ -1,0 +1,1 @@
+// TSDB: see DESIGN.md. Implementation in progress.
