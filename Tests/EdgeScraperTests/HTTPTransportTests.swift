@@ -1,0 +1,156 @@
+import Synchronization
+import Testing
+@testable import EdgeScraper
+
+@Suite struct HTTPURLTests {
+    @Test func parsesHostPortPathQuery() throws {
+        let u = try HTTPURL(parsing: "http://example.org:9090/api/v1/write?x=1&y=2")
+        #expect(u.scheme == "http")
+        #expect(u.host == "example.org")
+        #expect(u.port == 9090)
+        #expect(u.target == "/api/v1/write?x=1&y=2")
+        #expect(u.hostHeader == "example.org:9090")
+    }
+
+    @Test func defaultsPortAndPath() throws {
+        let u = try HTTPURL(parsing: "http://example.org")
+        #expect(u.port == 80)
+        #expect(u.target == "/")
+        #expect(u.hostHeader == "example.org")
+        let q = try HTTPURL(parsing: "https://h?a=b")
+        #expect(q.port == 443)
+        #expect(q.target == "/?a=b")
+    }
+
+    @Test func ipv6Literals() throws {
+        let u = try HTTPURL(parsing: "http://[::1]:8080/metrics")
+        #expect(u.host == "::1")
+        #expect(u.port == 8080)
+        #expect(u.hostHeader == "[::1]:8080")
+        let v = try HTTPURL(parsing: "http://[fe80::1]/")
+        #expect(v.host == "fe80::1")
+        #expect(v.port == 80)
+    }
+
+    @Test func userInfoAndFragment() throws {
+        let u = try HTTPURL(parsing: "http://bob:s3cret@10.0.0.1:81/p#frag")
+        #expect(u.user == "bob")
+        #expect(u.password == "s3cret")
+        #expect(u.host == "10.0.0.1")
+        #expect(u.target == "/p")
+    }
+
+    @Test func rejectsBadURLs() {
+        #expect(throws: HTTPTransportError.self) { try HTTPURL(parsing: "example.org/x") }
+        #expect(throws: HTTPTransportError.self) { try HTTPURL(parsing: "ftp://example.org/") }
+        #expect(throws: HTTPTransportError.self) { try HTTPURL(parsing: "http://h:99999/") }
+        #expect(throws: HTTPTransportError.self) { try HTTPURL(parsing: "http://[::1/") }
+        #expect(throws: HTTPTransportError.self) { try HTTPURL(parsing: "http:///path") }
+    }
+
+    @Test func base64MatchesRFC4648Vectors() {
+        #expect(base64("") == "")
+        #expect(base64("f") == "Zg==")
+        #expect(base64("fo") == "Zm8=")
+        #expect(base64("foo") == "Zm9v")
+        #expect(base64("foobar") == "Zm9vYmFy")
+    }
+}
+
+@Suite struct NIOHTTPTransportTests {
+    @Test func getAndPostAgainstLoopbackServer() async throws {
+        let seen = Mutex<[ServerRequest]>([])
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { req in
+            seen.withLock { $0.append(req) }
+            if req.path == "/echo" { return ServerResponse(status: 201, headers: [("X-Test", "yes")], body: req.body) }
+            return .text(404, "no such path\n")
+        }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        let body = Array(0..<200_000).map { UInt8(truncatingIfNeeded: $0) }
+        let r = try await t.send(HTTPRequest(method: "POST", url: server.baseURL + "/echo?a=1",
+                                             headers: [("Authorization", "Bearer tok")], body: body))
+        #expect(r.status == 201)
+        #expect(r.header("x-test") == "yes")
+        #expect(r.body == body)
+        let r2 = try await t.send(HTTPRequest(url: server.baseURL + "/missing"))
+        #expect(r2.status == 404)
+        #expect(String(decoding: r2.body, as: UTF8.self) == "no such path\n")
+        let reqs = seen.withLock { $0 }
+        #expect(reqs.count == 2)
+        #expect(reqs[0].uri == "/echo?a=1")
+        #expect(reqs[0].header("authorization") == "Bearer tok")
+        #expect(reqs[0].header("user-agent")?.hasPrefix("fleetscope-edge-scraper/") == true)
+        #expect(reqs[0].header("host") == "127.0.0.1:\(server.port)")
+        await t.shutdown()
+    }
+
+    @Test func reusesConnectionsAndSurvivesManySequentialRequests() async throws {
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { _ in .text(200, "ok") }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        for _ in 0..<200 {
+            let r = try await t.send(HTTPRequest(url: server.baseURL + "/"))
+            #expect(r.status == 200)
+        }
+        await t.shutdown()
+    }
+
+    @Test func concurrentRequests() async throws {
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { req in .text(200, String(req.uri.dropFirst())) }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for i in 0..<50 {
+                g.addTask {
+                    let r = try await t.send(HTTPRequest(url: server.baseURL + "/\(i)"))
+                    #expect(String(decoding: r.body, as: UTF8.self) == "\(i)")
+                }
+            }
+            try await g.waitForAll()
+        }
+        await t.shutdown()
+    }
+
+    @Test func ipv6Loopback() async throws {
+        guard let server = try? await HTTPServer.start(host: "::1", port: 0, handler: { _ in .text(200, "v6") }) else {
+            return // no IPv6 on this host
+        }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        let r = try await t.send(HTTPRequest(url: "http://[::1]:\(server.port)/"))
+        #expect(String(decoding: r.body, as: UTF8.self) == "v6")
+        await t.shutdown()
+    }
+
+    @Test func wholeRequestTimeout() async throws {
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { _ in
+            try? await Task.sleep(for: .seconds(5))
+            return .text(200, "late")
+        }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        await #expect(throws: HTTPTransportError.timeout(url: server.baseURL + "/", milliseconds: 200)) {
+            _ = try await t.send(HTTPRequest(url: server.baseURL + "/", timeout: 200))
+        }
+        await t.shutdown()
+    }
+
+    @Test func connectionRefusedIsATransportError() async throws {
+        // Bind and close to get a port nobody listens on.
+        let s = try await HTTPServer.start(host: "127.0.0.1", port: 0) { _ in .text(200, "") }
+        let port = s.port
+        await s.stop()
+        let t = NIOHTTPTransport()
+        await #expect(throws: HTTPTransportError.self) {
+            _ = try await t.send(HTTPRequest(url: "http://127.0.0.1:\(port)/", timeout: 2000))
+        }
+    }
+
+    @Test func httpsIsReportedAsUnsupported() async {
+        let t = NIOHTTPTransport()
+        await #expect(throws: HTTPTransportError.unsupportedScheme("https://127.0.0.1:1/")) {
+            _ = try await t.send(HTTPRequest(url: "https://127.0.0.1:1/"))
+        }
+    }
+}
