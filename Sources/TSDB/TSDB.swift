@@ -1,1 +1,397 @@
-// TSDB: see DESIGN.md. Implementation in progress.
+import Logging
+import Storage
+import Synchronization
+
+public struct TSDBOptions: Sendable {
+    /// Milliseconds; samples older than (newest sample time - retention) are "too old".
+    public var retention: Int64 = 15 * 86_400_000
+    /// Size-based retention of blocks, 0 = unlimited.
+    public var maxBytes: Int64 = 0
+    /// The head is cut into blocks of this span (milliseconds).
+    public var blockRange: Int64 = 2 * 3_600_000
+    public var walSegmentSize: Int = 128 << 20
+    public init() {}
+}
+
+public struct SeriesSamples: Sendable {
+    public var labels: Labels
+    public var samples: [Sample]
+    public init(labels: Labels, samples: [Sample]) {
+        self.labels = labels
+        self.samples = samples
+    }
+}
+
+public struct AppendReport: Sendable, Equatable {
+    public var accepted = 0, duplicates = 0, conflicts = 0, tooOld = 0
+    public init() {}
+}
+
+/// Feeds /api/v1/status/tsdb (Prometheus's shape).
+public struct TSDBStatus: Sendable {
+    public var headSeries: Int
+    public var headChunks: Int
+    public var minTime: Int64
+    public var maxTime: Int64
+    public var blockCount: Int
+    public var seriesCountByMetricName: [(name: String, value: Int)]
+    public var labelValueCountByLabelName: [(name: String, value: Int)]
+    public var memoryInBytesByLabelName: [(name: String, value: Int)]
+    public var seriesCountByLabelValuePair: [(name: String, value: Int)]
+}
+
+/// Exported by the collector on /metrics.
+public struct TSDBMetrics: Sendable {
+    public var samplesAppended: Int
+    public var outOfOrderSamples: Int
+    public var duplicateSamples: Int
+    public var conflictingSamples: Int
+    public var tooOldSamples: Int
+    public var walFsyncs: Int
+    public var walFsyncSecondsTotal: Double
+    public var walBytesWritten: Int
+    public var walCorruptionsRepaired: Int
+    public var headSeries: Int
+    public var headChunks: Int
+    public var blocks: Int
+    public var blockBytes: Int64
+    public var compactions: Int
+    public var retentionDeletedBlocks: Int
+}
+
+public final class TSDB: Queryable, Sendable {
+    struct Counters {
+        var samplesAppended = 0
+        var outOfOrder = 0
+        var duplicates = 0
+        var conflicts = 0
+        var tooOld = 0
+        var walCorruptionsRepaired = 0
+        var compactions = 0
+        var retentionDeletedBlocks = 0
+    }
+
+    struct Shared {
+        /// Sorted by write order (`seq`), the precedence order for queries.
+        var blocks: [Block] = []
+        var frozen: [FrozenSeries] = []
+        var nextSeq: UInt64 = 1
+    }
+
+    let dir: String
+    let walDir: String
+    let options: TSDBOptions
+    let logger: Logger
+    let head: Mutex<HeadData>
+    let shared: Mutex<Shared>
+    let counters: Mutex<Counters>
+    let wal: WAL
+    /// Serialises maintain/flushHead: only one head cut or compaction at a time.
+    let maintenance = Mutex<Void>(())
+
+    private init(dir: String, options: TSDBOptions, logger: Logger, head: sending HeadData, shared: Shared, counters: Counters, wal: WAL) {
+        self.dir = dir
+        self.walDir = dir + "/wal"
+        self.options = options
+        self.logger = logger
+        self.head = Mutex(head)
+        self.shared = Mutex(shared)
+        self.counters = Mutex(counters)
+        self.wal = wal
+    }
+
+    /// Loads blocks (without reading every sample), replays the WAL (logging progress), cuts a
+    /// torn/corrupt WAL tail at the last good record instead of failing.
+    public static func open(directory: String, options: TSDBOptions = .init(), logger: Logger) throws -> TSDB {
+        guard options.blockRange > 0, options.retention > 0, options.walSegmentSize > 0 else {
+            throw TSDBError("invalid TSDB options: blockRange, retention and walSegmentSize must be positive")
+        }
+        try FileIO.mkdirAll(directory)
+        let walDir = directory + "/wal"
+        try FileIO.mkdirAll(walDir)
+        var counters = Counters()
+
+        // Blocks: drop unfinished writes, then blocks already merged into a compacted block
+        // (a crash between writing the output and deleting the inputs).
+        var blocks: [Block] = []
+        for name in try FileIO.list(directory) {
+            let path = directory + "/" + name
+            if name.hasSuffix(".tmp") { try FileIO.removeAll(path); continue }
+            guard name != "wal", FileIO.isDirectory(path), FileIO.exists(path + "/meta.json") else { continue }
+            blocks.append(try Block(dir: path))
+        }
+        let superseded = blocks.filter { b in
+            blocks.contains { o in
+                o.ulid != b.ulid && o.meta.compaction.level > b.meta.compaction.level
+                    && Set(b.meta.compaction.sources).isSubset(of: Set(o.meta.compaction.sources))
+            }
+        }
+        for b in superseded {
+            logger.info("removing block already merged by compaction", metadata: ["block": "\(b.ulid)"])
+            try FileIO.removeAll(b.dir)
+        }
+        let supersededIDs = Set(superseded.map(\.ulid))
+        blocks.removeAll { supersededIDs.contains($0.ulid) }
+        blocks.sort { ($0.meta.seq, $0.ulid) < ($1.meta.seq, $1.ulid) }
+        logger.info("loaded blocks", metadata: ["count": "\(blocks.count)"])
+
+        let h = HeadData()
+        for b in blocks where b.meta.stats.numSamples > 0 { h.maxT = max(h.maxT, b.meta.maxTime - 1) }
+        try replayWAL(walDir: walDir, head: h, blockRange: options.blockRange, logger: logger, counters: &counters)
+
+        let next = max((try WAL.segments(in: walDir)).last ?? 0, (try WAL.checkpoints(in: walDir)).last ?? 0) + 1
+        let wal = try WAL(dir: walDir, segmentSize: options.walSegmentSize, firstSegment: next)
+        var shared = Shared()
+        shared.blocks = blocks
+        shared.nextSeq = (blocks.map(\.meta.seq).max() ?? 0) + 1
+        return TSDB(dir: directory, options: options, logger: logger, head: h, shared: shared, counters: counters, wal: wal)
+    }
+
+    private static func replayWAL(walDir: String, head h: HeadData, blockRange: Int64, logger: Logger, counters: inout Counters) throws {
+        let checkpoints = try WAL.checkpoints(in: walDir)
+        let cp = checkpoints.last
+        for old in checkpoints.dropLast() { try FileIO.removeAll(walDir + "/" + WAL.checkpointName(old)) }
+        for name in try FileIO.list(walDir) where name.hasSuffix(".tmp") { try FileIO.removeAll(walDir + "/" + name) }
+        var segments = try WAL.segments(in: walDir)
+        if let cp {
+            // Segments covered by the checkpoint were meant to be deleted already.
+            for s in segments where s <= cp { try FileIO.removeAll(walDir + "/" + WAL.segmentName(s)) }
+            segments.removeAll { $0 <= cp }
+        }
+        var refMap: [UInt64: HeadRef] = [:]
+        var unknownRefs = 0
+        func apply(_ rec: WALRecord) {
+            switch rec {
+            case .series(let ss):
+                for s in ss {
+                    if let existing = h.find(s.labels) {
+                        refMap[s.ref] = existing.ref
+                    } else {
+                        let wanted = HeadRef(truncatingIfNeeded: s.ref)
+                        let r: HeadRef? = (h.series[wanted] == nil && UInt64(wanted) == s.ref) ? wanted : nil
+                        refMap[s.ref] = h.create(s.labels, ref: r).ref
+                    }
+                }
+            case .samples(let ss):
+                for s in ss {
+                    guard let r = refMap[s.ref], let series = h.series[r] else { unknownRefs += 1; continue }
+                    _ = series.append(s.t, s.v, blockRange: blockRange)
+                    if s.t > h.maxT { h.maxT = s.t }
+                }
+            }
+        }
+        var files: [(path: String, isCheckpoint: Bool)] = []
+        if let cp { files.append((walDir + "/" + WAL.checkpointName(cp), true)) }
+        files += segments.map { (walDir + "/" + WAL.segmentName($0), false) }
+        var segIndex = 0
+        for (i, f) in files.enumerated() {
+            if f.isCheckpoint {
+                logger.info("replaying WAL checkpoint", metadata: ["file": "\(f.path)"])
+            } else {
+                segIndex += 1
+                logger.info("replaying WAL segment \(segIndex)/\(segments.count)", metadata: ["file": "\(f.path)"])
+            }
+            let bytes = try FileIO.readFile(f.path)
+            let (damaged, reason) = WALRecord.scan(bytes, file: f.path, apply)
+            guard let damaged else { continue }
+            counters.walCorruptionsRepaired += 1
+            if f.isCheckpoint {
+                // A checkpoint is written atomically; damage means the disk lost data. Keep what
+                // decoded and go on with the segments, which are independent of it.
+                logger.error("WAL checkpoint damaged; keeping records before the damage", metadata: [
+                    "file": "\(f.path)", "offset": "\(damaged)", "reason": "\(reason ?? "")"])
+                continue
+            }
+            logger.warning("WAL segment damaged; cutting it at the last good record", metadata: [
+                "file": "\(f.path)", "offset": "\(damaged)", "reason": "\(reason ?? "")",
+                "droppedBytes": "\(bytes.count - damaged)"])
+            try truncateFile(f.path, to: damaged)
+            for later in files[(i + 1)...] {
+                logger.warning("removing WAL segment after the damaged one", metadata: ["file": "\(later.path)"])
+                try FileIO.removeAll(later.path)
+            }
+            break
+        }
+        if unknownRefs > 0 {
+            logger.warning("WAL samples for unknown series were skipped", metadata: ["samples": "\(unknownRefs)"])
+        }
+        logger.info("WAL replay done", metadata: ["series": "\(h.series.count)"])
+    }
+
+    private static func truncateFile(_ path: String, to size: Int) throws {
+        if truncate(path, off_t(size)) != 0 { throw FileIO.error("cannot truncate damaged WAL segment", path) }
+        try FileIO.syncFile(path)
+    }
+
+    // MARK: Appending
+
+    /// Appends a batch. Returns only after every accepted sample is in the WAL and fsynced.
+    /// Concurrent callers share fsyncs (group commit). Throws TSDBError only for storage failures.
+    public func append(_ batch: [SeriesSamples]) async throws -> AppendReport {
+        let (report, pos) = try head.withLock { h in try appendLocked(h, batch) }
+        counters.withLock { c in
+            c.samplesAppended += report.accepted
+            c.duplicates += report.duplicates
+            c.conflicts += report.conflicts
+            c.tooOld += report.tooOld
+        }
+        if pos > 0 { try await wal.waitDurable(pos) }
+        return report
+    }
+
+    /// Samples are logged before they touch the head, in the same order, so replay reproduces
+    /// exactly the same first-wins decisions; a failed WAL write leaves the head untouched.
+    private func appendLocked(_ h: HeadData, _ batch: [SeriesSamples]) throws -> (AppendReport, UInt64) {
+        var report = AppendReport()
+        var batchMax = h.maxT
+        for ss in batch { for s in ss.samples where s.t > batchMax { batchMax = s.t } }
+        let minValid = batchMax == .min ? Int64.min : batchMax &- options.retention
+        var newSeries: [MemSeries] = []
+        var work: [(MemSeries, [Sample])] = []
+        work.reserveCapacity(batch.count)
+        var seriesRec = ByteWriter()
+        var samplesRec = ByteWriter(capacity: batch.count * 20)
+        for ss in batch {
+            var samples = ss.samples
+            let before = samples.count
+            samples.removeAll { $0.t < minValid }
+            report.tooOld += before - samples.count
+            if samples.isEmpty { continue }
+            let s: MemSeries
+            if let existing = h.find(ss.labels) {
+                s = existing
+            } else {
+                s = h.create(ss.labels)
+                newSeries.append(s)
+                WALRecord.encodeSeries([(UInt64(s.ref), ss.labels)], into: &seriesRec)
+            }
+            for x in samples {
+                samplesRec.putUVarint(UInt64(s.ref)); samplesRec.putVarint(x.t); samplesRec.putLE64(x.v.bitPattern)
+            }
+            work.append((s, samples))
+        }
+        guard !work.isEmpty else { return (report, 0) }
+        var framed: [UInt8] = []
+        framed.reserveCapacity(seriesRec.count + samplesRec.count + 18)
+        if seriesRec.count > 0 { WALRecord.frame(type: 1, payload: seriesRec.bytes, into: &framed) }
+        WALRecord.frame(type: 2, payload: samplesRec.bytes, into: &framed)
+        let pos: UInt64
+        do {
+            pos = try wal.log(framed)
+        } catch {
+            h.gc(newSeries.map(\.ref))
+            throw error
+        }
+        var ooo = 0
+        for (s, samples) in work {
+            for x in samples {
+                switch s.append(x.t, x.v, blockRange: options.blockRange) {
+                case .inOrder: report.accepted += 1
+                case .outOfOrder: report.accepted += 1; ooo += 1
+                case .duplicate: report.duplicates += 1
+                case .conflict: report.conflicts += 1
+                }
+            }
+        }
+        if batchMax > h.maxT { h.maxT = batchMax }
+        if ooo > 0 { counters.withLock { $0.outOfOrder += ooo } }
+        return (report, pos)
+    }
+
+    // MARK: Reading
+
+    public func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        TSDBQuerier(db: self, mint: mint, maxt: maxt)
+    }
+
+    struct Snapshot {
+        var blocks: [Block]
+        var frozen: [(Labels, [ChunkData])]
+        var head: [(Labels, [ChunkData])]
+    }
+
+    /// Blocks, frozen data and head chunks taken under the head lock together, so a head cut
+    /// running concurrently can never make data vanish from a query.
+    func snapshot(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) -> Snapshot {
+        head.withLock { h -> Snapshot in
+            let sh = shared.withLock { s in (s.blocks, s.frozen) }
+            let blocks = sh.0.filter { $0.meta.minTime <= maxt && $0.meta.maxTime > mint }
+            let frozen: [(Labels, [ChunkData])] = sh.1.compactMap { f in
+                guard f.labels.matches(matchers) else { return nil }
+                let cs = f.chunks.filter { $0.maxT >= mint && $0.minT <= maxt }
+                return cs.isEmpty ? nil : (f.labels, cs)
+            }
+            var out: [(Labels, [ChunkData])] = []
+            let refs = (try? h.postings(for: matchers)) ?? []
+            for r in refs {
+                guard let s = h.series[r] else { continue }
+                let cs = s.chunks(mint: mint, maxt: maxt)
+                if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
+            }
+            return Snapshot(blocks: blocks, frozen: frozen, head: out)
+        }
+    }
+
+    public func status(limit: Int) -> TSDBStatus {
+        let blockCount = shared.withLock { $0.blocks.count }
+        return head.withLock { h in
+            var chunks = 0
+            var minT = Int64.max
+            var maxT = Int64.min
+            for s in h.series.values {
+                chunks += s.chunkCount
+                if let m = s.minTime { minT = min(minT, m) }
+                if let m = s.maxTime { maxT = max(maxT, m) }
+            }
+            func top(_ xs: [(name: String, value: Int)]) -> [(name: String, value: Int)] {
+                Array(xs.sorted { $0.value != $1.value ? $0.value > $1.value : $0.name < $1.name }.prefix(max(0, limit)))
+            }
+            var byMetric: [(name: String, value: Int)] = []
+            if let n = h.symbolIDs[Labels.metricName], let m = h.postingsMap[n] {
+                byMetric = m.map { (h.symbols[Int($0.key)], $0.value.count) }
+            }
+            var valueCount: [(name: String, value: Int)] = []
+            var memory: [(name: String, value: Int)] = []
+            var pairs: [(name: String, value: Int)] = []
+            for (n, values) in h.postingsMap {
+                let name = h.symbols[Int(n)]
+                valueCount.append((name, values.count))
+                var bytes = 0
+                for (v, refs) in values {
+                    let value = h.symbols[Int(v)]
+                    bytes += value.utf8.count * refs.count
+                    pairs.append((name + "=" + value, refs.count))
+                }
+                memory.append((name, bytes))
+            }
+            return TSDBStatus(
+                headSeries: h.series.count, headChunks: chunks,
+                minTime: minT == .max ? 0 : minT, maxTime: maxT == .min ? 0 : maxT,
+                blockCount: blockCount,
+                seriesCountByMetricName: top(byMetric), labelValueCountByLabelName: top(valueCount),
+                memoryInBytesByLabelName: top(memory), seriesCountByLabelValuePair: top(pairs))
+        }
+    }
+
+    public var metrics: TSDBMetrics {
+        let c = counters.withLock { $0 }
+        let w = wal.stats
+        let (nSeries, nChunks) = head.withLock { h in (h.series.count, h.series.values.reduce(0) { $0 + $1.chunkCount }) }
+        let (nBlocks, bytes) = shared.withLock { s in (s.blocks.count, s.blocks.reduce(Int64(0)) { $0 + $1.sizeBytes }) }
+        return TSDBMetrics(
+            samplesAppended: c.samplesAppended, outOfOrderSamples: c.outOfOrder, duplicateSamples: c.duplicates,
+            conflictingSamples: c.conflicts, tooOldSamples: c.tooOld, walFsyncs: w.fsyncs,
+            walFsyncSecondsTotal: w.fsyncSeconds, walBytesWritten: w.bytesWritten,
+            walCorruptionsRepaired: c.walCorruptionsRepaired, headSeries: nSeries, headChunks: nChunks,
+            blocks: nBlocks, blockBytes: bytes, compactions: c.compactions,
+            retentionDeletedBlocks: c.retentionDeletedBlocks)
+    }
+
+    public func close() throws {
+        try wal.close()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

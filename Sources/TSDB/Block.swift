@@ -1,0 +1,406 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import Storage
+
+/// `meta.json` of a block. Times are the block's window `[minTime, maxTime)` like Prometheus.
+struct BlockMeta: Codable, Sendable, Equatable {
+    struct Stats: Codable, Sendable, Equatable {
+        var numSamples: Int = 0
+        var numSeries: Int = 0
+        var numChunks: Int = 0
+    }
+    struct Compaction: Codable, Sendable, Equatable {
+        var level: Int
+        var sources: [String]
+    }
+    var ulid: String
+    var minTime: Int64
+    var maxTime: Int64
+    var stats = Stats()
+    var compaction: Compaction
+    var version = 1
+    /// Write order. Where blocks overlap and disagree on a timestamp, the lower `seq` wins
+    /// ("first written wins"); compaction output inherits the lowest seq of its sources.
+    var seq: UInt64
+}
+
+enum ULID {
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    static func make() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ms = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+        var rng = SystemRandomNumberGenerator()
+        let hi = ms << 16 | UInt64(rng.next() as UInt16)  // 48 time bits + 16 random
+        let lo = rng.next() as UInt64                     // 64 random
+        // 128 bits -> 26 base32 digits, most significant first.
+        var out = [UInt8](repeating: 0, count: 26)
+        var h = hi, l = lo
+        for i in (0..<26).reversed() {
+            out[i] = alphabet[Int(l & 31)]
+            l = (l >> 5) | (h & 31) << 59
+            h >>= 5
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Writes a block directory: `chunks`, `index`, `meta.json`. Series must arrive in label order.
+///
+/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 | data | crc32c u32 BE`
+/// (crc over encoding and data); a chunk reference is the record's file offset.
+final class BlockWriter {
+    let parent: String
+    let tmpDir: String
+    var meta: BlockMeta
+    private var chunksFD: Int32
+    private var chunkBuf = ByteWriter(capacity: 1 << 20)
+    private var chunkFileOffset = 0
+    private var series: [(labels: Labels, chunks: [(minT: Int64, maxT: Int64, ref: UInt64)])] = []
+    private var lastLabels: Labels? = nil
+
+    static let chunksMagic: [UInt8] = Array("FSCK".utf8) + [1]
+    static let indexMagic: [UInt8] = Array("FSIX".utf8) + [1]
+
+    init(parent: String, meta: BlockMeta) throws {
+        self.parent = parent
+        self.meta = meta
+        tmpDir = parent + "/" + meta.ulid + ".tmp"
+        try? FileIO.removeAll(tmpDir)
+        try FileIO.mkdirAll(tmpDir)
+        let path = tmpDir + "/chunks"
+        chunksFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard chunksFD >= 0 else { throw FileIO.error("cannot create", path) }
+        chunkBuf.putBytes(BlockWriter.chunksMagic)
+    }
+
+    deinit { if chunksFD >= 0 { close(chunksFD) } }
+
+    private func flushChunks() throws {
+        try chunkBuf.bytes.withUnsafeBytes { try FileIO.writeAll(chunksFD, $0, path: tmpDir + "/chunks") }
+        chunkFileOffset += chunkBuf.count
+        chunkBuf.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds a series with samples sorted by time, one per timestamp. Empty series are skipped.
+    func add(_ labels: Labels, _ samples: [Sample]) throws {
+        guard !samples.isEmpty else { return }
+        if let last = lastLabels, !(last < labels) {
+            throw TSDBError("internal error: block series out of order (\(last) then \(labels))")
+        }
+        lastLabels = labels
+        var metas: [(minT: Int64, maxT: Int64, ref: UInt64)] = []
+        var i = 0
+        while i < samples.count {
+            let end = Swift.min(i + MemSeries.samplesPerChunk, samples.count)
+            let data = XORChunk.encode(samples[i..<end])
+            let ref = UInt64(chunkFileOffset + chunkBuf.count)
+            chunkBuf.putUVarint(UInt64(data.count))
+            let recStart = chunkBuf.count
+            chunkBuf.putByte(1)
+            chunkBuf.putBytes(data)
+            let crc = CRC32C.checksum(chunkBuf.bytes[recStart...])
+            chunkBuf.putBE32(crc)
+            metas.append((samples[i].t, samples[end - 1].t, ref))
+            meta.stats.numChunks += 1
+            i = end
+        }
+        meta.stats.numSamples += samples.count
+        meta.stats.numSeries += 1
+        series.append((labels, metas))
+        if chunkBuf.count >= 1 << 20 { try flushChunks() }
+    }
+
+    /// Index layout (integers big-endian or uvarint):
+    /// magic "FSIX" v1 | symbols | series entries | postings lists | postings table | TOC.
+    /// symbols: uvarint n, n × (uvarint len, bytes), crc32c. Strings sorted; id = position.
+    /// series entry (ref = its offset): uvarint len | body | crc32c, body = uvarint nLabels,
+    ///   (uvarint nameID, uvarint valueID)…, uvarint nChunks, (varint minT, uvarint maxT−minT, uvarint chunkRef)…
+    /// postings list: uvarint len | (uvarint n, uvarint deltas of series refs) | crc32c
+    /// postings table: uvarint n, (uvarint nameID, uvarint valueID, uvarint listOffset)… sorted, crc32c
+    /// TOC (last 36 bytes): u64 symbols, series, postings, table offsets, crc32c of the 32 bytes.
+    func finish() throws -> String {
+        try flushChunks()
+        if fsync(chunksFD) != 0 { throw FileIO.error("cannot fsync", tmpDir + "/chunks") }
+        close(chunksFD)
+        chunksFD = -1
+
+        var symSet = Set<String>()
+        for s in series { for l in s.labels { symSet.insert(l.name); symSet.insert(l.value) } }
+        let symbols = symSet.sorted()
+        var symID: [String: UInt64] = [:]
+        symID.reserveCapacity(symbols.count)
+        for (i, s) in symbols.enumerated() { symID[s] = UInt64(i) }
+
+        var w = ByteWriter(capacity: 1 << 16)
+        w.putBytes(BlockWriter.indexMagic)
+        let symbolsOff = w.count
+        w.putUVarint(UInt64(symbols.count))
+        for s in symbols { w.putString(s) }
+        w.putBE32(CRC32C.checksum(w.bytes[symbolsOff...]))
+
+        let seriesOff = w.count
+        var postings: [UInt64: [UInt64: [UInt64]]] = [:]
+        var body = ByteWriter()
+        for s in series {
+            let ref = UInt64(w.count)
+            body.bytes.removeAll(keepingCapacity: true)
+            body.putUVarint(UInt64(s.labels.count))
+            for l in s.labels {
+                let n = symID[l.name]!, v = symID[l.value]!
+                body.putUVarint(n); body.putUVarint(v)
+                postings[n, default: [:]][v, default: []].append(ref)
+            }
+            body.putUVarint(UInt64(s.chunks.count))
+            for c in s.chunks {
+                body.putVarint(c.minT)
+                body.putUVarint(UInt64(bitPattern: c.maxT &- c.minT))
+                body.putUVarint(c.ref)
+            }
+            w.putUVarint(UInt64(body.count))
+            w.putBytes(body.bytes)
+            w.putBE32(CRC32C.checksum(body.bytes))
+        }
+
+        let postingsOff = w.count
+        var table: [(UInt64, UInt64, UInt64)] = []
+        for n in postings.keys.sorted() {
+            for v in postings[n]!.keys.sorted() {
+                let refs = postings[n]![v]!
+                table.append((n, v, UInt64(w.count)))
+                body.bytes.removeAll(keepingCapacity: true)
+                body.putUVarint(UInt64(refs.count))
+                var prev: UInt64 = 0
+                for r in refs { body.putUVarint(r - prev); prev = r }
+                w.putUVarint(UInt64(body.count))
+                w.putBytes(body.bytes)
+                w.putBE32(CRC32C.checksum(body.bytes))
+            }
+        }
+
+        let tableOff = w.count
+        w.putUVarint(UInt64(table.count))
+        for (n, v, o) in table { w.putUVarint(n); w.putUVarint(v); w.putUVarint(o) }
+        w.putBE32(CRC32C.checksum(w.bytes[tableOff...]))
+
+        let tocOff = w.count
+        w.putBE64(UInt64(symbolsOff)); w.putBE64(UInt64(seriesOff)); w.putBE64(UInt64(postingsOff)); w.putBE64(UInt64(tableOff))
+        w.putBE32(CRC32C.checksum(w.bytes[tocOff...]))
+
+        try FileIO.writeFileAtomically(tmpDir + "/index", w.bytes)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileIO.writeFileAtomically(tmpDir + "/meta.json", Array(try enc.encode(meta)))
+        FileIO.syncDirectory(tmpDir)
+        let final = parent + "/" + meta.ulid
+        try FileIO.rename(tmpDir, final)
+        FileIO.syncDirectory(parent)
+        return final
+    }
+
+    func abort() {
+        if chunksFD >= 0 { close(chunksFD); chunksFD = -1 }
+        try? FileIO.removeAll(tmpDir)
+    }
+}
+
+/// A persisted, immutable block. Index and chunks are memory-mapped; opening reads only the
+/// table of contents, the symbol table and the postings table.
+final class Block: Sendable, PostingsIndex {
+    typealias Ref = UInt64
+
+    let dir: String
+    let meta: BlockMeta
+    let sizeBytes: Int64
+    private let index: MappedFile
+    private let chunksFile: MappedFile
+    private let symbols: [String]
+    /// nameID -> sorted (valueID, postings list offset)
+    private let table: [UInt32: [(value: UInt32, offset: Int)]]
+    private let seriesStart: Int
+    private let seriesEnd: Int
+
+    init(dir: String) throws {
+        self.dir = dir
+        let metaPath = dir + "/meta.json"
+        let metaBytes = try FileIO.readFile(metaPath)
+        do {
+            meta = try JSONDecoder().decode(BlockMeta.self, from: Data(metaBytes))
+        } catch {
+            throw TSDBError("cannot parse \(metaPath): \(error); remove the block directory \(dir) if it is damaged")
+        }
+        index = try MappedFile(dir + "/index")
+        chunksFile = try MappedFile(dir + "/chunks")
+        sizeBytes = Int64(index.count + chunksFile.count + metaBytes.count)
+        let file = dir + "/index"
+        let buf = index.buffer
+        guard buf.count >= BlockWriter.indexMagic.count + 36,
+              Array(UnsafeRawBufferPointer(rebasing: buf[0..<5])) == BlockWriter.indexMagic else {
+            throw TSDBError.corrupt(file, 0, "not a Fleetscope index file (bad magic or too short)")
+        }
+        let tocOff = buf.count - 36
+        var toc = ByteReader(buf, file: file, start: tocOff)
+        let offs = try (0..<4).map { _ in Int(clamping: try toc.be64()) }
+        let tocCRC = try toc.be32()
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[tocOff..<tocOff + 32])) == tocCRC else {
+            throw TSDBError.corrupt(file, tocOff, "table of contents checksum mismatch")
+        }
+        guard offs[0] >= 5, offs[0] <= offs[1], offs[1] <= offs[2], offs[2] <= offs[3], offs[3] <= tocOff else {
+            throw TSDBError.corrupt(file, tocOff, "table of contents offsets out of order")
+        }
+        seriesStart = offs[1]
+        seriesEnd = offs[2]
+
+        var r = ByteReader(buf, file: file, start: offs[0], end: offs[1])
+        let n = try r.count(limit: r.remaining)
+        var syms: [String] = []
+        syms.reserveCapacity(n)
+        for _ in 0..<n { syms.append(try r.string()) }
+        let symEnd = r.pos
+        guard try r.be32() == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[offs[0]..<symEnd])) else {
+            throw TSDBError.corrupt(file, offs[0], "symbol table checksum mismatch")
+        }
+        symbols = syms
+
+        r = ByteReader(buf, file: file, start: offs[3], end: tocOff)
+        let tn = try r.count(limit: r.remaining)
+        var t: [UInt32: [(value: UInt32, offset: Int)]] = [:]
+        for _ in 0..<tn {
+            let nm = try r.count(limit: syms.count - 1)
+            let v = try r.count(limit: syms.count - 1)
+            let o = try r.count(limit: offs[3])
+            guard o >= offs[2] else { throw r.fail("postings offset \(o) outside the postings section") }
+            t[UInt32(nm), default: []].append((UInt32(v), o))
+        }
+        let tEnd = r.pos
+        guard try r.be32() == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[offs[3]..<tEnd])) else {
+            throw TSDBError.corrupt(file, offs[3], "postings table checksum mismatch")
+        }
+        table = t
+    }
+
+    var ulid: String { meta.ulid }
+
+    private func symbolID(_ s: String) -> UInt32? {
+        var lo = 0, hi = symbols.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if symbols[mid] < s { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < symbols.count && symbols[lo] == s ? UInt32(lo) : nil
+    }
+
+    private func readPostings(at offset: Int) throws -> [UInt64] {
+        let file = dir + "/index"
+        var r = ByteReader(index.buffer, file: file, start: offset)
+        let len = try r.count(limit: r.remaining)
+        let body = try r.bytes(len)
+        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corrupt(file, offset, "postings list checksum mismatch") }
+        var b = ByteReader(index.buffer, file: file, start: r.pos - 4 - len, end: r.pos - 4)
+        let n = try b.count(limit: len)
+        var out: [UInt64] = []
+        out.reserveCapacity(n)
+        var prev: UInt64 = 0
+        for _ in 0..<n {
+            let d = try b.uvarint()
+            let (x, o) = prev.addingReportingOverflow(d)
+            guard !o, x >= UInt64(seriesStart), x < UInt64(seriesEnd), out.isEmpty || x > prev else {
+                throw b.fail("postings entry \(x) is not a series in this index")
+            }
+            out.append(x)
+            prev = x
+        }
+        return out
+    }
+
+    // MARK: PostingsIndex
+
+    func allPostings() throws -> [UInt64] {
+        Postings.union(try table.values.flatMap { $0 }.map { try readPostings(at: $0.offset) })
+    }
+
+    func values(of name: String) -> [String] {
+        guard let n = symbolID(name), let vs = table[n] else { return [] }
+        return vs.map { symbols[Int($0.value)] }
+    }
+
+    var labelNames: [String] { table.keys.map { symbols[Int($0)] }.sorted() }
+
+    func postings(_ name: String, _ value: String) throws -> [UInt64] {
+        guard let n = symbolID(name), let v = symbolID(value), let vs = table[n] else { return [] }
+        var lo = 0, hi = vs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if vs[mid].value < v { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < vs.count, vs[lo].value == v else { return [] }
+        return try readPostings(at: vs[lo].offset)
+    }
+
+    struct SeriesEntry {
+        var labels: Labels
+        var chunks: [(minT: Int64, maxT: Int64, ref: UInt64)]
+    }
+
+    func series(_ ref: UInt64) throws -> SeriesEntry {
+        let file = dir + "/index"
+        guard ref >= UInt64(seriesStart), ref < UInt64(seriesEnd) else {
+            throw TSDBError.corrupt(file, Int(clamping: ref), "series reference outside the series section")
+        }
+        var r = ByteReader(index.buffer, file: file, start: Int(ref), end: seriesEnd)
+        let len = try r.count(limit: r.remaining)
+        let body = try r.bytes(len)
+        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corrupt(file, Int(ref), "series entry checksum mismatch") }
+        var b = ByteReader(index.buffer, file: file, start: r.pos - 4 - len, end: r.pos - 4)
+        let nl = try b.count(limit: len)
+        var pairs: [Label] = []
+        pairs.reserveCapacity(nl)
+        for _ in 0..<nl {
+            let n = try b.count(limit: symbols.count - 1), v = try b.count(limit: symbols.count - 1)
+            pairs.append(Label(symbols[n], symbols[v]))
+        }
+        let nc = try b.count(limit: len)
+        var chunks: [(minT: Int64, maxT: Int64, ref: UInt64)] = []
+        chunks.reserveCapacity(nc)
+        for _ in 0..<nc {
+            let mint = try b.varint()
+            let d = try b.uvarint()
+            let cref = try b.uvarint()
+            chunks.append((mint, mint &+ Int64(bitPattern: d), cref))
+        }
+        return SeriesEntry(labels: Labels(sortedUnchecked: pairs), chunks: chunks)
+    }
+
+    func chunk(_ ref: UInt64) throws -> [UInt8] {
+        let file = dir + "/chunks"
+        guard ref >= 5, ref < UInt64(chunksFile.count) else {
+            throw TSDBError.corrupt(file, Int(clamping: ref), "chunk reference outside the file")
+        }
+        var r = ByteReader(chunksFile.buffer, file: file, start: Int(ref))
+        let len = try r.count(limit: r.remaining)
+        let rec = try r.bytes(len + 1)
+        guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corrupt(file, Int(ref), "chunk checksum mismatch") }
+        guard rec[0] == 1 else { throw TSDBError.corrupt(file, Int(ref), "unknown chunk encoding \(rec[0])") }
+        return Array(UnsafeRawBufferPointer(rebasing: rec[1...]))
+    }
+
+    func samples(_ entry: SeriesEntry, mint: Int64, maxt: Int64) throws -> [Sample] {
+        var out: [Sample] = []
+        for c in entry.chunks where c.maxT >= mint && c.minT <= maxt {
+            let data = try chunk(c.ref)
+            do {
+                var it = try XORChunk.Iterator(data)
+                while let s = try it.next() {
+                    if s.t > maxt { break }
+                    if s.t >= mint { out.append(s) }
+                }
+            } catch let e as XORChunk.Iterator.DecodeError {
+                throw TSDBError.corrupt(dir + "/chunks", Int(c.ref), "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,306 @@
+import Storage
+
+/// An encoded chunk with its time bounds, as handed out of the head (arrays are copy-on-write,
+/// so handing one out costs a reference count, not a copy).
+struct ChunkData: Sendable {
+    var minT: Int64
+    var maxT: Int64
+    var data: [UInt8]
+}
+
+typealias HeadRef = UInt32
+
+/// Floor division so negative timestamps land in the right block-range window.
+@inline(__always) func alignDown(_ t: Int64, _ r: Int64) -> Int64 {
+    let q = t / r
+    return (t % r != 0 && t < 0) ? (q - 1) * r : q * r
+}
+
+/// One series in the head. Samples live only in encoded chunks: sealed in-order chunks,
+/// the open in-order chunk, a small sorted buffer of late samples and the chunks that
+/// buffer was flushed into.
+final class MemSeries {
+    let ref: HeadRef
+    /// Interned (name, value) symbol ids, in label order.
+    let labelSyms: [UInt32]
+    var chunks: [ChunkData] = []
+    var open: XORChunk.Appender? = nil
+    var openEnd: Int64 = 0
+    var lastT: Int64 = .min
+    var ooo: [Sample] = []
+    var oooChunks: [ChunkData] = []
+
+    static let samplesPerChunk = 120
+    static let oooCapacity = 32
+
+    init(ref: HeadRef, labelSyms: [UInt32]) {
+        self.ref = ref
+        self.labelSyms = labelSyms
+    }
+
+    var isEmpty: Bool { chunks.isEmpty && open == nil && ooo.isEmpty && oooChunks.isEmpty }
+    var chunkCount: Int { chunks.count + (open == nil ? 0 : 1) + oooChunks.count + (ooo.isEmpty ? 0 : 1) }
+
+    enum Outcome { case inOrder, outOfOrder, duplicate, conflict }
+
+    func append(_ t: Int64, _ v: Double, blockRange: Int64) -> Outcome {
+        if t > lastT {
+            if open == nil || open!.count >= MemSeries.samplesPerChunk || t >= openEnd {
+                sealOpen()
+                open = XORChunk.Appender()
+                openEnd = alignDown(t, blockRange) &+ blockRange
+            }
+            open!.append(t, v)
+            lastT = t
+            return .inOrder
+        }
+        if let existing = lookup(t) {
+            return existing.bitPattern == v.bitPattern ? .duplicate : .conflict
+        }
+        let i = ooo.partitionPoint { $0.t < t }
+        ooo.insert(Sample(t: t, v: v), at: i)
+        if ooo.count >= MemSeries.oooCapacity { flushOOO() }
+        return .outOfOrder
+    }
+
+    func sealOpen() {
+        if let o = open, o.count > 0 {
+            chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
+        }
+        open = nil
+    }
+
+    func flushOOO() {
+        guard !ooo.isEmpty else { return }
+        oooChunks.append(ChunkData(minT: ooo.first!.t, maxT: ooo.last!.t, data: XORChunk.encode(ooo)))
+        ooo.removeAll(keepingCapacity: false)
+    }
+
+    /// The stored value at exactly `t`, if any.
+    func lookup(_ t: Int64) -> Double? {
+        if let o = open, o.count > 0, t >= o.minT, t <= o.maxT {
+            return MemSeries.find(t, in: o.bytes)
+        }
+        let i = chunks.partitionPoint { $0.maxT < t }
+        if i < chunks.count, chunks[i].minT <= t { return MemSeries.find(t, in: chunks[i].data) }
+        let j = ooo.partitionPoint { $0.t < t }
+        if j < ooo.count, ooo[j].t == t { return ooo[j].v }
+        for c in oooChunks where c.minT <= t && t <= c.maxT {
+            if let v = MemSeries.find(t, in: c.data) { return v }
+        }
+        return nil
+    }
+
+    static func find(_ t: Int64, in data: [UInt8]) -> Double? {
+        guard var it = try? XORChunk.Iterator(data) else { return nil }
+        while let s = try? it.next() {
+            if s.t == t { return s.v }
+            if s.t > t { return nil }
+        }
+        return nil
+    }
+
+    /// Every chunk (the late-sample buffer encoded on the fly) overlapping [mint, maxt].
+    func chunks(mint: Int64, maxt: Int64) -> [ChunkData] {
+        var out: [ChunkData] = []
+        for c in chunks where c.maxT >= mint && c.minT <= maxt { out.append(c) }
+        if let o = open, o.count > 0, o.maxT >= mint, o.minT <= maxt {
+            out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
+        }
+        for c in oooChunks where c.maxT >= mint && c.minT <= maxt { out.append(c) }
+        if let f = ooo.first, let l = ooo.last, l.t >= mint, f.t <= maxt {
+            out.append(ChunkData(minT: f.t, maxT: l.t, data: XORChunk.encode(ooo)))
+        }
+        return out
+    }
+
+    var hasOOO: Bool { !ooo.isEmpty || !oooChunks.isEmpty }
+
+    /// Removes and returns the data before `cutoff`, re-encoding chunks that straddle it.
+    func truncate(before cutoff: Int64) -> [ChunkData] {
+        var out: [ChunkData] = []
+        func split(_ cs: [ChunkData]) -> [ChunkData] {
+            var keep: [ChunkData] = []
+            for c in cs {
+                if c.maxT < cutoff { out.append(c); continue }
+                if c.minT >= cutoff { keep.append(c); continue }
+                let all = (try? XORChunk.decode(c.data)) ?? []
+                let lo = all.filter { $0.t < cutoff }, hi = all.filter { $0.t >= cutoff }
+                if let f = lo.first { out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo))) }
+                if let f = hi.first { keep.append(ChunkData(minT: f.t, maxT: hi.last!.t, data: XORChunk.encode(hi))) }
+            }
+            return keep
+        }
+        chunks = split(chunks)
+        if let o = open, o.count > 0, o.minT < cutoff {
+            if o.maxT < cutoff {
+                out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
+                open = nil
+            } else {
+                let all = (try? XORChunk.decode(o.bytes)) ?? []
+                let lo = all.filter { $0.t < cutoff }
+                if let f = lo.first { out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo))) }
+                var a = XORChunk.Appender()
+                for s in all where s.t >= cutoff { a.append(s.t, s.v) }
+                open = a
+            }
+        }
+        oooChunks = split(oooChunks)
+        let lo = ooo.filter { $0.t < cutoff }
+        if let f = lo.first {
+            out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo)))
+            ooo.removeAll { $0.t < cutoff }
+        }
+        return out
+    }
+
+    var minTime: Int64? {
+        var m: Int64? = nil
+        func see(_ t: Int64) { m = m.map { Swift.min($0, t) } ?? t }
+        if let c = chunks.first { see(c.minT) }
+        if let o = open, o.count > 0 { see(o.minT) }
+        for c in oooChunks { see(c.minT) }
+        if let f = ooo.first { see(f.t) }
+        return m
+    }
+
+    var maxTime: Int64? {
+        var m: Int64? = nil
+        func see(_ t: Int64) { m = m.map { Swift.max($0, t) } ?? t }
+        if let c = chunks.last { see(c.maxT) }
+        if let o = open, o.count > 0 { see(o.maxT) }
+        for c in oooChunks { see(c.maxT) }
+        if let l = ooo.last { see(l.t) }
+        return m
+    }
+}
+
+/// Series frozen out of the head while they are being written to a block; queries still see them.
+struct FrozenSeries: Sendable {
+    var labels: Labels
+    var chunks: [ChunkData]
+}
+
+/// Mutable head state; always accessed under the TSDB's head mutex.
+final class HeadData: PostingsIndex {
+    typealias Ref = HeadRef
+
+    var series: [HeadRef: MemSeries] = [:]
+    var byHash: [Int: HeadRef] = [:]
+    var hashCollisions: [Int: [HeadRef]] = [:]
+    var symbolIDs: [String: UInt32] = [:]
+    var symbols: [String] = []
+    var postingsMap: [UInt32: [UInt32: [HeadRef]]] = [:]
+    var allRefs: [HeadRef] = []
+    var nextRef: HeadRef = 1
+    /// Newest sample time ever seen; defines the retention horizon for "too old".
+    var maxT: Int64 = .min
+
+    func intern(_ s: String) -> UInt32 {
+        if let id = symbolIDs[s] { return id }
+        let id = UInt32(symbols.count)
+        symbols.append(s)
+        symbolIDs[s] = id
+        return id
+    }
+
+    func labels(of s: MemSeries) -> Labels {
+        var pairs: [Label] = []
+        pairs.reserveCapacity(s.labelSyms.count / 2)
+        var i = 0
+        while i + 1 < s.labelSyms.count {
+            pairs.append(Label(symbols[Int(s.labelSyms[i])], symbols[Int(s.labelSyms[i + 1])]))
+            i += 2
+        }
+        return Labels(sortedUnchecked: pairs)
+    }
+
+    private func same(_ s: MemSeries, _ labels: Labels) -> Bool {
+        guard s.labelSyms.count == labels.count * 2 else { return false }
+        for (i, l) in labels.enumerated() {
+            if symbols[Int(s.labelSyms[2 * i])] != l.name || symbols[Int(s.labelSyms[2 * i + 1])] != l.value { return false }
+        }
+        return true
+    }
+
+    func find(_ labels: Labels) -> MemSeries? {
+        let h = labels.hashValue
+        if let r = byHash[h], let s = series[r], same(s, labels) { return s }
+        for r in hashCollisions[h] ?? [] { if let s = series[r], same(s, labels) { return s } }
+        return nil
+    }
+
+    /// Creates a series; `ref` is given on WAL replay.
+    func create(_ labels: Labels, ref: HeadRef? = nil) -> MemSeries {
+        let r = ref ?? nextRef
+        nextRef = max(nextRef, r &+ 1)
+        var syms: [UInt32] = []
+        syms.reserveCapacity(labels.count * 2)
+        for l in labels { syms.append(intern(l.name)); syms.append(intern(l.value)) }
+        let s = MemSeries(ref: r, labelSyms: syms)
+        series[r] = s
+        let h = labels.hashValue
+        if byHash[h] == nil { byHash[h] = r } else { hashCollisions[h, default: []].append(r) }
+        var i = 0
+        while i + 1 < syms.count {
+            add(&postingsMap[syms[i], default: [:]][syms[i + 1], default: []], r)
+            i += 2
+        }
+        add(&allRefs, r)
+        return s
+    }
+
+    private func add(_ list: inout [HeadRef], _ r: HeadRef) {
+        if let last = list.last, last > r { list.insert(r, at: list.partitionPoint { $0 < r }) } else { list.append(r) }
+    }
+
+    /// Drops series that hold no samples any more (after their data moved into a block).
+    func gc(_ refs: [HeadRef]) {
+        guard !refs.isEmpty else { return }
+        let gone = Set(refs)
+        for r in refs {
+            guard let s = series.removeValue(forKey: r) else { continue }
+            let h = labels(of: s).hashValue
+            if byHash[h] == r {
+                if var c = hashCollisions[h], !c.isEmpty {
+                    byHash[h] = c.removeFirst()
+                    hashCollisions[h] = c.isEmpty ? nil : c
+                } else {
+                    byHash[h] = nil
+                }
+            } else if var c = hashCollisions[h] {
+                c.removeAll { $0 == r }
+                hashCollisions[h] = c.isEmpty ? nil : c
+            }
+            var i = 0
+            while i + 1 < s.labelSyms.count {
+                let n = s.labelSyms[i], v = s.labelSyms[i + 1]
+                if var list = postingsMap[n]?[v] {
+                    list.removeAll { $0 == r }
+                    if list.isEmpty {
+                        postingsMap[n]![v] = nil
+                        if postingsMap[n]!.isEmpty { postingsMap[n] = nil }
+                    } else {
+                        postingsMap[n]![v] = list
+                    }
+                }
+                i += 2
+            }
+        }
+        allRefs.removeAll { gone.contains($0) }
+    }
+
+    // MARK: PostingsIndex
+
+    func allPostings() -> [HeadRef] { allRefs }
+
+    func values(of name: String) -> [String] {
+        guard let n = symbolIDs[name], let m = postingsMap[n] else { return [] }
+        return m.keys.map { symbols[Int($0)] }
+    }
+
+    func postings(_ name: String, _ value: String) -> [HeadRef] {
+        guard let n = symbolIDs[name], let v = symbolIDs[value] else { return [] }
+        return postingsMap[n]?[v] ?? []
+    }
+}

@@ -1,0 +1,43 @@
+import Storage
+
+enum SampleMerge {
+    /// Merges two time-sorted, duplicate-free lists; on equal timestamps `a` wins
+    /// because callers pass the earlier-written source first.
+    static func merge(_ a: [Sample], _ b: [Sample]) -> [Sample] {
+        if a.isEmpty { return b }
+        if b.isEmpty { return a }
+        if a.last!.t < b.first!.t { return a + b }
+        if b.last!.t < a.first!.t { return b + a }
+        var out: [Sample] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            if a[i].t < b[j].t { out.append(a[i]); i += 1 } else if a[i].t > b[j].t { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1; j += 1 }
+        }
+        if i < a.count { out.append(contentsOf: a[i...]) }
+        if j < b.count { out.append(contentsOf: b[j...]) }
+        return out
+    }
+
+    /// Decodes head or frozen chunks into sorted samples in [mint, maxt]. Head chunks never hold
+    /// two samples for one timestamp, but a stable sort plus keep-first makes that irrelevant.
+    static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64) -> [Sample] {
+        var out: [Sample] = []
+        var sorted = true
+        for c in chunks {
+            guard var it = try? XORChunk.Iterator(c.data) else { continue }
+            while let s = try? it.next() {
+                if s.t > maxt { break }
+                if s.t < mint { continue }
+                if let l = out.last, l.t >= s.t { sorted = false }
+                out.append(s)
+            }
+        }
+        if sorted { return out }
+        let idx = out.indices.sorted { out[$0].t != out[$1].t ? out[$0].t < out[$1].t : $0 < $1 }
+        var res: [Sample] = []
+        res.reserveCapacity(out.count)
+        for i in idx where res.last?.t != out[i].t { res.append(out[i]) }
+        return res
+    }
+}

@@ -1,0 +1,286 @@
+import Storage
+
+/// Gorilla chunk encoding, bit-compatible in spirit with Prometheus' chunkenc/xor.go:
+/// a 2-byte big-endian sample count, then the first timestamp as a varint and the first
+/// value as 64 raw bits, the second timestamp as a uvarint delta and an XOR value, and from
+/// then on delta-of-delta timestamps in 14/17/20/64-bit buckets and XOR values that reuse
+/// the previous leading/trailing-zero window when they fit.
+///
+/// Arithmetic on timestamps wraps, so any Int64 sequence (huge gaps included) round-trips.
+struct XORChunk {
+    static let maxSamples = Int(UInt16.max)
+
+    /// Bits written MSB first into bytes; `free` is the number of unused low bits in the last byte.
+    struct BitWriter {
+        var bytes: [UInt8]
+        var free: Int = 0
+
+        init(bytes: [UInt8]) { self.bytes = bytes }
+
+        @inline(__always) mutating func bit(_ b: Bool) {
+            if free == 0 { bytes.append(0); free = 8 }
+            if b { bytes[bytes.count - 1] |= 1 << UInt8(free - 1) }
+            free -= 1
+        }
+
+        @inline(__always) mutating func byte(_ b: UInt8) {
+            if free == 0 { bytes.append(b); return }
+            bytes[bytes.count - 1] |= b >> UInt8(8 - free)
+            bytes.append(b << UInt8(free))
+        }
+
+        /// Writes the low `n` bits of `u` (n in 0...64).
+        mutating func bits(_ u: UInt64, _ n: Int) {
+            guard n > 0 else { return }
+            var u = n == 64 ? u : u << UInt64(64 - n)
+            var n = n
+            while n >= 8 { byte(UInt8(truncatingIfNeeded: u >> 56)); u <<= 8; n -= 8 }
+            while n > 0 { bit(u >> 63 == 1); u <<= 1; n -= 1 }
+        }
+    }
+
+    struct BitReader {
+        let bytes: [UInt8]
+        var pos: Int  // in bits
+        let end: Int
+
+        init(bytes: [UInt8], startByte: Int) {
+            self.bytes = bytes
+            pos = startByte * 8
+            end = bytes.count * 8
+        }
+
+        @inline(__always) mutating func bit() -> Bool? {
+            guard pos < end else { return nil }
+            let b = bytes[pos >> 3] >> UInt8(7 - (pos & 7)) & 1
+            pos += 1
+            return b == 1
+        }
+
+        mutating func bits(_ n: Int) -> UInt64? {
+            guard n >= 0, pos + n <= end else { return nil }
+            var v: UInt64 = 0
+            var need = n
+            while need > 0 {
+                let off = pos & 7
+                let avail = 8 - off
+                let take = Swift.min(avail, need)
+                let byte = UInt64(bytes[pos >> 3])
+                let part = (byte >> UInt64(avail - take)) & ((1 << UInt64(take)) - 1)
+                v = (v << UInt64(take)) | part
+                pos += take
+                need -= take
+            }
+            return v
+        }
+    }
+
+    /// Writer for one chunk. Value type: the head keeps one per series for the open chunk.
+    struct Appender {
+        private(set) var w = BitWriter(bytes: [0, 0])
+        private(set) var count = 0
+        private(set) var minT: Int64 = 0
+        private(set) var maxT: Int64 = 0
+        private var tDelta: UInt64 = 0
+        private var vBits: UInt64 = 0
+        private var leading: UInt8 = 0xff
+        private var trailing: UInt8 = 0
+
+        init() {}
+
+        var bytes: [UInt8] { w.bytes }
+
+        /// Appends a sample; returns false (and changes nothing) when `t` is not after the last
+        /// timestamp or the chunk is full, because the encoding only holds increasing timestamps.
+        @discardableResult
+        mutating func append(_ t: Int64, _ v: Double) -> Bool {
+            guard count < XORChunk.maxSamples else { return false }
+            let bits = v.bitPattern
+            switch count {
+            case 0:
+                var tmp = ByteWriter()
+                tmp.putVarint(t)
+                for b in tmp.bytes { w.byte(b) }
+                w.bits(bits, 64)
+                minT = t
+            case 1:
+                guard t > maxT else { return false }
+                let d = UInt64(bitPattern: t &- maxT)
+                var tmp = ByteWriter()
+                tmp.putUVarint(d)
+                for b in tmp.bytes { w.byte(b) }
+                writeValue(bits)
+                tDelta = d
+            default:
+                guard t > maxT else { return false }
+                let d = UInt64(bitPattern: t &- maxT)
+                let dod = Int64(bitPattern: d &- tDelta)
+                if dod == 0 {
+                    w.bit(false)
+                } else if Self.fits(dod, 14) {
+                    w.bits(0b10, 2); w.bits(UInt64(bitPattern: dod), 14)
+                } else if Self.fits(dod, 17) {
+                    w.bits(0b110, 3); w.bits(UInt64(bitPattern: dod), 17)
+                } else if Self.fits(dod, 20) {
+                    w.bits(0b1110, 4); w.bits(UInt64(bitPattern: dod), 20)
+                } else {
+                    w.bits(0b1111, 4); w.bits(UInt64(bitPattern: dod), 64)
+                }
+                writeValue(bits)
+                tDelta = d
+            }
+            maxT = t
+            vBits = bits
+            count += 1
+            w.bytes[0] = UInt8(count >> 8)
+            w.bytes[1] = UInt8(count & 0xff)
+            return true
+        }
+
+        /// Same ranges as Prometheus' bitRange: (-2^(n-1), 2^(n-1)].
+        @inline(__always) static func fits(_ x: Int64, _ n: Int) -> Bool {
+            -((1 << Int64(n - 1)) - 1) <= x && x <= 1 << Int64(n - 1)
+        }
+
+        private mutating func writeValue(_ bits: UInt64) {
+            let delta = bits ^ vBits
+            if delta == 0 { w.bit(false); return }
+            w.bit(true)
+            var lead = UInt8(delta.leadingZeroBitCount)
+            let trail = UInt8(delta.trailingZeroBitCount)
+            if lead >= 32 { lead = 31 }  // 5 bits
+            if leading != 0xff && lead >= leading && trail >= trailing {
+                w.bit(false)
+                w.bits(delta >> UInt64(trailing), 64 - Int(leading) - Int(trailing))
+            } else {
+                leading = lead
+                trailing = trail
+                w.bit(true)
+                w.bits(UInt64(lead), 5)
+                let sig = 64 - Int(lead) - Int(trail)
+                w.bits(UInt64(sig & 63), 6)  // 64 is stored as 0
+                w.bits(delta >> UInt64(trail), sig)
+            }
+        }
+    }
+
+    /// Decodes a chunk. Any malformed input throws `DecodeError`, never a trap.
+    struct Iterator {
+        struct DecodeError: Error { let sampleIndex: Int; let reason: String }
+
+        private var r: BitReader
+        let total: Int
+        private(set) var index = 0
+        private(set) var t: Int64 = 0
+        private(set) var vBits: UInt64 = 0
+        private var tDelta: UInt64 = 0
+        private var leading: UInt8 = 0
+        private var trailing: UInt8 = 0
+
+        init(_ bytes: [UInt8]) throws {
+            guard bytes.count >= 2 else { throw DecodeError(sampleIndex: 0, reason: "chunk shorter than its header") }
+            total = Int(bytes[0]) << 8 | Int(bytes[1])
+            r = BitReader(bytes: bytes, startByte: 2)
+        }
+
+        private func fail(_ why: String) -> DecodeError { DecodeError(sampleIndex: index, reason: why) }
+
+        private mutating func uvarintBytes() throws -> UInt64 {
+            var x: UInt64 = 0
+            var shift: UInt64 = 0
+            for i in 0..<10 {
+                guard let b = r.bits(8) else { throw fail("truncated varint") }
+                if b < 0x80 {
+                    if i == 9 && b > 1 { throw fail("varint overflow") }
+                    return x | b << shift
+                }
+                x |= (b & 0x7f) << shift
+                shift += 7
+            }
+            throw fail("varint overflow")
+        }
+
+        mutating func next() throws -> Sample? {
+            guard index < total else { return nil }
+            switch index {
+            case 0:
+                let u = try uvarintBytes()
+                t = Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
+                guard let v = r.bits(64) else { throw fail("truncated first value") }
+                vBits = v
+            case 1:
+                tDelta = try uvarintBytes()
+                let nt = t &+ Int64(bitPattern: tDelta)
+                guard nt > t else { throw fail("non-increasing timestamp") }
+                t = nt
+                try readValue()
+            default:
+                var prefix = 0
+                for _ in 0..<4 {
+                    guard let b = r.bit() else { throw fail("truncated timestamp") }
+                    if !b { break }
+                    prefix += 1
+                }
+                var dod: Int64 = 0
+                let sz: Int
+                switch prefix {
+                case 0: sz = 0
+                case 1: sz = 14
+                case 2: sz = 17
+                case 3: sz = 20
+                default: sz = 64
+                }
+                if sz > 0 {
+                    guard let bits = r.bits(sz) else { throw fail("truncated timestamp") }
+                    if sz == 64 {
+                        dod = Int64(bitPattern: bits)
+                    } else {
+                        var d = Int64(bits)
+                        if d > 1 << Int64(sz - 1) { d -= 1 << Int64(sz) }
+                        dod = d
+                    }
+                }
+                tDelta = tDelta &+ UInt64(bitPattern: dod)
+                let nt = t &+ Int64(bitPattern: tDelta)
+                guard nt > t else { throw fail("non-increasing timestamp") }
+                t = nt
+                try readValue()
+            }
+            index += 1
+            return Sample(t: t, v: Double(bitPattern: vBits))
+        }
+
+        private mutating func readValue() throws {
+            guard let nonzero = r.bit() else { throw fail("truncated value") }
+            if !nonzero { return }
+            guard let newWindow = r.bit() else { throw fail("truncated value") }
+            if newWindow {
+                guard let l = r.bits(5), let s = r.bits(6) else { throw fail("truncated value header") }
+                var sig = Int(s)
+                if sig == 0 { sig = 64 }
+                guard Int(l) + sig <= 64 else { throw fail("invalid value window") }
+                leading = UInt8(l)
+                trailing = UInt8(64 - Int(l) - sig)
+            }
+            let sig = 64 - Int(leading) - Int(trailing)
+            guard let bits = r.bits(sig) else { throw fail("truncated value bits") }
+            vBits ^= sig == 0 ? 0 : bits << UInt64(trailing)
+        }
+    }
+
+    /// All samples of an encoded chunk.
+    static func decode(_ bytes: [UInt8]) throws -> [Sample] {
+        var it = try Iterator(bytes)
+        var out: [Sample] = []
+        out.reserveCapacity(it.total)
+        while let s = try it.next() { out.append(s) }
+        return out
+    }
+
+    /// Encodes samples that are strictly increasing in time (callers dedupe first).
+    static func encode<S: Sequence>(_ samples: S) -> [UInt8] where S.Element == Sample {
+        var a = Appender()
+        for s in samples { a.append(s.t, s.v) }
+        return a.bytes
+    }
+}
