@@ -1,1 +1,106 @@
-print("collector")
+import ArgumentParser
+import Collector
+import Foundation
+import Logging
+
+@main
+struct CollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collector",
+        abstract: "Fleetscope collector: remote-write receiver, TSDB, PromQL API and fleet dashboard.",
+        subcommands: [Serve.self, Token.self, User.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the collector (the default).")
+
+    @Option(help: "Address to listen on, HOST:PORT.") var listen = "0.0.0.0:9490"
+    @Option(help: "Directory for the TSDB, WAL and SQLite database.") var dataDir = "./data"
+    @Option(help: "YAML config file (storage, query and ingest settings).") var config: String?
+    @Flag(help: "Turn authentication and access control off (local development and tests only).") var noAuth = false
+    @Option(help: "How long to keep samples, e.g. 15d.") var retention: String?
+    @Option(help: "Maximum bytes of persisted blocks, e.g. 50GB (0 = unlimited).") var retentionSize: String?
+    @Option(help: "PromQL lookback delta, e.g. 5m.") var queryLookbackDelta: String?
+    @Option(help: "PromQL query timeout, e.g. 2m.") var queryTimeout: String?
+    @Option(help: "Maximum samples a query may load.") var queryMaxSamples: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func run() async throws {
+        var opts = CollectorOptions()
+        do {
+            if let config { try opts.apply(configFile: config) }
+            try opts.setListen(listen)
+            opts.dataDir = dataDir
+            opts.configFile = config
+            opts.noAuth = noAuth
+            if let r = retention { opts.tsdb.retention = try duration(r, "--retention") }
+            if let r = retentionSize { opts.tsdb.maxBytes = try parseBytes(r) ?? { throw ValidationError("invalid --retention-size \"\(r)\"") }() }
+            if let d = queryLookbackDelta { opts.engine.lookbackDelta = try duration(d, "--query-lookback-delta") }
+            if let t = queryTimeout { opts.engine.timeout = .milliseconds(try duration(t, "--query-timeout")) }
+            if let m = queryMaxSamples { opts.engine.maxSamples = m }
+        } catch let e as OptionsError {
+            throw ValidationError(e.description)
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "collector")
+        let server = try CollectorServer(options: opts, logger: logger)
+        try await server.run()
+    }
+
+    private func duration(_ s: String, _ flag: String) throws -> Int64 {
+        guard let v = parseDurationMs(s) else { throw ValidationError("invalid \(flag) \"\(s)\": expected a duration like 15d, 2h or 30s") }
+        return v
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage per-cluster ingest tokens.", subcommands: [Create.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an ingest token bound to a cluster and print it (shown once; only its hash is stored).")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @Option(help: "Cluster the token writes as; the collector sets the `cluster` label from it.") var cluster: String
+
+        func run() throws {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            print(try AdminCommands.createToken(dataDir: dataDir, cluster: cluster))
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke every ingest token of a cluster.")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @Option(help: "Cluster whose tokens to revoke.") var cluster: String
+
+        func run() throws {
+            let n = try AdminCommands.revokeTokens(dataDir: dataDir, cluster: cluster)
+            print("revoked \(n) token(s) of cluster \(cluster)")
+        }
+    }
+}
+
+struct User: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Add.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add or update a user.")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @Option(help: "User name.") var name: String
+        @Option(help: "File holding the password (first line).") var passwordFile: String
+        @Option(help: "admin or viewer.") var role = "viewer"
+        @Option(help: "Label scope every read is narrowed to, e.g. '{region=\"eu\"}'.") var scope = ""
+
+        func run() throws {
+            let password = try String(contentsOfFile: passwordFile, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+            try AdminCommands.addUser(dataDir: dataDir, name: name, password: password, role: role, scope: scope)
+            print("user \(name) saved (role \(role)\(scope.isEmpty ? "" : ", scope \(scope)"))")
+        }
+    }
+}

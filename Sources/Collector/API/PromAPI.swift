@@ -1,0 +1,274 @@
+import Foundation
+import PromQL
+import Storage
+import TSDB
+
+/// A JSON answer of the Prometheus HTTP API, ready to send.
+struct APIResponse: Sendable {
+    var status: Int
+    var body: [UInt8]
+
+    static func success(_ write: (inout JSONWriter) -> Void) -> APIResponse {
+        var w = JSONWriter()
+        w.raw("{\"status\":\"success\",\"data\":")
+        write(&w)
+        w.raw("}")
+        return APIResponse(status: 200, body: w.bytes)
+    }
+
+    static func error(_ e: APIError) -> APIResponse {
+        var w = JSONWriter()
+        w.raw("{\"status\":\"error\",\"errorType\":")
+        w.string(e.type)
+        w.raw(",\"error\":")
+        w.string(e.message)
+        w.raw("}")
+        return APIResponse(status: e.status, body: w.bytes)
+    }
+}
+
+/// The Prometheus HTTP API (query, query_range, series, labels, label values, status),
+/// answering in Prometheus' exact JSON shapes. Reads go through `storage`, which the
+/// caller has already narrowed to the principal's scope.
+struct PromAPI: Sendable {
+    let tsdb: TSDB
+    let engine: Engine
+    let metrics: CollectorMetrics
+    /// Largest time range (ms) a query may cover; Prometheus' resolution limit.
+    static let maxPoints: Int64 = 11_000
+
+    func handle(_ endpoint: String, _ p: Params, storage: any Queryable) async -> APIResponse {
+        do {
+            switch endpoint {
+            case "query": return try await query(p, storage)
+            case "query_range": return try await queryRange(p, storage)
+            case "series": return try series(p, storage)
+            case "labels": return try labels(p, storage)
+            case "status/tsdb": return tsdbStatus(p)
+            case "status/buildinfo": return buildInfo()
+            case "metadata": return .success { $0.raw("{}") }
+            case "query_exemplars": return .success { $0.raw("[]") }
+            case "rules": return .success { $0.raw("{\"groups\":[]}") }
+            case "alerts": return .success { $0.raw("{\"alerts\":[]}") }
+            default:
+                if endpoint.hasPrefix("label/") && endpoint.hasSuffix("/values") {
+                    let name = String(endpoint.dropFirst("label/".count).dropLast("/values".count))
+                    return try labelValues(Params.unescape(Substring(name)), p, storage)
+                }
+                return .error(APIError(type: "not_found", message: "unknown API endpoint /api/v1/\(endpoint)", status: 404))
+            }
+        } catch let e as APIError {
+            return .error(e)
+        } catch let e as PromQLError {
+            return .error(APIError(e))
+        } catch {
+            return .error(APIError(type: "internal", message: "\(error)", status: 500))
+        }
+    }
+
+    // MARK: queries
+
+    private func timeout(_ p: Params) throws(APIError) -> EngineOptions? {
+        guard let t = p["timeout"] else { return nil }
+        var o = engine.options
+        o.timeout = .milliseconds(try TimeParam.duration(t, name: "timeout"))
+        return o
+    }
+
+    private func query(_ p: Params, _ storage: any Queryable) async throws -> APIResponse {
+        let at = try p["time"].map { s throws(APIError) in try TimeParam.parse(s, name: "time") } ?? TimeParam.nowMs()
+        let eng = try timeout(p).map { Engine(options: $0) } ?? engine
+        let started = ContinuousClock.now
+        let value: QueryValue
+        do {
+            value = try await eng.instantQuery(p["query"] ?? "", at: at, storage: storage)
+        } catch {
+            throw queryError(error)
+        }
+        metrics.query(seconds: (ContinuousClock.now - started).seconds)
+        return .success { w in Self.writeValue(value, into: &w) }
+    }
+
+    private func queryRange(_ p: Params, _ storage: any Queryable) async throws -> APIResponse {
+        guard let s = p["start"] else { throw APIError.badData("invalid parameter \"start\": missing parameter") }
+        guard let e = p["end"] else { throw APIError.badData("invalid parameter \"end\": missing parameter") }
+        guard let st = p["step"] else { throw APIError.badData("invalid parameter \"step\": missing parameter") }
+        let start = try TimeParam.parse(s, name: "start")
+        let end = try TimeParam.parse(e, name: "end")
+        let step = try TimeParam.duration(st, name: "step")
+        guard end >= start else { throw APIError.badData("end timestamp must not be before start time") }
+        guard step > 0 else {
+            throw APIError.badData("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        }
+        guard (end - start) / step <= Self.maxPoints else {
+            throw APIError.badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+        }
+        let eng = try timeout(p).map { Engine(options: $0) } ?? engine
+        let started = ContinuousClock.now
+        let value: QueryValue
+        do {
+            value = try await eng.rangeQuery(p["query"] ?? "", start: start, end: end, step: step, storage: storage)
+        } catch {
+            throw queryError(error)
+        }
+        metrics.query(seconds: (ContinuousClock.now - started).seconds)
+        return .success { w in Self.writeValue(value, into: &w) }
+    }
+
+    /// Prometheus prefixes parse errors with the parameter they came from.
+    private func queryError(_ e: PromQLError) -> APIError {
+        var a = APIError(e)
+        if e.type == .badData && !e.message.hasPrefix("invalid parameter") {
+            a = APIError(type: a.type, message: "invalid parameter \"query\": " + e.message, status: a.status)
+        }
+        return a
+    }
+
+    static func writeValue(_ v: QueryValue, into w: inout JSONWriter) {
+        switch v {
+        case .vector(let els):
+            w.raw("{\"resultType\":\"vector\",\"result\":[")
+            for (i, e) in els.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.raw("{\"metric\":")
+                w.labels(e.labels)
+                w.raw(",\"value\":")
+                w.point(e.t, e.v)
+                w.raw("}")
+            }
+            w.raw("]}")
+        case .matrix(let series):
+            w.raw("{\"resultType\":\"matrix\",\"result\":[")
+            for (i, s) in series.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.raw("{\"metric\":")
+                w.labels(s.labels)
+                w.raw(",\"values\":[")
+                for (j, p) in s.samples.enumerated() {
+                    if j > 0 { w.raw(",") }
+                    w.point(p.t, p.v)
+                }
+                w.raw("]}")
+            }
+            w.raw("]}")
+        case .scalar(let t, let v):
+            w.raw("{\"resultType\":\"scalar\",\"result\":")
+            w.point(t, v)
+            w.raw("}")
+        case .string(let t, let s):
+            w.raw("{\"resultType\":\"string\",\"result\":[")
+            w.timestamp(t)
+            w.raw(",")
+            w.string(s)
+            w.raw("]}")
+        }
+    }
+
+    // MARK: metadata endpoints
+
+    private func range(_ p: Params) throws(APIError) -> (Int64, Int64) {
+        let start = try p["start"].map { s throws(APIError) in try TimeParam.parse(s, name: "start") } ?? Int64.min / 2
+        let end = try p["end"].map { s throws(APIError) in try TimeParam.parse(s, name: "end") } ?? Int64.max / 2
+        guard end >= start else { throw .badData("end timestamp must not be before start time") }
+        return (start, end)
+    }
+
+    private func matchers(_ p: Params, required: Bool) throws(APIError) -> [[LabelMatcher]] {
+        let raw = p.all("match[]")
+        if raw.isEmpty {
+            if required { throw .badData("no match[] parameter provided") }
+            return []
+        }
+        var out: [[LabelMatcher]] = []
+        for m in raw {
+            do {
+                out.append(try SelectorParser.parse(m))
+            } catch {
+                throw .badData("invalid parameter \"match[]\": \(error)")
+            }
+        }
+        return out
+    }
+
+    private func series(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+        let sets = try matchers(p, required: true)
+        let (start, end) = try range(p)
+        let q = try storage.querier(mint: start, maxt: end)
+        var all = Set<Labels>()
+        for m in sets { all.formUnion(try q.series(m)) }
+        let sorted = all.sorted()
+        return .success { w in
+            w.raw("[")
+            for (i, l) in sorted.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.labels(l)
+            }
+            w.raw("]")
+        }
+    }
+
+    private func labels(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+        let sets = try matchers(p, required: false)
+        let (start, end) = try range(p)
+        let q = try storage.querier(mint: start, maxt: end)
+        var names = Set<String>()
+        if sets.isEmpty { names.formUnion(try q.labelNames([])) }
+        for m in sets { names.formUnion(try q.labelNames(m)) }
+        let sorted = names.sorted()
+        return .success { $0.stringArray(sorted) }
+    }
+
+    private func labelValues(_ name: String, _ p: Params, _ storage: any Queryable) throws -> APIResponse {
+        guard isValidLabelName(name) else { throw APIError.badData("invalid label name: \"\(name)\"") }
+        let sets = try matchers(p, required: false)
+        let (start, end) = try range(p)
+        let q = try storage.querier(mint: start, maxt: end)
+        var values = Set<String>()
+        if sets.isEmpty { values.formUnion(try q.labelValues(name, [])) }
+        for m in sets { values.formUnion(try q.labelValues(name, m)) }
+        let sorted = values.sorted()
+        return .success { $0.stringArray(sorted) }
+    }
+
+    private func tsdbStatus(_ p: Params) -> APIResponse {
+        let limit = p["limit"].flatMap(Int.init) ?? 10
+        let s = tsdb.status(limit: limit)
+        func list(_ w: inout JSONWriter, _ key: String, _ items: [(name: String, value: Int)]) {
+            w.raw(",\"\(key)\":[")
+            for (i, it) in items.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.raw("{\"name\":")
+                w.string(it.name)
+                w.raw(",\"value\":\(it.value)}")
+            }
+            w.raw("]")
+        }
+        return .success { w in
+            w.raw("{\"headStats\":{\"numSeries\":\(s.headSeries),\"numLabelPairs\":\(s.seriesCountByLabelValuePair.count),")
+            w.raw("\"chunkCount\":\(s.headChunks),\"minTime\":\(s.minTime),\"maxTime\":\(s.maxTime)}")
+            list(&w, "seriesCountByMetricName", s.seriesCountByMetricName)
+            list(&w, "labelValueCountByLabelName", s.labelValueCountByLabelName)
+            list(&w, "memoryInBytesByLabelName", s.memoryInBytesByLabelName)
+            list(&w, "seriesCountByLabelValuePair", s.seriesCountByLabelValuePair)
+            w.raw("}")
+        }
+    }
+
+    private func buildInfo() -> APIResponse {
+        .success { w in
+            w.raw("{\"version\":\"\(CollectorVersion.version)\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":\"\",")
+            w.raw("\"buildDate\":\"\",\"goVersion\":\"swift\",\"application\":\"fleetscope-collector\"}")
+        }
+    }
+}
+
+enum CollectorVersion {
+    static let version = "0.1.0"
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,120 @@
+import Logging
+import RemoteWrite
+import Storage
+import TSDB
+
+/// What the receiver answers. `status` follows the remote-write spec: 204 stored, 400 bad
+/// input (do not retry), 413 too large, 415 wrong encoding, 429/503 retry later.
+struct IngestOutcome: Sendable, Equatable {
+    var status: Int
+    var message: String
+    var retryAfterSeconds: Int?
+
+    static let stored = IngestOutcome(status: 204, message: "")
+}
+
+/// The remote-write receiver without HTTP: decode, validate, stamp the cluster, append
+/// durably. A 2xx leaves here only after the TSDB has fsynced the samples into its WAL.
+struct IngestService: Sendable {
+    let tsdb: TSDB
+    let metrics: CollectorMetrics
+    let admission: Admission
+    let validator = SeriesValidator()
+    let maxDecodedBytes: Int
+    let logger: Logger
+    let onAppended: @Sendable (_ cluster: String?, _ series: [SeriesSamples]) -> Void
+
+    func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, cluster: String?) async -> IngestOutcome {
+        if let enc = contentEncoding?.lowercased(), enc != "snappy" {
+            metrics.requestRejected("unsupported_encoding")
+            return IngestOutcome(status: 415, message: "unsupported Content-Encoding \"\(enc)\": remote-write 1.0 bodies must be snappy block-compressed")
+        }
+        if let ct = contentType?.lowercased(), !ct.hasPrefix("application/x-protobuf") {
+            metrics.requestRejected("unsupported_content_type")
+            return IngestOutcome(status: 415, message: "unsupported Content-Type \"\(ct)\": expected application/x-protobuf")
+        }
+        let declared: Int
+        do {
+            declared = try body.withUnsafeBytes { raw in Result { () throws(RemoteWriteError) in try Snappy.decodedLength(raw) } }.get()
+        } catch {
+            metrics.requestRejected("bad_snappy")
+            return IngestOutcome(status: 400, message: "\(error)")
+        }
+        guard declared <= maxDecodedBytes else {
+            metrics.requestRejected("too_large")
+            return IngestOutcome(status: 413, message: "\(RemoteWriteError.tooLarge(decoded: declared, limit: maxDecodedBytes))")
+        }
+        let tenant = cluster ?? ""
+        switch admission.admit(bytes: declared + body.count, cluster: tenant) {
+        case .admitted: break
+        case .overloaded:
+            metrics.requestRejected("overloaded")
+            return IngestOutcome(status: 429, message: "collector is saturated (too many bytes in flight); retry later", retryAfterSeconds: 5)
+        case .clusterBusy:
+            metrics.requestRejected("cluster_busy")
+            return IngestOutcome(status: 429, message: "too many concurrent writes from cluster \"\(tenant)\"; retry later", retryAfterSeconds: 2)
+        }
+        defer { admission.release(bytes: declared + body.count, cluster: tenant) }
+
+        let request: WriteRequest
+        do {
+            request = try WireDecoder.decode(try Snappy.decompress(body, limit: maxDecodedBytes))
+        } catch {
+            metrics.requestRejected(error.isSnappy ? "bad_snappy" : "bad_protobuf")
+            return IngestOutcome(status: 400, message: "\(error)")
+        }
+
+        var batch: [SeriesSamples] = []
+        batch.reserveCapacity(request.timeseries.count)
+        var rejected: [RejectReason: (count: Int, first: String)] = [:]
+        var rejectedSamples = 0
+        var ignoredHistograms = 0, ignoredExemplars = 0
+        for ts in request.timeseries {
+            ignoredHistograms += ts.histogramCount
+            ignoredExemplars += ts.exemplarCount
+            if ts.samples.isEmpty { continue }
+            switch validator.validate(ts, cluster: cluster) {
+            case .success(let labels):
+                batch.append(SeriesSamples(labels: labels, samples: ts.samples))
+            case .failure(let r):
+                rejectedSamples += ts.samples.count
+                if let e = rejected[r.reason] { rejected[r.reason] = (e.count + 1, e.first) } else { rejected[r.reason] = (1, r.message) }
+            }
+        }
+        if ignoredHistograms > 0 { metrics.ignored("native_histogram", ignoredHistograms) }
+        if ignoredExemplars > 0 { metrics.ignored("exemplar", ignoredExemplars) }
+        for (reason, e) in rejected { metrics.samplesRejected(reason.rawValue, 0, series: e.count) }
+        if rejectedSamples > 0 { metrics.samplesRejectedTotal(rejectedSamples) }
+
+        var report = AppendReport()
+        if !batch.isEmpty {
+            do {
+                report = try await tsdb.append(batch)
+            } catch {
+                logger.error("storage failure while appending \(batch.count) series: \(error)")
+                metrics.requestRejected("storage_error")
+                return IngestOutcome(status: 503, message: "storage failure: \(error); the samples were not stored, retry", retryAfterSeconds: 5)
+            }
+            onAppended(cluster, batch)
+        }
+        metrics.appended(report)
+
+        var problems: [String] = rejected.sorted { $0.key.rawValue < $1.key.rawValue }.map { reason, e in
+            "\(e.count) series rejected (\(reason.rawValue)), e.g. \(e.first)"
+        }
+        if report.tooOld > 0 {
+            problems.append("\(report.tooOld) samples older than the retention period were dropped")
+        }
+        if problems.isEmpty { return .stored }
+        let total = request.timeseries.count
+        let bad = rejected.values.reduce(0) { $0 + $1.count }
+        return IngestOutcome(status: 400, message: "stored \(total - bad) of \(total) series; " + problems.joined(separator: "; "))
+    }
+}
+
+extension Error {
+    fileprivate var isSnappy: Bool {
+        if let e = self as? RemoteWriteError, case .snappy = e { return true }
+        return false
+    }
+}

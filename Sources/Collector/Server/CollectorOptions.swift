@@ -1,0 +1,108 @@
+import Foundation
+import PromQL
+import TSDB
+import Yams
+
+/// Everything the collector can be told, from flags and the optional YAML config file.
+public struct CollectorOptions: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 9490
+    public var dataDir = "./data"
+    public var configFile: String?
+    public var noAuth = false
+    public var tsdb = TSDBOptions()
+    public var engine = EngineOptions()
+    /// Compressed body limit (413 above it).
+    public var maxBodyBytes = 16 << 20
+    /// Decompressed body limit, checked against the snappy header before allocating.
+    public var maxDecodedBytes = 32 << 20
+    /// How often head compaction, block compaction and retention run.
+    public var maintenanceInterval: Duration = .seconds(60)
+
+    public init() {}
+
+    /// `HOST:PORT`, `:PORT` or `[v6]:PORT`.
+    public mutating func setListen(_ s: String) throws {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else {
+            throw OptionsError("invalid --listen \"\(s)\": expected HOST:PORT, e.g. 0.0.0.0:9490")
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+
+    /// Applies a YAML config file:
+    /// ```yaml
+    /// storage: { retention: 15d, retention_size: 50GB }
+    /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000 }
+    /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB }
+    /// ```
+    public mutating func apply(configFile path: String) throws {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw OptionsError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw OptionsError("\(path): invalid YAML: \(error)") }
+        guard let root = node?.mapping else { return }
+        let known: [String: Set<String>] = [
+            "storage": ["retention", "retention_size"],
+            "query": ["lookback_delta", "timeout", "max_samples"],
+            "ingest": ["max_body_bytes", "max_decoded_bytes"],
+        ]
+        for (k, v) in root {
+            guard let section = k.string, let keys = known[section] else {
+                throw OptionsError("\(path):\(k.mark?.line ?? 0): unknown section \"\(k.string ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
+            }
+            guard let m = v.mapping else { throw OptionsError("\(path):\(v.mark?.line ?? 0): \"\(section)\" must be a mapping") }
+            for (kk, vv) in m {
+                let key = kk.string ?? ""
+                let line = kk.mark?.line ?? 0
+                guard keys.contains(key) else {
+                    throw OptionsError("\(path):\(line): unknown key \"\(key)\" in \(section) (known: \(keys.sorted().joined(separator: ", ")))")
+                }
+                let value = vv.string ?? ""
+                func bad(_ what: String) -> OptionsError { OptionsError("\(path):\(line): \(section).\(key): invalid \(what) \"\(value)\"") }
+                switch (section, key) {
+                case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
+                case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
+                case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()
+                case ("query", "timeout"): engine.timeout = .milliseconds(try parseDurationMs(value) ?? { throw bad("duration") }())
+                case ("query", "max_samples"): engine.maxSamples = try Int(value) ?? { throw bad("number") }()
+                case ("ingest", "max_body_bytes"): maxBodyBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
+                case ("ingest", "max_decoded_bytes"): maxDecodedBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
+                default: break
+                }
+            }
+        }
+    }
+}
+
+public struct OptionsError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// `15d`, `1h30m`, `500ms` as Prometheus writes durations.
+public func parseDurationMs(_ s: String) -> Int64? {
+    try? parseDuration(s)
+}
+
+/// `512MiB`, `10GB`, `1024` (bytes). Both SI and binary units mean powers of 1024, as in Prometheus' `--storage.tsdb.retention.size`.
+public func parseBytes(_ s: String) -> Int64? {
+    let t = s.trimmingCharacters(in: .whitespaces)
+    let digits = t.prefix { $0.isNumber || $0 == "." }
+    guard let n = Double(digits), n >= 0 else { return nil }
+    let unit = t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).uppercased()
+    let mult: Double
+    switch unit {
+    case "", "B": mult = 1
+    case "KB", "KIB", "K": mult = 1024
+    case "MB", "MIB", "M": mult = 1024 * 1024
+    case "GB", "GIB", "G": mult = 1024 * 1024 * 1024
+    case "TB", "TIB", "T": mult = 1024 * 1024 * 1024 * 1024
+    default: return nil
+    }
+    return Int64(n * mult)
+}
