@@ -93,6 +93,8 @@ public struct ScrapeConfig: Sendable, Equatable {
     public var kubernetesSDConfigs: [KubernetesSDConfig] = []
     public var relabelConfigs: [RelabelConfig] = []
     public var metricRelabelConfigs: [RelabelConfig] = []
+    /// More samples than this after metric relabeling fail the scrape (0: no limit).
+    public var sampleLimit = 0
     public init() {}
 }
 
@@ -102,6 +104,10 @@ public struct QueueConfigSection: Sendable, Equatable {
     public var minBackoff: Int64 = 30
     public var maxBackoff: Int64 = 5_000
     public var maxShards = 4
+    public var minShards = 1
+    /// Samples buffered per shard in memory before the scrape side is slowed down.
+    public var capacity = 10_000
+    public var retryOnHTTP429 = true
     public init() {}
 }
 
