@@ -1,0 +1,120 @@
+import Storage
+import Testing
+@testable import TSDB
+
+@Suite struct SemanticsTests {
+    let a = lbls(["__name__": "x", "site": "a"])
+    let b = lbls(["__name__": "x", "site": "b"])
+
+    func samples(_ db: TSDB, _ l: Labels) throws -> [Sample] {
+        try db.querier(mint: .min, maxt: .max).select([.equal("site", l["site"]!)]).first?.samples ?? []
+    }
+
+    @Test func outOfOrderDuplicatesAndConflictsInHead() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        var r = try await db.append([SeriesSamples(labels: a, samples: (10..<20).map { Sample(t: Int64($0) * 1000, v: Double($0)) })])
+        #expect(r.accepted == 10)
+        // Late samples, in any order, including ones older than everything.
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 5500, v: 5.5), Sample(t: 1000, v: 1), Sample(t: 12_500, v: 12.5)])])
+        #expect(r.accepted == 3)
+        // Exact duplicates (in-order chunk, open chunk, late buffer) are idempotent.
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 10_000, v: 10), Sample(t: 19_000, v: 19), Sample(t: 5500, v: 5.5)])])
+        #expect(r.duplicates == 3 && r.accepted == 0)
+        // Different value at an existing timestamp: first write wins.
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 11_000, v: 99), Sample(t: 1000, v: 2)])])
+        #expect(r.conflicts == 2 && r.accepted == 0)
+        // NaN duplicates compare by bits: same NaN is a duplicate, stale marker vs NaN a conflict.
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 30_000, v: .nan)])])
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 30_000, v: .nan), Sample(t: 30_000, v: StaleNaN.value)])])
+        #expect(r.duplicates == 1 && r.conflicts == 1)
+        // Within one batch too.
+        r = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: 5, v: 1), Sample(t: 5, v: 1), Sample(t: 5, v: 2), Sample(t: 3, v: 0)])])
+        #expect(r.accepted == 2 && r.duplicates == 1 && r.conflicts == 1)
+
+        let got = try samples(db, a)
+        var want: [Int64] = [1000, 5500]
+        for i: Int64 in 10..<20 { want.append(i * 1000); if i == 12 { want.append(12_500) } }
+        want.append(30_000)
+        #expect(got.map(\.t) == want)
+        #expect(got.first { $0.t == 11_000 }?.v == 11)
+        #expect(got.first { $0.t == 1000 }?.v == 1)
+        #expect(try samples(db, b).map(\.t) == [3, 5])
+        let m = db.metrics
+        #expect(m.outOfOrderSamples == 4); #expect(m.duplicateSamples == 5); #expect(m.conflictingSamples == 4)
+        try db.close()
+
+        // The WAL replays to the same first-wins state.
+        let db2 = try openDB(dir)
+        #expect(bitsEqual(try samples(db2, a), got))
+        try db2.close()
+    }
+
+    @Test func manyLateSamplesSpillIntoChunks() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 10_000_000, v: 1)])])
+        // A backlog arriving newest-first and oldest-first mixed: 500 late samples.
+        var rng = SplitMix(3)
+        var ts = Array(0..<500).map { Int64($0) * 15_000 }
+        ts.shuffle(using: &rng)
+        for chunk in stride(from: 0, to: ts.count, by: 50) {
+            let r = try await db.append([SeriesSamples(labels: a, samples: ts[chunk..<chunk + 50].map { Sample(t: $0, v: Double($0)) })])
+            #expect(r.accepted == 50)
+        }
+        let r = try await db.append([SeriesSamples(labels: a, samples: ts.prefix(100).map { Sample(t: $0, v: Double($0)) })])
+        #expect(r.duplicates == 100)
+        let got = try samples(db, a)
+        #expect(got.count == 501)
+        #expect(zip(got, got.dropFirst()).allSatisfy { $0.t < $1.t })
+        try db.close()
+    }
+
+    @Test func tooOldSamplesAreRejected() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir) { $0.retention = 100_000 }
+        var r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1_000_000, v: 1)])])
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 800_000, v: 1), Sample(t: 950_000, v: 2)])])
+        #expect(r.tooOld == 1 && r.accepted == 1)
+        // A batch that moves time forward judges its own old samples against the new horizon.
+        r = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: 1_000, v: 1), Sample(t: 2_000_000, v: 2)])])
+        #expect(r.tooOld == 1 && r.accepted == 1)
+        #expect(db.metrics.tooOldSamples == 2)
+        try db.close()
+    }
+
+    @Test func blocksResolveConflictsEarlierWins() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1000, v: 1), Sample(t: 2000, v: 2)])])
+        try db.flushHead()
+        // The head no longer knows t=1000, so this is accepted and must lose at query time.
+        let r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1000, v: 100), Sample(t: 1500, v: 1.5)])])
+        #expect(r.accepted == 2)
+        #expect(try samples(db, a).map(\.v) == [1, 1.5, 2])
+        try db.flushHead()
+        #expect(db.metrics.blocks == 2)
+        #expect(try samples(db, a).map(\.v) == [1, 1.5, 2])
+        try db.maintain()  // overlapping blocks are merged
+        #expect(db.metrics.blocks == 1)
+        #expect(db.metrics.compactions == 1)
+        #expect(try samples(db, a).map(\.v) == [1, 1.5, 2])
+        try db.close()
+        let db2 = try openDB(dir)
+        #expect(try samples(db2, a).map(\.v) == [1, 1.5, 2])
+        try db2.close()
+    }
+
+    @Test func emptyAndNoopBatches() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        #expect(try await db.append([]) == AppendReport())
+        #expect(try await db.append([SeriesSamples(labels: a, samples: [])]) == AppendReport())
+        #expect(db.metrics.headSeries == 0)
+        try db.flushHead()
+        try db.maintain()
+        #expect(db.metrics.blocks == 0)
+        try db.close()
+        await #expect(throws: TSDBError.self) { _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1, v: 1)])]) }
+    }
+}
