@@ -1,0 +1,624 @@
+import Glibc
+import Logging
+import NIOPosix
+import RemoteWrite
+import Storage
+
+/// Where a record lives: segment number and byte offset. Ordered as the queue is.
+public struct QueuePosition: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var segment: UInt64
+    public var offset: Int64
+
+    public init(segment: UInt64, offset: Int64) {
+        self.segment = segment
+        self.offset = offset
+    }
+
+    public static func < (a: QueuePosition, b: QueuePosition) -> Bool {
+        a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset
+    }
+
+    public var description: String { "\(a20(segment)):\(offset)" }
+}
+
+/// One appended batch: a snappy-compressed remote-write `WriteRequest`, ready for the wire.
+public struct QueueRecord: Sendable {
+    public var position: QueuePosition
+    /// Stream key (hash of the producer's job and instance): records with the same key go to
+    /// the same shard, which keeps each series in order on the wire.
+    public var key: UInt32
+    public var samples: Int
+    public var payload: [UInt8]
+}
+
+public struct QueueStats: Sendable, Equatable {
+    public var pendingSamples: Int
+    public var bytes: Int64
+    public var segments: Int
+    public var droppedFull: Int
+    public var droppedCorrupt: Int
+    public var cursor: QueuePosition
+}
+
+/// The persistent queue. Every sample is appended here (and fsynced) before it is sent, and
+/// stays until the sender acknowledges it after a 2xx or a non-retryable rejection.
+///
+/// Layout under `dir`: segment files `<20-digit number>.seg`, each an 8-byte header
+/// ("FSQ1", version) and then records `len u32 | samples u32 | key u32 | crc32c u32 | payload`
+/// (little endian; the CRC covers samples, key and payload), plus `cursor`: the position up to
+/// which everything is acknowledged (`"FSQC" | segment u64 | offset u64 | crc32c u32`).
+///
+/// Durability: an append returns after fsync; fsyncs are shared between concurrent appends
+/// (group commit). The cursor is rewritten in place after each acknowledgement without fsync:
+/// a `kill -9` cannot lose page-cache writes, and after a power loss a stale or torn cursor
+/// only means re-sending, never losing. At start-up every segment is checked record by record
+/// and a torn tail (a crash mid-append) is cut at the last good record.
+///
+/// Budget: when the segments exceed `maxBytes`, whole oldest segments are deleted and the
+/// samples in them that were not yet handed to the sender are counted as dropped.
+public actor DiskQueue: SampleSink {
+    public let dir: String
+    public let maxBytes: Int64
+    public let segmentBytes: Int64
+    public let maxSamplesPerRecord: Int
+    private let logger: Logger
+    private let metrics: QueueMetrics
+
+    static let segmentHeader: [UInt8] = Array("FSQ1".utf8) + [1, 0, 0, 0]
+    static let headerSize: Int64 = 8
+    static let recordHeaderSize = 16
+    static let maxRecordBytes = 256 << 20
+
+    private struct Segment {
+        var index: UInt64
+        var bytes: Int64
+        var samples: Int
+    }
+
+    private struct Inflight {
+        var position: QueuePosition
+        var end: QueuePosition
+        var samples: Int
+        var done = false
+    }
+
+    private var segments: [Segment]
+    private var totalBytes: Int64
+    private var pendingSamples: Int
+    private var writeFd: Int32
+    private var retiredFds: [Int32] = []
+    private var readPos: QueuePosition
+    private var readSamplesInSegment: Int
+    private var readFd: Int32 = -1
+    private var readFdSegment: UInt64 = 0
+    private var cursor: QueuePosition
+    private let cursorFd: Int32
+    private var inflight: [Inflight] = []
+    private var inflightHead = 0
+    private var appendSeq: UInt64 = 0
+    private var syncedSeq: UInt64 = 0
+    private var syncError: QueueError?
+    private var syncing = false
+    private var syncWaiters: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
+    private var readWaiters: [CheckedContinuation<Void, Never>] = []
+    private var closed = false
+    private var droppedFull = 0
+    private var droppedCorrupt = 0
+
+    public init(dir: String, maxBytes: Int64, segmentBytes: Int64? = nil, maxSamplesPerRecord: Int = 2_000,
+                logger: Logger = Logger(label: "edge.queue"), metrics: QueueMetrics = QueueMetrics()) throws {
+        self.dir = dir
+        let budget = max(maxBytes, 4096)
+        self.maxBytes = budget
+        // Small enough that dropping one segment gives back a fraction of the budget,
+        // large enough that files stay few.
+        self.segmentBytes = segmentBytes ?? min(max(budget / 8, 4096), 16 << 20)
+        self.maxSamplesPerRecord = max(maxSamplesPerRecord, 1)
+        self.logger = logger
+        self.metrics = metrics
+        let r = try DiskQueue.recover(dir: dir, logger: logger)
+        var segs = r.segments.map { Segment(index: $0.index, bytes: $0.bytes, samples: $0.samples) }
+        // Appends always go to a fresh segment: nothing is ever written after a tail that
+        // recovery had to judge.
+        let next = (segs.last?.index ?? r.cursor.segment) + 1
+        let wfd = try DiskQueue.createSegment(dir: dir, index: next)
+        segs.append(Segment(index: next, bytes: DiskQueue.headerSize, samples: 0))
+        var start = r.cursor
+        var before = r.samplesBeforeCursor
+        if segs.count == 1 || start.segment < segs[0].index {
+            start = QueuePosition(segment: segs[0].index, offset: DiskQueue.headerSize)
+            before = 0
+        }
+        let bytes = segs.reduce(0) { $0 + $1.bytes }
+        let pending = segs.reduce(0) { $0 + $1.samples } - before
+        writeFd = wfd
+        segments = segs
+        cursor = start
+        cursorFd = r.cursorFd
+        readPos = start
+        readSamplesInSegment = before
+        droppedCorrupt = r.droppedCorrupt
+        totalBytes = bytes
+        pendingSamples = pending
+        metrics.droppedCorrupt.inc(r.droppedCorrupt)
+        metrics.bytes.set(Double(bytes))
+        metrics.pending.set(pending)
+        metrics.segments.set(segs.count)
+        if pending > 0 {
+            logger.info("queue: resuming with backlog", metadata: [
+                "dir": "\(dir)", "samples": "\(pending)", "bytes": "\(bytes)", "cursor": "\(start)"])
+        }
+    }
+
+    // MARK: appending
+
+    /// SampleSink: encode, split into records of at most `maxSamplesPerRecord` samples,
+    /// append and wait until they are on disk.
+    public func enqueue(_ series: [TimeSeries]) async throws {
+        let records = DiskQueue.encode(series, maxSamplesPerRecord: maxSamplesPerRecord)
+        guard !records.isEmpty else { return }
+        try await append(records, key: DiskQueue.streamKey(series))
+    }
+
+    /// Builds records outside the actor so producers encode in parallel.
+    public nonisolated static func encode(_ series: [TimeSeries], maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
+        var out: [(payload: [UInt8], samples: Int)] = []
+        var batch: [TimeSeries] = []
+        var n = 0
+        func flush() {
+            if n > 0 { out.append((WireEncoder.encodeCompressed(WriteRequest(timeseries: batch)), n)) }
+            batch.removeAll(keepingCapacity: true)
+            n = 0
+        }
+        for ts in series where !ts.samples.isEmpty {
+            if ts.samples.count <= maxSamplesPerRecord - n {
+                batch.append(ts)
+                n += ts.samples.count
+                continue
+            }
+            // A series longer than a record (backfill) is split; its pieces stay in order.
+            var rest = ts.samples[...]
+            while !rest.isEmpty {
+                if n == maxSamplesPerRecord { flush() }
+                let take = min(rest.count, maxSamplesPerRecord - n)
+                batch.append(TimeSeries(labels: ts.labels, samples: Array(rest.prefix(take))))
+                n += take
+                rest = rest.dropFirst(take)
+            }
+        }
+        flush()
+        return out
+    }
+
+    /// FNV-1a of the job and instance of the first series: one scrape target's records share it.
+    public nonisolated static func streamKey(_ series: [TimeSeries]) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        guard let first = series.first else { return h }
+        for l in first.labels where l.name == "job" || l.name == "instance" {
+            for b in l.value.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+            h = (h ^ 0xFF) &* 16_777_619
+        }
+        return h
+    }
+
+    /// Appends already-encoded records; returns once they are durable.
+    public func append(_ records: [(payload: [UInt8], samples: Int)], key: UInt32) async throws {
+        guard !closed else { throw QueueError("queue \(dir) is closed") }
+        var buf: [UInt8] = []
+        var samples = 0
+        for r in records {
+            if segments[segments.count - 1].bytes + Int64(buf.count) >= segmentBytes {
+                if !buf.isEmpty { try writeToSegment(buf, samples) }
+                buf.removeAll(keepingCapacity: true)
+                samples = 0
+                try rotate()
+            }
+            DiskQueue.frame(r.payload, samples: r.samples, key: key, into: &buf)
+            samples += r.samples
+        }
+        if !buf.isEmpty { try writeToSegment(buf, samples) }
+        let total = records.reduce(0) { $0 + $1.samples }
+        metrics.appended.inc(total)
+        enforceBudget()
+        appendSeq += 1
+        let mine = appendSeq
+        wakeReaders()
+        if !syncing {
+            syncing = true
+            Task { await self.syncLoop() }
+        }
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            syncWaiters.append((mine, c))
+        }
+    }
+
+    static func frame(_ payload: [UInt8], samples: Int, key: UInt32, into buf: inout [UInt8]) {
+        var meta: [UInt8] = []
+        meta.appendLE32(UInt32(samples))
+        meta.appendLE32(key)
+        var crc = meta.withUnsafeBytes { CRC32C.update(0, $0) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        buf.appendLE32(UInt32(payload.count))
+        buf.append(contentsOf: meta)
+        buf.appendLE32(crc)
+        buf.append(contentsOf: payload)
+    }
+
+    private func writeToSegment(_ buf: [UInt8], _ samples: Int) throws {
+        let i = segments.count - 1
+        let path = DiskQueue.segmentPath(dir, segments[i].index)
+        do {
+            try QFile.writeAll(writeFd, buf, path: path)
+        } catch {
+            // A partial write would leave a torn record in the middle of live data; cut it
+            // back so the next append starts at a record boundary.
+            _ = ftruncate(writeFd, off_t(segments[i].bytes))
+            throw error
+        }
+        segments[i].bytes += Int64(buf.count)
+        segments[i].samples += samples
+        totalBytes += Int64(buf.count)
+        pendingSamples += samples
+        metrics.bytes.set(Double(totalBytes))
+        metrics.pending.set(pendingSamples)
+    }
+
+    private func rotate() throws {
+        let next = segments[segments.count - 1].index + 1
+        let fd = try DiskQueue.createSegment(dir: dir, index: next)
+        // The old descriptor is closed by the sync loop once its data is fsynced.
+        retiredFds.append(writeFd)
+        writeFd = fd
+        segments.append(Segment(index: next, bytes: DiskQueue.headerSize, samples: 0))
+        totalBytes += DiskQueue.headerSize
+        metrics.segments.set(segments.count)
+    }
+
+    private func syncLoop() async {
+        while syncedSeq < appendSeq {
+            let target = appendSeq
+            let retired = retiredFds
+            retiredFds = []
+            let fds = retired + [writeFd]
+            let failed: Int32 = (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in
+                for fd in fds where fsync(fd) != 0 { return errno }
+                return 0
+            }) ?? EIO
+            for fd in retired { Glibc.close(fd) }
+            metrics.fsyncs.inc()
+            syncedSeq = target
+            let err: QueueError? = failed == 0 ? nil : QueueError.errno("cannot fsync segment in", dir, failed)
+            if let err { logger.error("queue: \(err)") }
+            var keep: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
+            for w in syncWaiters {
+                if w.seq <= target {
+                    if let err { w.cont.resume(throwing: err) } else { w.cont.resume() }
+                } else {
+                    keep.append(w)
+                }
+            }
+            syncWaiters = keep
+        }
+        syncing = false
+    }
+
+    private func enforceBudget() {
+        while totalBytes > maxBytes && segments.count > 1 {
+            let s = segments.removeFirst()
+            var unread = 0
+            if readPos.segment == s.index {
+                unread = s.samples - readSamplesInSegment
+                readPos = QueuePosition(segment: segments[0].index, offset: DiskQueue.headerSize)
+                readSamplesInSegment = 0
+            } else if readPos.segment < s.index {
+                unread = s.samples
+            }
+            if readFdSegment == s.index && readFd >= 0 { Glibc.close(readFd); readFd = -1 }
+            totalBytes -= s.bytes
+            pendingSamples -= unread
+            droppedFull += unread
+            metrics.droppedFull.inc(unread)
+            unlink(DiskQueue.segmentPath(dir, s.index))
+            if cursor.segment <= s.index {
+                cursor = QueuePosition(segment: segments[0].index, offset: DiskQueue.headerSize)
+                persistCursor()
+            }
+            logger.warning("queue: over its budget of \(maxBytes) bytes; dropped the oldest segment", metadata: [
+                "segment": "\(s.index)", "unsent_samples_dropped": "\(unread)"])
+        }
+        metrics.bytes.set(Double(totalBytes))
+        metrics.pending.set(pendingSamples)
+        metrics.segments.set(segments.count)
+    }
+
+    // MARK: reading
+
+    /// The next unsent record in queue order; waits for one. Nil once the queue is closed.
+    public func next() async -> QueueRecord? {
+        while true {
+            if let r = readOne() { return r }
+            if closed || Task.isCancelled { return nil }
+            await withCheckedContinuation { readWaiters.append($0) }
+        }
+    }
+
+    /// The next record if one is available now.
+    public func poll() -> QueueRecord? { readOne() }
+
+    private func wakeReaders() {
+        let w = readWaiters
+        readWaiters = []
+        for c in w { c.resume() }
+    }
+
+    private func readOne() -> QueueRecord? {
+        while true {
+            guard let si = segments.firstIndex(where: { $0.index >= readPos.segment }) else { return nil }
+            if segments[si].index != readPos.segment {
+                readPos = QueuePosition(segment: segments[si].index, offset: DiskQueue.headerSize)
+                readSamplesInSegment = 0
+            }
+            let seg = segments[si]
+            if readPos.offset >= seg.bytes {
+                if si == segments.count - 1 { return nil }
+                readPos = QueuePosition(segment: segments[si + 1].index, offset: DiskQueue.headerSize)
+                readSamplesInSegment = 0
+                continue
+            }
+            let path = DiskQueue.segmentPath(dir, seg.index)
+            do {
+                if readFd < 0 || readFdSegment != seg.index {
+                    if readFd >= 0 { Glibc.close(readFd) }
+                    readFd = try QFile.open(path, O_RDONLY)
+                    readFdSegment = seg.index
+                }
+                let rec = try DiskQueue.readRecord(readFd, at: readPos.offset, limit: seg.bytes, path: path)
+                let pos = readPos
+                readPos.offset += Int64(DiskQueue.recordHeaderSize + rec.payload.count)
+                readSamplesInSegment += rec.samples
+                inflight.append(Inflight(position: pos, end: readPos, samples: rec.samples))
+                return QueueRecord(position: pos, key: rec.key, samples: rec.samples, payload: rec.payload)
+            } catch {
+                // Only bit rot or a foreign writer gets here: recovery validated every record.
+                let lost = seg.samples - readSamplesInSegment
+                logger.error("queue: \(error); skipping the rest of the segment", metadata: [
+                    "segment": "\(seg.index)", "offset": "\(readPos.offset)", "samples_dropped": "\(lost)"])
+                droppedCorrupt += lost
+                pendingSamples -= lost
+                metrics.droppedCorrupt.inc(lost)
+                readSamplesInSegment = seg.samples
+                readPos.offset = seg.bytes
+            }
+        }
+    }
+
+    struct RawRecord { var samples: Int; var key: UInt32; var payload: [UInt8] }
+
+    static func readRecord(_ fd: Int32, at offset: Int64, limit: Int64, path: String) throws -> RawRecord {
+        let h = try QFile.pread(fd, recordHeaderSize, at: offset, path: path)
+        guard h.count == recordHeaderSize else { throw QueueError("\(path): truncated record header at offset \(offset)") }
+        let len = Int(h.le32(at: 0))
+        guard len <= maxRecordBytes, offset + Int64(recordHeaderSize + len) <= limit else {
+            throw QueueError("\(path): record at offset \(offset) claims \(len) bytes, beyond the end of the segment")
+        }
+        let payload = try QFile.pread(fd, len, at: offset + Int64(recordHeaderSize), path: path)
+        guard payload.count == len else { throw QueueError("\(path): truncated record at offset \(offset)") }
+        var crc = h.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[4..<12])) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        guard crc == h.le32(at: 12) else { throw QueueError("\(path): checksum mismatch in record at offset \(offset)") }
+        return RawRecord(samples: Int(h.le32(at: 4)), key: h.le32(at: 8), payload: payload)
+    }
+
+    // MARK: acknowledging
+
+    /// The record at `position` is done with: delivered, or rejected for good (and counted by
+    /// the sender). The cursor moves past every record before the oldest one still in flight.
+    public func ack(_ position: QueuePosition) {
+        var lo = inflightHead, hi = inflight.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if inflight[mid].position < position { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < inflight.count, inflight[lo].position == position, !inflight[lo].done else { return }
+        inflight[lo].done = true
+        pendingSamples -= inflight[lo].samples
+        metrics.pending.set(pendingSamples)
+        var moved = false
+        while inflightHead < inflight.count && inflight[inflightHead].done {
+            if inflight[inflightHead].end > cursor { cursor = inflight[inflightHead].end; moved = true }
+            inflightHead += 1
+        }
+        if inflightHead > 4096 && inflightHead * 2 > inflight.count {
+            inflight.removeFirst(inflightHead)
+            inflightHead = 0
+        }
+        guard moved else { return }
+        // A cursor at the end of a finished segment moves to the next one so the file can go.
+        if let si = segments.firstIndex(where: { $0.index == cursor.segment }), si < segments.count - 1,
+           cursor.offset >= segments[si].bytes {
+            cursor = QueuePosition(segment: segments[si + 1].index, offset: DiskQueue.headerSize)
+        }
+        persistCursor()
+        while segments.count > 1 && segments[0].index < cursor.segment {
+            let s = segments.removeFirst()
+            if readFdSegment == s.index && readFd >= 0 { Glibc.close(readFd); readFd = -1 }
+            totalBytes -= s.bytes
+            unlink(DiskQueue.segmentPath(dir, s.index))
+        }
+        metrics.bytes.set(Double(totalBytes))
+        metrics.segments.set(segments.count)
+    }
+
+    private func persistCursor() {
+        var b: [UInt8] = Array("FSQC".utf8)
+        b.appendLE64(cursor.segment)
+        b.appendLE64(UInt64(bitPattern: cursor.offset))
+        b.appendLE32(CRC32C.checksum(b))
+        do {
+            try QFile.pwriteAll(cursorFd, b, at: 0, path: dir + "/cursor")
+        } catch {
+            logger.error("queue: \(error); after a restart some batches will be sent again")
+        }
+    }
+
+    // MARK: state
+
+    public func stats() -> QueueStats {
+        QueueStats(pendingSamples: pendingSamples, bytes: totalBytes, segments: segments.count,
+                   droppedFull: droppedFull, droppedCorrupt: droppedCorrupt, cursor: cursor)
+    }
+
+    /// Syncs and closes the files. Waiting readers get nil; records in flight stay on disk
+    /// and are sent again after the next start.
+    public func close() async {
+        guard !closed else { return }
+        closed = true
+        wakeReaders()
+        while syncing || !syncWaiters.isEmpty { await Task.yield() }
+        _ = fsync(writeFd)
+        Glibc.close(writeFd)
+        for fd in retiredFds { _ = fsync(fd); Glibc.close(fd) }
+        retiredFds = []
+        _ = fsync(cursorFd)
+        Glibc.close(cursorFd)
+        if readFd >= 0 { Glibc.close(readFd); readFd = -1 }
+    }
+
+    // MARK: files and recovery
+
+    static func segmentPath(_ dir: String, _ index: UInt64) -> String { "\(dir)/\(a20(index)).seg" }
+
+    static func createSegment(dir: String, index: UInt64) throws -> Int32 {
+        let path = segmentPath(dir, index)
+        let fd = try QFile.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
+        do {
+            try QFile.writeAll(fd, segmentHeader, path: path)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        // The new name must survive a crash too, or appends to it would vanish with it.
+        _ = fsync(fd)
+        QFile.fsyncDir(dir)
+        return fd
+    }
+
+    struct Recovered {
+        var segments: [(index: UInt64, bytes: Int64, samples: Int)]
+        var cursor: QueuePosition
+        var cursorFd: Int32
+        var samplesBeforeCursor: Int
+        var droppedCorrupt: Int
+    }
+
+    static func recover(dir: String, logger: Logger) throws -> Recovered {
+        try QFile.mkdirAll(dir)
+        var indices: [UInt64] = []
+        for name in try QFile.list(dir) where name.hasSuffix(".seg") {
+            if let i = UInt64(name.dropLast(4)) { indices.append(i) }
+        }
+        indices.sort()
+
+        let cursorPath = dir + "/cursor"
+        let cursorFd = try QFile.open(cursorPath, O_RDWR | O_CREAT)
+        var cursor = QueuePosition(segment: indices.first ?? 0, offset: headerSize)
+        let raw = try QFile.pread(cursorFd, 24, at: 0, path: cursorPath)
+        if raw.count == 24, Array(raw[0..<4]) == Array("FSQC".utf8), CRC32C.checksum(Array(raw[0..<20])) == raw.le32(at: 20) {
+            cursor = QueuePosition(segment: raw.le64(at: 4), offset: Int64(bitPattern: raw.le64(at: 12)))
+        } else if !raw.isEmpty {
+            logger.warning("queue: \(cursorPath) is damaged; resending everything still queued (the receiver may see duplicates)")
+        }
+
+        var segs: [(index: UInt64, bytes: Int64, samples: Int)] = []
+        var samplesBeforeCursor = 0
+        for idx in indices {
+            let path = segmentPath(dir, idx)
+            if idx < cursor.segment {
+                unlink(path) // fully acknowledged before the last stop
+                continue
+            }
+            let fd = try QFile.open(path, O_RDWR)
+            defer { Glibc.close(fd) }
+            let size = QFile.size(fd)
+            let head = try QFile.pread(fd, Int(headerSize), at: 0, path: path)
+            guard head == segmentHeader else {
+                logger.warning("queue: \(path) has no valid header (crashed while creating it?); removing it")
+                unlink(path)
+                continue
+            }
+            var off = headerSize
+            var samples = 0
+            var before = 0
+            var cursorSeen = idx != cursor.segment
+            while off < size {
+                if idx == cursor.segment && off == cursor.offset { cursorSeen = true; before = samples }
+                guard let rec = try? readRecord(fd, at: off, limit: size, path: path) else { break }
+                samples += rec.samples
+                off += Int64(recordHeaderSize + rec.payload.count)
+            }
+            if idx == cursor.segment && off == cursor.offset { cursorSeen = true; before = samples }
+            if off < size {
+                logger.warning("queue: cut a torn or damaged tail (crash during an append?)", metadata: [
+                    "segment": "\(path)", "at_offset": "\(off)", "bytes_cut": "\(size - off)"])
+                if ftruncate(fd, off_t(off)) != 0 { throw QueueError.errno("cannot truncate", path) }
+                _ = fsync(fd)
+            }
+            if !cursorSeen {
+                // The cursor is not on a record boundary we know: resend the whole segment
+                // rather than risk skipping samples.
+                logger.warning("queue: cursor \(cursor) is not at a record boundary; resending segment \(idx) from its start")
+                cursor = QueuePosition(segment: idx, offset: headerSize)
+                before = 0
+            }
+            if off == headerSize && idx != cursor.segment {
+                unlink(path) // empty: nothing to keep
+                continue
+            }
+            if idx == cursor.segment { samplesBeforeCursor = before }
+            segs.append((idx, off, samples))
+        }
+        if let first = segs.first, cursor.segment < first.index {
+            cursor = QueuePosition(segment: first.index, offset: headerSize)
+            samplesBeforeCursor = 0
+        }
+        // A cut tail held at most the records whose appends never returned, so nothing
+        // acknowledged to a producer is counted as lost here.
+        return Recovered(segments: segs, cursor: cursor, cursorFd: cursorFd,
+                         samplesBeforeCursor: samplesBeforeCursor, droppedCorrupt: 0)
+    }
+}
+
+/// Zero-padded to 20 digits so names sort as numbers.
+func a20(_ v: UInt64) -> String {
+    let s = String(v)
+    return String(repeating: "0", count: max(0, 20 - s.count)) + s
+}
+
+/// The queue's own metrics; defaults are detached so tests need no registry.
+public struct QueueMetrics: Sendable {
+    public var appended: Counter
+    public var droppedFull: Counter
+    public var droppedCorrupt: Counter
+    public var bytes: Gauge
+    public var pending: Gauge
+    public var segments: Gauge
+    public var fsyncs: Counter
+
+    public init() {
+        appended = Counter(); droppedFull = Counter(); droppedCorrupt = Counter()
+        bytes = Gauge(); pending = Gauge(); segments = Gauge(); fsyncs = Counter()
+    }
+
+    public init(registry: MetricsRegistry, queue: String) {
+        let l = [("queue", queue)]
+        appended = registry.counter("edge_scraper_queue_samples_appended_total", "Samples durably appended to the on-disk queue.", l)
+        droppedFull = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
+                                       l + [("reason", "queue_full")])
+        droppedCorrupt = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
+                                          l + [("reason", "queue_corrupt")])
+        bytes = registry.gauge("edge_scraper_queue_bytes", "Bytes of queue segments on disk.", l)
+        pending = registry.gauge("edge_scraper_queue_pending_samples", "Samples in the queue not yet acknowledged by the receiver.", l)
+        segments = registry.gauge("edge_scraper_queue_segments", "Queue segment files on disk.", l)
+        fsyncs = registry.counter("edge_scraper_queue_fsyncs_total", "fsync calls made by the queue (appends share them).", l)
+    }
+}
