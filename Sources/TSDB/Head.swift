@@ -78,11 +78,10 @@ final class MemSeries {
 
     /// The stored value at exactly `t`, if any.
     func lookup(_ t: Int64) -> Double? {
-        if let o = open, o.count > 0, t >= o.minT, t <= o.maxT {
-            return MemSeries.find(t, in: o.bytes)
-        }
+        // In-order and late data interleave in time, so a miss in one place proves nothing.
+        if let o = open, o.count > 0, t >= o.minT, t <= o.maxT, let v = MemSeries.find(t, in: o.bytes) { return v }
         let i = chunks.partitionPoint { $0.maxT < t }
-        if i < chunks.count, chunks[i].minT <= t { return MemSeries.find(t, in: chunks[i].data) }
+        if i < chunks.count, chunks[i].minT <= t, let v = MemSeries.find(t, in: chunks[i].data) { return v }
         let j = ooo.partitionPoint { $0.t < t }
         if j < ooo.count, ooo[j].t == t { return ooo[j].v }
         for c in oooChunks where c.minT <= t && t <= c.maxT {
