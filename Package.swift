@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC"]),
         .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage"]),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
         .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite"]),

@@ -1,0 +1,365 @@
+import Storage
+
+public struct EngineOptions: Sendable {
+    public var lookbackDelta: Int64 = 300_000
+    public var timeout: Duration = .seconds(120)
+    public var maxSamples: Int = 50_000_000
+    /// Step of subqueries written without one (`[1h:]`): Prometheus uses the global
+    /// `evaluation_interval`, 1m by default.
+    public var defaultEvaluationInterval: Int64 = 60_000
+    public init() {}
+}
+
+public struct VectorElement: Sendable {
+    public let labels: Labels
+    public let t: Int64
+    public let v: Double
+    public init(labels: Labels, t: Int64, v: Double) { self.labels = labels; self.t = t; self.v = v }
+}
+
+public struct MatrixSeries: Sendable {
+    public let labels: Labels
+    public let samples: [Sample]
+    public init(labels: Labels, samples: [Sample]) { self.labels = labels; self.samples = samples }
+}
+
+public enum QueryValue: Sendable {
+    case vector([VectorElement])
+    case matrix([MatrixSeries])
+    case scalar(t: Int64, v: Double)
+    case string(t: Int64, v: String)
+}
+
+public struct Engine: Sendable {
+    public let options: EngineOptions
+
+    public init(options: EngineOptions = .init()) { self.options = options }
+
+    public func instantQuery(_ query: String, at time: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
+        let expr = try parseExpr(query)
+        let ev = Evaluator(storage: storage, options: options, queryStart: time, queryEnd: time)
+        let ctx = Ctx(start: time, end: time, interval: 1)
+        let v = try ev.eval(expr, ctx)
+        switch v {
+        case .scalar(let s): return .scalar(t: time, v: s[0])
+        case .string(let s): return .string(t: time, v: s)
+        case .matrix(let m):
+            return .matrix(m.map { MatrixSeries(labels: $0.labels, samples: $0.samples) })
+        case .vector(let cols):
+            var out: [VectorElement] = []
+            out.reserveCapacity(cols.count)
+            for c in cols where !isAbsent(c.vals[0]) {
+                out.append(VectorElement(labels: c.labels, t: time, v: c.vals[0]))
+            }
+            if !keepsOrder(expr) { out.sort { $0.labels < $1.labels } }
+            return .vector(out)
+        }
+    }
+
+    public func rangeQuery(_ query: String, start: Int64, end: Int64, step: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
+        if step <= 0 {
+            throw PromQLError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
+        }
+        if end < start { throw PromQLError(.badData, "end timestamp must not be before start time") }
+        if (end - start) / step > 11000 {
+            throw PromQLError(.badData, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+        }
+        let expr = try parseExpr(query)
+        if expr.type != .scalar && expr.type != .vector {
+            throw PromQLError(.badData, "invalid expression type \"\(expr.type.rawValue)\" for range query, must be Scalar or instant Vector")
+        }
+        let ev = Evaluator(storage: storage, options: options, queryStart: start, queryEnd: end)
+        let ctx = Ctx(start: start, end: end, interval: step)
+        let v = try ev.eval(expr, ctx)
+        switch v {
+        case .scalar(let s):
+            var samples: [Sample] = []
+            for i in 0..<ctx.n { samples.append(Sample(t: ctx.t(i), v: s[i])) }
+            return .matrix([MatrixSeries(labels: Labels(), samples: samples)])
+        case .vector(let cols):
+            var out: [MatrixSeries] = []
+            for c in cols {
+                var samples: [Sample] = []
+                for i in 0..<ctx.n where !isAbsent(c.vals[i]) { samples.append(Sample(t: ctx.t(i), v: c.vals[i])) }
+                if !samples.isEmpty { out.append(MatrixSeries(labels: c.labels, samples: samples)) }
+            }
+            out.sort { $0.labels < $1.labels }
+            return .matrix(out)
+        default:
+            throw PromQLError(.badData, "invalid expression type \"\(expr.type.rawValue)\" for range query, must be Scalar or instant Vector")
+        }
+    }
+}
+
+/// Instant-query results keep the evaluator's order only where the order is the answer.
+private func keepsOrder(_ e: Expr) -> Bool {
+    switch e {
+    case .paren(let x): return keepsOrder(x)
+    case .call(let c): return c.function == "sort" || c.function == "sort_desc"
+    default: return false
+    }
+}
+
+// MARK: - Internal representation
+
+/// A signalling NaN with a payload no arithmetic produces: marks "no sample at this step".
+let absentBits: UInt64 = 0x7ff4_dead_beef_0001
+let absentValue = Double(bitPattern: absentBits)
+@inline(__always) func isAbsent(_ v: Double) -> Bool { v.bitPattern == absentBits }
+
+/// One series of an instant-vector expression over all steps of an evaluation.
+struct Col {
+    var labels: Labels
+    var vals: [Double]
+}
+
+struct RangeSeries {
+    var labels: Labels
+    var samples: [Sample]
+}
+
+enum Val {
+    case scalar([Double])
+    case vector([Col])
+    case matrix([RangeSeries])   // only for instant evaluation of a range selector
+    case string(String)
+}
+
+struct Ctx {
+    let start: Int64
+    let end: Int64
+    let interval: Int64
+    var n: Int { Int((end - start) / interval) + 1 }
+    @inline(__always) func t(_ i: Int) -> Int64 { start + Int64(i) * interval }
+}
+
+/// Samples of a range argument (range selector or subquery) and, per step, the window's end.
+struct RangeArg {
+    var series: [RangeSeries]
+    var range: Int64
+    var refs: [Int64]
+    var selector: VectorSelector?
+}
+
+final class Evaluator {
+    let storage: any Queryable
+    let options: EngineOptions
+    let queryStart: Int64
+    let queryEnd: Int64
+    let deadline: ContinuousClock.Instant
+    var samples = 0
+    var ticks = 0
+    var holtWintersError: PromQLError?
+
+    init(storage: any Queryable, options: EngineOptions, queryStart: Int64, queryEnd: Int64) {
+        self.storage = storage
+        self.options = options
+        self.queryStart = queryStart
+        self.queryEnd = queryEnd
+        self.deadline = ContinuousClock.now.advanced(by: options.timeout)
+    }
+
+    /// Cooperative cancellation and timeout, called from loops; cheap most of the time.
+    @inline(__always) func tick(_ weight: Int = 1) throws(PromQLError) {
+        ticks &+= weight
+        if ticks >= 4096 {
+            ticks = 0
+            try checkNow()
+        }
+    }
+
+    func checkNow() throws(PromQLError) {
+        if Task.isCancelled { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
+        if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+    }
+
+    func addSamples(_ n: Int) throws(PromQLError) {
+        samples += n
+        if samples > options.maxSamples {
+            throw PromQLError(.execution, "query processing would load too many samples into memory in query execution")
+        }
+    }
+
+    func atTime(_ at: AtModifier) -> Int64 {
+        switch at {
+        case .timestamp(let t): return t
+        case .start: return queryStart
+        case .end: return queryEnd
+        }
+    }
+
+    func refs(_ at: AtModifier?, _ offset: Int64, _ ctx: Ctx) -> [Int64] {
+        if let at { return [Int64](repeating: atTime(at) - offset, count: ctx.n) }
+        return (0..<ctx.n).map { ctx.t($0) - offset }
+    }
+
+    func select(_ matchers: [LabelMatcher], _ mint: Int64, _ maxt: Int64) throws(PromQLError) -> [Series] {
+        try checkNow()
+        do {
+            let q = try storage.querier(mint: mint, maxt: maxt)
+            let s = try q.select(matchers)
+            var total = 0
+            for x in s { total += x.samples.count }
+            try addSamples(total)
+            return s
+        } catch let e as PromQLError {
+            throw e
+        } catch {
+            throw PromQLError(.internal, "\(error)")
+        }
+    }
+
+    // MARK: eval
+
+    func eval(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> Val {
+        try checkNow()
+        switch e {
+        case .number(let v): return .scalar([Double](repeating: v, count: ctx.n))
+        case .string(let s): return .string(s)
+        case .paren(let x): return try eval(x, ctx)
+        case .vectorSelector(let vs): return .vector(try evalVectorSelector(vs, ctx, timestamps: false))
+        case .matrixSelector, .subquery:
+            let ra = try evalRange(e, ctx)
+            guard ctx.n == 1 else {
+                throw PromQLError(.badData, "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
+            }
+            var out: [RangeSeries] = []
+            let ref = ra.refs[0]
+            for s in ra.series {
+                let w = s.samples.filter { $0.t >= ref - ra.range && $0.t <= ref }
+                if !w.isEmpty { out.append(RangeSeries(labels: s.labels, samples: w)) }
+            }
+            return .matrix(out)
+        case .unary(let op, let x):
+            let v = try eval(x, ctx)
+            if op == .add { return v }
+            switch v {
+            case .scalar(let s): return .scalar(s.map { -$0 })
+            case .vector(let cols):
+                var out = cols
+                for k in out.indices {
+                    out[k].labels = out[k].labels.withoutMetricName
+                    for i in out[k].vals.indices where !isAbsent(out[k].vals[i]) { out[k].vals[i] = -out[k].vals[i] }
+                }
+                return .vector(try mergeSameLabels(out, anyOverlapIsError: true))
+            default: throw PromQLError(.execution, "unary expression only allowed on expressions of type scalar or instant vector")
+            }
+        case .binary(let b): return try evalBinary(b, ctx)
+        case .aggregate(let a): return try evalAggregate(a, ctx)
+        case .call(let c): return try evalCall(c, ctx)
+        }
+    }
+
+    func evalVectorSelector(_ vs: VectorSelector, _ ctx: Ctx, timestamps: Bool) throws(PromQLError) -> [Col] {
+        let r = refs(vs.at, vs.offset, ctx)
+        let lookback = options.lookbackDelta
+        let series = try select(vs.matchers, r.first! - lookback, r.last!)
+        var out: [Col] = []
+        out.reserveCapacity(series.count)
+        let n = ctx.n
+        for s in series {
+            try tick(n)
+            var vals = [Double](repeating: absentValue, count: n)
+            var any = false
+            s.samples.withUnsafeBufferPointer { smp in
+                var j = -1  // index of the last sample with t <= ref
+                let cnt = smp.count
+                for i in 0..<n {
+                    let ref = r[i]
+                    while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
+                    if j < 0 { continue }
+                    let sm = smp[j]
+                    if sm.t < ref - lookback || StaleNaN.isStale(sm.v) { continue }
+                    vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
+                    any = true
+                }
+            }
+            if any { out.append(Col(labels: s.labels, vals: vals)) }
+        }
+        try addSamples(out.count * n)
+        return out
+    }
+
+    /// A range selector or subquery as the input of a function, for every step of `ctx`.
+    func evalRange(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> RangeArg {
+        switch e {
+        case .paren(let x): return try evalRange(x, ctx)
+        case .matrixSelector(let vs, let range):
+            let r = refs(vs.at, vs.offset, ctx)
+            let series = try select(vs.matchers, r.first! - range, r.last!)
+            var out: [RangeSeries] = []
+            out.reserveCapacity(series.count)
+            for s in series {
+                if s.samples.contains(where: { StaleNaN.isStale($0.v) }) {
+                    out.append(RangeSeries(labels: s.labels, samples: s.samples.filter { !StaleNaN.isStale($0.v) }))
+                } else {
+                    out.append(RangeSeries(labels: s.labels, samples: s.samples))
+                }
+            }
+            return RangeArg(series: out, range: range, refs: r, selector: vs)
+        case .subquery(let sq):
+            let r = refs(sq.at, sq.offset, ctx)
+            let interval = sq.step != 0 ? sq.step : options.defaultEvaluationInterval
+            let lo = r.first! - sq.range
+            var start = interval * (lo / interval)
+            if start < lo { start += interval }
+            let end = r.last!
+            var out: [RangeSeries] = []
+            if start <= end {
+                let inner = Ctx(start: start, end: end, interval: interval)
+                let v = try eval(sq.expr, inner)
+                switch v {
+                case .vector(let cols):
+                    for c in cols {
+                        var smp: [Sample] = []
+                        for i in 0..<inner.n where !isAbsent(c.vals[i]) { smp.append(Sample(t: inner.t(i), v: c.vals[i])) }
+                        if !smp.isEmpty { out.append(RangeSeries(labels: c.labels, samples: smp)) }
+                    }
+                case .scalar(let s):
+                    out.append(RangeSeries(labels: Labels(), samples: (0..<inner.n).map { Sample(t: inner.t($0), v: s[$0]) }))
+                default:
+                    throw PromQLError(.execution, "subquery is only allowed on instant vector")
+                }
+            }
+            return RangeArg(series: out, range: sq.range, refs: r, selector: nil)
+        default:
+            throw PromQLError(.execution, "expected range vector, got \(e.type.rawValue)")
+        }
+    }
+
+    func evalScalar(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> [Double] {
+        guard case .scalar(let s) = try eval(e, ctx) else { throw PromQLError(.execution, "expected scalar") }
+        return s
+    }
+
+    func evalVector(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> [Col] {
+        guard case .vector(let v) = try eval(e, ctx) else { throw PromQLError(.execution, "expected instant vector") }
+        return v
+    }
+
+    /// Joins columns with equal label sets (e.g. after dropping `__name__`). Two of them with a
+    /// value at the same step is Prometheus' "same labelset" error; `anyOverlapIsError` makes any
+    /// two non-empty columns with equal labels an error, as Prometheus checks whole matrices there.
+    func mergeSameLabels(_ cols: [Col], anyOverlapIsError: Bool) throws(PromQLError) -> [Col] {
+        if cols.count < 2 { return cols }
+        var index: [Labels: Int] = [:]
+        index.reserveCapacity(cols.count)
+        var out: [Col] = []
+        out.reserveCapacity(cols.count)
+        for c in cols {
+            if let k = index[c.labels] {
+                if anyOverlapIsError { throw PromQLError(.execution, "vector cannot contain metrics with the same labelset") }
+                for i in c.vals.indices where !isAbsent(c.vals[i]) {
+                    if !isAbsent(out[k].vals[i]) {
+                        throw PromQLError(.execution, "vector cannot contain metrics with the same labelset")
+                    }
+                    out[k].vals[i] = c.vals[i]
+                }
+            } else {
+                index[c.labels] = out.count
+                out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// PromQL: see DESIGN.md. Implementation in progress.
