@@ -25,22 +25,22 @@ struct TempDir {
 }
 
 /// One series `m{job="j", instance="i", n="<n>"}` with one sample; its value tags the batch.
-func batch(_ n: Int, samples: Int = 1, t: Int64 = 1_000) -> [TimeSeries] {
+func queueBatch(_ n: Int, samples: Int = 1, t: Int64 = 1_000) -> [TimeSeries] {
     (0..<samples).map { i in
         TimeSeries(labels: [Label("__name__", "m"), Label("instance", "i"), Label("job", "j"), Label("n", String(i))],
                    samples: [Sample(t: t + Int64(n), v: Double(n))])
     }
 }
 
-func decode(_ r: QueueRecord) throws -> WriteRequest {
+func decodeRecord(_ r: QueueRecord) throws -> WriteRequest {
     try WireDecoder.decode(Snappy.decompress(r.payload))
 }
 
 /// Tags of records read until the queue has nothing more right now.
-func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
+func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
     var out: [Int] = []
     while let r = await q.poll() {
-        let req = try decode(r)
+        let req = try decodeRecord(r)
         out.append(Int(req.timeseries[0].samples[0].v))
         if ack { await q.ack(r.position) }
     }
@@ -59,7 +59,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         try await q.enqueue(series)
         let r = try #require(await q.poll())
         #expect(r.samples == 3)
-        #expect(try decode(r).timeseries == series)
+        #expect(try decodeRecord(r).timeseries == series)
         #expect(await q.poll() == nil)
         await q.close()
     }
@@ -69,12 +69,12 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let q = try DiskQueue(dir: dir.path, maxBytes: 16 << 20, maxSamplesPerRecord: 100)
         var long = TimeSeries(labels: [Label("__name__", "backfill")], samples: [])
         for t in 0..<250 { long.samples.append(Sample(t: Int64(t), v: Double(t))) }
-        try await q.enqueue(batch(0, samples: 130) + [long])
+        try await q.enqueue(queueBatch(0, samples: 130) + [long])
         var counts: [Int] = []
         var backfill: [Sample] = []
         while let r = await q.poll() {
             counts.append(r.samples)
-            for ts in try decode(r).timeseries where ts.labels[0].value == "backfill" { backfill += ts.samples }
+            for ts in try decodeRecord(r).timeseries where ts.labels[0].value == "backfill" { backfill += ts.samples }
         }
         #expect(counts == [100, 100, 100, 80])
         #expect(backfill.map(\.t) == (0..<250).map { Int64($0) })
@@ -85,7 +85,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20, segmentBytes: 4096)
-            for i in 0..<200 { try await q.enqueue(batch(i, samples: 3)) }
+            for i in 0..<200 { try await q.enqueue(queueBatch(i, samples: 3)) }
             #expect(await q.stats().segments > 3)
             // Read and acknowledge the first 50 batches only.
             for _ in 0..<50 {
@@ -97,7 +97,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20, segmentBytes: 4096)
         #expect(await q.stats().pendingSamples == 150 * 3)
-        let rest = try await drain(q, ack: true)
+        let rest = try await drainTags(q, ack: true)
         #expect(rest == Array(50..<200))
         #expect(await q.stats().pendingSamples == 0)
         // Acknowledged segments are deleted: only the current one (and the cursor) remain.
@@ -110,7 +110,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-            for i in 0..<5 { try await q.enqueue(batch(i)) }
+            for i in 0..<5 { try await q.enqueue(queueBatch(i)) }
             var recs: [QueueRecord] = []
             while let r = await q.poll() { recs.append(r) }
             // 0, 2, 3 delivered; 1 still in flight when the process dies; 4 never finished.
@@ -121,7 +121,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         // Everything from the oldest unacknowledged record on comes again (at-least-once).
-        #expect(try await drain(q, ack: false) == [1, 2, 3, 4])
+        #expect(try await drainTags(q, ack: false) == [1, 2, 3, 4])
         await q.close()
     }
 
@@ -130,11 +130,11 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20, segmentBytes: 4096)
-            for i in 0..<60 { try await q.enqueue(batch(i, samples: 2)) }
+            for i in 0..<60 { try await q.enqueue(queueBatch(i, samples: 2)) }
             for _ in 0..<10 { let r = try #require(await q.poll()); await q.ack(r.position) }
         }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20, segmentBytes: 4096)
-        #expect(try await drain(q, ack: false) == Array(10..<60))
+        #expect(try await drainTags(q, ack: false) == Array(10..<60))
         await q.close()
     }
 
@@ -142,7 +142,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-            for i in 0..<10 { try await q.enqueue(batch(i, samples: 5)) }
+            for i in 0..<10 { try await q.enqueue(queueBatch(i, samples: 5)) }
             await q.close()
         }
         // Cut the last record in half: a crash in the middle of write(2).
@@ -154,10 +154,10 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         #expect(await q.stats().pendingSamples == 9 * 5)
-        #expect(try await drain(q, ack: true) == Array(0..<9))
+        #expect(try await drainTags(q, ack: true) == Array(0..<9))
         // New appends after recovery are readable after the cut.
-        try await q.enqueue(batch(100))
-        #expect(try await drain(q, ack: true) == [100])
+        try await q.enqueue(queueBatch(100))
+        #expect(try await drainTags(q, ack: true) == [100])
         await q.close()
     }
 
@@ -165,7 +165,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-            for i in 0..<10 { try await q.enqueue(batch(i, samples: 5)) }
+            for i in 0..<10 { try await q.enqueue(queueBatch(i, samples: 5)) }
             await q.close()
         }
         let seg = try #require(dir.files().filter { $0.hasSuffix(".seg") }.first)
@@ -177,7 +177,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         try QFile.pwriteAll(fd, [0x07, 0x00, 0x00], at: size, path: path)
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-        #expect(try await drain(q, ack: true) == Array(0..<9))
+        #expect(try await drainTags(q, ack: true) == Array(0..<9))
         await q.close()
     }
 
@@ -185,7 +185,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let dir = TempDir(); defer { dir.cleanup() }
         do {
             let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-            for i in 0..<4 { try await q.enqueue(batch(i)) }
+            for i in 0..<4 { try await q.enqueue(queueBatch(i)) }
             let r = try #require(await q.poll())
             await q.ack(r.position)
             await q.close()
@@ -194,7 +194,7 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         try QFile.pwriteAll(fd, [1, 2, 3], at: 6, path: "cursor")
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-        #expect(try await drain(q, ack: false) == [0, 1, 2, 3])
+        #expect(try await drainTags(q, ack: false) == [0, 1, 2, 3])
         await q.close()
     }
 
@@ -203,13 +203,13 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let budget: Int64 = 32 << 10
         let q = try DiskQueue(dir: dir.path, maxBytes: budget, segmentBytes: 4096)
         let n = 1000
-        for i in 0..<n { try await q.enqueue(batch(i, samples: 10)) }
+        for i in 0..<n { try await q.enqueue(queueBatch(i, samples: 10)) }
         let st = await q.stats()
         #expect(st.bytes <= budget)
         #expect(st.droppedFull > 0)
         // Every appended sample is either still queued or counted as dropped.
         #expect(st.pendingSamples + st.droppedFull == n * 10)
-        let kept = try await drain(q, ack: true)
+        let kept = try await drainTags(q, ack: true)
         // What is left is the newest data, contiguous and in order.
         #expect(kept.last == n - 1)
         #expect(kept == Array((n - kept.count)..<n))
@@ -220,17 +220,17 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
     @Test func droppingTheSegmentBeingReadSkipsToTheOldestKeptRecord() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let q = try DiskQueue(dir: dir.path, maxBytes: 32 << 10, segmentBytes: 4096)
-        for i in 0..<5 { try await q.enqueue(batch(i, samples: 10)) }
+        for i in 0..<5 { try await q.enqueue(queueBatch(i, samples: 10)) }
         // Two records handed to the sender, not yet acknowledged.
         let a = try #require(await q.poll())
         let b = try #require(await q.poll())
-        for i in 5..<300 { try await q.enqueue(batch(i, samples: 10)) }
+        for i in 5..<300 { try await q.enqueue(queueBatch(i, samples: 10)) }
         let st = await q.stats()
         #expect(st.droppedFull > 0)
         // In-flight records are still acknowledged normally and then leave the pending count.
         await q.ack(a.position)
         await q.ack(b.position)
-        let kept = try await drain(q, ack: true)
+        let kept = try await drainTags(q, ack: true)
         #expect(kept == Array((300 - kept.count)..<300))
         let end = await q.stats()
         #expect(end.pendingSamples == 0)
@@ -243,9 +243,9 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         async let got = q.next()
         try await Task.sleep(for: .milliseconds(50))
-        try await q.enqueue(batch(42))
+        try await q.enqueue(queueBatch(42))
         let r = try #require(await got)
-        #expect(try decode(r).timeseries[0].samples[0].v == 42)
+        #expect(try decodeRecord(r).timeseries[0].samples[0].v == 42)
         await q.close()
     }
 
@@ -255,11 +255,11 @@ func drain(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let q = try DiskQueue(dir: dir.path, maxBytes: 64 << 20, metrics: metrics)
         try await withThrowingTaskGroup(of: Void.self) { g in
             for p in 0..<8 {
-                g.addTask { for i in 0..<50 { try await q.enqueue(batch(p * 1000 + i, samples: 20)) } }
+                g.addTask { for i in 0..<50 { try await q.enqueue(queueBatch(p * 1000 + i, samples: 20)) } }
             }
             try await g.waitForAll()
         }
-        let got = try await drain(q, ack: true)
+        let got = try await drainTags(q, ack: true)
         #expect(got.count == 400)
         #expect(Set(got).count == 400)
         // Each producer's own batches stay in its order.

@@ -100,7 +100,8 @@ public actor DiskQueue: SampleSink {
     private var syncError: QueueError?
     private var syncing = false
     private var syncWaiters: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
-    private var readWaiters: [CheckedContinuation<Void, Never>] = []
+    private var readWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
     private var closed = false
     private var droppedFull = 0
     private var droppedCorrupt = 0
@@ -338,17 +339,45 @@ public actor DiskQueue: SampleSink {
         while true {
             if let r = readOne() { return r }
             if closed || Task.isCancelled { return nil }
-            await withCheckedContinuation { readWaiters.append($0) }
+            let id = nextWaiterID
+            nextWaiterID += 1
+            await withCheckedContinuation { readWaiters[id] = $0 }
         }
     }
+
+    /// Like `next()`, but gives up after `timeout` (nil: wait as long as it takes).
+    public func next(waitingAtMost timeout: Duration?) async -> QueueRecord? {
+        guard let timeout else { return await next() }
+        if let r = readOne() { return r }
+        if closed || Task.isCancelled { return nil }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        await withCheckedContinuation { c in
+            readWaiters[id] = c
+            Task {
+                try? await Task.sleep(for: timeout)
+                await self.expireWaiter(id)
+            }
+        }
+        return readOne()
+    }
+
+    private func expireWaiter(_ id: Int) {
+        readWaiters.removeValue(forKey: id)?.resume()
+    }
+
+    public var isClosed: Bool { closed }
+
+    /// Wakes waiting readers so a cancelled consumer can notice its cancellation.
+    public func interruptReaders() { wakeReaders() }
 
     /// The next record if one is available now.
     public func poll() -> QueueRecord? { readOne() }
 
     private func wakeReaders() {
         let w = readWaiters
-        readWaiters = []
-        for c in w { c.resume() }
+        readWaiters = [:]
+        for c in w.values { c.resume() }
     }
 
     private func readOne() -> QueueRecord? {
@@ -609,8 +638,8 @@ public struct QueueMetrics: Sendable {
         bytes = Gauge(); pending = Gauge(); segments = Gauge(); fsyncs = Counter()
     }
 
-    public init(registry: MetricsRegistry, queue: String) {
-        let l = [("queue", queue)]
+    public init(registry: MetricsRegistry, remote queue: String) {
+        let l = [("remote_name", queue)]
         appended = registry.counter("edge_scraper_queue_samples_appended_total", "Samples durably appended to the on-disk queue.", l)
         droppedFull = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
                                        l + [("reason", "queue_full")])
