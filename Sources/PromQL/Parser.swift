@@ -64,6 +64,8 @@ struct Lexer {
     let input: String
     var i = 0
     var braceDepth = 0
+    var parenDepth = 0
+    var bracketOpen = false
 
     init(_ s: String) { input = s; b = Array(s.utf8) }
 
@@ -84,7 +86,12 @@ struct Lexer {
             break
         }
         let start = i
-        guard i < b.count else { return Token(kind: .eof, text: "", pos: i) }
+        guard i < b.count else {
+            if braceDepth > 0 { throw err(i, "unexpected end of input inside braces") }
+            if bracketOpen { throw err(i, "unclosed left bracket") }
+            if parenDepth > 0 { throw err(i, "unclosed left parenthesis") }
+            return Token(kind: .eof, text: "", pos: i)
+        }
         let c = b[i]
         func tok(_ k: TokKind, _ n: Int) -> Token {
             let t = Token(kind: k, text: String(decoding: b[start..<start + n], as: UTF8.self), pos: start)
@@ -93,12 +100,18 @@ struct Lexer {
         }
         let n1: UInt8 = i + 1 < b.count ? b[i + 1] : 0
         switch c {
-        case UInt8(ascii: "("): return tok(.lparen, 1)
-        case UInt8(ascii: ")"): return tok(.rparen, 1)
+        case UInt8(ascii: "("): parenDepth += 1; return tok(.lparen, 1)
+        case UInt8(ascii: ")"):
+            if parenDepth == 0 { throw err(start + 1, "unexpected right parenthesis ')'") }
+            parenDepth -= 1
+            return tok(.rparen, 1)
         case UInt8(ascii: "{"): braceDepth += 1; return tok(.lbrace, 1)
         case UInt8(ascii: "}"): braceDepth -= 1; return tok(.rbrace, 1)
-        case UInt8(ascii: "["): return tok(.lbracket, 1)
-        case UInt8(ascii: "]"): return tok(.rbracket, 1)
+        case UInt8(ascii: "["): bracketOpen = true; return tok(.lbracket, 1)
+        case UInt8(ascii: "]"):
+            if !bracketOpen { throw err(start + 1, "unexpected right bracket ']'") }
+            bracketOpen = false
+            return tok(.rbracket, 1)
         case UInt8(ascii: ","): return tok(.comma, 1)
         case UInt8(ascii: ":") where braceDepth == 0 && !(Lexer.isAlpha(n1) || n1 == UInt8(ascii: ":")):
             return tok(.colon, 1)
@@ -116,7 +129,8 @@ struct Lexer {
         case UInt8(ascii: "!"):
             if n1 == UInt8(ascii: "=") { return tok(.op(.neq), 2) }
             if n1 == UInt8(ascii: "~") { return tok(.neqRegex, 2) }
-            throw err(start, "unexpected character after '!': \(String(UnicodeScalar(n1)))")
+            let after = n1 == 0 ? "" : String(UnicodeScalar(n1))
+            throw err(start, "unexpected character after '!'\(braceDepth > 0 ? " inside braces" : ""): '\(after)'")
         case UInt8(ascii: "<"):
             if n1 == UInt8(ascii: "=") { return tok(.op(.lte), 2) }
             return tok(.op(.lss), 1)
@@ -218,7 +232,8 @@ struct Lexer {
                 i += 2
                 out.append(UInt8(v))
             default:
-                throw err(i - 2, "unknown escape sequence U+\(String(e, radix: 16, uppercase: true))")
+                let hex = String(e, radix: 16, uppercase: true)
+                throw err(start, "unknown escape sequence U+\(String(repeating: "0", count: 4 - hex.count))\(hex) '\(String(UnicodeScalar(e)))'")
             }
         }
         let text = String(decoding: out, as: UTF8.self)
@@ -256,7 +271,6 @@ public func parseExpr(_ input: String) throws(PromQLError) -> Expr {
     var p = try Parser(input)
     let e = try p.parseExpr(0)
     if p.tok.kind != .eof { throw p.unexpected() }
-    try p.check(e)
     return e
 }
 
@@ -287,8 +301,10 @@ struct Parser {
     }
 
     mutating func parseExpr(_ minPrec: Int) throws(PromQLError) -> Expr {
+        let start = tok.pos
         var lhs = try parseUnary()
         while case .op(let op) = tok.kind, op.precedence >= minPrec {
+            let opPos = tok.pos
             try advance()
             var returnBool = false
             if case .keyword("bool") = tok.kind {
@@ -319,34 +335,39 @@ struct Parser {
                 be.matching = matching
             }
             lhs = .binary(be)
-            if sawMatching, !(be.lhs.type == .vector && be.rhs.type == .vector) {
-                throw err(tok.pos, "vector matching only allowed between instant vectors")
-            }
+            try checkBinary(be, start: start, opPos: opPos)
         }
         return lhs
     }
 
     mutating func parseUnary() throws(PromQLError) -> Expr {
         if case .op(let op) = tok.kind, op == .add || op == .sub {
+            let start = tok.pos
             try advance()
             let e = try parseExpr(BinaryOp.pow.precedence)
             if case .number(let v) = e { return .number(op == .sub ? -v : v) }
+            if e.type != .scalar && e.type != .vector {
+                throw err(start, "unary expression only allowed on expressions of type scalar or instant vector, got \(goQuote(e.type.rawValue))")
+            }
             return .unary(op, e)
         }
         return try parsePostfix()
     }
 
     mutating func parsePostfix() throws(PromQLError) -> Expr {
+        let start = tok.pos
         var e = try parsePrimary()
         while true {
             switch tok.kind {
             case .lbracket:
                 let bpos = tok.pos
                 try advance()
-                guard tok.kind == .duration || (tok.kind == .number && tok.num == 0 && tok.text == "0") else {
+                guard tok.kind == .duration else {
+                    if tok.kind == .op(.sub) { throw err(tok.pos, "missing unit character in duration") }
                     throw unexpected("range selector", "duration")
                 }
                 let range = tok.dur
+                if range <= 0 { throw err(tok.pos, "duration must be greater than 0") }
                 try advance()
                 if tok.kind == .rbracket {
                     try advance()
@@ -358,8 +379,17 @@ struct Parser {
                 } else if tok.kind == .colon {
                     try advance()
                     var step: Int64 = 0
-                    if tok.kind == .duration { step = tok.dur; try advance() }
+                    if tok.kind == .duration {
+                        step = tok.dur
+                        if step <= 0 { throw err(tok.pos, "duration must be greater than 0") }
+                        try advance()
+                    }
+                    if tok.kind == .colon { throw err(tok.pos, "unexpected colon ':'") }
                     try expect(.rbracket, "subquery selector", "\"]\"")
+                    if e.type != .vector {
+                        let t = e.type == .matrix ? "matrix" : e.type == .vector ? "vector" : e.type.rawValue
+                        throw err(start, "subquery is only allowed on instant vector, got \(t) instead")
+                    }
                     e = .subquery(SubqueryExpr(expr: e, range: range, step: step))
                 } else {
                     throw unexpected("range selector", "\"]\" or \":\"")
@@ -376,13 +406,13 @@ struct Parser {
                 try advance()
                 switch e {
                 case .vectorSelector(var vs):
-                    if vs.offset != 0 { throw err(opos, "offset may not be set multiple times") }
+                    if vs.offset != 0 { throw err(start, "offset may not be set multiple times") }
                     vs.offset = d; e = .vectorSelector(vs)
                 case .matrixSelector(var vs, let r):
-                    if vs.offset != 0 { throw err(opos, "offset may not be set multiple times") }
+                    if vs.offset != 0 { throw err(start, "offset may not be set multiple times") }
                     vs.offset = d; e = .matrixSelector(vs, range: r)
                 case .subquery(var s):
-                    if s.offset != 0 { throw err(opos, "offset may not be set multiple times") }
+                    if s.offset != 0 { throw err(start, "offset may not be set multiple times") }
                     s.offset = d; e = .subquery(s)
                 default:
                     throw err(opos, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery")
@@ -396,7 +426,7 @@ struct Parser {
                 if tok.kind == .number {
                     let v = tok.num * sign
                     if !v.isFinite || Swift.abs(v * 1000) > 9.2e18 {
-                        throw err(tok.pos, "timestamp out of bounds for @ modifier: \(formatGoFloat(v))")
+                        throw err(start, "timestamp out of bounds for @ modifier: \(goFixed6(v))")
                     }
                     at = .timestamp(Int64((v * 1000).rounded()))
                     try advance()
@@ -406,17 +436,17 @@ struct Parser {
                     try expect(.lparen, "@ modifier", "\"(\"")
                     try expect(.rparen, "@ modifier", "\")\"")
                 } else {
-                    throw unexpected("@ modifier", "timestamp")
+                    throw unexpected("@", "timestamp")
                 }
                 switch e {
                 case .vectorSelector(var vs):
-                    if vs.at != nil { throw err(apos, "@ <timestamp> may not be set multiple times") }
+                    if vs.at != nil { throw err(start, "@ <timestamp> may not be set multiple times") }
                     vs.at = at; e = .vectorSelector(vs)
                 case .matrixSelector(var vs, let r):
-                    if vs.at != nil { throw err(apos, "@ <timestamp> may not be set multiple times") }
+                    if vs.at != nil { throw err(start, "@ <timestamp> may not be set multiple times") }
                     vs.at = at; e = .matrixSelector(vs, range: r)
                 case .subquery(var s):
-                    if s.at != nil { throw err(apos, "@ <timestamp> may not be set multiple times") }
+                    if s.at != nil { throw err(start, "@ <timestamp> may not be set multiple times") }
                     s.at = at; e = .subquery(s)
                 default:
                     throw err(apos, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery")
@@ -450,16 +480,19 @@ struct Parser {
                 guard let fn = functions[t.text] else { throw err(t.pos, "unknown function with name \(goQuote(t.text))") }
                 try advance()
                 var args: [Expr] = []
+                var argPos: [Int] = []
                 if tok.kind != .rparen {
                     while true {
+                        argPos.append(tok.pos)
                         args.append(try parseExpr(0))
                         if tok.kind == .comma { try advance(); if tok.kind == .rparen { break }; continue }
                         break
                     }
                 }
                 try expect(.rparen, "function call", "\")\"")
-                _ = fn
-                return .call(Call(function: t.text, args: args))
+                let call = Call(function: t.text, args: args)
+                try checkCall(call, fn, start: t.pos, argPos: argPos)
+                return .call(call)
             }
             var ms: [(String, MatchType, String, Int)] = []
             if tok.kind == .lbrace { ms = try parseMatchers() }
@@ -476,11 +509,12 @@ struct Parser {
                 sawGrouping = true
             }
             guard tok.kind == .lparen else { throw unexpected("aggregation", "\"(\"") }
-            let lp = tok.pos
             try advance()
             var args: [Expr] = []
+            var argPos: [Int] = []
             if tok.kind != .rparen {
                 while true {
+                    argPos.append(tok.pos)
                     args.append(try parseExpr(0))
                     if tok.kind == .comma { try advance(); if tok.kind == .rparen { break }; continue }
                     break
@@ -494,9 +528,19 @@ struct Parser {
             }
             let want = op.hasParam ? 2 : 1
             if args.count != want {
-                throw err(lp, "wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)")
+                throw err(t.pos, "wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)")
             }
-            return .aggregate(AggregateExpr(op: op, expr: args[want - 1], param: op.hasParam ? args[0] : nil,
+            let expr = args[want - 1]
+            if expr.type != .vector {
+                throw err(argPos[want - 1], "expected type instant vector in aggregation expression, got \(expr.type.rawValue)")
+            }
+            if op.hasParam {
+                let want: ValueType = op == .countValues ? .string : .scalar
+                if args[0].type != want {
+                    throw err(argPos[0], "expected type \(want.rawValue) in aggregation parameter, got \(args[0].type.rawValue)")
+                }
+            }
+            return .aggregate(AggregateExpr(op: op, expr: expr, param: op.hasParam ? args[0] : nil,
                                             grouping: grouping, without: without))
         case .eof:
             throw unexpected()
@@ -573,87 +617,56 @@ struct Parser {
         return VectorSelector(name: name, matchers: ms)
     }
 
-    // MARK: type checks, as Prometheus' checkAST
+    // MARK: type checks, as Prometheus' checkAST, at the positions it reports
 
-    func check(_ e: Expr) throws(PromQLError) {
-        switch e {
-        case .number, .string, .vectorSelector, .matrixSelector: return
-        case .paren(let x): try check(x)
-        case .unary(_, let x):
-            try check(x)
-            if x.type != .scalar && x.type != .vector {
-                throw err(0, "unary expression only allowed on expressions of type scalar or instant vector, got \(goQuote(x.type.rawValue))")
+    func checkBinary(_ b: BinaryExpr, start: Int, opPos: Int) throws(PromQLError) {
+        let lt = b.lhs.type, rt = b.rhs.type
+        if b.returnBool && !b.op.isComparison {
+            throw err(opPos, "bool modifier can only be used on comparison operators")
+        }
+        if b.op.isComparison && !b.returnBool && lt == .scalar && rt == .scalar {
+            throw err(opPos, "comparisons between scalars must use BOOL modifier")
+        }
+        if b.op.isSetOperator && (lt == .scalar || rt == .scalar) {
+            throw err(start, "set operator \"\(b.op.rawValue)\" not allowed in binary scalar expression")
+        }
+        for t in [lt, rt] where t != .scalar && t != .vector {
+            throw err(start, "binary expression must contain only scalar and instant vector types")
+        }
+        if let m = b.matching {
+            if !(lt == .vector && rt == .vector) {
+                throw err(start, "vector matching only allowed between instant vectors")
             }
-        case .subquery(let s):
-            try check(s.expr)
-            if s.expr.type != .vector {
-                throw err(0, "subquery is only allowed on instant vector, got \(s.expr.type.rawValue) instead")
+            if b.op.isSetOperator && (m.card == .oneToMany || m.card == .manyToOne) {
+                throw err(start, "no grouping allowed for \"\(b.op.rawValue)\" operation")
             }
-        case .aggregate(let a):
-            try check(a.expr)
-            if a.expr.type != .vector {
-                throw err(0, "expected type instant vector in aggregation expression, got \(a.expr.type.rawValue)")
-            }
-            if let p = a.param {
-                try check(p)
-                let want: ValueType = a.op == .countValues ? .string : .scalar
-                if p.type != want {
-                    throw err(0, "expected type \(want.rawValue) in aggregation parameter, got \(p.type.rawValue)")
+            if m.on {
+                for l in m.include where m.labels.contains(l) {
+                    throw err(opPos, "label \(goQuote(l)) must not occur in ON and GROUP clause at once")
                 }
             }
-        case .binary(let b):
-            try check(b.lhs)
-            try check(b.rhs)
-            let lt = b.lhs.type, rt = b.rhs.type
-            if b.returnBool && !b.op.isComparison {
-                throw err(0, "bool modifier can only be used on comparison operators")
+        }
+    }
+
+    func checkCall(_ c: Call, _ fn: FunctionDef, start: Int, argPos: [Int]) throws(PromQLError) {
+        let n = c.args.count
+        if fn.variadic == 0 {
+            if n != fn.args.count {
+                throw err(start, "expected \(fn.args.count) argument(s) in call to \(goQuote(c.function)), got \(n)")
             }
-            if b.op.isComparison && !b.returnBool && lt == .scalar && rt == .scalar {
-                throw err(0, "comparisons between scalars must use BOOL modifier")
+        } else {
+            let minArgs = fn.args.count - 1
+            if n < minArgs {
+                throw err(start, "expected at least \(minArgs) argument(s) in call to \(goQuote(c.function)), got \(n)")
             }
-            if b.op.isSetOperator && (lt != .vector || rt != .vector) {
-                if lt == .scalar || rt == .scalar {
-                    throw err(0, "set operator \"\(b.op.rawValue)\" not allowed in binary scalar expression")
-                }
+            if fn.variadic > 0 && n > minArgs + fn.variadic {
+                throw err(start, "expected at most \(minArgs + fn.variadic) argument(s) in call to \(goQuote(c.function)), got \(n)")
             }
-            for t in [lt, rt] where t != .scalar && t != .vector {
-                throw err(0, "binary expression must contain only scalar and instant vector types")
-            }
-            if let m = b.matching {
-                if b.op.isSetOperator && (m.card == .oneToMany || m.card == .manyToOne) {
-                    throw err(0, "no grouping allowed for \"\(b.op.rawValue)\" operation")
-                }
-                if m.on {
-                    for l in m.include where m.labels.contains(l) {
-                        throw err(0, "label \(goQuote(l)) must not occur in ON and GROUP clause at once")
-                    }
-                }
-            }
-        case .call(let c):
-            guard let fn = functions[c.function] else { throw err(0, "unknown function with name \(goQuote(c.function))") }
-            let n = c.args.count
-            if fn.variadic == 0 {
-                if n != fn.args.count {
-                    throw err(0, "expected \(fn.args.count) argument(s) in call to \(goQuote(c.function)), got \(n)")
-                }
-            } else {
-                let minArgs = fn.args.count - 1
-                if n < minArgs {
-                    throw err(0, "expected at least \(minArgs) argument(s) in call to \(goQuote(c.function)), got \(n)")
-                }
-                if fn.variadic > 0 && n > fn.args.count - 1 + fn.variadic {
-                    throw err(0, "expected at most \(fn.args.count - 1 + fn.variadic) argument(s) in call to \(goQuote(c.function)), got \(n)")
-                }
-            }
-            for (i, a) in c.args.enumerated() {
-                try check(a)
-                let want = i < fn.args.count ? fn.args[i] : fn.args[fn.args.count - 1]
-                if a.type != want {
-                    throw err(0, "expected type \(want.rawValue) in call to function \(goQuote(c.function)), got \(a.type.rawValue)")
-                }
-            }
-            if c.function == "label_replace" || c.function == "label_join" {
-                // Checked at evaluation time in Prometheus, but fail early for invalid names.
+        }
+        for (i, a) in c.args.enumerated() {
+            let want = i < fn.args.count ? fn.args[i] : fn.args[fn.args.count - 1]
+            if a.type != want {
+                throw err(argPos[i], "expected type \(want.rawValue) in call to function \(goQuote(c.function)), got \(a.type.rawValue)")
             }
         }
     }
