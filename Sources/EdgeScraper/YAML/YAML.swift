@@ -480,6 +480,19 @@ struct YAMLParser {
                         v = v << 4 | UInt32(d)
                         i += 1
                     }
+                    // JSON spells astral characters as a UTF-16 surrogate pair: \ud83d\ude00.
+                    if v >= 0xD800 && v < 0xDC00 && e == UInt8(ascii: "u") && peek() == BSLASH && peek(1) == UInt8(ascii: "u") {
+                        var lo: UInt32 = 0
+                        var ok = true
+                        for k in 0..<4 {
+                            guard let h = peek(2 + k), let d = hexValue(h) else { ok = false; break }
+                            lo = lo << 4 | UInt32(d)
+                        }
+                        if ok && lo >= 0xDC00 && lo < 0xE000 {
+                            v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)
+                            i += 6
+                        }
+                    }
                     guard let scalar = Unicode.Scalar(v) else { throw error("escape \\\(Character(Unicode.Scalar(e))) names an invalid code point") }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
                 case NL:

@@ -1,0 +1,216 @@
+import Testing
+import Logging
+import RemoteWrite
+import Storage
+import Synchronization
+@testable import EdgeScraper
+
+/// Collects what the scrape side enqueues.
+final class CollectingSink: SampleSink {
+    let batches = Mutex<[[TimeSeries]]>([])
+    func enqueue(_ series: [TimeSeries]) async throws { batches.withLock { $0.append(series) } }
+    var all: [TimeSeries] { batches.withLock { $0.flatMap { $0 } } }
+}
+
+/// Serves canned bodies by URL; counts requests.
+final class FakeTransport: HTTPTransport {
+    let bodies = Mutex<[String: (status: Int, contentType: String, body: String)]>([:])
+    let requests = Mutex<[HTTPRequest]>([])
+    func set(_ url: String, _ body: String, status: Int = 200, contentType: String = "text/plain; version=0.0.4") {
+        bodies.withLock { $0[url] = (status, contentType, body) }
+    }
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        requests.withLock { $0.append(request) }
+        guard let b = bodies.withLock({ $0[request.url] }) else { throw TargetError(message: "connection refused: \(request.url)") }
+        return HTTPResponse(status: b.status, headers: [("Content-Type", b.contentType)], body: Array(b.body.utf8))
+    }
+}
+
+func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
+    ts.filter { Labels($0.labels).metricName == name }
+}
+
+@Suite struct ScrapeTests {
+    func target(_ extra: [String: String] = [:], config: ScrapeConfig) throws -> ScrapeTarget {
+        var d = ["__address__": "app:8080"]
+        for (k, v) in extra { d[k] = v }
+        return try #require(try TargetBuilder.populate(Labels(d), config: config, rules: Relabel.compile(config.relabelConfigs)))
+    }
+
+    func job(_ name: String = "app") -> ScrapeConfig {
+        var c = ScrapeConfig()
+        c.jobName = name
+        c.scrapeInterval = 15_000
+        return c
+    }
+
+    @Test func targetLabelsAndURL() throws {
+        var c = job()
+        c.params = ["module": ["http_2xx"], "x": ["a b"]]
+        var r = RelabelConfig()
+        r.sourceLabels = ["__meta_env"]
+        r.targetLabel = "env"
+        c.relabelConfigs = [r]
+        let t = try target(["__meta_env": "prod", "__param_module": "tcp"], config: c)
+        #expect(t.seriesLabels == Labels(["job": "app", "instance": "app:8080", "env": "prod"]))
+        #expect(t.labels["__meta_env"] == nil)
+        #expect(t.url == "http://app:8080/metrics?module=tcp&x=a+b")
+        #expect(t.interval == 15_000 && t.timeout == 10_000)
+        // Default port from the scheme, relabelled scheme/path/interval.
+        var r2 = RelabelConfig(); r2.targetLabel = "__scheme__"; r2.replacement = "https"; r2.sourceLabels = ["job"]
+        var r3 = RelabelConfig(); r3.targetLabel = "__metrics_path__"; r3.replacement = "/x"; r3.sourceLabels = ["job"]
+        var r4 = RelabelConfig(); r4.targetLabel = "__scrape_interval__"; r4.replacement = "30s"; r4.sourceLabels = ["job"]
+        c.relabelConfigs = [r2, r3, r4]
+        c.params = [:]
+        let t2 = try #require(try TargetBuilder.populate(Labels(["__address__": "host"]), config: c, rules: Relabel.compile(c.relabelConfigs)))
+        #expect(t2.url == "https://host:443/x" && t2.interval == 30_000)
+        #expect(t2.labels["instance"] == "host:443")
+        // Dropped and invalid targets.
+        var drop = RelabelConfig(); drop.action = .drop; drop.sourceLabels = ["__address__"]; drop.regex = "app:.*"
+        #expect(try TargetBuilder.populate(Labels(["__address__": "app:1"]), config: c, rules: Relabel.compile([drop])) == nil)
+        #expect(throws: TargetError.self) { try TargetBuilder.populate(Labels(["__address__": "a/b:1"]), config: c, rules: []) }
+        let (ts, dropped, errs) = TargetBuilder.targets(
+            from: [TargetGroup(source: "s", targets: [Labels(["__address__": "a:1"]), Labels(["__address__": "a:1"]), Labels(["__address__": "app:2"]), Labels(["x": "y"])], labels: Labels(["g": "1"]))],
+            config: job(), rules: try Relabel.compile([drop]))
+        #expect(ts.count == 1 && ts[0].labels["g"] == "1" && dropped == 1 && errs.count == 1)
+    }
+
+    @Test func processorMergesLabelsAndReports() throws {
+        let c = job()
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["cluster": "c1", "job": "ignored"]))
+        let body = """
+        # TYPE m counter
+        m{a="1"} 5
+        m{a="2",job="exposed",instance="i"} 6 123
+        other 7
+        other 8
+        """
+        let (out, report) = p.process(.body(Array(body.utf8), contentType: "text/plain"), start: 1000, duration: 0.5)
+        #expect(report.up && report.samplesScraped == 4 && report.samplesPostRelabel == 3 && report.seriesAdded == 3)
+        let m = series(out, "m")
+        #expect(Labels(m[0].labels) == Labels(["__name__": "m", "a": "1", "job": "app", "instance": "app:8080", "cluster": "c1"]))
+        // Conflicting exposed labels become exported_*, honor_timestamps keeps 123.
+        #expect(Labels(m[1].labels)["exported_job"] == "exposed" && Labels(m[1].labels)["exported_instance"] == "i")
+        #expect(m[1].samples[0].t == 123 && m[0].samples[0].t == 1000)
+        #expect(series(out, "other").count == 1 && series(out, "other")[0].samples[0].v == 7)
+        #expect(series(out, "up")[0].samples[0].v == 1)
+        #expect(Labels(series(out, "up")[0].labels) == Labels(["__name__": "up", "job": "app", "instance": "app:8080", "cluster": "c1"]))
+        #expect(series(out, "scrape_duration_seconds")[0].samples[0].v == 0.5)
+        #expect(series(out, "scrape_samples_scraped")[0].samples[0].v == 4)
+        #expect(series(out, "scrape_samples_post_metric_relabeling")[0].samples[0].v == 3)
+        #expect(series(out, "scrape_series_added")[0].samples[0].v == 3)
+    }
+
+    @Test func honorLabelsAndMetricRelabel() throws {
+        var c = job()
+        c.honorLabels = true
+        var drop = RelabelConfig(); drop.action = .drop; drop.sourceLabels = ["__name__"]; drop.regex = "go_.*"
+        c.metricRelabelConfigs = [drop]
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: try Relabel.compile(c.metricRelabelConfigs), externalLabels: Labels())
+        let (out, r) = p.process(.body(Array("m{job=\"mine\"} 1\ngo_goroutines 5\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(Labels(series(out, "m")[0].labels)["job"] == "mine")
+        #expect(series(out, "go_goroutines").isEmpty && r.samplesScraped == 2 && r.samplesPostRelabel == 1)
+        // A second scrape hits the cache and gives the same answer.
+        let (out2, _) = p.process(.body(Array("m{job=\"mine\"} 2\ngo_goroutines 5\n".utf8), contentType: nil), start: 2, duration: 0)
+        #expect(series(out2, "m")[0].samples[0].v == 2 && series(out2, "go_goroutines").isEmpty)
+    }
+
+    @Test func stalenessMarkers() throws {
+        let c = job()
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels())
+        _ = p.process(.body(Array("a 1\nb 2\nts_series 3 500\n".utf8), contentType: nil), start: 1000, duration: 0)
+        // b disappears: stale marker at the scrape time. Series with own timestamps get none.
+        let (out, _) = p.process(.body(Array("a 1\n".utf8), contentType: nil), start: 2000, duration: 0)
+        let b = series(out, "b")
+        #expect(b.count == 1 && StaleNaN.isStale(b[0].samples[0].v) && b[0].samples[0].t == 2000)
+        #expect(series(out, "ts_series").isEmpty)
+        #expect(series(out, "scrape_series_added")[0].samples[0].v == 0)
+        // A failed scrape: up 0 and every previous series ends.
+        let (failed, r) = p.process(.failed("connection refused"), start: 3000, duration: 0.1)
+        #expect(!r.up && series(failed, "up")[0].samples[0].v == 0)
+        #expect(series(failed, "a").count == 1 && StaleNaN.isStale(series(failed, "a")[0].samples[0].v))
+        // A malformed exposition fails the scrape with the line number, never the process.
+        _ = p.process(.body(Array("a 1\n".utf8), contentType: nil), start: 4000, duration: 0)
+        let (bad, r2) = p.process(.body(Array("a 1\nb{ 2\n".utf8), contentType: nil), start: 5000, duration: 0)
+        #expect(!r2.up && r2.error?.hasPrefix("line 2:") == true)
+        #expect(StaleNaN.isStale(series(bad, "a")[0].samples[0].v))
+        // Target removal: stale markers for the last series and the report series.
+        _ = p.process(.body(Array("a 1\n".utf8), contentType: nil), start: 6000, duration: 0)
+        let gone = p.staleMarkers(at: 7000)
+        #expect(gone.count == 1 + 5 && gone.allSatisfy { StaleNaN.isStale($0.samples[0].v) && $0.samples[0].t == 7000 })
+    }
+
+    @Test func sampleLimitFailsTheScrape() throws {
+        var c = job()
+        c.sampleLimit = 1
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels())
+        let (out, r) = p.process(.body(Array("a 1\nb 2\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.error?.contains("sample limit") == true && series(out, "a").isEmpty)
+    }
+
+    @Test func openMetricsByContentType() throws {
+        let c = job()
+        var p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())
+        let (out, r) = p.process(.body(Array("a_total 1 # {x=\"y\"} 1\n# EOF\n".utf8), contentType: "application/openmetrics-text; version=1.0.0"), start: 1, duration: 0)
+        #expect(r.up && series(out, "a_total").count == 1)
+        let (_, r2) = p.process(.body(Array("a_total 1\n".utf8), contentType: "application/openmetrics-text; version=1.0.0"), start: 2, duration: 0)
+        #expect(!r2.up && r2.error?.contains("# EOF") == true)
+    }
+
+    @Test func offsetIsStableAndWithinInterval() throws {
+        let c = job()
+        let loop = ScrapeLoop(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels(),
+                              transport: FakeTransport(), sink: CollectingSink(), logger: Logger(label: "t"), offsetSeed: 1)
+        let a = loop.initialDelayNanos(now: 1_000_000_000_000)
+        let b = loop.initialDelayNanos(now: 1_000_000_000_000 + 15_000_000_000)
+        #expect(a == b && a <= 15_000_000_000)
+    }
+
+    @Test func managerScrapesReloadsAndEndsRemovedTargets() async throws {
+        let transport = FakeTransport()
+        transport.set("http://a:1/metrics", "m 1\n")
+        transport.set("http://b:1/metrics", "n 2\n")
+        let sink = CollectingSink()
+        var cfg = try ConfigLoader.parse("""
+        global: {scrape_interval: 1s, external_labels: {cluster: c1}}
+        scrape_configs:
+        - job_name: j
+          static_configs: [{targets: ['a:1', 'b:1']}]
+        - job_name: gone
+          static_configs: [{targets: ['c:1']}]
+        node: {enabled: false}
+        """, file: "t.yml")
+        let mgr = ScrapeManager(config: cfg, transport: transport, sink: sink, logger: Logger(label: "t"))
+        let run = Task { await mgr.run() }
+        // Bounded wait for the first scrapes of every target (offset is within one 1s interval).
+        for _ in 0..<100 where series(sink.all, "up").count < 3 { try await Task.sleep(nanoseconds: 50_000_000) }
+        let ups = series(sink.all, "up")
+        #expect(Set(ups.compactMap { Labels($0.labels)["instance"] }) == ["a:1", "b:1", "c:1"])
+        #expect(ups.first { Labels($0.labels)["instance"] == "c:1" }?.samples[0].v == 0)
+        #expect(series(sink.all, "m").first.map { Labels($0.labels) } == Labels(["__name__": "m", "job": "j", "instance": "a:1", "cluster": "c1"]))
+        #expect(transport.requests.withLock { $0.first?.headers.first { $0.name == "Accept" }?.value } == Exposition.acceptHeader)
+        let status = await mgr.targetStatus()
+        #expect(status.count == 3)
+        // Reload without job "gone" and without target b: both end with stale markers.
+        cfg = try ConfigLoader.parse("""
+        global: {scrape_interval: 1s, external_labels: {cluster: c1}}
+        scrape_configs:
+        - job_name: j
+          static_configs: [{targets: ['a:1']}]
+        node: {enabled: false}
+        """, file: "t.yml")
+        await mgr.apply(cfg)
+        for _ in 0..<100 where !series(sink.all, "n").contains(where: { StaleNaN.isStale($0.samples[0].v) }) {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(series(sink.all, "n").contains { StaleNaN.isStale($0.samples[0].v) })
+        #expect(series(sink.all, "up").contains { Labels($0.labels)["instance"] == "c:1" && StaleNaN.isStale($0.samples[0].v) })
+        #expect(await mgr.targetStatus().map(\.url) == ["http://a:1/metrics"])
+        run.cancel()
+        await run.value
+    }
+}
