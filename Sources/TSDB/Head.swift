@@ -254,11 +254,15 @@ final class HeadData: PostingsIndex {
     }
 
     /// Drops series that hold no samples any more (after their data moved into a block).
+    /// Each affected postings list is filtered once, whatever the number of dropped series.
     func gc(_ refs: [HeadRef]) {
         guard !refs.isEmpty else { return }
-        let gone = Set(refs)
+        var gone = Set<HeadRef>()
+        gone.reserveCapacity(refs.count)
+        var lists = Set<UInt64>()
         for r in refs {
             guard let s = series.removeValue(forKey: r) else { continue }
+            gone.insert(r)
             let h = labels(of: s).hashValue
             if byHash[h] == r {
                 if var c = hashCollisions[h], !c.isEmpty {
@@ -273,18 +277,18 @@ final class HeadData: PostingsIndex {
             }
             var i = 0
             while i + 1 < s.labelSyms.count {
-                let n = s.labelSyms[i], v = s.labelSyms[i + 1]
-                if var list = postingsMap[n]?[v] {
-                    list.removeAll { $0 == r }
-                    if list.isEmpty {
-                        postingsMap[n]![v] = nil
-                        if postingsMap[n]!.isEmpty { postingsMap[n] = nil }
-                    } else {
-                        postingsMap[n]![v] = list
-                    }
-                }
+                lists.insert(UInt64(s.labelSyms[i]) << 32 | UInt64(s.labelSyms[i + 1]))
                 i += 2
             }
+        }
+        guard !gone.isEmpty else { return }
+        for key in lists {
+            let n = UInt32(key >> 32), v = UInt32(truncatingIfNeeded: key)
+            guard var list = postingsMap[n]?[v] else { continue }
+            postingsMap[n]![v] = nil  // drop the dictionary's reference so the filter runs in place
+            list.removeAll { gone.contains($0) }
+            if !list.isEmpty { postingsMap[n]![v] = list }
+            if postingsMap[n]!.isEmpty { postingsMap[n] = nil }
         }
         allRefs.removeAll { gone.contains($0) }
     }
