@@ -232,15 +232,15 @@ public enum RetryPolicy {
 
     /// `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
     public static func parseRetryAfter(_ value: String, nowMillis: Int64) -> Int64? {
-        let v = value.trimmingSpaces
+        let v = value.trimmedWhitespace
         if let s = Int64(v) { return s >= 0 ? s * 1000 : nil }
         guard let t = HTTPDate.parse(v) else { return nil }
         return max(t * 1000 - nowMillis, 0)
     }
 }
 
-extension String {
-    var trimmingSpaces: String {
+fileprivate extension String {
+    var trimmedWhitespace: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

@@ -1,0 +1,276 @@
+import Dispatch
+import Glibc
+import Logging
+import Storage
+import Synchronization
+
+/// The edge scraper process: config → ScrapeManager → DeliverySink → one DiskQueue and
+/// RemoteWriter per `remote_write` endpoint, plus the own HTTP endpoint. SIGHUP and
+/// `POST /-/reload` reload the config; a config that does not load or apply keeps the old
+/// one running. SIGTERM/SIGINT stop scraping, stop the senders and sync the queues.
+public actor Agent {
+    public let configPath: String
+    public let listen: String
+    private let logger: Logger
+    public let registry = MetricsRegistry()
+    private let transport = NIOHTTPTransport()
+    private let sink: DeliverySink
+    private var config: EdgeConfig
+    private var manager: ScrapeManager?
+    private var managerTask: Task<Void, Never>?
+    private var writers: [String: Writer] = [:]
+    private var server: HTTPServer?
+    private var ready = false
+    private let reloadOK: Gauge
+    private let reloadTime: Gauge
+    private let startTime = Double(DeliveryClock.nowMillis()) / 1000
+
+    struct Writer {
+        var config: RemoteWriteConfig
+        var queueConfig: QueueConfig
+        var queue: DiskQueue
+        var task: Task<Void, Never>
+    }
+
+    /// Loads the config; a bad config fails here, before anything starts.
+    public init(configPath: String, listen: String, logger: Logger) throws {
+        self.configPath = configPath
+        self.listen = listen
+        self.logger = logger
+        config = try ConfigLoader.load(path: configPath)
+        sink = DeliverySink(registry: registry)
+        reloadOK = registry.gauge("edge_scraper_config_last_reload_successful", "Whether the last configuration reload succeeded.")
+        reloadTime = registry.gauge("edge_scraper_config_last_reload_success_timestamp_seconds", "Time of the last successful configuration load.")
+        registry.gauge("edge_scraper_build_info", "Build information.", [("version", EdgeScraperVersion.current)]).set(1)
+    }
+
+    /// Runs until SIGTERM or SIGINT (or `stop()`).
+    public func run() async throws {
+        let stop = Stopper()
+        try await start()
+        let signals = SignalHandlers(
+            reload: { [weak self] in Task { await self?.reload() } },
+            terminate: { sig in stop.fire(sig) })
+        let sig = await stop.wait()
+        logger.info("edge-scraper: received \(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "stop"); shutting down")
+        signals.cancel()
+        await shutdown()
+    }
+
+    /// Starts the server, the senders and the scrape manager.
+    public func start() async throws {
+        server = try await HTTPServer.start(listen: listen) { [weak self] req in
+            guard let self else { return .text(503, "shutting down\n") }
+            return await self.handle(req)
+        }
+        try await applyDelivery(config)
+        let m = ScrapeManager(config: config, transport: transport, sink: sink, logger: logger)
+        manager = m
+        managerTask = Task { await m.run() }
+        reloadOK.set(1)
+        reloadTime.set(Double(DeliveryClock.nowMillis()) / 1000)
+        ready = true
+        logger.info("edge-scraper: started", metadata: [
+            "config": "\(configPath)", "listen": "\(listen)", "remote_write": "\(config.remoteWrite.map(\.url))",
+            "queue": "\(config.queue.dir)"])
+    }
+
+    public func shutdown() async {
+        ready = false
+        managerTask?.cancel()
+        await managerTask?.value
+        managerTask = nil
+        for (_, w) in writers { w.task.cancel() }
+        for (_, w) in writers {
+            await w.task.value
+            await w.queue.close()
+        }
+        writers = [:]
+        await server?.stop()
+        server = nil
+        await transport.shutdown()
+    }
+
+    /// Re-reads the config file; on any error the running config stays and the error is returned.
+    @discardableResult
+    public func reload() async -> String? {
+        let new: EdgeConfig
+        do {
+            new = try ConfigLoader.load(path: configPath)
+        } catch {
+            reloadOK.set(0)
+            logger.error("edge-scraper: reload failed, keeping the running configuration: \(error)")
+            return "\(error)"
+        }
+        do {
+            try await applyDelivery(new)
+        } catch {
+            reloadOK.set(0)
+            logger.error("edge-scraper: reload failed, keeping the running configuration: \(error)")
+            return "\(error)"
+        }
+        await manager?.apply(new)
+        config = new
+        reloadOK.set(1)
+        reloadTime.set(Double(DeliveryClock.nowMillis()) / 1000)
+        logger.info("edge-scraper: configuration reloaded", metadata: ["config": "\(configPath)"])
+        return nil
+    }
+
+    /// Opens queues and starts senders for the config's endpoints, keeping those whose
+    /// settings did not change. Everything that can fail is done before anything is replaced.
+    private func applyDelivery(_ new: EdgeConfig) async throws {
+        var rules: [String: [RelabelRule]] = [:]
+        var wanted: [(id: String, rw: RemoteWriteConfig)] = []
+        for rw in new.remoteWrite {
+            let id = Agent.endpointID(rw)
+            guard !wanted.contains(where: { $0.id == id }) else {
+                throw QueueError("two remote_write entries map to queue \"\(id)\"; give them distinct `name`s")
+            }
+            rules[id] = try Relabel.compile(rw.writeRelabelConfigs)
+            wanted.append((id, rw))
+        }
+        var opened: [String: DiskQueue] = [:]
+        for (id, _) in wanted {
+            if let w = writers[id], w.queueConfig == new.queue { continue }
+            do {
+                opened[id] = try DiskQueue(dir: new.queue.dir + "/" + id, maxBytes: new.queue.maxBytes,
+                                           maxSamplesPerRecord: max(new.remoteWrite.first { Agent.endpointID($0) == id }!.queueConfig.maxSamplesPerSend, 1),
+                                           logger: logger, metrics: QueueMetrics(registry: registry, remote: id))
+            } catch {
+                for (_, q) in opened { await q.close() }
+                throw error
+            }
+        }
+        // Point the sink at the new set first so no sample goes to a queue being closed.
+        var endpoints: [DeliverySink.Endpoint] = []
+        for (id, _) in wanted {
+            endpoints.append(.init(id: id, rules: rules[id]!, queue: opened[id] ?? writers[id]!.queue))
+        }
+        sink.setEndpoints(endpoints)
+        var next: [String: Writer] = [:]
+        for (id, rw) in wanted {
+            if let w = writers[id], w.config == rw, opened[id] == nil {
+                next[id] = w
+                continue
+            }
+            let queue = opened[id] ?? writers[id]!.queue
+            if let old = writers[id] {
+                old.task.cancel()
+                await old.task.value
+                if opened[id] != nil { await old.queue.close() }
+            }
+            let writer = RemoteWriter(config: rw, queue: queue, transport: transport,
+                                      logger: logger, metrics: RemoteWriteMetrics(registry: registry, remote: id))
+            next[id] = Writer(config: rw, queueConfig: new.queue, queue: queue, task: Task { await writer.run() })
+        }
+        for (id, w) in writers where next[id] == nil {
+            w.task.cancel()
+            await w.task.value
+            await w.queue.close()
+            logger.info("edge-scraper: remote_write \(id) removed; its unsent samples stay in \(w.queue.dir)")
+        }
+        writers = next
+    }
+
+    /// The queue directory name of an endpoint: its `name`, else a hash of its URL.
+    static func endpointID(_ rw: RemoteWriteConfig) -> String {
+        if !rw.name.isEmpty {
+            return String(rw.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        }
+        var h: UInt64 = 14_695_981_039_346_656_037
+        for b in rw.url.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
+        let hex = String(h, radix: 16)
+        return "rw-" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    // MARK: own endpoints
+
+    func handle(_ req: ServerRequest) async -> ServerResponse {
+        switch (req.method, req.path) {
+        case ("GET", "/metrics"), ("HEAD", "/metrics"):
+            return .text(200, registry.render() + processMetrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case ("GET", "/-/healthy"), ("HEAD", "/-/healthy"):
+            return .text(200, "Edge scraper is Healthy.\n")
+        case ("GET", "/-/ready"), ("HEAD", "/-/ready"):
+            return ready ? .text(200, "Edge scraper is Ready.\n") : .text(503, "Service Unavailable\n")
+        case ("POST", "/-/reload"), ("PUT", "/-/reload"):
+            if let err = await reload() { return .text(500, "failed to reload config: \(err)\n") }
+            return .text(200, "")
+        case (_, "/-/reload"):
+            return .text(405, "use POST to reload the configuration\n")
+        case ("GET", "/"):
+            return .text(200, "edge-scraper \(EdgeScraperVersion.current): see /metrics, /-/healthy, /-/ready, POST /-/reload\n")
+        default:
+            return .text(404, "404 page not found\n")
+        }
+    }
+
+    private func processMetrics() -> String {
+        var out = ""
+        var ru = rusage()
+        if getrusage(Int32(RUSAGE_SELF.rawValue), &ru) == 0 {
+            let cpu = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6 + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
+            out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total \(cpu)\n"
+        }
+        if let statm = try? readSecret("/proc/self/statm"), let rssPages = statm.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            let rss = rssPages * Int(sysconf(Int32(_SC_PAGESIZE)))
+            out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes \(rss)\n"
+        }
+        out += "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds \(startTime)\n"
+        return out
+    }
+}
+
+/// Resumes one waiter with the signal that stopped the process.
+final class Stopper: Sendable {
+    private let state = Mutex<(fired: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
+
+    func fire(_ sig: Int32) {
+        let w = state.withLock { s -> CheckedContinuation<Int32, Never>? in
+            guard s.fired == nil else { return nil }
+            s.fired = sig
+            let w = s.waiter
+            s.waiter = nil
+            return w
+        }
+        w?.resume(returning: sig)
+    }
+
+    func wait() async -> Int32 {
+        await withCheckedContinuation { c in
+            let fired = state.withLock { s -> Int32? in
+                if let f = s.fired { return f }
+                s.waiter = c
+                return nil
+            }
+            if let fired { c.resume(returning: fired) }
+        }
+    }
+}
+
+/// SIGHUP → reload, SIGTERM/SIGINT → terminate, through Dispatch signal sources (Dispatch is
+/// already linked by NIO; no Foundation).
+final class SignalHandlers {
+    private let sources: [any DispatchSourceSignal]
+
+    init(reload: @escaping @Sendable () -> Void, terminate: @escaping @Sendable (Int32) -> Void) {
+        var s: [any DispatchSourceSignal] = []
+        for sig in [SIGHUP, SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            if sig == SIGHUP {
+                src.setEventHandler { reload() }
+            } else {
+                src.setEventHandler { terminate(sig) }
+            }
+            src.resume()
+            s.append(src)
+        }
+        sources = s
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+    }
+}

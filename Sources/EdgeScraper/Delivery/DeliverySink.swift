@@ -1,0 +1,66 @@
+import RemoteWrite
+import Storage
+import Synchronization
+
+/// Where the scrape side hands its samples: one persistent queue per `remote_write` endpoint.
+/// `write_relabel_configs` are applied here, before the samples are written to that
+/// endpoint's queue, so the queue holds exactly the bytes that go on the wire and the sender
+/// never decodes protobuf. (A reload that changes the rules therefore affects only samples
+/// scraped after it; what is already queued goes out as it was queued.)
+public final class DeliverySink: SampleSink {
+    public struct Endpoint: Sendable {
+        public var id: String
+        public var rules: [RelabelRule]
+        public var queue: DiskQueue
+
+        public init(id: String, rules: [RelabelRule], queue: DiskQueue) {
+            self.id = id
+            self.rules = rules
+            self.queue = queue
+        }
+    }
+
+    private let endpoints = Mutex<[Endpoint]>([])
+    private let scraped: Counter
+    private let relabelDropped: Counter
+
+    public init(registry: MetricsRegistry? = nil) {
+        scraped = registry?.counter("edge_scraper_samples_scraped_total",
+                                    "Samples handed over by the scrape side (after metric relabeling).") ?? Counter()
+        relabelDropped = registry?.counter("edge_scraper_samples_write_relabel_dropped_total",
+                                           "Samples not queued because write_relabel_configs dropped their series.") ?? Counter()
+    }
+
+    public func setEndpoints(_ eps: [Endpoint]) { endpoints.withLock { $0 = eps } }
+
+    public var current: [Endpoint] { endpoints.withLock { $0 } }
+
+    public func enqueue(_ series: [TimeSeries]) async throws {
+        var n = 0
+        for ts in series { n += ts.samples.count }
+        scraped.inc(n)
+        let eps = endpoints.withLock { $0 }
+        let key = DiskQueue.streamKey(series)
+        for ep in eps {
+            let out = ep.rules.isEmpty ? series : relabel(series, ep.rules)
+            let records = DiskQueue.encode(out, maxSamplesPerRecord: ep.queue.maxSamplesPerRecord)
+            if records.isEmpty { continue }
+            try await ep.queue.append(records, key: key)
+        }
+    }
+
+    private func relabel(_ series: [TimeSeries], _ rules: [RelabelRule]) -> [TimeSeries] {
+        var out: [TimeSeries] = []
+        out.reserveCapacity(series.count)
+        var dropped = 0
+        for ts in series {
+            if let ls = Relabel.process(Labels(ts.labels), rules), !ls.isEmpty {
+                out.append(TimeSeries(labels: ls.pairs, samples: ts.samples))
+            } else {
+                dropped += ts.samples.count
+            }
+        }
+        relabelDropped.inc(dropped)
+        return out
+    }
+}
