@@ -262,6 +262,9 @@ struct TestData {
         // Same labels apart from the name, for "same labelset" errors.
         out.append(S(labels: L(["__name__": "dup_a", "x": "1"]), samples: (0..<steps).map { Sample(t: ts($0), v: 1) }))
         out.append(S(labels: L(["__name__": "dup_b", "x": "1"]), samples: (0..<steps).filter { $0 > 200 }.map { Sample(t: ts($0), v: 2) }))
+        // Same labels apart from the name, never at the same time.
+        out.append(S(labels: L(["__name__": "dup_c", "x": "2"]), samples: (0..<100).map { Sample(t: ts($0), v: Double($0)) } + [Sample(t: ts(100), v: StaleNaN.value)]))
+        out.append(S(labels: L(["__name__": "dup_d", "x": "2"]), samples: (140..<steps).map { Sample(t: ts($0), v: Double($0)) }))
         // Unix timestamps as values, for the date functions.
         out.append(S(labels: L(["__name__": "epoch", "kind": "leap"]), samples: (0..<steps).map { Sample(t: ts($0), v: 951_782_400 + Double($0) * 86_400 * 3.7) }))
         out.append(S(labels: L(["__name__": "epoch", "kind": "old"]), samples: (0..<steps).map { Sample(t: ts($0), v: -2_000_000_000 + Double($0) * 7_777_777) }))
@@ -342,6 +345,42 @@ struct TestData {
             "max_over_time(rate(node_cpu_seconds_total[1m])[10m:30s])", "avg_over_time(gauge_a[10m:])", "rate(node_cpu_seconds_total[5m:1m] offset 2m)",
             "min_over_time((gauge_a > 0)[15m:1m])", "sum_over_time(gauge_a[5m:1m] @ \(at))", "max_over_time(avg_over_time(gauge_a[5m:1m])[10m:2m])",
             "count_over_time(flappy[7m:45s])", "last_over_time(gauge_a[5m:1m] offset -1m)",
+            // more corners
+            "flappy or on(id) gauge_a", "count_values(\"v\", flappy)", "topk(1, flappy)", "bottomk(2, gauge_a) or topk(2, gauge_a)",
+            "sum_over_time(gauge_a[5m:1m] @ start())", "max_over_time(gauge_a[5m] @ start())", "rate(node_cpu_seconds_total[5m] @ end())",
+            "avg_over_time(gauge_a[10m:1m] offset 5m @ \(at))", "max_over_time(sum_over_time(gauge_a[2m:30s] @ \(at))[10m:1m])",
+            "max_over_time(sum_over_time(gauge_a[2m:30s])[10m:1m] @ \(at))", "timestamp(flappy offset -3m)",
+            "absent(flappy{id=\"2\"})", "absent(flappy{id=\"2\"} offset 10m)",
+            "label_replace(gauge_a, \"n\", \"$name-$1\", \"instance\", \"(?P<name>i)(.)\")", "label_replace(gauge_a, \"n\", \"$$1\", \"cluster\", \"(.*)\")",
+            "label_replace(gauge_a, \"n\", \"$1x\", \"cluster\", \"(.*)\")", "label_replace(gauge_a, \"n\", \"${1}x\", \"cluster\", \"(.*)\")",
+            "label_replace(gauge_a, \"n\", \"$2\", \"cluster\", \"(.*)\")", "label_replace(gauge_a, \"n\", \"a\", \"cluster\", \"c[12]\")",
+            "scalar(gauge_a) * gauge_a", "vector(scalar(sum(gauge_b)))", "time() - timestamp(gauge_a)", "time() > bool 0",
+            "gauge_a * on() group_left vector(1)", "gauge_a * on(cluster) group_left(nonexistent) cluster_info",
+            "gauge_a == on(__name__, cluster, instance) gauge_a", "node_cpu_seconds_total * ignoring(cpu) group_right node_cpu_seconds_total",
+            "avg(gauge_a) by (cluster) > bool on(cluster) avg(gauge_b) by (cluster)", "avg(gauge_a) by (cluster) > on(cluster) avg(gauge_b) by (cluster)",
+            "sum(gauge_a) without (instance)", "count by (le) (http_request_duration_seconds_bucket)", "count(count by (cluster) (gauge_a))",
+            "sum(vector(1))", "sort(sum by (cluster) (gauge_a))", "sort_desc(rate(node_cpu_seconds_total{cpu=\"0\"}[5m]))",
+            "holt_winters(gauge_a[10m:1m], 0.3, 0.3)", "predict_linear(gauge_a[5m:1m], 60)", "deriv(gauge_a[10m:])",
+            "rate(node_cpu_seconds_total[1m:15s])", "absent_over_time(gauge_a[5m:1m])", "absent_over_time(nonexistent[5m:1m])",
+            "quantile_over_time(scalar(min(gauge_b)) / 10, gauge_a[5m])", "round(gauge_a, -1)", "round(gauge_a, 0)", "clamp(gauge_a, NaN, 1)",
+            "clamp_min(gauge_a, NaN)", "count_over_time(gauge_a[1d])", "1 / 0", "0 / 0", "-1 ^ 0.5", "10 % 0", "(-1) ^ 0.5",
+            "histogram_quantile(0.9, sum without (instance) (rate(http_request_duration_seconds_bucket[5m])))",
+            "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket[1m]) offset 50m)",
+            "-node_cpu_seconds_total offset 1m", "sum by (mode) (node_cpu_seconds_total) / ignoring(mode) group_left sum(node_cpu_seconds_total)",
+            "topk by (cluster) (1, gauge_a)", "quantile without (instance) (0.25, gauge_b)", "stddev by (cluster) (weird)",
+            "sum by (kind) (weird) / count by (kind) (weird)", "avg by (kind) (weird)", "max by (kind) (weird)", "min by (kind) (weird)",
+            "stdvar(rate(node_cpu_seconds_total[5m]))", "group by (mode) (node_cpu_seconds_total)",
+            "sum(rate(http_request_duration_seconds_count[5m])) by (cluster)", "increase(http_request_duration_seconds_count[1h])",
+            "rate(sparse[5m])", "sparse offset 5m", "irate(flappy[5m])", "idelta(gauge_a[1m])", "delta(weird[5m])",
+            "changes(weird[5m])", "resets(weird[5m])", "last_over_time(weird[1m])", "max_over_time(weird[1m])", "min_over_time(weird[1m])",
+            "sum_over_time(weird[5m])", "avg_over_time(weird[5m])", "stddev_over_time(weird[5m])", "quantile_over_time(0.5, weird[5m])",
+            "gauge_a offset 1h", "gauge_a @ \(at) offset -10m", "{__name__=~\"flappy|sparse\"}", "{__name__!=\"\", id=\"1\"}",
+            "{id=~\"1|2\"}", "gauge_a{cluster=~\"c[12]\", instance!~\"i2\"}", "gauge_a{cluster=~\".*\"}", "gauge_a{cluster=~\".+\"}",
+            "abs({__name__=~\"dup_[cd]\"})", "{__name__=~\"dup_[cd]\"} * 2", "rate({__name__=~\"dup_[cd]\"}[5m])",
+            "last_over_time({__name__=~\"dup_[cd]\"}[5m])", "-{__name__=~\"dup_[cd]\"}", "sum by (x) ({__name__=~\"dup_[cd]\"})",
+            "timestamp({__name__=~\"dup_[cd]\"})", "label_replace({__name__=~\"dup_[cd]\"}, \"__name__\", \"\", \"x\", \".*\")",
+            "{__name__=~\"dup_[cd]\"} > 10", "{__name__=~\"dup_[cd]\"} > bool 10", "round({__name__=~\"dup_[cd]\"})",
+            "gauge_a{cluster=~\"C1\"}", "gauge_a{cluster=~\"(?i)C1\"}", "gauge_a{cluster=\"c1\",cluster=\"c2\"}",
         ]
         for f in ["rate", "increase", "delta", "irate", "idelta", "deriv", "resets", "changes", "avg_over_time", "min_over_time",
                   "max_over_time", "sum_over_time", "count_over_time", "stddev_over_time", "stdvar_over_time", "last_over_time",
