@@ -10,6 +10,9 @@ struct BlockMeta: Codable, Sendable, Equatable {
         var numSamples: Int = 0
         var numSeries: Int = 0
         var numChunks: Int = 0
+        /// Actual first and last sample times (the window can be much wider).
+        var minSampleTime: Int64? = nil
+        var maxSampleTime: Int64? = nil
     }
     struct Compaction: Codable, Sendable, Equatable {
         var level: Int
@@ -109,6 +112,8 @@ final class BlockWriter {
             i = end
         }
         meta.stats.numSamples += samples.count
+        meta.stats.minSampleTime = min(meta.stats.minSampleTime ?? .max, samples.first!.t)
+        meta.stats.maxSampleTime = max(meta.stats.maxSampleTime ?? .min, samples.last!.t)
         meta.stats.numSeries += 1
         series.append((labels, metas))
         if chunkBuf.count >= 1 << 20 { try flushChunks() }
@@ -284,6 +289,13 @@ final class Block: Sendable, PostingsIndex {
 
     var ulid: String { meta.ulid }
 
+    /// Whether the block may hold samples in [mint, maxt] (by its data bounds when known).
+    func overlaps(_ mint: Int64, _ maxt: Int64) -> Bool {
+        let lo = meta.stats.minSampleTime ?? meta.minTime
+        let hi = meta.stats.maxSampleTime ?? (meta.maxTime - 1)
+        return meta.stats.numSamples > 0 && lo <= maxt && hi >= mint
+    }
+
     private func symbolID(_ s: String) -> UInt32? {
         var lo = 0, hi = symbols.count
         while lo < hi {
@@ -318,8 +330,16 @@ final class Block: Sendable, PostingsIndex {
 
     // MARK: PostingsIndex
 
+    /// Walks the series section: every entry's offset is its reference, already sorted.
     func allPostings() throws -> [UInt64] {
-        Postings.union(try table.values.flatMap { $0 }.map { try readPostings(at: $0.offset) })
+        var out: [UInt64] = []
+        var r = ByteReader(index.buffer, file: dir + "/index", start: seriesStart, end: seriesEnd)
+        while !r.isAtEnd {
+            out.append(UInt64(r.pos))
+            let len = try r.count(limit: r.remaining)
+            _ = try r.bytes(len + 4)
+        }
+        return out
     }
 
     func values(of name: String) -> [String] {

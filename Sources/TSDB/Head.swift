@@ -65,7 +65,13 @@ final class MemSeries {
 
     func sealOpen() {
         if let o = open, o.count > 0 {
-            chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
+            // Copy to an exactly sized buffer: the appender's array has growth slack.
+            let b = o.bytes
+            let exact = [UInt8](unsafeUninitializedCapacity: b.count) { buf, n in
+                _ = buf.initialize(from: b)
+                n = b.count
+            }
+            chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: exact))
         }
         open = nil
     }
@@ -194,6 +200,8 @@ final class HeadData: PostingsIndex {
     var nextRef: HeadRef = 1
     /// Newest sample time ever seen; defines the retention horizon for "too old".
     var maxT: Int64 = .min
+    /// Lower bound of sample times in the head (exact after a cut, may be stale-low otherwise).
+    var minT: Int64 = .max
 
     func intern(_ s: String) -> UInt32 {
         if let id = symbolIDs[s] { return id }

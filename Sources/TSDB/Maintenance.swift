@@ -37,6 +37,7 @@ extension TSDB {
                 if s.isEmpty { empty.append(s.ref) }
             }
             h.gc(empty)
+            h.minT = h.series.values.reduce(Int64.max) { min($0, $1.minTime ?? .max) }
             frozen.sort { $0.labels < $1.labels }
             // Everything in the segments up to here is either in `frozen` or still in the head.
             let last = try wal.cut()
@@ -204,7 +205,7 @@ extension TSDB {
         var doomed: [Block] = shared.withLock { s in
             guard newest != .min else { return [] }
             let horizon = newest &- options.retention
-            return s.blocks.filter { $0.meta.maxTime &- 1 < horizon }
+            return s.blocks.filter { ($0.meta.stats.maxSampleTime ?? ($0.meta.maxTime &- 1)) < horizon }
         }
         if options.maxBytes > 0 {
             let remaining = shared.withLock { $0.blocks }.filter { b in !doomed.contains { $0 === b } }

@@ -42,12 +42,16 @@ struct TSDBQuerier: Querier {
     }
 
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {
+        // Without matchers, answer from the label indexes of everything overlapping the range,
+        // as Prometheus does, instead of reading every series.
+        if matchers.isEmpty { return db.labelIndexValues(nil, mint: mint, maxt: maxt) }
         var names = Set<String>()
         for l in try series(matchers) { for p in l { names.insert(p.name) } }
         return names.sorted()
     }
 
     func labelValues(_ name: String, _ matchers: [LabelMatcher]) throws -> [String] {
+        if matchers.isEmpty { return db.labelIndexValues(name, mint: mint, maxt: maxt) }
         var values = Set<String>()
         for l in try series(matchers) { if let v = l[name] { values.insert(v) } }
         return values.sorted()

@@ -136,7 +136,7 @@ public final class TSDB: Queryable, Sendable {
         logger.info("loaded blocks", metadata: ["count": "\(blocks.count)"])
 
         let h = HeadData()
-        for b in blocks where b.meta.stats.numSamples > 0 { h.maxT = max(h.maxT, b.meta.maxTime - 1) }
+        for b in blocks where b.meta.stats.numSamples > 0 { h.maxT = max(h.maxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
         try replayWAL(walDir: walDir, head: h, blockRange: options.blockRange, logger: logger, counters: &counters)
 
         let next = max((try WAL.segments(in: walDir)).last ?? 0, (try WAL.checkpoints(in: walDir)).last ?? 0) + 1
@@ -177,6 +177,7 @@ public final class TSDB: Queryable, Sendable {
                     guard let r = refMap[s.ref], let series = h.series[r] else { unknownRefs += 1; continue }
                     _ = series.append(s.t, s.v, blockRange: blockRange)
                     if s.t > h.maxT { h.maxT = s.t }
+                    if s.t < h.minT { h.minT = s.t }
                 }
             }
         }
@@ -252,11 +253,13 @@ public final class TSDB: Queryable, Sendable {
         var seriesRec = ByteWriter()
         var samplesRec = ByteWriter(capacity: batch.count * 20)
         for ss in batch {
-            var samples = ss.samples
-            let before = samples.count
-            samples.removeAll { $0.t < minValid }
-            report.tooOld += before - samples.count
-            if samples.isEmpty { continue }
+            if ss.samples.isEmpty { continue }
+            var samples = ss.samples  // shares storage unless something is too old
+            if minValid != .min, ss.samples.contains(where: { $0.t < minValid }) {
+                samples.removeAll { $0.t < minValid }
+                report.tooOld += ss.samples.count - samples.count
+                if samples.isEmpty { continue }
+            }
             let s: MemSeries
             if let existing = h.find(ss.labels) {
                 s = existing
@@ -294,6 +297,7 @@ public final class TSDB: Queryable, Sendable {
             }
         }
         if batchMax > h.maxT { h.maxT = batchMax }
+        for (_, samples) in work { for x in samples where x.t < h.minT { h.minT = x.t } }
         if ooo > 0 { counters.withLock { $0.outOfOrder += ooo } }
         return (report, pos)
     }
@@ -315,7 +319,7 @@ public final class TSDB: Queryable, Sendable {
     func snapshot(_ matchers: [LabelMatcher], mint: Int64, maxt: Int64) -> Snapshot {
         head.withLock { h -> Snapshot in
             let sh = shared.withLock { s in (s.blocks, s.frozen) }
-            let blocks = sh.0.filter { $0.meta.minTime <= maxt && $0.meta.maxTime > mint }
+            let blocks = sh.0.filter { $0.overlaps(mint, maxt) }
             let frozen: [(Labels, [ChunkData])] = sh.1.compactMap { f in
                 guard f.labels.matches(matchers) else { return nil }
                 let cs = f.chunks.filter { $0.maxT >= mint && $0.minT <= maxt }
@@ -330,6 +334,26 @@ public final class TSDB: Queryable, Sendable {
             }
             return Snapshot(blocks: blocks, frozen: frozen, head: out)
         }
+    }
+
+    /// Label names (`name == nil`) or the values of one label over blocks, frozen data and head
+    /// overlapping the range, by time bounds only.
+    func labelIndexValues(_ name: String?, mint: Int64, maxt: Int64) -> [String] {
+        var out = Set<String>()
+        let blocks: [Block] = head.withLock { h in
+            let (blocks, frozen) = shared.withLock { s in (s.blocks, s.frozen) }
+            for f in frozen where f.chunks.contains(where: { $0.maxT >= mint && $0.minT <= maxt }) {
+                if let name { if let v = f.labels[name] { out.insert(v) } } else { for l in f.labels { out.insert(l.name) } }
+            }
+            if h.minT <= maxt && h.maxT >= mint {
+                if let name { out.formUnion(h.values(of: name)) } else { for n in h.postingsMap.keys { out.insert(h.symbols[Int(n)]) } }
+            }
+            return blocks.filter { $0.overlaps(mint, maxt) }
+        }
+        for b in blocks {
+            if let name { out.formUnion(b.values(of: name)) } else { out.formUnion(b.labelNames) }
+        }
+        return out.sorted()
     }
 
     public func status(limit: Int) -> TSDBStatus {
