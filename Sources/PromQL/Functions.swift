@@ -538,7 +538,7 @@ extension Evaluator {
         else { throw PromQLError(.execution, "label_replace() needs string literal arguments") }
         let regex: Regex<AnyRegexOutput>
         do {
-            regex = try Regex("^(?:" + re + ")$")
+            regex = try Regex("(?:" + re + ")")
         } catch {
             throw PromQLError(.execution, "invalid regular expression in label_replace(): \(re)")
         }
@@ -553,7 +553,7 @@ extension Evaluator {
             if let cached = cache[sv] {
                 res = cached
             } else {
-                if let m = try? regex.firstMatch(in: sv) {
+                if let m = try? regex.wholeMatch(in: sv) {
                     var groups: [String?] = []
                     for k in 0..<m.output.count {
                         groups.append(m.output[k].substring.map(String.init))

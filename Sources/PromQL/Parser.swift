@@ -37,13 +37,15 @@ struct Token {
     var pos: Int        // byte offset
     var num: Double = 0
     var dur: Int64 = 0
+    /// Source text of string literals, quotes included, for error messages.
+    var raw = ""
 
     var desc: String {
         switch kind {
         case .eof: return "end of input"
         case .ident: return "identifier \(goQuote(text))"
         case .number: return "number \(goQuote(text))"
-        case .string: return "string \(goQuote(text))"
+        case .string: return "string \(goQuote(raw))"
         case .duration: return "duration \(goQuote(text))"
         case .op(let o): return "<op:\(o.rawValue)>"
         case .assign: return "<op:=>"
@@ -184,6 +186,9 @@ struct Lexer {
         let text = String(decoding: b[start..<i], as: UTF8.self)
         if let v = parseGoNumber(text) { return Token(kind: .number, text: text, pos: start, num: v) }
         if let d = parsePromDuration(text) { return Token(kind: .duration, text: text, pos: start, dur: d) }
+        if text.utf8.allSatisfy({ Lexer.isDigit($0) || "smhdwy".utf8.contains($0) }) {
+            throw err(start, "not a valid duration string: \(goQuote(text))")
+        }
         throw err(start, "bad number or duration syntax: \(goQuote(text))")
     }
 
@@ -237,7 +242,7 @@ struct Lexer {
             }
         }
         let text = String(decoding: out, as: UTF8.self)
-        return Token(kind: .string, text: text, pos: start)
+        return Token(kind: .string, text: text, pos: start, raw: String(decoding: b[start..<i], as: UTF8.self))
     }
 }
 
@@ -328,6 +333,7 @@ struct Parser {
             } else if case .keyword(let g) = tok.kind, g == "group_left" || g == "group_right" {
                 throw unexpected("binary expression")
             }
+            let rhsStart = tok.pos
             let rhs = try parseExpr(op == .pow ? op.precedence : op.precedence + 1)
             var be = BinaryExpr(op: op, lhs: lhs, rhs: rhs, returnBool: returnBool, matching: nil)
             if lhs.type == .vector && rhs.type == .vector || sawMatching {
@@ -335,7 +341,7 @@ struct Parser {
                 be.matching = matching
             }
             lhs = .binary(be)
-            try checkBinary(be, start: start, opPos: opPos)
+            try checkBinary(be, start: start, opPos: opPos, rhsStart: rhsStart)
         }
         return lhs
     }
@@ -399,9 +405,8 @@ struct Parser {
                 try advance()
                 var neg = false
                 if case .op(let o) = tok.kind, o == .sub || o == .add { neg = o == .sub; try advance() }
-                guard tok.kind == .duration || (tok.kind == .number && tok.text == "0") else {
-                    throw unexpected("offset", "duration")
-                }
+                guard tok.kind == .duration else { throw unexpected("offset", "duration") }
+                if tok.dur == 0 { throw err(tok.pos, "duration must be greater than 0") }
                 let d = neg ? -tok.dur : tok.dur
                 try advance()
                 switch e {
@@ -433,8 +438,8 @@ struct Parser {
                 } else if tok.kind == .ident, tok.text == "start" || tok.text == "end" {
                     at = tok.text == "start" ? .start : .end
                     try advance()
-                    try expect(.lparen, "@ modifier", "\"(\"")
-                    try expect(.rparen, "@ modifier", "\")\"")
+                    try expect(.lparen, "@", "timestamp")
+                    try expect(.rparen, "@", "timestamp")
                 } else {
                     throw unexpected("@", "timestamp")
                 }
@@ -527,6 +532,7 @@ struct Parser {
                 grouping = try parseLabelList("grouping opts")
             }
             let want = op.hasParam ? 2 : 1
+            if args.isEmpty { throw err(t.pos, "no arguments for aggregate expression provided") }
             if args.count != want {
                 throw err(t.pos, "wrong number of arguments for aggregate expression provided, expected \(want), got \(args.count)")
             }
@@ -619,7 +625,7 @@ struct Parser {
 
     // MARK: type checks, as Prometheus' checkAST, at the positions it reports
 
-    func checkBinary(_ b: BinaryExpr, start: Int, opPos: Int) throws(PromQLError) {
+    func checkBinary(_ b: BinaryExpr, start: Int, opPos: Int, rhsStart: Int) throws(PromQLError) {
         let lt = b.lhs.type, rt = b.rhs.type
         if b.returnBool && !b.op.isComparison {
             throw err(opPos, "bool modifier can only be used on comparison operators")
@@ -630,8 +636,8 @@ struct Parser {
         if b.op.isSetOperator && (lt == .scalar || rt == .scalar) {
             throw err(start, "set operator \"\(b.op.rawValue)\" not allowed in binary scalar expression")
         }
-        for t in [lt, rt] where t != .scalar && t != .vector {
-            throw err(start, "binary expression must contain only scalar and instant vector types")
+        for (t, p) in [(lt, start), (rt, rhsStart)] where t != .scalar && t != .vector {
+            throw err(p, "binary expression must contain only scalar and instant vector types")
         }
         if let m = b.matching {
             if !(lt == .vector && rt == .vector) {

@@ -380,6 +380,13 @@ struct TestData {
             "last_over_time({__name__=~\"dup_[cd]\"}[5m])", "-{__name__=~\"dup_[cd]\"}", "sum by (x) ({__name__=~\"dup_[cd]\"})",
             "timestamp({__name__=~\"dup_[cd]\"})", "label_replace({__name__=~\"dup_[cd]\"}, \"__name__\", \"\", \"x\", \".*\")",
             "{__name__=~\"dup_[cd]\"} > 10", "{__name__=~\"dup_[cd]\"} > bool 10", "round({__name__=~\"dup_[cd]\"})",
+            "Sum(gauge_a)", "gauge_a AND gauge_b", "gauge_a offset 5M", "1e", "+1", "- -1", "(gauge_a)[5m]", "(gauge_a)[5m:1m]", "5m",
+            "gauge_a{cluster=\"c1\" , }", "sum by (and, or) (gauge_a)", "gauge_a[5m] offset 1m @ \(at)", "start()", "gauge_a @ start",
+            "inf", "nan + 1", "0x", ".5e1", "1.e2", "sum()", "time", "on", "count_values(\"le\", gauge_b)", "absent()", "vector(\"a\")",
+            "topk(1.5, gauge_a)", "gauge_a == bool on() vector(1)", "sum by (__name__) (gauge_a)", "gauge_a[1m1h]", "1 + \"a\"",
+            "gauge_a offset 1m1s", "gauge_a offset 0s", "RATE(gauge_a[5m])", "gauge_a[5m:1m][1h:]", "label_replace(gauge_a, \"a\", \"b\", \"c\")",
+            "label_replace(gauge_a, \"n\", \"$1\", \"cluster\", \"(\")", "label_join(gauge_a, \"a b\", \",\", \"cluster\")",
+            "count_values(\"a b\", gauge_a)", "gauge_a{cluster=~\"(\"}",
             "gauge_a{cluster=~\"C1\"}", "gauge_a{cluster=~\"(?i)C1\"}", "gauge_a{cluster=\"c1\",cluster=\"c2\"}",
         ]
         for f in ["rate", "increase", "delta", "irate", "idelta", "deriv", "resets", "changes", "avg_over_time", "min_over_time",

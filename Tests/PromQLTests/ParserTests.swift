@@ -152,6 +152,14 @@ import Storage
             ("sum(a, b)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 1, got 2"),
             ("foo{a=\"\\q\"}", "1:7: parse error: unknown escape sequence U+0071 'q'"),
             ("foo +\n  * 2", "2:3: parse error: unexpected <op:*>"),
+            ("1 + \"a\"", "1:5: parse error: binary expression must contain only scalar and instant vector types"),
+            ("foo offset 0s", "1:12: parse error: duration must be greater than 0"),
+            ("foo[1m1h]", "1:5: parse error: not a valid duration string: \"1m1h\""),
+            ("sum()", "1:1: parse error: no arguments for aggregate expression provided"),
+            ("5m", "1:1: parse error: unexpected duration \"5m\""),
+            ("\"a\" \"b\"", "1:5: parse error: unexpected string \"\\\"b\\\"\""),
+            ("foo @ start", "1:12: parse error: unexpected end of input in @, expected timestamp"),
+            ("(gauge_a)[5m]", "1:10: parse error: ranges only allowed for vector selectors"),
         ]
         for (q, want) in cases {
             do {
