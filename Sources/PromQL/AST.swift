@@ -233,3 +233,45 @@ func goQuote(_ s: String) -> String {
     }
     return out + "\""
 }
+
+/// A series selector as `/api/v1/series?match[]=` and friends take it (Prometheus'
+/// `parser.ParseMetricSelector`): `up`, `{job="a"}`, `up{job=~"a|b"}`.
+public func parseMetricSelector(_ input: String) throws(PromQLError) -> [LabelMatcher] {
+    let e = try parseExpr(input)
+    guard case .vectorSelector(let vs) = e, vs.offset == 0, vs.at == nil else {
+        throw PromQLError(.badData, "invalid series selector \(goQuote(input)): expected a vector selector such as up{job=\"x\"}")
+    }
+    return vs.matchers
+}
+
+extension Expr {
+    /// The same expression with `extra` added to every selector, e.g. to confine a query to the
+    /// label scope a user may see. Selectors cannot escape it: the matchers are ANDed.
+    public func addingMatchers(_ extra: [LabelMatcher]) -> Expr {
+        switch self {
+        case .number, .string: return self
+        case .vectorSelector(var vs):
+            vs.matchers += extra
+            return .vectorSelector(vs)
+        case .matrixSelector(var vs, let r):
+            vs.matchers += extra
+            return .matrixSelector(vs, range: r)
+        case .subquery(var s):
+            s.expr = s.expr.addingMatchers(extra)
+            return .subquery(s)
+        case .paren(let e): return .paren(e.addingMatchers(extra))
+        case .unary(let op, let e): return .unary(op, e.addingMatchers(extra))
+        case .binary(var b):
+            b.lhs = b.lhs.addingMatchers(extra)
+            b.rhs = b.rhs.addingMatchers(extra)
+            return .binary(b)
+        case .aggregate(var a):
+            a.expr = a.expr.addingMatchers(extra)
+            a.param = a.param?.addingMatchers(extra)
+            return .aggregate(a)
+        case .call(var c):
+            c.args = c.args.map { $0.addingMatchers(extra) }
+            return .call(c)
+        }
+    }
+}

@@ -36,7 +36,15 @@ public struct Engine: Sendable {
     public init(options: EngineOptions = .init()) { self.options = options }
 
     public func instantQuery(_ query: String, at time: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
-        let expr = try parseExpr(query)
+        try await instantQuery(try parseExpr(query), at: time, storage: storage)
+    }
+
+    public func rangeQuery(_ query: String, start: Int64, end: Int64, step: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
+        try await rangeQuery(try parseExpr(query), start: start, end: end, step: step, storage: storage)
+    }
+
+    /// Evaluates an already parsed (possibly rewritten, see `Expr.addingMatchers`) expression at one instant.
+    public func instantQuery(_ expr: Expr, at time: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
         let ev = Evaluator(storage: storage, options: options, queryStart: time, queryEnd: time)
         let ctx = Ctx(start: time, end: time, interval: 1)
         let v = try ev.eval(expr, ctx)
@@ -56,7 +64,8 @@ public struct Engine: Sendable {
         }
     }
 
-    public func rangeQuery(_ query: String, start: Int64, end: Int64, step: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
+    /// Evaluates an already parsed expression at `start + k*step` up to `end`; always a matrix.
+    public func rangeQuery(_ expr: Expr, start: Int64, end: Int64, step: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
         if step <= 0 {
             throw PromQLError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
@@ -64,7 +73,6 @@ public struct Engine: Sendable {
         if (end - start) / step > 11000 {
             throw PromQLError(.badData, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        let expr = try parseExpr(query)
         if expr.type != .scalar && expr.type != .vector {
             throw PromQLError(.badData, "invalid expression type \"\(expr.type.rawValue)\" for range query, must be Scalar or instant Vector")
         }
@@ -197,11 +205,7 @@ final class Evaluator {
         try checkNow()
         do {
             let q = try storage.querier(mint: mint, maxt: maxt)
-            let s = try q.select(matchers)
-            var total = 0
-            for x in s { total += x.samples.count }
-            try addSamples(total)
-            return s
+            return try q.select(matchers)
         } catch let e as PromQLError {
             throw e
         } catch {
@@ -296,6 +300,18 @@ final class Evaluator {
                     out.append(RangeSeries(labels: s.labels, samples: s.samples))
                 }
             }
+            // Like Prometheus, count what a step holds in memory (each series' largest window)
+            // rather than everything the selector loaded.
+            var peak = 0
+            for s in out {
+                var lo = 0, widest = 0
+                for (hi, x) in s.samples.enumerated() {
+                    while s.samples[lo].t < x.t - range { lo += 1 }
+                    widest = Swift.max(widest, hi - lo + 1)
+                }
+                peak += widest
+            }
+            try addSamples(peak)
             return RangeArg(series: out, range: range, refs: r, selector: vs)
         case .subquery(let sq):
             let r = refs(sq.at, sq.offset, ctx)

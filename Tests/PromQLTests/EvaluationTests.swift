@@ -251,3 +251,24 @@ import Storage
         }
     }
 }
+
+@Suite struct CollectorHelperTests {
+    @Test func seriesSelectors() throws {
+        let ms = try parseMetricSelector("up{job=~\"a|b\"}")
+        #expect(ms.count == 2)
+        #expect(ms.contains { $0.name == "__name__" && $0.value == "up" })
+        #expect(throws: PromQLError.self) { try parseMetricSelector("rate(up[5m])") }
+        #expect(throws: PromQLError.self) { try parseMetricSelector("up offset 5m") }
+    }
+
+    @Test func scopedQueriesSeeOnlyTheirLabels() async throws {
+        let s = MemoryStorage()
+        s.append(Labels(["__name__": "up", "cluster": "a"]), 0, 1)
+        s.append(Labels(["__name__": "up", "cluster": "b"]), 0, 1)
+        let scoped = try parseExpr("sum(up) + count(last_over_time(up[5m:1m])) * 0").addingMatchers([.equal("cluster", "a")])
+        guard case .vector(let v) = try await Engine().instantQuery(scoped, at: 10_000, storage: s) else {
+            Issue.record("not a vector"); return
+        }
+        #expect(v.map(\.v) == [1])
+    }
+}
