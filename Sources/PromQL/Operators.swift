@@ -200,6 +200,8 @@ extension Evaluator {
         // Columns with a value at step i, to avoid scanning absent columns per step.
         for i in 0..<n {
             try tick(many.count + one.count)
+            // Prometheus short-circuits when a side is empty: no match, so no matching errors either.
+            if !one.contains(where: { !isAbsent($0.vals[i]) }) || !many.contains(where: { !isAbsent($0.vals[i]) }) { continue }
             for (k, c) in one.enumerated() where !isAbsent(c.vals[i]) {
                 let s = os[k]
                 if oneStamp[s] == i {

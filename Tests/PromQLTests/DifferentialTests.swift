@@ -389,6 +389,7 @@ struct TestData {
             "count_values(\"a b\", gauge_a)", "gauge_a{cluster=~\"(\"}",
             "gauge_a{cluster=~\"C1\"}", "gauge_a{cluster=~\"(?i)C1\"}", "gauge_a{cluster=\"c1\",cluster=\"c2\"}",
         ]
+        q += RandomQueries.generate(count: 300, seed: 7)
         for f in ["rate", "increase", "delta", "irate", "idelta", "deriv", "resets", "changes", "avg_over_time", "min_over_time",
                   "max_over_time", "sum_over_time", "count_over_time", "stddev_over_time", "stdvar_over_time", "last_over_time",
                   "present_over_time", "absent_over_time"] {
@@ -588,5 +589,120 @@ extension URL {
     func creatingFile() -> URL {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         return self
+    }
+}
+
+/// Random but reproducible expressions from PromQL's grammar, to find combinations nobody thought of.
+struct RandomQueries {
+    var rng: TestData.RNG
+    let metrics = ["gauge_a", "gauge_b", "node_cpu_seconds_total", "flappy", "weird", "sparse",
+                   "http_request_duration_seconds_bucket", "rpc_duration_seconds", "cluster_info", "{__name__=~\"dup_.*\"}"]
+    let labels = ["cluster", "instance", "mode", "cpu", "le", "id", "kind", "region", "__name__"]
+    let ranges = ["30s", "1m", "2m", "5m", "10m"]
+
+    static func generate(count: Int, seed: UInt64) -> [String] {
+        var g = RandomQueries(rng: TestData.RNG(state: seed))
+        return (0..<count).map { _ in g.vector(3) }
+    }
+
+    mutating func pick<T>(_ a: [T]) -> T { a[rng.int(a.count)] }
+
+    mutating func selector() -> String {
+        var m = pick(metrics)
+        switch rng.int(6) {
+        case 0: m += "{cluster=\"c\(1 + rng.int(3))\"}"
+        case 1: m += "{cluster!=\"c2\"}"
+        default: break
+        }
+        switch rng.int(8) {
+        case 0: m += " offset \(pick(ranges))"
+        case 1: m += " offset -\(pick(ranges))"
+        default: break
+        }
+        return m
+    }
+
+    mutating func grouping() -> String {
+        switch rng.int(4) {
+        case 0: return ""
+        case 1: return " by (\(pick(labels)))"
+        case 2: return " without (\(pick(labels)))"
+        default: return " by (\(pick(labels)), \(pick(labels)))"
+        }
+    }
+
+    mutating func range(_ depth: Int) -> String {
+        if depth > 0 && rng.int(4) == 0 {
+            let step = rng.int(3) == 0 ? "" : pick(["15s", "30s", "1m"])
+            return "(\(vector(depth - 1)))[\(pick(ranges)):\(step)]"
+        }
+        let sel = selector()
+        if let r = sel.range(of: " offset ") {
+            return String(sel[..<r.lowerBound]) + "[\(pick(ranges))]" + String(sel[r.lowerBound...])
+        }
+        return sel + "[\(pick(ranges))]"
+    }
+
+    mutating func scalar(_ depth: Int) -> String {
+        switch rng.int(5) {
+        case 0: return pick(["0", "1", "2", "0.5", "-1", "10", "NaN", "Inf"])
+        case 1 where depth > 0: return "scalar(\(vector(depth - 1)))"
+        case 2: return "time()"
+        default: return pick(["1", "2", "3", "0.25", "100"])
+        }
+    }
+
+    mutating func vector(_ depth: Int) -> String {
+        if depth <= 0 { return selector() }
+        switch rng.int(9) {
+        case 0: return selector()
+        case 1:
+            let f = pick(["rate", "increase", "delta", "irate", "idelta", "deriv", "resets", "changes", "avg_over_time",
+                          "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "stddev_over_time",
+                          "last_over_time", "present_over_time", "absent_over_time"])
+            return "\(f)(\(range(depth)))"
+        case 2:
+            let op = pick(["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "topk", "bottomk", "quantile", "count_values"])
+            let param: String
+            switch op {
+            case "topk", "bottomk": param = "\(1 + rng.int(3)), "
+            case "quantile": param = "\(pick(["0", "0.5", "0.9", "1"])), "
+            case "count_values": param = "\"v\", "
+            default: param = ""
+            }
+            // Among equal values topk/bottomk keep whichever comes first; Prometheus feeds them in Go
+            // map order after most operators, so only selectors give it a reproducible input order.
+            let arg = op == "topk" || op == "bottomk" ? selector() : vector(depth - 1)
+            return "\(op)\(grouping()) (\(param)\(arg))"
+        case 3, 4:
+            let op = pick(["+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless", "atan2"])
+            let set = ["and", "or", "unless"].contains(op)
+            if !set && rng.int(3) == 0 {
+                let b = ["==", "!=", ">", "<", ">=", "<="].contains(op) && rng.int(2) == 0 ? " bool" : ""
+                return rng.int(2) == 0 ? "\(vector(depth - 1)) \(op)\(b) \(scalar(depth - 1))" : "\(scalar(depth - 1)) \(op)\(b) \(vector(depth - 1))"
+            }
+            var mod = ""
+            switch rng.int(5) {
+            case 0: mod = " on(\(pick(labels)))"
+            case 1: mod = " ignoring(\(pick(labels)))"
+            case 2 where !set: mod = " on(cluster) group_left(\(pick(labels)))"
+            case 3 where !set: mod = " ignoring(\(pick(labels))) group_right"
+            default: break
+            }
+            return "\(vector(depth - 1)) \(op)\(mod) \(vector(depth - 1))"
+        case 5:
+            let f = pick(["abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "sgn", "timestamp", "absent", "sort"])
+            return "\(f)(\(vector(depth - 1)))"
+        case 6:
+            switch rng.int(5) {
+            case 0: return "clamp(\(vector(depth - 1)), \(scalar(0)), \(scalar(0)))"
+            case 1: return "round(\(vector(depth - 1)), \(pick(["1", "0.5", "3"])))"
+            case 2: return "label_replace(\(vector(depth - 1)), \"dst\", \"$1\", \"\(pick(labels))\", \"(.)(.*)\")"
+            case 3: return "histogram_quantile(\(pick(["0.5", "0.9", "1"])), \(vector(depth - 1)))"
+            default: return "quantile_over_time(\(pick(["0.1", "0.5"])), \(range(depth)))"
+            }
+        case 7: return "-\(vector(depth - 1))"
+        default: return "(\(vector(depth - 1)))"
+        }
     }
 }
