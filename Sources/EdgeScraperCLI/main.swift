@@ -115,13 +115,17 @@ enum HTTPURLCheck {
     }
 }
 
-// What AsyncParsableCommand.main() does; spelled out because main.swift cannot carry @main.
+// Dispatch by concrete type: main.swift cannot carry @main, and calling run() through an
+// `any AsyncParsableCommand` existential picks ParsableCommand's synchronous default (which
+// prints the help) under Swift 6 overload rules.
 do {
-    var command = try EdgeScraperCommand.parseAsRoot()
-    if var async = command as? any AsyncParsableCommand {
-        try await async.run()
-    } else {
-        try command.run()
+    let command = try EdgeScraperCommand.parseAsRoot()
+    switch command {
+    case let c as Run: try await c.run()
+    case let c as Simulate: try await c.run()
+    default:
+        var c = command
+        try c.run()
     }
 } catch {
     EdgeScraperCommand.exit(withError: error)

@@ -238,6 +238,22 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         await q.close()
     }
 
+    @Test func rewindHandsOutUnacknowledgedRecordsAgain() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
+        for i in 0..<4 { try await q.enqueue(queueBatch(i, samples: 2)) }
+        var recs: [QueueRecord] = []
+        for _ in 0..<3 { recs.append(try #require(await q.poll())) }
+        await q.ack(recs[0].position)
+        await q.ack(recs[2].position)
+        // A new sender takes over: 1 was in flight, 2 was acknowledged behind it.
+        await q.rewind()
+        #expect(await q.stats().pendingSamples == 3 * 2)
+        #expect(try await drainTags(q, ack: true) == [1, 2, 3])
+        #expect(await q.stats().pendingSamples == 0)
+        await q.close()
+    }
+
     @Test func nextWaitsForAnAppend() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)

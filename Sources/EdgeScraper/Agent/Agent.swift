@@ -131,11 +131,18 @@ public actor Agent {
             wanted.append((id, rw))
         }
         var opened: [String: DiskQueue] = [:]
-        for (id, _) in wanted {
-            if let w = writers[id], w.queueConfig == new.queue { continue }
+        for (id, rw) in wanted {
+            if let w = writers[id] {
+                // Two queue instances on one directory would fight over its cursor; a changed
+                // `queue:` section therefore applies to running endpoints after a restart.
+                if w.queueConfig != new.queue {
+                    logger.warning("edge-scraper: the queue section changed; running endpoint \(id) keeps its queue until restart")
+                }
+                continue
+            }
             do {
                 opened[id] = try DiskQueue(dir: new.queue.dir + "/" + id, maxBytes: new.queue.maxBytes,
-                                           maxSamplesPerRecord: max(new.remoteWrite.first { Agent.endpointID($0) == id }!.queueConfig.maxSamplesPerSend, 1),
+                                           maxSamplesPerRecord: max(rw.queueConfig.maxSamplesPerSend, 1),
                                            logger: logger, metrics: QueueMetrics(registry: registry, remote: id))
             } catch {
                 for (_, q) in opened { await q.close() }
@@ -150,19 +157,19 @@ public actor Agent {
         sink.setEndpoints(endpoints)
         var next: [String: Writer] = [:]
         for (id, rw) in wanted {
-            if let w = writers[id], w.config == rw, opened[id] == nil {
+            if let w = writers[id], w.config == rw {
                 next[id] = w
                 continue
             }
             let queue = opened[id] ?? writers[id]!.queue
+            let queueConfig = writers[id]?.queueConfig ?? new.queue
             if let old = writers[id] {
                 old.task.cancel()
                 await old.task.value
-                if opened[id] != nil { await old.queue.close() }
             }
             let writer = RemoteWriter(config: rw, queue: queue, transport: transport,
                                       logger: logger, metrics: RemoteWriteMetrics(registry: registry, remote: id))
-            next[id] = Writer(config: rw, queueConfig: new.queue, queue: queue, task: Task { await writer.run() })
+            next[id] = Writer(config: rw, queueConfig: queueConfig, queue: queue, task: Task { await writer.run() })
         }
         for (id, w) in writers where next[id] == nil {
             w.task.cancel()

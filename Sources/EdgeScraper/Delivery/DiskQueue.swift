@@ -438,6 +438,36 @@ public actor DiskQueue: SampleSink {
         return RawRecord(samples: Int(h.le32(at: 4)), key: h.le32(at: 8), payload: payload)
     }
 
+    /// Forgets what was handed out but not acknowledged and reads again from the cursor: a
+    /// new sender taking over from a cancelled one (reload) starts where delivery really is.
+    /// Records acknowledged out of order behind an unacknowledged one come again (at least once).
+    public func rewind() {
+        var inCursorSegment = 0
+        let oldest = segments[0].index
+        for e in inflight[inflightHead...] {
+            if e.position.segment < oldest {
+                // Its segment was dropped for the budget while it was in flight.
+                if !e.done {
+                    pendingSamples -= e.samples
+                    droppedFull += e.samples
+                    metrics.droppedFull.inc(e.samples)
+                }
+                continue
+            }
+            if e.done { pendingSamples += e.samples }
+            if e.position.segment == cursor.segment { inCursorSegment += e.samples }
+        }
+        if readPos.segment == cursor.segment {
+            readSamplesInSegment -= inCursorSegment
+        } else {
+            readSamplesInSegment = (segments.first { $0.index == cursor.segment }?.samples ?? 0) - inCursorSegment
+        }
+        readPos = cursor
+        inflight = []
+        inflightHead = 0
+        metrics.pending.set(pendingSamples)
+    }
+
     // MARK: acknowledging
 
     /// The record at `position` is done with: delivered, or rejected for good (and counted by

@@ -39,6 +39,7 @@ public final class RemoteWriter: Sendable {
         metrics.shards.set(shardCount)
         let inboxes = (0..<shardCount).map { _ in Handoff<[QueueRecord]>() }
         let queue = self.queue
+        await queue.rewind()
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 for inbox in inboxes {

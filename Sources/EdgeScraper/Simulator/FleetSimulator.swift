@@ -116,7 +116,7 @@ public final class FleetSimulator: Sendable {
         let reporter = Task {
             var last = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(10))
+                do { try await Task.sleep(for: .seconds(10)) } catch { break }
                 let s = self.current
                 self.logger.info("simulate: progress", metadata: [
                     "samples": "\(s.samples)", "samples_per_s": "\((s.samples - last) / 10)", "requests": "\(s.requests)",

@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+
+/// The edge scraper against real peers: it scrapes a real prometheus-node-exporter and
+/// remote-writes into a real Prometheus 2.42 (`--web.enable-remote-write-receiver`) and a
+/// real VictoriaMetrics at once. What the receivers store must equal what was scraped.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct EdgeDeliveryTests {
+    /// node_exporter with a fixed, small set of collectors so its series set is stable for
+    /// the few seconds a test runs (processes coming and going would add and remove series).
+    static func startNodeExporter(_ dir: String) throws -> (ChildProcess, Int) {
+        let port = E2E.freePort()
+        let p = try ChildProcess("node_exporter", try E2E.peer("/usr/bin/prometheus-node-exporter", package: "prometheus-node-exporter"), [
+            "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults",
+            "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.uname", "--collector.time",
+            "--collector.stat", "--collector.filesystem",
+        ], logDir: dir)
+        return (p, port)
+    }
+
+    static func startPrometheus(_ dir: String, port: Int, tag: String) throws -> ChildProcess {
+        try "global: {}\n".write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        return try ChildProcess("prometheus-\(tag)", try E2E.peer("/usr/bin/prometheus", package: "prometheus"), [
+            "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/prometheus",
+            "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver",
+        ], logDir: dir)
+    }
+
+    static func startVictoriaMetrics(_ dir: String, port: Int, tag: String) throws -> ChildProcess {
+        try ChildProcess("victoria-metrics-\(tag)", try E2E.peer("/usr/bin/victoria-metrics", package: "victoria-metrics"), [
+            "-httpListenAddr=127.0.0.1:\(port)", "-storageDataPath=\(dir)/vm", "-search.latencyOffset=0s",
+        ], logDir: dir)
+    }
+
+    static func writeConfig(_ dir: String, nodeExporter: Int, prom: Int, vm: Int, interval: String = "1s") throws -> String {
+        let path = dir + "/edge.yml"
+        try """
+        global:
+          scrape_interval: \(interval)
+          scrape_timeout: 900ms
+          external_labels:
+            cluster: edge-e2e
+            region: lab-1
+        scrape_configs:
+          - job_name: node
+            static_configs:
+              - targets: ["127.0.0.1:\(nodeExporter)"]
+        remote_write:
+          - url: http://127.0.0.1:\(prom)/api/v1/write
+            name: prometheus
+            queue_config:
+              batch_send_deadline: 200ms
+              min_backoff: 50ms
+              max_backoff: 500ms
+          - url: http://127.0.0.1:\(vm)/api/v1/write
+            name: victoria
+            queue_config:
+              batch_send_deadline: 200ms
+              min_backoff: 50ms
+              max_backoff: 500ms
+        node:
+          enabled: false
+        queue:
+          dir: \(dir)/queue
+          max_bytes: 256MiB
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func startEdge(_ dir: String, config: String, listen: Int, tag: String) throws -> ChildProcess {
+        try ChildProcess("edge-scraper-\(tag)", try E2E.binary("edge-scraper"),
+                         ["--config", config, "--listen", "127.0.0.1:\(listen)"], logDir: dir)
+    }
+
+    /// The edge scraper's own gauge/counter value from its /metrics (summed over label sets).
+    static func ownMetric(_ port: Int, _ name: String, where filter: String = "") async -> Double? {
+        guard let (code, data) = await E2E.get("http://127.0.0.1:\(port)/metrics"), code == 200 else { return nil }
+        var sum = 0.0
+        var found = false
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
+            let key = line.split(separator: " ")[0]
+            guard key == name || key.hasPrefix(name + "{"), filter.isEmpty || key.contains(filter) else { continue }
+            if let v = Double(line.split(separator: " ").last!) { sum += v; found = true }
+        }
+        return found ? sum : nil
+    }
+
+    typealias Stored = [String: [Int64]] // canonical series → sample timestamps (ms)
+
+    /// Raw samples from Prometheus through an instant query of a range selector.
+    static func promSamples(_ port: Int, _ selector: String) async throws -> Stored {
+        let q = "\(selector)[10m]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let json = try await E2E.getJSON("http://127.0.0.1:\(port)/api/v1/query?query=\(q)")
+        guard let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
+            throw E2EError("prometheus: unexpected answer \(json)")
+        }
+        var out: Stored = [:]
+        for r in result {
+            let metric = r["metric"] as! [String: String]
+            let values = r["values"] as! [[Any]]
+            out[canonical(metric)] = values.map { Int64((($0[0] as! Double) * 1000).rounded()) }
+        }
+        return out
+    }
+
+    /// Raw samples from VictoriaMetrics' export API (JSON lines), after forcing a flush.
+    static func vmSamples(_ port: Int, _ selector: String) async throws -> Stored {
+        _ = await E2E.get("http://127.0.0.1:\(port)/internal/force_flush")
+        let q = selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let url = "http://127.0.0.1:\(port)/api/v1/export?match%5B%5D=\(q)"
+        guard let (code, data) = await E2E.get(url) else { throw E2EError("victoria-metrics: GET \(url) failed to connect") }
+        guard code == 200 else {
+            throw E2EError("victoria-metrics: GET \(url): \(code) \(String(decoding: data.prefix(300), as: UTF8.self))")
+        }
+        var out: Stored = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let metric = obj["metric"] as! [String: String]
+            let ts = (obj["timestamps"] as! [NSNumber]).map { $0.int64Value }
+            let values = obj["values"] as! [Any]
+            // Staleness markers are not scrapes; Prometheus' query API hides them too.
+            var kept: [Int64] = []
+            for (t, v) in zip(ts, values) {
+                if let d = v as? Double, d.isNaN { continue }
+                if let s = v as? String, s == "NaN" { continue }
+                kept.append(t)
+            }
+            out[canonical(metric), default: []] += kept
+        }
+        return out.mapValues { $0.sorted() }
+    }
+
+    static func canonical(_ m: [String: String]) -> String {
+        m.keys.sorted().map { "\($0)=\(m[$0]!)" }.joined(separator: ",")
+    }
+
+    /// Series in a text exposition as canonical label sets (job, instance and the external
+    /// labels added as the scraper adds them).
+    static func exposition(_ text: String, extra: [String: String]) -> Set<String> {
+        var out = Set<String>()
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            var labels = extra
+            let name: String
+            if let brace = line.firstIndex(of: "{") {
+                name = String(line[..<brace])
+                var i = line.index(after: brace)
+                while i < line.endIndex, line[i] != "}" {
+                    let eq = line[i...].firstIndex(of: "=")!
+                    let key = line[i..<eq].trimmingCharacters(in: CharacterSet(charactersIn: ", "))
+                    var j = line.index(eq, offsetBy: 2) // skip ="
+                    var value = ""
+                    while line[j] != "\"" {
+                        if line[j] == "\\" {
+                            j = line.index(after: j)
+                            value.append(line[j] == "n" ? "\n" : line[j])
+                        } else {
+                            value.append(line[j])
+                        }
+                        j = line.index(after: j)
+                    }
+                    labels[key] = value
+                    i = line.index(after: j)
+                    while i < line.endIndex, line[i] == "," || line[i] == " " { i = line.index(after: i) }
+                }
+            } else {
+                name = String(line.split(separator: " ")[0])
+            }
+            labels["__name__"] = name
+            out.insert(canonical(labels.filter { !$0.value.isEmpty }))
+        }
+        return out
+    }
+
+    static let scrapeSeriesNames: Set<String> = [
+        "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added",
+    ]
+
+    @Test func scrapesNodeExporterIntoPrometheusAndVictoriaMetrics() async throws {
+        let dir = try E2E.tempDir("edge-deliver")
+        let (ne, nePort) = try Self.startNodeExporter(dir)
+        defer { ne.stop() }
+        let promPort = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        let prom = try Self.startPrometheus(dir, port: promPort, tag: "a")
+        defer { prom.stop() }
+        let vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "a")
+        defer { vm.stop() }
+        try await E2E.waitUntil("peers to start") {
+            let p = await E2E.get("http://127.0.0.1:\(promPort)/-/ready")?.0
+            let v = await E2E.get("http://127.0.0.1:\(vmPort)/health")?.0
+            let n = await E2E.get("http://127.0.0.1:\(nePort)/metrics")?.0
+            return p == 200 && v == 200 && n == 200
+        }
+        let config = try Self.writeConfig(dir, nodeExporter: nePort, prom: promPort, vm: vmPort)
+        let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "a")
+        defer { edge.stop() }
+        try await E2E.waitUntil("edge scraper to deliver a few scrapes", seconds: 40) {
+            let sentVM = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "victoria") ?? 0
+            let ups = (try? await Self.promSamples(promPort, #"up{cluster="edge-e2e"}"#))?.values.first?.count ?? 0
+            return sentVM > 0 && ups >= 5
+        }
+        // What node_exporter exposes now, labelled as the scraper labels it.
+        let (_, body) = try #require(await E2E.get("http://127.0.0.1:\(nePort)/metrics"))
+        let exposed = Self.exposition(String(decoding: body, as: UTF8.self), extra: [
+            "job": "node", "instance": "127.0.0.1:\(nePort)", "cluster": "edge-e2e", "region": "lab-1"])
+
+        // Stop scraping, but only once everything scraped has been acknowledged by both.
+        try await E2E.waitUntil("queues to drain") {
+            await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples") == 0
+        }
+        edge.stop()
+        #expect(edge.process.terminationStatus == 0, "edge-scraper exit: \(edge.logTail())")
+
+        let selector = #"{cluster="edge-e2e"}"#
+        let inProm = try await Self.promSamples(promPort, selector)
+        let inVM = try await Self.vmSamples(vmPort, selector)
+        let upKey = try #require(inProm.keys.first { $0.contains("__name__=up,") })
+        let scrapes = try #require(inProm[upKey])
+        #expect(scrapes.count >= 5)
+        #expect(Set(scrapes).count == scrapes.count, "duplicate scrape timestamps in Prometheus")
+
+        // Same series in both receivers, every one with exactly the scrape timestamps of `up`
+        // (one sample per scrape, none missing, none twice).
+        #expect(Set(inProm.keys) == Set(inVM.keys), "series differ: only in Prometheus \(Set(inProm.keys).subtracting(inVM.keys).prefix(3)), only in VM \(Set(inVM.keys).subtracting(inProm.keys).prefix(3))")
+        var mismatched: [String] = []
+        for (series, ts) in inProm where ts != scrapes || inVM[series] != scrapes { mismatched.append(series) }
+        #expect(mismatched.isEmpty, "\(mismatched.count) series lack scrapes or have extra samples, e.g. \(mismatched.prefix(3)): prom \(mismatched.first.map { inProm[$0]!.count } ?? 0) vm \(mismatched.first.map { inVM[$0]?.count ?? -1 } ?? 0) vs \(scrapes.count) scrapes")
+
+        // Names and label sets (external labels included) are those node_exporter exposed,
+        // plus the scraper's own per-target series.
+        let storedNodeSeries = Set(inProm.keys.filter { key in
+            !Self.scrapeSeriesNames.contains { key.contains("__name__=\($0),") }
+        })
+        #expect(storedNodeSeries == exposed, "only stored: \(storedNodeSeries.subtracting(exposed).prefix(3)); only exposed: \(exposed.subtracting(storedNodeSeries).prefix(3))")
+        for name in Self.scrapeSeriesNames {
+            #expect(inProm.keys.contains { $0.contains("__name__=\(name),") && $0.contains("cluster=edge-e2e") && $0.contains("region=lab-1") }, "missing \(name)")
+        }
+        #expect(exposed.count > 50)
+    }
+
+    @Test func outageAndKill9LoseNoScrapeAndDuplicateNone() async throws {
+        let dir = try E2E.tempDir("edge-outage")
+        let (ne, nePort) = try Self.startNodeExporter(dir)
+        defer { ne.stop() }
+        let promPort = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        var prom = try Self.startPrometheus(dir, port: promPort, tag: "1")
+        var vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "1")
+        let config = try Self.writeConfig(dir, nodeExporter: nePort, prom: promPort, vm: vmPort)
+        var edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "1")
+        defer { edge.stop(); prom.stop(); vm.stop() }
+        try await E2E.waitUntil("first scrapes delivered", seconds: 40) {
+            let ups = (try? await Self.promSamples(promPort, #"up{cluster="edge-e2e"}"#))?.values.first?.count ?? 0
+            let sentVM = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "victoria") ?? 0
+            return ups >= 3 && sentVM > 0
+        }
+
+        // Outage: both receivers go away; scrapes pile up in the queue.
+        prom.stop()
+        vm.stop()
+        let outageStart = Int64(Date().timeIntervalSince1970 * 1000)
+        try await E2E.waitUntil("backlog to build up", seconds: 30) {
+            (await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples") ?? 0) > 2000
+        }
+        try await Task.sleep(for: .seconds(2))
+        // The scraper dies hard in the middle of the outage, then comes back on the same queue.
+        edge.kill9()
+        let killedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        try await Task.sleep(for: .seconds(1))
+        edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "2")
+        try await E2E.waitUntil("restarted scraper to scrape again") {
+            (await Self.ownMetric(edgePort, "edge_scraper_queue_samples_appended_total") ?? 0) > 0
+        }
+        let restartedAt = Int64(Date().timeIntervalSince1970 * 1000)
+        try await Task.sleep(for: .seconds(3))
+
+        // Receivers return; the backlog drains while fresh scrapes keep arriving.
+        prom = try Self.startPrometheus(dir, port: promPort, tag: "2")
+        vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "2")
+        try await E2E.waitUntil("backlog to drain", seconds: 60) {
+            let pending = await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples")
+            let sent = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total") ?? 0
+            return pending == 0 && sent > 0
+        }
+        edge.stop()
+        #expect(edge.process.terminationStatus == 0, "edge-scraper exit: \(edge.logTail())")
+
+        let selector = #"{cluster="edge-e2e"}"#
+        let inProm = try await Self.promSamples(promPort, selector)
+        let inVM = try await Self.vmSamples(vmPort, selector)
+        let upKey = try #require(inProm.keys.first { $0.contains("__name__=up,") })
+        let ups = try #require(inProm[upKey])
+        #expect(inVM[upKey] == ups, "Prometheus and VictoriaMetrics disagree on the scrapes they hold")
+        #expect(Set(ups).count == ups.count, "duplicates")
+        #expect(ups == ups.sorted())
+        // Scrapes from inside the outage made it.
+        #expect(ups.contains { $0 > outageStart && $0 < killedAt }, "nothing from the outage before the kill")
+        #expect(ups.contains { $0 > restartedAt && $0 < restartedAt + 3000 }, "nothing from the outage after the restart")
+        // No gaps: consecutive scrapes are one interval apart, except while the scraper was
+        // dead (between the kill and the restart).
+        var gaps: [(Int64, Int64)] = []
+        for (a, b) in zip(ups, ups.dropFirst()) where b - a > 1600 {
+            if !(a <= killedAt + 1100 && b >= killedAt && b <= restartedAt + 1100) { gaps.append((a, b)) }
+        }
+        #expect(gaps.isEmpty, "gaps in the stored scrapes: \(gaps)")
+        // Every series holds one sample per scrape in both receivers.
+        var mismatched: [String] = []
+        for (series, ts) in inProm where ts != ups || inVM[series] != ups { mismatched.append(series) }
+        #expect(mismatched.isEmpty, "\(mismatched.count) series differ from the scrape timestamps, e.g. \(mismatched.prefix(2))")
+        #expect(inProm.count > 50)
+    }
+}
