@@ -99,11 +99,28 @@ public struct Engine: Sendable {
     }
 }
 
-/// Instant-query results keep the evaluator's order only where the order is the answer.
-private func keepsOrder(_ e: Expr) -> Bool {
+/// Instant-query results keep the evaluator's order (which follows Prometheus') where a
+/// `sort`/`sort_desc` decided it and nothing reordered it since; otherwise they are sorted by labels.
+func keepsOrder(_ e: Expr) -> Bool {
     switch e {
-    case .paren(let x): return keepsOrder(x)
-    case .call(let c): return c.function == "sort" || c.function == "sort_desc"
+    case .paren(let x), .unary(_, let x): return keepsOrder(x)
+    case .call(let c):
+        switch c.function {
+        case "sort", "sort_desc": return true
+        case "label_replace", "label_join", "clamp", "clamp_min", "clamp_max", "round", "timestamp", "abs", "ceil", "floor",
+             "exp", "sqrt", "ln", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+             "asinh", "acosh", "atanh", "deg", "rad", "sgn", "day_of_month", "day_of_week", "day_of_year", "days_in_month",
+             "hour", "minute", "month", "year":
+            return c.args.first.map(keepsOrder) ?? false
+        default: return false
+        }
+    case .binary(let b):
+        // The result follows the "many" side: the vector side against a scalar, else the left
+        // side unless group_right makes the right side the many one.
+        if b.lhs.type == .scalar { return keepsOrder(b.rhs) }
+        if b.rhs.type == .scalar { return keepsOrder(b.lhs) }
+        if b.op == .lor { return false }
+        return b.matching?.card == .oneToMany ? keepsOrder(b.rhs) : keepsOrder(b.lhs)
     default: return false
     }
 }

@@ -118,22 +118,27 @@ func instantValue(_ s: UnsafeBufferPointer<Sample>, isRate: Bool) -> Double? {
 }
 
 func linearRegression(_ s: UnsafeBufferPointer<Sample>, interceptTime: Int64) -> (slope: Double, intercept: Double) {
-    var n = 0.0, sumX = 0.0, sumY = 0.0, sumXY = 0.0, sumX2 = 0.0
+    var n = 0.0
+    var sumX = 0.0, cX = 0.0, sumY = 0.0, cY = 0.0, sumXY = 0.0, cXY = 0.0, sumX2 = 0.0, cX2 = 0.0
     let initY = s[0].v
     var constY = true
     for (i, x) in s.enumerated() {
         if constY && i > 0 && x.v != initY { constY = false }
         n += 1
         let xv = Double(x.t - interceptTime) / 1e3
-        sumY += x.v
-        sumX += xv
-        sumXY += xv * x.v
-        sumX2 += xv * xv
+        (sumX, cX) = kahanSumInc(xv, sumX, cX)
+        (sumY, cY) = kahanSumInc(x.v, sumY, cY)
+        (sumXY, cXY) = kahanSumInc(xv * x.v, sumXY, cXY)
+        (sumX2, cX2) = kahanSumInc(xv * xv, sumX2, cX2)
     }
     if constY {
         if initY.isInfinite { return (.nan, .nan) }
         return (0, initY)
     }
+    sumX += cX
+    sumY += cY
+    sumXY += cXY
+    sumX2 += cX2
     let covXY = sumXY - sumX * sumY / n
     let varX = sumX2 - sumX * sumX / n
     let slope = covXY / varX
