@@ -1,3 +1,4 @@
+import Glibc
 import RemoteWrite
 import Storage
 
@@ -29,20 +30,26 @@ public struct ScrapeProcessor: Sendable {
     let sampleLimit: Int
     let targetLabels: Labels
 
-    /// Raw `name{labels}` bytes → final labels (nil: dropped by relabeling). Keyed by hash
-    /// with the bytes kept to rule out collisions, so a known series costs no allocation.
+    /// Raw `name{labels}` bytes → series ref (-1: dropped by relabeling). Keyed by hash with
+    /// the bytes kept to rule out collisions, so a known series costs no allocation.
     private var cache: [UInt64: [CacheEntry]] = [:]
+    /// Series refs: final labels, and the iteration each was last written without an explicit
+    /// timestamp (staleness) or at all (duplicates, series_added).
+    private var refLabels: [Labels] = []
+    private var refTracked: [Int] = []
+    private var refSeen: [Int] = []
+    private var labelsToRef: [Labels: Int] = [:]
     private var iteration = 0
-    /// Series written without explicit timestamps by the last scrape: staleness candidates.
-    private var lastSeries: Set<Labels> = []
-    private var knownSeries: Set<Labels> = []
+    /// Refs written without explicit timestamps by the last scrape: staleness candidates.
+    private var lastRefs: [Int] = []
     private var lastReportTime: Int64 = 0
     private var scrapedOnce = false
+    private var hashScratch: UInt64 = 0
 
     struct CacheEntry: Sendable {
         var raw: [UInt8]
-        var labels: Labels?
-        var lastSeen: Int
+        var ref: Int
+        var lastUsed: Int
     }
 
     public init(target: ScrapeTarget, config: ScrapeConfig, metricRules: [RelabelRule], externalLabels: Labels) {
@@ -60,7 +67,8 @@ public struct ScrapeProcessor: Sendable {
         iteration += 1
         var out: [TimeSeries] = []
         var report = ScrapeReport(up: true, error: nil, durationSeconds: duration, samplesScraped: 0, samplesPostRelabel: 0, seriesAdded: 0)
-        var current: Set<Labels> = []
+        var currentRefs: [Int] = []
+        let prevIteration = iteration - 1
         switch outcome {
         case .failed(let e):
             report.up = false
@@ -70,55 +78,101 @@ public struct ScrapeProcessor: Sendable {
                 let parsed = try ExpositionParser.parse(bytes, format: Exposition.format(contentType: contentType))
                 report.samplesScraped = parsed.samples.count
                 out.reserveCapacity(parsed.samples.count + 5)
-                var seenThisScrape: Set<Labels> = []
+                currentRefs.reserveCapacity(lastRefs.count)
+                var added = 0
                 for s in parsed.samples {
-                    guard let labels = try finalLabels(parsed, s) else { continue }
-                    guard seenThisScrape.insert(labels).inserted else { continue }  // duplicate: first wins, as Prometheus
+                    let ref = try seriesRef(parsed, s)
+                    if ref < 0 { continue }
+                    let seenBefore = refSeen[ref]
+                    if seenBefore == iteration { continue }  // duplicate series: first wins, as Prometheus
+                    if seenBefore != prevIteration { added += 1 }
+                    refSeen[ref] = iteration
                     let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                    out.append(TimeSeries(labels: labels.pairs, samples: [Sample(t: t, v: s.value)]))
-                    if s.timestamp == nil || !honorTimestamps { current.insert(labels) }
-                    if !knownSeries.contains(labels) { report.seriesAdded += 1 }
+                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: [Sample(t: t, v: s.value)]))
+                    if s.timestamp == nil || !honorTimestamps {
+                        refTracked[ref] = iteration
+                        currentRefs.append(ref)
+                    }
                 }
                 report.samplesPostRelabel = out.count
+                report.seriesAdded = added
                 if sampleLimit > 0 && out.count > sampleLimit {
                     throw ScrapeProcessingError(message: "sample limit exceeded: \(out.count) samples after relabeling, limit \(sampleLimit)")
                 }
-                knownSeries = seenThisScrape
             } catch {
                 report.up = false
                 report.error = "\(error)"
                 report.seriesAdded = 0
                 report.samplesPostRelabel = 0
                 out.removeAll()
-                current.removeAll()
+                // Nothing of this scrape counts as written.
+                for r in currentRefs { refTracked[r] = -1; refSeen[r] = -1 }
+                currentRefs.removeAll()
             }
         }
-        if !report.up { knownSeries.removeAll() }
         // Series present last time and absent now end with a stale marker; a failed scrape
         // ends all of them, as Prometheus' empty append after a failure does.
-        for l in lastSeries where !current.contains(l) {
-            out.append(TimeSeries(labels: l.pairs, samples: [Sample(t: start, v: StaleNaN.value)]))
+        for r in lastRefs where refTracked[r] != iteration {
+            out.append(TimeSeries(labels: refLabels[r].pairs, samples: [Sample(t: start, v: StaleNaN.value)]))
         }
-        lastSeries = current
+        lastRefs = currentRefs
         out.append(contentsOf: reportSeries(report, at: start))
         lastReportTime = start
         scrapedOnce = true
-        if iteration % 8 == 0 { cache = cache.filter { !$0.value.allSatisfy { $0.lastSeen < iteration - 8 } } }
+        if iteration % 16 == 0 { compact() }
         return (out, report)
     }
 
+    /// Forgets series not seen for a while so churn (e.g. pod labels) does not grow memory.
+    private mutating func compact() {
+        let horizon = iteration - 8
+        var keep = [Int](repeating: -1, count: refLabels.count)
+        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = []
+        for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon || lastRefs.contains(r) {
+            keep[r] = labels.count
+            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r])
+        }
+        var newCache: [UInt64: [CacheEntry]] = [:]
+        for (h, entries) in cache {
+            let kept = entries.compactMap { e -> CacheEntry? in
+                if e.ref < 0 { return e.lastUsed >= horizon ? e : nil }
+                let n = keep[e.ref]
+                return n < 0 ? nil : CacheEntry(raw: e.raw, ref: n, lastUsed: e.lastUsed)
+            }
+            if !kept.isEmpty { newCache[h] = kept }
+        }
+        cache = newCache
+        refLabels = labels; refTracked = tracked; refSeen = seen
+        labelsToRef = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        lastRefs = lastRefs.map { keep[$0] }
+    }
+
     public mutating func inheritStaleness(from old: ScrapeProcessor) {
-        lastSeries = old.lastSeries
-        knownSeries = old.knownSeries
+        for r in old.lastRefs {
+            let ref = ref(for: old.refLabels[r])
+            refTracked[ref] = iteration
+            refSeen[ref] = iteration
+            lastRefs.append(ref)
+        }
         lastReportTime = old.lastReportTime
         scrapedOnce = old.scrapedOnce
+    }
+
+    private mutating func ref(for labels: Labels) -> Int {
+        if let r = labelsToRef[labels] { return r }
+        let r = refLabels.count
+        refLabels.append(labels)
+        refTracked.append(-1)
+        refSeen.append(-1)
+        labelsToRef[labels] = r
+        return r
     }
 
     /// Stale markers for everything this target wrote, for when the target goes away.
     public func staleMarkers(at t: Int64) -> [TimeSeries] {
         guard scrapedOnce else { return [] }
         let ts = max(t, lastReportTime + 1)
-        var out = lastSeries.map { TimeSeries(labels: $0.pairs, samples: [Sample(t: ts, v: StaleNaN.value)]) }
+        var out = lastRefs.map { TimeSeries(labels: refLabels[$0].pairs, samples: [Sample(t: ts, v: StaleNaN.value)]) }
         for name in ScrapeProcessor.reportNames {
             out.append(TimeSeries(labels: reportLabels(name).pairs, samples: [Sample(t: ts, v: StaleNaN.value)]))
         }
@@ -149,18 +203,28 @@ public struct ScrapeProcessor: Sendable {
         return added ? Labels(pairs) : l
     }
 
-    private mutating func finalLabels(_ parsed: ParsedExposition, _ s: ExpositionSample) throws -> Labels? {
-        var h = FNV1a()
-        let raw = parsed.bytes[s.series]
-        h.add(bytes: raw)
-        if let entries = cache[h.value], let k = entries.firstIndex(where: { $0.raw.elementsEqual(raw) }) {
-            cache[h.value]![k].lastSeen = iteration
-            return entries[k].labels
+    private mutating func seriesRef(_ parsed: ParsedExposition, _ s: ExpositionSample) throws -> Int {
+        let found: Int? = parsed.bytes.withUnsafeBufferPointer { buf in
+            let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[s.series]))
+            var h = FNV1a()
+            h.add(bytes: raw)
+            hashScratch = h.value
+            guard let entries = cache[h.value] else { return nil }
+            for (k, e) in entries.enumerated() where e.raw.count == raw.count {
+                let same = e.raw.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
+                if same {
+                    if e.ref < 0 { cache[h.value]![k].lastUsed = iteration }
+                    return e.ref
+                }
+            }
+            return nil
         }
-        let exposed = parsed.labels(of: s)
-        let labels = try mutate(Labels(exposed))
-        cache[h.value, default: []].append(CacheEntry(raw: Array(raw), labels: labels, lastSeen: iteration))
-        return labels
+        if let r = found { return r }
+        let h = hashScratch
+        let labels = try mutate(Labels(parsed.labels(of: s)))
+        let r = labels.map { ref(for: $0) } ?? -1
+        cache[h, default: []].append(CacheEntry(raw: Array(parsed.bytes[s.series]), ref: r, lastUsed: iteration))
+        return r
     }
 
     /// Prometheus' mutateSampleLabels plus metric relabeling and external labels.
