@@ -104,8 +104,20 @@ struct EdgeDeliveryTests {
         return out
     }
 
+    /// VictoriaMetrics makes freshly ingested rows searchable asynchronously (even after
+    /// /internal/force_flush), so poll until every series shows as many samples as expected.
+    static func vmSamples(_ port: Int, _ selector: String, expecting: Stored) async throws -> Stored {
+        var got: Stored = [:]
+        for _ in 0..<50 {
+            got = try await vmSamplesOnce(port, selector)
+            if expecting.allSatisfy({ got[$0.key]?.count ?? 0 >= $0.value.count }) { return got }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return got
+    }
+
     /// Raw samples from VictoriaMetrics' export API (JSON lines), after forcing a flush.
-    static func vmSamples(_ port: Int, _ selector: String) async throws -> Stored {
+    static func vmSamplesOnce(_ port: Int, _ selector: String) async throws -> Stored {
         _ = await E2E.get("http://127.0.0.1:\(port)/internal/force_flush")
         let q = selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let url = "http://127.0.0.1:\(port)/api/v1/export?match%5B%5D=\(q)"
@@ -215,7 +227,7 @@ struct EdgeDeliveryTests {
 
         let selector = #"{cluster="edge-e2e"}"#
         let inProm = try await Self.promSamples(promPort, selector)
-        let inVM = try await Self.vmSamples(vmPort, selector)
+        let inVM = try await Self.vmSamples(vmPort, selector, expecting: inProm)
         let upKey = try #require(inProm.keys.first { $0.contains("__name__=up,") })
         let scrapes = try #require(inProm[upKey])
         #expect(scrapes.count >= 5)
@@ -226,7 +238,10 @@ struct EdgeDeliveryTests {
         #expect(Set(inProm.keys) == Set(inVM.keys), "series differ: only in Prometheus \(Set(inProm.keys).subtracting(inVM.keys).prefix(3)), only in VM \(Set(inVM.keys).subtracting(inProm.keys).prefix(3))")
         var mismatched: [String] = []
         for (series, ts) in inProm where ts != scrapes || inVM[series] != scrapes { mismatched.append(series) }
-        #expect(mismatched.isEmpty, "\(mismatched.count) series lack scrapes or have extra samples, e.g. \(mismatched.prefix(3)): prom \(mismatched.first.map { inProm[$0]!.count } ?? 0) vm \(mismatched.first.map { inVM[$0]?.count ?? -1 } ?? 0) vs \(scrapes.count) scrapes")
+        if let m = mismatched.first {
+            let p = Set(inProm[m]!), v = Set(inVM[m] ?? []), u = Set(scrapes)
+            Issue.record("\(mismatched.count) of \(inProm.count) series differ from the \(scrapes.count) scrapes of up; e.g. \(m): prometheus lacks \(u.subtracting(p).sorted()) has extra \(p.subtracting(u).sorted()); victoria lacks \(u.subtracting(v).sorted()) has extra \(v.subtracting(u).sorted())")
+        }
 
         // Names and label sets (external labels included) are those node_exporter exposed,
         // plus the scraper's own per-target series.
@@ -288,7 +303,7 @@ struct EdgeDeliveryTests {
 
         let selector = #"{cluster="edge-e2e"}"#
         let inProm = try await Self.promSamples(promPort, selector)
-        let inVM = try await Self.vmSamples(vmPort, selector)
+        let inVM = try await Self.vmSamples(vmPort, selector, expecting: inProm)
         let upKey = try #require(inProm.keys.first { $0.contains("__name__=up,") })
         let ups = try #require(inProm[upKey])
         #expect(inVM[upKey] == ups, "Prometheus and VictoriaMetrics disagree on the scrapes they hold")

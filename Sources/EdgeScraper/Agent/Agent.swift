@@ -29,6 +29,7 @@ public actor Agent {
         var config: RemoteWriteConfig
         var queueConfig: QueueConfig
         var queue: DiskQueue
+        var writer: RemoteWriter
         var task: Task<Void, Never>
     }
 
@@ -80,6 +81,17 @@ public actor Agent {
         managerTask?.cancel()
         await managerTask?.value
         managerTask = nil
+        // Like Prometheus' flush deadline: deliver what was scraped if the receiver is there,
+        // but do not hang on a dead one (the queue keeps the rest for the next start).
+        await withTaskGroup(of: Void.self) { g in
+            for (id, w) in writers {
+                g.addTask {
+                    if !(await w.writer.drain(timeout: .seconds(5))) {
+                        self.logger.info("edge-scraper: \(id): unsent samples stay queued for the next start")
+                    }
+                }
+            }
+        }
         for (_, w) in writers { w.task.cancel() }
         for (_, w) in writers {
             await w.task.value
@@ -169,7 +181,7 @@ public actor Agent {
             }
             let writer = RemoteWriter(config: rw, queue: queue, transport: transport,
                                       logger: logger, metrics: RemoteWriteMetrics(registry: registry, remote: id))
-            next[id] = Writer(config: rw, queueConfig: queueConfig, queue: queue, task: Task { await writer.run() })
+            next[id] = Writer(config: rw, queueConfig: queueConfig, queue: queue, writer: writer, task: Task { await writer.run() })
         }
         for (id, w) in writers where next[id] == nil {
             w.task.cancel()

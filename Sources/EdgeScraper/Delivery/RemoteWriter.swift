@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import RemoteWrite
+import Synchronization
 
 /// Sends the queue's records to one remote-write endpoint, like Prometheus' queue manager:
 /// records are spread over `max_shards` shards by stream key (so every series stays on one
@@ -21,6 +22,8 @@ public final class RemoteWriter: Sendable {
     private let transport: any HTTPTransport
     private let logger: Logger
     private let metrics: RemoteWriteMetrics
+    /// Set at shutdown: partial batches go out at once instead of after batch_send_deadline.
+    private let draining = Atomic<Bool>(false)
 
     public init(config: RemoteWriteConfig, queue: DiskQueue, transport: any HTTPTransport,
                 logger: Logger = Logger(label: "edge.remote-write"), metrics: RemoteWriteMetrics = RemoteWriteMetrics()) {
@@ -62,6 +65,20 @@ public final class RemoteWriter: Sendable {
         }
     }
 
+    /// At shutdown: sends what is queued without waiting for batch deadlines, for at most
+    /// `timeout`. Returns whether the queue is empty; what is left is sent after the restart.
+    public func drain(timeout: Duration) async -> Bool {
+        draining.store(true, ordering: .relaxed)
+        await queue.interruptReaders()
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if await queue.stats().pendingSamples == 0 { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+            await queue.interruptReaders()
+        }
+        return await queue.stats().pendingSamples == 0
+    }
+
     /// Reads the queue in order and hands each shard full batches, or partial ones once the
     /// oldest record in them has waited `batch_send_deadline`.
     private func dispatch(_ inboxes: [Handoff<[QueueRecord]>]) async {
@@ -82,12 +99,13 @@ public final class RemoteWriter: Sendable {
 
         while !Task.isCancelled {
             var wait: Duration?
+            let flushAll = draining.load(ordering: .relaxed)
             for s in 0..<n where !pending[s].isEmpty {
-                let left = since[s] + deadline - clock.now
+                let left = flushAll ? .zero : since[s] + deadline - clock.now
                 wait = min(wait ?? left, left)
             }
             if let w = wait, w <= .zero {
-                for s in 0..<n where !pending[s].isEmpty && since[s] + deadline <= clock.now { await flush(s) }
+                for s in 0..<n where !pending[s].isEmpty && (flushAll || since[s] + deadline <= clock.now) { await flush(s) }
                 continue
             }
             guard let rec = await queue.next(waitingAtMost: wait) else {
