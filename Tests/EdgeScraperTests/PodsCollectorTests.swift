@@ -82,4 +82,32 @@ import Storage
         #expect(series(sink.all, "up").allSatisfy { $0.samples[0].v == 1 })
         #expect(server.seen.allSatisfy { $0.authorization == "Bearer s3cret" })
     }
+
+    /// The cgroup path with pod names from a recorded kubelet /pods response on loopback.
+    @Test(.timeLimit(.minutes(1))) func cgroupPoolWithKubeletPodNames() async throws {
+        let server = try RecordedServer(routes: [
+            "/pods": ("application/json", Array(try FileIO.read(fixturePath("kubelet/pods.json")))),
+        ])
+        defer { server.stop() }
+        let cfg = try ConfigLoader.parse("""
+        global: {scrape_interval: 1s}
+        node: {enabled: false}
+        pods:
+          enabled: true
+          cgroup_root: \(fixturePath("cgroup"))
+          kubelet: {enabled: false, url: 'http://127.0.0.1:\(server.port)'}
+        """, file: "t.yml")
+        let sink = CollectingSink()
+        let mgr = ScrapeManager(config: cfg, transport: LoopbackClient(), sink: sink, logger: Logger(label: "t"))
+        let run = Task { await mgr.run() }
+        func named() -> Bool {
+            series(sink.all, "container_memory_working_set_bytes").contains { Labels($0.labels)["pod"] == "web-7d4b9c" }
+        }
+        for _ in 0..<100 where !named() { try await Task.sleep(nanoseconds: 50_000_000) }
+        run.cancel()
+        await run.value
+        #expect(named())
+        #expect(series(sink.all, "up").first.map { Labels($0.labels)["job"] } == "cadvisor")
+        #expect(server.seen.contains { $0.path == "/pods" })
+    }
 }

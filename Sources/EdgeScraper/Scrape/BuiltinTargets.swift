@@ -63,16 +63,38 @@ enum BuiltinTargets {
         return out
     }
 
-    static func targets(_ builtin: String, spec: ScrapeManager.PoolSpec, transport: any HTTPTransport, logger: Logger) -> [ScrapeTarget] {
+    /// The built-in target, and for the cgroup collector a background job that keeps pod
+    /// names fresh from the kubelet's `/pods` when `pods.kubelet.url` is set.
+    static func targets(_ builtin: String, spec: ScrapeManager.PoolSpec, transport: any HTTPTransport, logger: Logger)
+        -> ([ScrapeTarget], (@Sendable () async -> Void)?) {
         let host = FileIO.hostname()
         let sc = spec.scrape
         let local: any LocalCollector
+        var background: (@Sendable () async -> Void)? = nil
         switch builtin {
-        case "node": local = NodeCollector(spec.node ?? NodeConfig())
-        default: local = CgroupCollector(root: spec.pods?.cgroupRoot ?? "/sys/fs/cgroup")
+        case "node":
+            local = NodeCollector(spec.node ?? NodeConfig())
+        default:
+            let names = PodNameCache()
+            local = CgroupCollector(root: spec.pods?.cgroupRoot ?? "/sys/fs/cgroup", pods: { names.get() })
+            if let kubelet = spec.pods?.kubelet, let url = kubelet.url {
+                let interval = max(sc.scrapeInterval, 30_000)
+                background = {
+                    while !Task.isCancelled {
+                        do {
+                            let body = try await KubernetesDiscovery.get(url + "/pods", auth: kubelet.auth, tls: kubelet.tls, transport: transport)
+                            names.set(try KubeletPods.parse(body))
+                        } catch {
+                            logger.warning("cannot read pod names from the kubelet; cgroup series carry pod UIDs",
+                                           metadata: ["url": "\(url)/pods", "error": "\(error)"])
+                        }
+                        do { try await Task.sleep(nanoseconds: UInt64(interval) * 1_000_000) } catch { return }
+                    }
+                }
+            }
         }
         let labels = Labels([Label("job", sc.jobName), Label("instance", host), Label("__address__", host)])
-        return [ScrapeTarget(labels: labels, discoveredLabels: labels, url: "builtin://\(builtin)",
-                             interval: sc.scrapeInterval, timeout: sc.scrapeTimeout, local: local)]
+        return ([ScrapeTarget(labels: labels, discoveredLabels: labels, url: "builtin://\(builtin)",
+                              interval: sc.scrapeInterval, timeout: sc.scrapeTimeout, local: local)], background)
     }
 }

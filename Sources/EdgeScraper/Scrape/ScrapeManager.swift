@@ -148,7 +148,9 @@ actor ScrapePool {
 
     func start(providers: [any DiscoveryProvider]) {
         if let builtin = spec.builtin {
-            setTargets(BuiltinTargets.targets(builtin, spec: spec, transport: transport, logger: logger))
+            let (targets, background) = BuiltinTargets.targets(builtin, spec: spec, transport: transport, logger: logger)
+            setTargets(targets)
+            if let job = background { discoveryTasks.append(Task { await job() }) }
             return
         }
         for (i, p) in providers.enumerated() {
