@@ -100,9 +100,9 @@ func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, range
     var extrapolateTo = sampledInterval
     extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2
     extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2
-    result = result * (extrapolateTo / sampledInterval)
-    if isRate { result = result / (Double(range) / 1000) }
-    return result
+    var factor = extrapolateTo / sampledInterval
+    if isRate { factor /= Double(range) / 1000 }
+    return result * factor
 }
 
 func instantValue(_ s: UnsafeBufferPointer<Sample>, isRate: Bool) -> Double? {

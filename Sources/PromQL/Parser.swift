@@ -499,11 +499,19 @@ struct Parser {
                 try checkCall(call, fn, start: t.pos, argPos: argPos)
                 return .call(call)
             }
-            var ms: [(String, MatchType, String, Int)] = []
-            if tok.kind == .lbrace { ms = try parseMatchers() }
-            return .vectorSelector(try makeSelector(name: t.text, ms, pos: t.pos))
+            return try selectorAfterName(t)
+        case .op(let o) where o == .land || o == .lor || o == .lunless:
+            // Prometheus' grammar lets these keywords name a metric where an expression starts.
+            try advance()
+            return try selectorAfterName(t)
+        case .keyword(let k) where k == "by" || k == "without" || k == "offset":
+            try advance()
+            return try selectorAfterName(t)
         case .aggregator(let op):
             try advance()
+            if tok.kind != .lparen, tok.kind != .keyword("by"), tok.kind != .keyword("without") {
+                return try selectorAfterName(t)
+            }
             var grouping: [String] = []
             var without = false
             var sawGrouping = false
@@ -553,6 +561,12 @@ struct Parser {
         default:
             throw unexpected()
         }
+    }
+
+    mutating func selectorAfterName(_ t: Token) throws(PromQLError) -> Expr {
+        var ms: [(String, MatchType, String, Int)] = []
+        if tok.kind == .lbrace { ms = try parseMatchers() }
+        return .vectorSelector(try makeSelector(name: t.text, ms, pos: t.pos))
     }
 
     func labelNameToken() -> String? {

@@ -388,6 +388,15 @@ struct TestData {
             "gauge_a offset 1m1s", "gauge_a offset 0s", "RATE(gauge_a[5m])", "gauge_a[5m:1m][1h:]", "label_replace(gauge_a, \"a\", \"b\", \"c\")",
             "label_replace(gauge_a, \"n\", \"$1\", \"cluster\", \"(\")", "label_join(gauge_a, \"a b\", \",\", \"cluster\")",
             "count_values(\"a b\", gauge_a)", "gauge_a{cluster=~\"(\"}",
+            // count_values turns values into labels: these must agree bit for bit, not within 1e-9.
+            "count_values(\"v\", rate(node_cpu_seconds_total[5m]))", "count_values(\"v\", rate(node_cpu_seconds_total[10m:30s]))",
+            "count_values(\"v\", increase(node_cpu_seconds_total[5m]))", "count_values(\"v\", deriv(gauge_a[5m]))",
+            "count_values(\"v\", predict_linear(gauge_a[5m], 100))", "count_values(\"v\", holt_winters(gauge_a[5m], 0.3, 0.6))",
+            "count_values(\"v\", avg_over_time(gauge_a[5m]))", "count_values(\"v\", stddev_over_time(gauge_a[5m]))",
+            "count_values(\"v\", quantile_over_time(0.3, gauge_a[5m]))", "count_values(\"v\", avg(gauge_a))",
+            "count_values(\"v\", stddev(gauge_a))", "count_values(\"v\", histogram_quantile(0.9, rate(http_request_duration_seconds_bucket[5m])))",
+            "count_values(\"v\", sum(rate(node_cpu_seconds_total[5m])))", "count_values(\"v\", ln(gauge_b))", "count_values(\"v\", log10(gauge_b))",
+            "sum", "1 + and", "sum by (x) (by)", "topk offset 5m", "rate(sum[5m])", "avg{a=\"b\"}", "ignoring", "bool",
             "gauge_a{cluster=~\"C1\"}", "gauge_a{cluster=~\"(?i)C1\"}", "gauge_a{cluster=\"c1\",cluster=\"c2\"}",
         ]
         let env = ProcessInfo.processInfo.environment
@@ -617,9 +626,10 @@ struct RandomQueries {
         case 1: m += "{cluster!=\"c2\"}"
         default: break
         }
-        switch rng.int(8) {
+        switch rng.int(10) {
         case 0: m += " offset \(pick(ranges))"
         case 1: m += " offset -\(pick(ranges))"
+        case 2: m += " @ \(pick(["1700001000", "1700002500.5", "start()", "end()"]))"
         default: break
         }
         return m
@@ -640,7 +650,7 @@ struct RandomQueries {
             return "(\(vector(depth - 1)))[\(pick(ranges)):\(step)]"
         }
         let sel = selector()
-        if let r = sel.range(of: " offset ") {
+        if let r = sel.range(of: " offset ") ?? sel.range(of: " @ ") {
             return String(sel[..<r.lowerBound]) + "[\(pick(ranges))]" + String(sel[r.lowerBound...])
         }
         return sel + "[\(pick(ranges))]"
@@ -697,12 +707,18 @@ struct RandomQueries {
             let f = pick(["abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "sgn", "timestamp", "absent", "sort"])
             return "\(f)(\(vector(depth - 1)))"
         case 6:
-            switch rng.int(5) {
+            switch rng.int(11) {
             case 0: return "clamp(\(vector(depth - 1)), \(scalar(0)), \(scalar(0)))"
             case 1: return "round(\(vector(depth - 1)), \(pick(["1", "0.5", "3"])))"
             case 2: return "label_replace(\(vector(depth - 1)), \"dst\", \"$1\", \"\(pick(labels))\", \"(.)(.*)\")"
             case 3: return "histogram_quantile(\(pick(["0.5", "0.9", "1"])), \(vector(depth - 1)))"
-            default: return "quantile_over_time(\(pick(["0.1", "0.5"])), \(range(depth)))"
+            case 4: return "quantile_over_time(\(pick(["0.1", "0.5"])), \(range(depth)))"
+            case 5: return "holt_winters(\(range(depth)), \(pick(["0.1", "0.5"])), \(pick(["0.1", "0.9"])))"
+            case 6: return "predict_linear(\(range(depth)), \(pick(["60", "-300", "3600"])))"
+            case 7: return "\(pick(["hour", "minute", "day_of_week", "day_of_month", "month", "year", "days_in_month", "day_of_year"]))(\(pick(["", "timestamp(\(selector()))"])))"
+            case 8: return "label_join(\(vector(depth - 1)), \"dst\", \"-\", \"\(pick(labels))\", \"\(pick(labels))\")"
+            case 9: return "vector(\(scalar(depth - 1)))"
+            default: return "sort_desc(\(vector(depth - 1)))"
             }
         case 7: return "-\(vector(depth - 1))"
         default: return "(\(vector(depth - 1)))"
