@@ -1,0 +1,153 @@
+import Glibc
+import RemoteWrite
+import Storage
+import Synchronization
+import Testing
+@testable import EdgeScraper
+
+@Suite struct SimulatorTests {
+    func tickRequest(_ c: inout SimCluster, _ tick: Int, t: Int64) throws -> WriteRequest? {
+        var e = SimEncoder()
+        guard c.tick(tick, t: t, intervalSeconds: 15, into: &e) else { return nil }
+        let req = try WireDecoder.decode(e.body)
+        #expect(req.sampleCount == e.samples)
+        return req
+    }
+
+    @Test func seriesAreWellFormedAndLabelledWithClusterAndRegion() throws {
+        var c = SimCluster(index: 6, seed: 42, seriesTarget: 500, regions: ["r1", "r2", "r3"], failFraction: 0, token: nil)
+        let req = try #require(try tickRequest(&c, 0, t: 1_000_000))
+        #expect(c.name == "edge-00007")
+        #expect(req.timeseries.count > 400 && req.timeseries.count < 600)
+        var seen = Set<[Label]>()
+        for ts in req.timeseries {
+            #expect(ts.labels == ts.labels.sorted { $0.name < $1.name }, "labels must be sorted by name")
+            #expect(Set(ts.labels.map(\.name)).count == ts.labels.count)
+            #expect(ts.labels.first { $0.name == "cluster" }?.value == "edge-00007")
+            #expect(ts.labels.first { $0.name == "region" }?.value == "r1")
+            #expect(ts.samples.count == 1 && ts.samples[0].t == 1_000_000)
+            #expect(seen.insert(ts.labels).inserted, "duplicate series \(ts.labels)")
+        }
+        let names = Set(req.timeseries.map { $0.labels[0].value })
+        for n in ["node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes",
+                  "node_filesystem_avail_bytes", "node_filesystem_size_bytes", "node_network_receive_bytes_total",
+                  "node_network_transmit_bytes_total", "node_load1", "kube_pod_status_phase",
+                  "kube_pod_container_status_restarts_total", "container_cpu_usage_seconds_total",
+                  "container_memory_working_set_bytes", "up"] {
+            #expect(names.contains(n), "missing \(n)")
+        }
+    }
+
+    @Test func sameSeedSameFleet() throws {
+        var a = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        var b = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        var other = SimCluster(index: 3, seed: 8, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        var differs = false
+        for k in 0..<50 {
+            var ea = SimEncoder(), eb = SimEncoder(), eo = SimEncoder()
+            let sa = a.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &ea)
+            let sb = b.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &eb)
+            _ = other.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &eo)
+            #expect(sa == sb)
+            #expect(ea.body == eb.body)
+            if ea.body != eo.body { differs = true }
+        }
+        #expect(differs)
+    }
+
+    @Test func countersGrowPodsComeAndGoWithStaleMarkers() throws {
+        var c = SimCluster(index: 0, seed: 1, seriesTarget: 400, regions: ["r"], failFraction: 0, token: nil)
+        var lastCPU: [String: Double] = [:]
+        var decreases = 0, increases = 0, staleMarkers = 0
+        var podsSeen = Set<String>()
+        for k in 0..<600 {
+            guard let req = try tickRequest(&c, k, t: Int64(k + 1) * 15_000) else { continue }
+            for ts in req.timeseries {
+                let name = ts.labels[0].value
+                let v = ts.samples[0].v
+                if StaleNaN.isStale(v) { staleMarkers += 1; continue }
+                if let pod = ts.labels.first(where: { $0.name == "pod" }) { podsSeen.insert(pod.value) }
+                guard name == "node_cpu_seconds_total" else { continue }
+                let key = ts.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+                if let last = lastCPU[key] { if v < last { decreases += 1 } else if v > last { increases += 1 } }
+                lastCPU[key] = v
+            }
+        }
+        #expect(increases > decreases * 100, "counters should mostly grow (resets are rare)")
+        #expect(staleMarkers > 0, "replaced pods end their series with stale markers")
+        #expect(podsSeen.count > c.pods.count, "pods come and go")
+    }
+
+    @Test func flakyClustersGoSilentOrReportDown() throws {
+        var silent = 0, down = 0
+        for i in 0..<20 {
+            var c = SimCluster(index: i, seed: 3, seriesTarget: 100, regions: ["r"], failFraction: 1, token: nil)
+            for k in 0..<SimCluster.failPeriod {
+                guard let req = try tickRequest(&c, k, t: Int64(k + 1) * 1000) else { silent += 1; continue }
+                if req.timeseries.contains(where: { $0.labels[0].value == "up" && $0.samples[0].v == 0 }) { down += 1 }
+            }
+        }
+        // Every cluster fails for failLength of every failPeriod ticks, one way or the other.
+        #expect(silent + down == 20 * SimCluster.failLength)
+        #expect(silent > 0 && down > 0)
+    }
+
+    @Test func tokenFileFormats() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.path + "/tokens"
+        func write(_ s: String) throws {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            try QFile.writeAll(fd, Array(s.utf8), path: path)
+            close(fd)
+        }
+        var o = SimulatorOptions()
+        try write("# per cluster\nedge-00001 tok-a\nedge-00002\ttok-b\n\n")
+        try o.loadTokens(file: path)
+        #expect(o.tokens == ["edge-00001": "tok-a", "edge-00002": "tok-b"])
+        #expect(o.defaultToken == nil)
+        try write("only-one-token\n")
+        try o.loadTokens(file: path)
+        #expect(o.defaultToken == "only-one-token")
+        try write("edge-00001 a b\n")
+        #expect(throws: QueueError.self) { try o.loadTokens(file: path) }
+    }
+
+    @Test func playsAFleetAgainstAReceiver() async throws {
+        let rx = try await TestReceiver()
+        defer { Task { await rx.stop() } }
+        var o = SimulatorOptions()
+        o.clusters = 4
+        o.seriesPerCluster = 300
+        o.remoteWrite = rx.url
+        o.intervalMs = 200
+        o.durationMs = 600
+        o.backfillMs = 2_000
+        o.failFraction = 0
+        o.maxSamplesPerRequest = 2_000
+        o.tokens = ["edge-00001": "t1", "edge-00002": "t2", "edge-00003": "t3"]
+        o.defaultToken = "shared"
+        let sim = FleetSimulator(options: o, transport: NIOHTTPTransport())
+        let summary = await sim.run()
+        #expect(summary.failedRequests == 0)
+        #expect(summary.samples == rx.acceptedSamples)
+        var perCluster: [String: [Int64]] = [:]
+        for s in rx.seen {
+            let req = try #require(s.request)
+            #expect(req.sampleCount <= 2_000)
+            let cluster = try #require(req.timeseries.first?.labels.first { $0.name == "cluster" }?.value)
+            #expect(req.timeseries.allSatisfy { $0.labels.contains(Label("cluster", cluster)) })
+            let auth = s.headers.first { $0.name.lowercased() == "authorization" }?.value
+            #expect(auth == "Bearer " + (o.tokens[cluster] ?? "shared"))
+            let upTimes = req.timeseries.filter { $0.labels[0].value == "up" && $0.labels.contains(Label("job", "kube-state-metrics")) }
+                .flatMap { $0.samples.map(\.t) }
+            perCluster[cluster, default: []] += upTimes
+        }
+        #expect(perCluster.count == 4)
+        for (_, ts) in perCluster {
+            // 10 backfilled intervals and 3 live ones, in time order, one interval apart.
+            #expect(ts.count == 13)
+            #expect(ts == ts.sorted())
+            #expect(zip(ts, ts.dropFirst()).allSatisfy { $1 - $0 == 200 })
+        }
+    }
+}
