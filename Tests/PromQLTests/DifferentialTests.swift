@@ -688,7 +688,9 @@ struct RandomQueries {
             let arg = op == "topk" || op == "bottomk" ? selector() : vector(depth - 1)
             return "\(op)\(grouping()) (\(param)\(arg))"
         case 3, 4:
-            let op = pick(["+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless", "atan2"])
+            // No `%`: `time() % x` turns last-bit differences into large ones, and Prometheus sums in
+            // Go map order after most operators, so its own last bits vary from run to run.
+            let op = pick(["+", "-", "*", "/", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless", "atan2"])
             let set = ["and", "or", "unless"].contains(op)
             if !set && rng.int(3) == 0 {
                 let b = ["==", "!=", ">", "<", ">=", "<="].contains(op) && rng.int(2) == 0 ? " bool" : ""
