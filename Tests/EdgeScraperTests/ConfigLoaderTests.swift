@@ -104,6 +104,24 @@ import Storage
         #expect(empty == EdgeConfig())
     }
 
+    @Test func relabelDefaultsAndNulls() throws {
+        let cfg = try ConfigLoader.parse("""
+        scrape_configs:
+        - job_name: a
+          relabel_configs:
+          - source_labels: [x]
+            target_label: y
+            replacement:
+            separator: ""
+          - source_labels: [x]
+            target_label: z
+            replacement: ''
+        """, file: "t.yml")
+        let r = cfg.scrapeConfigs[0].relabelConfigs
+        #expect(r[0].replacement == "$1" && r[0].separator == "" && r[0].regex == "(.*)" && r[0].action == .replace)
+        #expect(r[1].replacement == "")
+    }
+
     @Test func durationsAndSizes() {
         #expect(ConfigLoader.parseDuration("15s") == 15_000)
         #expect(ConfigLoader.parseDuration("1m30s") == 90_000)

@@ -103,6 +103,14 @@ import Storage
         #expect(failure("m{1=\"a\"} 1")?.message.contains("invalid label name") == true)
         #expect(failure("m 1 2 3")?.message.contains("end of the line") == true)
         #expect(failure("m{a=\"x\"} 1 # {t=\"1\"} 1")?.message.contains("exemplars") == true)
+        var invalid = Array("m{a=\"".utf8)
+        invalid += [0xC3, 0x28]
+        invalid += Array("\"} 1\n".utf8)
+        #expect(failure(String(decoding: [], as: UTF8.self)) == nil)
+        do { _ = try ExpositionParser.parse(invalid, format: .prometheusText); Issue.record("accepted invalid UTF-8") } catch {
+            #expect("\(error)".contains("invalid UTF-8"))
+        }
+        #expect(try! parse("m{a=\"h\u{e9}llo \u{1F600}\"} 1")[0].0 == "m{a=\"h\u{e9}llo \u{1F600}\"}")
     }
 
     @Test func contentNegotiation() {

@@ -101,6 +101,16 @@ import Testing
         #expect(doc["d"]?.sequence?.isEmpty == true)
     }
 
+    @Test func jsonIsAccepted() throws {
+        let doc = try YAML.parse(#"{"kind":"PodList","items":[{"n":1,"ok":true,"s":"\ud83d\ude00 \u00e9\/x","nul":null}],"e":[]}"#)
+        #expect(doc["kind"]?.scalar == "PodList")
+        let item = try #require(doc["items"]?.sequence?.first)
+        #expect(item["n"]?.scalar == "1" && item["ok"]?.scalar == "true")
+        #expect(item["s"]?.scalar == "\u{1F600} \u{e9}/x")
+        #expect(item["nul"]?.isNull == true)
+        #expect(doc["e"]?.sequence?.isEmpty == true)
+    }
+
     @Test func anchorsAndAliases() throws {
         let doc = try YAML.parse("""
         base: &b

@@ -492,11 +492,8 @@ struct ConfigDecoder {
                 c.modulus = v
             }
             if let s = try m.string("target_label") { c.targetLabel = s }
-            if let node = m.node("replacement") {
-                c.replacement = node.scalar ?? ""
-            } else if n["replacement"] != nil {
-                c.replacement = ""
-            }
+            // As in Go's YAML decoding, an explicit null keeps the default "$1".
+            if let r = try m.string("replacement") { c.replacement = r }
             if let s = try m.string("action") {
                 guard let a = RelabelAction(rawValue: s.lowercased()) else {
                     throw m.fail("action", "unknown relabel action \"\(s)\" in \(path) (use one of: \(RelabelAction.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -339,10 +339,19 @@ public struct ExpositionParser {
             if !om { skipWS() }
             guard i < b.count, b[i] == QUOTE else { throw fail("expected '\"' to start a label value, got \(describe(i))") }
             i += 1
+            let valueStart = i
+            var highBytes = false
             while true {
                 guard i < b.count, b[i] != NL else { throw fail("unterminated label value; add '\"'") }
                 let c = b[i]
-                if c == QUOTE { i += 1; break }
+                if c == QUOTE {
+                    if highBytes && String(validating: b[valueStart..<i], as: UTF8.self) == nil {
+                        throw fail("invalid UTF-8 in the value of label \"\(String(decoding: b[nameRange], as: UTF8.self))\"")
+                    }
+                    i += 1
+                    break
+                }
+                if c >= 0x80 { highBytes = true }
                 if c == BSLASH {
                     guard i + 1 < b.count, b[i + 1] != NL else { throw fail("unterminated escape in label value") }
                     if om {
