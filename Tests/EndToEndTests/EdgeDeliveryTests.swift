@@ -255,6 +255,77 @@ struct EdgeDeliveryTests {
         #expect(exposed.count > 50)
     }
 
+    @Test func ownEndpointsAndReloadKeepingTheOldConfigOnErrors() async throws {
+        let dir = try E2E.tempDir("edge-reload")
+        let (ne, nePort) = try Self.startNodeExporter(dir)
+        defer { ne.stop() }
+        let portA = E2E.freePort(), portB = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        let dirA = dir + "/a", dirB = dir + "/b"
+        try FileManager.default.createDirectory(atPath: dirA, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
+        let promA = try Self.startPrometheus(dirA, port: portA, tag: "a")
+        defer { promA.stop() }
+        let promB = try Self.startPrometheus(dirB, port: portB, tag: "b")
+        defer { promB.stop() }
+        let vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "r")
+        defer { vm.stop() }
+        let config = try Self.writeConfig(dir, nodeExporter: nePort, prom: portA, vm: vmPort)
+        let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "r")
+        defer { edge.stop() }
+        let base = "http://127.0.0.1:\(edgePort)"
+        try await E2E.waitUntil("edge scraper to send") {
+            (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0) > 0
+        }
+        #expect(await E2E.get(base + "/-/healthy")?.0 == 200)
+        #expect(await E2E.get(base + "/-/ready")?.0 == 200)
+        #expect(await E2E.get(base + "/-/reload")?.0 == 405)
+        let (_, metricsBody) = try #require(await E2E.get(base + "/metrics"))
+        let metrics = String(decoding: metricsBody, as: UTF8.self)
+        for name in ["edge_scraper_samples_scraped_total", "edge_scraper_queue_samples_appended_total", "edge_scraper_samples_sent_total",
+                     "edge_scraper_samples_dropped_total{", "edge_scraper_queue_bytes", "edge_scraper_remote_sent_bytes_total",
+                     "edge_scraper_remote_send_duration_seconds_bucket", "edge_scraper_remote_retries_total",
+                     "edge_scraper_queue_pending_samples", "process_resident_memory_bytes"] {
+            #expect(metrics.contains("\n" + name), "own /metrics lacks \(name)")
+        }
+
+        // A broken file: the reload fails with the file and line, and the old config keeps running.
+        let good = try String(contentsOfFile: config, encoding: .utf8)
+        try (good + "scrape_configs_typo: []\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let (code, message) = try await E2E.post(base + "/-/reload", body: Data(), headers: [:])
+        #expect(code == 500)
+        #expect(message.contains("edge.yml"), "reload error should name the file: \(message)")
+        #expect(await Self.ownMetric(edgePort, "edge_scraper_config_last_reload_successful") == 0)
+        let sentBefore = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0
+        try await E2E.waitUntil("old config to keep delivering") {
+            (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0) > sentBefore
+        }
+
+        // SIGHUP with a good new config: another receiver, another region, and write relabeling.
+        let moved = good.replacingOccurrences(of: "127.0.0.1:\(portA)/", with: "127.0.0.1:\(portB)/")
+            .replacingOccurrences(of: "region: lab-1", with: "region: lab-2")
+            .replacingOccurrences(of: "    name: prometheus\n", with: """
+                    name: prometheus
+                    write_relabel_configs:
+                      - source_labels: [__name__]
+                        regex: go_.*
+                        action: drop
+
+                """)
+        try moved.write(toFile: config, atomically: true, encoding: .utf8)
+        kill(edge.pid, SIGHUP)
+        try await E2E.waitUntil("new config to deliver to the second Prometheus") {
+            ((try? await Self.promSamples(portB, #"up{region="lab-2"}"#))?.values.first?.count ?? 0) >= 2
+        }
+        #expect(await Self.ownMetric(edgePort, "edge_scraper_config_last_reload_successful") == 1)
+        let inB = try await Self.promSamples(portB, #"{cluster="edge-e2e"}"#)
+        #expect(inB.keys.allSatisfy { $0.contains("region=lab-2") })
+        #expect(!inB.keys.contains { $0.contains("__name__=go_") }, "write_relabel_configs should drop go_* for this endpoint")
+        #expect(inB.keys.contains { $0.contains("__name__=node_") })
+        // The other endpoint (VictoriaMetrics) has no write relabeling and still gets go_* series.
+        let inVM = try await Self.vmSamplesOnce(vmPort, #"{__name__=~"go_.*",region="lab-2"}"#)
+        #expect(!inVM.isEmpty)
+    }
+
     @Test func outageAndKill9LoseNoScrapeAndDuplicateNone() async throws {
         let dir = try E2E.tempDir("edge-outage")
         let (ne, nePort) = try Self.startNodeExporter(dir)
