@@ -26,7 +26,7 @@ import Storage
 
     @Test func cgroupFixtureToCAdvisorNames() throws {
         let pods = try KubeletPods.parse(Array(try FileIO.read(fixturePath("kubelet/pods.json"))))
-        let c = CgroupCollector(root: fixturePath("cgroup"), sysPath: fixturePath("sys"), pods: { pods })
+        let c = CgroupCollector(root: fixturePath("cgroup"), sysPath: fixturePath("sys"), procPath: fixturePath("proc"), pods: { pods })
         let s = try Scraped(try c.collect())
         let container = Labels(["__name__": "container_cpu_usage_seconds_total", "container": "nginx", "cpu": "total",
                                 "id": containerPath, "image": "docker.io/library/nginx:1.25", "namespace": "shop", "pod": "web-7d4b9c"])
@@ -48,6 +48,13 @@ import Storage
         let unknown = s.family("container_cpu_usage_seconds_total").keys.filter { $0["pod"] == guaranteedUID && $0["container"] != nil }
         #expect(unknown.first?["container"] == "9f8e7d6c5b4a")
         #expect(s.types["container_cpu_usage_seconds_total"] == "counter" && s.types["container_memory_working_set_bytes"] == "gauge")
+        #expect(value("container_oom_events_total", container) == 1)
+        // Pod network through a process of the pod, loopback excluded.
+        let podNet = Labels(["__name__": "container_network_receive_bytes_total", "interface": "eth0", "namespace": "shop", "pod": "web-7d4b9c",
+                             "id": "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6f1c2a4e_8d3b_4c1a_9e2f_0a1b2c3d4e5f.slice"])
+        #expect(s.samples[podNet] == 1_234_567)
+        #expect(s.samples[podNet.setting("__name__", "container_network_transmit_packets_dropped_total")] == 4)
+        #expect(s.family("container_network_receive_bytes_total").count == 1)
         #expect(throws: NodeCollectorError.self) { try CgroupCollector(root: "/nonexistent").collect() }
     }
 

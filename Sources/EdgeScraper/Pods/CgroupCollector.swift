@@ -44,12 +44,15 @@ public enum KubeletPods {
 public struct CgroupCollector: LocalCollector {
     public let root: String
     let sysPath: String
+    let procPath: String
     /// Supplies pod names; without it `pod` is the pod UID and `container` the container ID.
     let pods: @Sendable () -> [String: PodInfo]
 
-    public init(root: String, sysPath: String = "/sys", pods: @escaping @Sendable () -> [String: PodInfo] = { [:] }) {
+    public init(root: String, sysPath: String = "/sys", procPath: String = "/proc",
+                pods: @escaping @Sendable () -> [String: PodInfo] = { [:] }) {
         self.root = root
         self.sysPath = sysPath
+        self.procPath = procPath
         self.pods = pods
     }
 
@@ -106,7 +109,16 @@ public struct CgroupCollector: LocalCollector {
         }
         let names = pods()
         var w = MetricWriter()
-        struct Row { var labels: [(String, String)]; var cpu: [String: Double]; var mem: [String: Double]; var current: Double?; var io: [(String, [String: Double])] }
+        struct Row {
+            var labels: [(String, String)]
+            var cpu: [String: Double]
+            var mem: [String: Double]
+            var current: Double?
+            var swap: Double?
+            var events: [String: Double]
+            var io: [(String, [String: Double])]
+            var net: [(String, [Double])]
+        }
         var rows: [Row] = []
         for f in discover() {
             let dir = root + f.path
@@ -127,7 +139,10 @@ public struct CgroupCollector: LocalCollector {
                             cpu: CgroupCollector.keyValues(FileIO.readIfPresent(dir + "/cpu.stat")),
                             mem: CgroupCollector.keyValues(FileIO.readIfPresent(dir + "/memory.stat")),
                             current: FileIO.readIfPresent(dir + "/memory.current").flatMap { Double($0.trimmingSpaces) },
-                            io: ioStat(FileIO.readIfPresent(dir + "/io.stat"))))
+                            swap: FileIO.readIfPresent(dir + "/memory.swap.current").flatMap { Double($0.trimmingSpaces) },
+                            events: CgroupCollector.keyValues(FileIO.readIfPresent(dir + "/memory.events")),
+                            io: ioStat(FileIO.readIfPresent(dir + "/io.stat")),
+                            net: f.containerID == nil ? podNetwork(dir) : []))
         }
         func family(_ name: String, _ type: String, _ help: String, _ value: (Row) -> Double?) {
             var started = false
@@ -153,6 +168,8 @@ public struct CgroupCollector: LocalCollector {
         family("container_memory_rss", "gauge", "Size of RSS in bytes.") { $0.mem["anon"] }
         family("container_memory_cache", "gauge", "Number of bytes of page cache memory.") { $0.mem["file"] }
         family("container_memory_mapped_file", "gauge", "Size of memory mapped files in bytes.") { $0.mem["file_mapped"] }
+        family("container_memory_swap", "gauge", "Container swap usage in bytes.") { $0.swap }
+        family("container_oom_events_total", "counter", "Count of out of memory events observed for the container") { $0.events["oom_kill"] }
         let ioFamilies: [(String, String, String)] = [
             ("container_fs_reads_bytes_total", "rbytes", "Cumulative count of bytes read"),
             ("container_fs_writes_bytes_total", "wbytes", "Cumulative count of bytes written"),
@@ -169,7 +186,46 @@ public struct CgroupCollector: LocalCollector {
                 }
             }
         }
+        // Network is per pod (all containers share the sandbox's namespace), as in cAdvisor.
+        let netFamilies: [(String, Int, String)] = [
+            ("container_network_receive_bytes_total", 0, "Cumulative count of bytes received"),
+            ("container_network_receive_packets_total", 1, "Cumulative count of packets received"),
+            ("container_network_receive_errors_total", 2, "Cumulative count of errors encountered while receiving"),
+            ("container_network_receive_packets_dropped_total", 3, "Cumulative count of packets dropped while receiving"),
+            ("container_network_transmit_bytes_total", 8, "Cumulative count of bytes transmitted"),
+            ("container_network_transmit_packets_total", 9, "Cumulative count of packets transmitted"),
+            ("container_network_transmit_errors_total", 10, "Cumulative count of errors encountered while transmitting"),
+            ("container_network_transmit_packets_dropped_total", 11, "Cumulative count of packets dropped while transmitting"),
+        ]
+        for (name, column, help) in netFamilies {
+            var started = false
+            for r in rows {
+                for (iface, vals) in r.net where column < vals.count {
+                    if !started { w.family(name, "counter", help); started = true }
+                    w.sample(name, [("interface", iface)] + r.labels, vals[column])
+                }
+            }
+        }
         return w.bytes
+    }
+
+    /// The pod's network devices, read through any process in the pod (they share one
+    /// network namespace): /proc/<pid>/net/dev without the loopback device.
+    func podNetwork(_ podDir: String) -> [(String, [Double])] {
+        var pid: Substring? = nil
+        for child in FileIO.list(podDir) ?? [] where pid == nil {
+            pid = FileIO.readIfPresent(podDir + "/" + child + "/cgroup.procs")?.split(separator: "\n").first
+        }
+        guard let p = pid, let text = FileIO.readIfPresent("\(procPath)/\(p)/net/dev") else { return [] }
+        var out: [(String, [Double])] = []
+        for line in text.split(separator: "\n").dropFirst(2) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let dev = line[..<colon].trimmingSpaces
+            if dev == "lo" { continue }
+            let vals = line[line.index(after: colon)...].split(separator: " ").compactMap { Double($0) }
+            if vals.count >= 16 { out.append((dev, vals)) }
+        }
+        return out
     }
 
     static func keyValues(_ text: String?) -> [String: Double] {
