@@ -62,11 +62,19 @@ struct Scraped {
         #expect(s.samples[Labels(["__name__": "node_network_transmit_colls_total", "device": "eth0"])] == 10)
         // Filesystems: /proc and /run excluded; unreadable mounts report device_error 1 only.
         let errs = s.family("node_filesystem_device_error")
-        #expect(Set(errs.keys.compactMap { $0["mountpoint"] }) == ["/", "/srv/with space", "/srv/missing"])
+        #expect(Set(errs.keys.compactMap { $0["mountpoint"] }) == ["/", "/srv/with space", "/srv/missing", "/srv/nfs"])
         #expect(errs[Labels(["__name__": "node_filesystem_device_error", "device": "/dev/sdc1", "fstype": "xfs", "mountpoint": "/srv/missing"])] == 1)
         #expect(Set(s.family("node_filesystem_size_bytes").keys.compactMap { $0["mountpoint"] }) == ["/"])
         #expect(s.types["node_cpu_seconds_total"] == "counter" && s.types["node_filesystem_size_bytes"] == "gauge")
         #expect(s.family("node_uname_info").count == 1)
+    }
+
+    @Test func networkMountsAreStattedOnAWatchedThread() {
+        let stuck = StuckMounts()
+        if case .ok(let b) = stuck.statvfsWithTimeout("/", key: "/", timeoutMillis: 1000) { #expect(b.f_blocks > 0) } else { Issue.record("statvfs of / failed") }
+        if case .failed = stuck.statvfsWithTimeout("/nonexistent/mount", key: "x", timeoutMillis: 1000) {} else { Issue.record("expected failure") }
+        #expect(!stuck.contains("/") && !stuck.contains("x"))
+        #expect(NodeCollector.mayHang("nfs4") && NodeCollector.mayHang("fuse.sshfs") && !NodeCollector.mayHang("ext4"))
     }
 
     @Test func missingProcIsAnError() {

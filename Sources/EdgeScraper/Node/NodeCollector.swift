@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Built-in node collector: node_exporter's names, labels, HELP and TYPE for cpu, meminfo,
 /// loadavg, filesystem, diskstats, netdev, stat, time and uname, read from /proc and /sys
@@ -19,6 +20,12 @@ public struct NodeCollector: LocalCollector {
 
     /// USER_HZ: /proc/stat counts in 1/100 s on every Linux ABI node_exporter supports.
     static let userHZ = 100.0
+
+    let stuck = StuckMounts()
+
+    static func mayHang(_ fsType: String) -> Bool {
+        ["nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "9p", "afs", "sshfs"].contains(fsType) || fsType.hasPrefix("fuse")
+    }
 
     public init(_ config: NodeConfig) {
         self.config = config
@@ -176,9 +183,18 @@ public struct NodeCollector: LocalCollector {
         for m in mounts() {
             if excluded(mountPointsExclude, m.mountPoint) || excluded(fsTypesExclude, m.fsType) { continue }
             guard seen.insert(m).inserted else { continue }
+            if stuck.contains(m.mountPoint) { continue }
             // statvfs reports statfs' f_bsize and block counts, which node_exporter multiplies.
             var buf = statvfs()
-            if statvfs(rootfsFilePath(m.mountPoint), &buf) != 0 {
+            if NodeCollector.mayHang(m.fsType) {
+                // A dead NFS server blocks statvfs forever: ask on a separate thread and skip
+                // the mount (as node_exporter's stuck-mount watcher does) until it answers.
+                switch stuck.statvfsWithTimeout(rootfsFilePath(m.mountPoint), key: m.mountPoint, timeoutMillis: 1000) {
+                case .ok(let b): buf = b
+                case .failed: stats.append(Stats(m: m, error: true)); continue
+                case .timedOut: continue
+                }
+            } else if statvfs(rootfsFilePath(m.mountPoint), &buf) != 0 {
                 stats.append(Stats(m: m, error: true))
                 continue
             }
@@ -345,3 +361,56 @@ struct SearchRegex: @unchecked Sendable {
     init(_ pattern: String) throws { regex = try Regex(pattern) }
     func found(in s: String) -> Bool { (try? regex.firstMatch(in: s)) != nil }
 }
+
+/// Mount points whose statvfs has not returned yet; shared by the collector's scrapes.
+final class StuckMounts: Sendable {
+    private let hung = Mutex<Set<String>>([])
+
+    enum Outcome { case ok(Glibc.statvfs), failed, timedOut }
+
+    func contains(_ key: String) -> Bool { hung.withLock { $0.contains(key) } }
+
+    final class Call: @unchecked Sendable {
+        // Written by the worker thread before `done` is set, read by the caller after.
+        let path: String
+        let key: String
+        let owner: StuckMounts
+        var buf = Glibc.statvfs()
+        var rc: Int32 = -1
+        let done = Atomic<Bool>(false)
+        init(path: String, key: String, owner: StuckMounts) { self.path = path; self.key = key; self.owner = owner }
+    }
+
+    func statvfsWithTimeout(_ path: String, key: String, timeoutMillis: Int) -> Outcome {
+        let call = Call(path: path, key: key, owner: self)
+        var tid = pthread_t()
+        let ctx = Unmanaged.passRetained(call).toOpaque()
+        let rc = pthread_create(&tid, nil, { raw in
+            let call = Unmanaged<StuckMounts.Call>.fromOpaque(raw!).takeRetainedValue()
+            call.rc = callStatvfs(call.path, &call.buf)
+            call.done.store(true, ordering: .releasing)
+            // If the caller gave up, this mount was marked hung; it answered, so clear it.
+            call.owner.hung.withLock { _ = $0.remove(call.key) }
+            return nil
+        }, ctx)
+        guard rc == 0 else {
+            Unmanaged<Call>.fromOpaque(ctx).release()
+            return .failed
+        }
+        pthread_detach(tid)
+        var waited = 0
+        while !call.done.load(ordering: .acquiring) {
+            if waited >= timeoutMillis * 10 {
+                hung.withLock { _ = $0.insert(key) }
+                // The worker may have finished between the check and the insert.
+                if call.done.load(ordering: .acquiring) { hung.withLock { _ = $0.remove(key) } } else { return .timedOut }
+                break
+            }
+            usleep(100)
+            waited += 1
+        }
+        return call.rc == 0 ? .ok(call.buf) : .failed
+    }
+}
+
+private func callStatvfs(_ path: String, _ buf: inout statvfs) -> Int32 { statvfs(path, &buf) }
