@@ -186,13 +186,47 @@ struct FrozenSeries: Sendable {
     var chunks: [ChunkData]
 }
 
+/// Series by reference. References are dense (handed out in order), so an array beats a
+/// hash map: one indexed load instead of hashing on every lookup.
+struct SeriesTable {
+    private var slots: [MemSeries?] = [nil]
+    private(set) var count = 0
+
+    subscript(r: HeadRef) -> MemSeries? { Int(r) < slots.count ? slots[Int(r)] : nil }
+
+    /// Refuses refs that would blow the table up (a WAL written by something else).
+    func canHold(_ r: HeadRef) -> Bool { Int(r) < slots.count + (1 << 24) }
+
+    mutating func insert(_ s: MemSeries) {
+        let i = Int(s.ref)
+        if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+        if slots[i] == nil { count += 1 }
+        slots[i] = s
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey r: HeadRef) -> MemSeries? {
+        guard let s = self[r] else { return nil }
+        slots[Int(r)] = nil
+        count -= 1
+        return s
+    }
+
+    var values: LazyMapSequence<LazyFilterSequence<LazyMapSequence<[MemSeries?], MemSeries?>>, MemSeries> {
+        slots.lazy.compactMap { $0 }
+    }
+
+    var keys: [HeadRef] { values.map(\.ref) }
+}
+
 /// Mutable head state; always accessed under the TSDB's head mutex.
 final class HeadData: PostingsIndex {
     typealias Ref = HeadRef
 
-    var series: [HeadRef: MemSeries] = [:]
-    var byHash: [Int: HeadRef] = [:]
-    var hashCollisions: [Int: [HeadRef]] = [:]
+    var series = SeriesTable()
+    /// Label-set hash -> series; the rare hash collisions go to the side table.
+    var byHash: [Int: MemSeries] = [:]
+    var hashCollisions: [Int: [MemSeries]] = [:]
     var symbolIDs: [String: UInt32] = [:]
     var symbols: [String] = []
     var postingsMap: [UInt32: [UInt32: [HeadRef]]] = [:]
@@ -232,22 +266,22 @@ final class HeadData: PostingsIndex {
 
     func find(_ labels: Labels) -> MemSeries? {
         let h = labels.hashValue
-        if let r = byHash[h], let s = series[r], same(s, labels) { return s }
-        for r in hashCollisions[h] ?? [] { if let s = series[r], same(s, labels) { return s } }
+        if let s = byHash[h], same(s, labels) { return s }
+        for s in hashCollisions[h] ?? [] where same(s, labels) { return s }
         return nil
     }
 
     /// Creates a series; `ref` is given on WAL replay.
     func create(_ labels: Labels, ref: HeadRef? = nil) -> MemSeries {
-        let r = ref ?? nextRef
+        let r = ref.flatMap { series[$0] == nil && series.canHold($0) ? $0 : nil } ?? nextRef
         nextRef = max(nextRef, r &+ 1)
         var syms: [UInt32] = []
         syms.reserveCapacity(labels.count * 2)
         for l in labels { syms.append(intern(l.name)); syms.append(intern(l.value)) }
         let s = MemSeries(ref: r, labelSyms: syms)
-        series[r] = s
+        series.insert(s)
         let h = labels.hashValue
-        if byHash[h] == nil { byHash[h] = r } else { hashCollisions[h, default: []].append(r) }
+        if byHash[h] == nil { byHash[h] = s } else { hashCollisions[h, default: []].append(s) }
         var i = 0
         while i + 1 < syms.count {
             add(&postingsMap[syms[i], default: [:]][syms[i + 1], default: []], r)
@@ -272,7 +306,7 @@ final class HeadData: PostingsIndex {
             guard let s = series.removeValue(forKey: r) else { continue }
             gone.insert(r)
             let h = labels(of: s).hashValue
-            if byHash[h] == r {
+            if byHash[h] === s {
                 if var c = hashCollisions[h], !c.isEmpty {
                     byHash[h] = c.removeFirst()
                     hashCollisions[h] = c.isEmpty ? nil : c
@@ -280,7 +314,7 @@ final class HeadData: PostingsIndex {
                     byHash[h] = nil
                 }
             } else if var c = hashCollisions[h] {
-                c.removeAll { $0 == r }
+                c.removeAll { $0 === s }
                 hashCollisions[h] = c.isEmpty ? nil : c
             }
             var i = 0

@@ -168,8 +168,7 @@ public final class TSDB: Queryable, Sendable {
                         refMap[s.ref] = existing.ref
                     } else {
                         let wanted = HeadRef(truncatingIfNeeded: s.ref)
-                        let r: HeadRef? = (h.series[wanted] == nil && UInt64(wanted) == s.ref) ? wanted : nil
-                        refMap[s.ref] = h.create(s.labels, ref: r).ref
+                        refMap[s.ref] = h.create(s.labels, ref: UInt64(wanted) == s.ref ? wanted : nil).ref
                     }
                 }
             case .samples(let ss):
