@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import Storage
+@testable import EdgeScraper
+
+/// Scrape-side label semantics against the real peer: Prometheus 2.42 scrapes a recorded
+/// exposition (served on 127.0.0.1) with and without honor_labels and with metric relabeling;
+/// the series it stores must be exactly the series our scrape processing produces.
+@Suite struct ScrapePrometheusTests {
+    static let body = """
+    # HELP m A counter.
+    # TYPE m counter
+    m{a="1"} 1
+    m{job="exposed",instance="i",exported_job="x"} 2
+    go_goroutines 3
+    other{b="2",keep="yes"} 4
+    other{b="3",keep="no"} 5
+    hist_bucket{le="0.5"} 1
+    hist_bucket{le="+Inf"} 2
+    hist_sum 0.3
+    hist_count 2
+    """
+
+    @Test(.timeLimit(.minutes(1))) func storedSeriesMatchPrometheus() async throws {
+        let binary = "/usr/bin/prometheus"
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("prometheus is not installed (apt-get install prometheus)")
+            return
+        }
+        let server = try RecordedServer(routes: ["/metrics": ("text/plain; version=0.0.4", Array(Self.body.utf8))])
+        defer { server.stop() }
+        let config = """
+        global: {scrape_interval: 1s}
+        scrape_configs:
+        - job_name: plain
+          static_configs: [{targets: ['127.0.0.1:\(server.port)'], labels: {site: s1}}]
+          metric_relabel_configs:
+          - {source_labels: [__name__], regex: 'go_.*', action: drop}
+          - {source_labels: [keep], regex: 'no', action: drop}
+          - {source_labels: [b], target_label: bee}
+        - job_name: honor
+          honor_labels: true
+          static_configs: [{targets: ['localhost:\(server.port)']}]
+        """
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgecore-promscrape-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfgPath = dir.appendingPathComponent("prometheus.yml").path
+        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
+        let port = Loopback.freePort()
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: binary)
+        proc.arguments = ["--config.file=\(cfgPath)", "--storage.tsdb.path=\(dir.path)/data", "--web.listen-address=127.0.0.1:\(port)"]
+        proc.standardOutput = FileHandle.nullDevice
+        proc.standardError = FileHandle.nullDevice
+        try proc.run()
+        let pid = proc.processIdentifier
+        defer {
+            kill(pid, SIGTERM)
+            proc.waitUntilExit()
+        }
+
+        func stored() -> Set<[String: String]> {
+            guard let r = Loopback.get(port: port, path: "/api/v1/series?match%5B%5D=%7B__name__%3D~%22.%2B%22%7D"), r.0 == 200,
+                  let json = try? JSONSerialization.jsonObject(with: Data(r.2)) as? [String: Any],
+                  let data = json["data"] as? [[String: String]] else { return [] }
+            return Set(data)
+        }
+        var theirs: Set<[String: String]> = []
+        for _ in 0..<150 {
+            theirs = stored()
+            let jobs = Set(theirs.compactMap { $0["__name__"] == "up" ? $0["job"] : nil })
+            if jobs.count == 2 { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+
+        let cfg = try ConfigLoader.parse(config, file: "prometheus.yml")
+        var ours: Set<[String: String]> = []
+        for sc in cfg.scrapeConfigs {
+            let groups = StaticDiscovery(sc.staticConfigs, job: sc.jobName).groups
+            let (targets, _, _) = TargetBuilder.targets(from: groups, config: sc, rules: try Relabel.compile(sc.relabelConfigs))
+            for t in targets {
+                var p = ScrapeProcessor(target: t, config: sc, metricRules: try Relabel.compile(sc.metricRelabelConfigs), externalLabels: Labels())
+                let (out, report) = p.process(.body(Array(Self.body.utf8), contentType: "text/plain; version=0.0.4"), start: 0, duration: 0)
+                #expect(report.up)
+                for s in out { ours.insert(Dictionary(uniqueKeysWithValues: s.labels.map { ($0.name, $0.value) })) }
+            }
+        }
+        #expect(theirs.count > 10, "Prometheus stored too little: \(theirs)")
+        #expect(theirs.subtracting(ours).isEmpty, "only in Prometheus: \(theirs.subtracting(ours))")
+        #expect(ours.subtracting(theirs).isEmpty, "only ours: \(ours.subtracting(theirs))")
+    }
+}
