@@ -234,6 +234,9 @@ final class HeadData: PostingsIndex {
     var nextRef: HeadRef = 1
     /// Newest sample time ever seen; defines the retention horizon for "too old".
     var maxT: Int64 = .min
+    /// WAL series refs that replay mapped onto a different head ref (same labels logged twice,
+    /// or a ref already taken); the next checkpoint rewrites them.
+    var walAliases: [UInt64: HeadRef] = [:]
     /// Lower bound of sample times in the head (exact after a cut, may be stale-low otherwise).
     var minT: Int64 = .max
 

@@ -84,22 +84,35 @@ extension TSDB {
             logger.error("writing head block failed", metadata: ["error": "\(error)"])
             throw error
         }
-        let live: Set<HeadRef> = head.withLock { h in
+        let (live, aliases) = head.withLock { h -> (Set<HeadRef>, [UInt64: HeadRef]) in
             shared.withLock { s in
                 s.blocks.append(contentsOf: newBlocks)
                 s.blocks.sort { ($0.meta.seq, $0.ulid) < ($1.meta.seq, $1.ulid) }
                 s.frozen = []
             }
-            return Set(h.series.keys)
+            // Aliases only occur in segments written before the last restart, all of which
+            // this checkpoint covers.
+            let a = h.walAliases
+            h.walAliases = [:]
+            return (Set(h.series.keys), a)
         }
         for b in newBlocks {
             logger.info("persisted head block", metadata: [
                 "block": "\(b.ulid)", "mint": "\(b.meta.minTime)", "maxt": "\(b.meta.maxTime)",
                 "series": "\(b.meta.stats.numSeries)", "samples": "\(b.meta.stats.numSamples)"])
         }
-        try wal.checkpoint(upTo: lastSegment,
-                           keepSeries: { live.contains(HeadRef(truncatingIfNeeded: $0)) },
-                           keepSample: { ref, t in t >= cutoff && live.contains(HeadRef(truncatingIfNeeded: ref)) })
+        do {
+            try wal.checkpoint(
+                upTo: lastSegment,
+                liveRef: { ref in
+                    let r = aliases[ref] ?? (ref <= UInt64(HeadRef.max) ? HeadRef(ref) : nil)
+                    return r.flatMap { live.contains($0) ? UInt64($0) : nil }
+                },
+                keepSample: { $0 >= cutoff })
+        } catch {
+            head.withLock { h in h.walAliases.merge(aliases) { a, _ in a } }
+            throw error
+        }
     }
 
     /// Block spans for leveled compaction: blockRange × 3^k, at most retention/10 (and at least

@@ -212,6 +212,9 @@ public final class TSDB: Queryable, Sendable {
             }
             break
         }
+        for (walRef, headRef) in refMap where UInt64(headRef) != walRef { h.walAliases[walRef] = headRef }
+        // New series must never reuse a ref that still appears in the log with other labels.
+        if let top = refMap.keys.max(), top < UInt64(HeadRef.max) { h.nextRef = max(h.nextRef, HeadRef(top) + 1) }
         if unknownRefs > 0 {
             logger.warning("WAL samples for unknown series were skipped", metadata: ["samples": "\(unknownRefs)"])
         }

@@ -277,7 +277,10 @@ final class WAL: Sendable {
 
     /// Rewrites everything up to `lastSegment` (and the previous checkpoint) into one
     /// checkpoint that keeps only what the head still needs, then drops those segments.
-    func checkpoint(upTo lastSegment: Int, keepSeries: (UInt64) -> Bool, keepSample: (UInt64, Int64) -> Bool) throws {
+    /// `liveRef` maps a logged series ref to the head ref it stands for now (replay may have
+    /// merged two refs with equal labels), or nil when the series is gone; records are rewritten
+    /// with the head ref so the checkpoint never depends on such aliases.
+    func checkpoint(upTo lastSegment: Int, liveRef: (UInt64) -> UInt64?, keepSample: (Int64) -> Bool) throws {
         var sources: [String] = []
         let oldCheckpoints = try WAL.checkpoints(in: dir)
         if let cp = oldCheckpoints.last { sources.append(dir + "/" + WAL.checkpointName(cp)) }
@@ -290,11 +293,12 @@ final class WAL: Sendable {
                 var w = ByteWriter()
                 switch rec {
                 case .series(let ss):
-                    WALRecord.encodeSeries(ss.filter { keepSeries($0.ref) }, into: &w)
+                    WALRecord.encodeSeries(ss.filter { liveRef($0.ref) == $0.ref }, into: &w)
                     if w.count > 0 { WALRecord.frame(type: 1, payload: w.bytes, into: &out) }
                 case .samples(let ss):
-                    for s in ss where keepSample(s.ref, s.t) {
-                        w.putUVarint(s.ref); w.putVarint(s.t); w.putLE64(s.v.bitPattern)
+                    for s in ss where keepSample(s.t) {
+                        guard let ref = liveRef(s.ref) else { continue }
+                        w.putUVarint(ref); w.putVarint(s.t); w.putLE64(s.v.bitPattern)
                     }
                     if w.count > 0 { WALRecord.frame(type: 2, payload: w.bytes, into: &out) }
                 }

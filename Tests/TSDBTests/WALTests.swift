@@ -161,3 +161,44 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct WALAliasTests {
+    /// The same labels logged under two refs (a series dropped and re-created before a crash)
+    /// must come back as one series, and a later checkpoint must keep the samples of both refs.
+    @Test func duplicateSeriesRecordsSurviveCheckpoint() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let h: Int64 = 3_600_000
+        let a = lbls(["__name__": "m", "x": "a"])
+        let b = lbls(["__name__": "m", "x": "b"])
+        try FileIO.mkdirAll(dir.path + "/wal")
+        var seg: [UInt8] = []
+        func series(_ ref: UInt64, _ l: Labels) {
+            var w = ByteWriter(); WALRecord.encodeSeries([(ref, l)], into: &w)
+            WALRecord.frame(type: 1, payload: w.bytes, into: &seg)
+        }
+        func sample(_ ref: UInt64, _ t: Int64, _ v: Double) {
+            var w = ByteWriter(); w.putUVarint(ref); w.putVarint(t); w.putLE64(v.bitPattern)
+            WALRecord.frame(type: 2, payload: w.bytes, into: &seg)
+        }
+        series(5, a); sample(5, 1000, 1)
+        series(9, a); sample(9, 2000, 2); sample(9, 4 * h + h / 2, 3)
+        series(7, b); sample(7, 3000, 4)
+        try FileIO.writeFileAtomically(dir.path + "/wal/00000001", seg)
+
+        let db = try openDB(dir)
+        #expect(db.metrics.headSeries == 2)
+        // A new series must not take ref 9, which the old segment still uses for `a`.
+        _ = try await db.append([SeriesSamples(labels: lbls(["__name__": "m", "x": "c"]), samples: [Sample(t: 5 * h, v: 5)])])
+        _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 5 * h, v: 6)])])
+        try db.maintain()  // cuts before 4h and checkpoints the first segments
+        #expect(db.metrics.blocks == 1)
+        // Crash-reopen: the checkpoint plus later segments must still hold a's 4.5h sample.
+        let db2 = try openDB(dir)
+        let got = try db2.querier(mint: .min, maxt: .max).select([.equal("x", "a")])
+        #expect(got.first?.samples.map(\.t) == [1000, 2000, 4 * h + h / 2, 5 * h])
+        let c = try db2.querier(mint: .min, maxt: .max).select([.equal("x", "c")])
+        #expect(c.first?.samples.map(\.v) == [5])
+        try db2.close()
+        try db.close()
+    }
+}
