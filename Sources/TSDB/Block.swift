@@ -65,6 +65,9 @@ final class BlockWriter {
     private var series: [(labels: Labels, chunks: [(minT: Int64, maxT: Int64, ref: UInt64)])] = []
     private var lastLabels: Labels? = nil
 
+    /// Larger than head chunks: per-chunk headers and index entries are a visible share of
+    /// bytes per sample at 120, and block chunks are never appended to.
+    static let samplesPerChunk = 480
     static let chunksMagic: [UInt8] = Array("FSCK".utf8) + [1]
     static let indexMagic: [UInt8] = Array("FSIX".utf8) + [1]
 
@@ -98,7 +101,7 @@ final class BlockWriter {
         var metas: [(minT: Int64, maxT: Int64, ref: UInt64)] = []
         var i = 0
         while i < samples.count {
-            let end = Swift.min(i + MemSeries.samplesPerChunk, samples.count)
+            let end = Swift.min(i + BlockWriter.samplesPerChunk, samples.count)
             let data = XORChunk.encode(samples[i..<end])
             let ref = UInt64(chunkFileOffset + chunkBuf.count)
             chunkBuf.putUVarint(UInt64(data.count))

@@ -9,8 +9,7 @@ extension TSDB {
                 guard h.maxT != .min else { return nil }
                 // Keep between half and one and a half block ranges of recent data in memory.
                 let c = alignDown(h.maxT &- options.blockRange / 2, options.blockRange)
-                let due = h.series.values.contains { s in (s.minTime ?? .max) < c }
-                return due ? c : nil
+                return h.minT < c ? c : nil
             }
             if let cutoff { try persistHead(before: cutoff) }
             try compactBlocks()
@@ -77,7 +76,10 @@ extension TSDB {
             head.withLock { h in
                 for f in frozen {
                     let s = h.find(f.labels) ?? h.create(f.labels)
-                    for x in SampleMerge.decode(f.chunks, mint: .min, maxt: .max) { _ = s.append(x.t, x.v, blockRange: options.blockRange) }
+                    for x in SampleMerge.decode(f.chunks, mint: .min, maxt: .max) {
+                        _ = s.append(x.t, x.v, blockRange: options.blockRange)
+                        h.minT = min(h.minT, x.t)
+                    }
                 }
                 shared.withLock { $0.frozen = [] }
             }
