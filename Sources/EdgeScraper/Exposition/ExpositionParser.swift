@@ -105,7 +105,9 @@ public struct ExpositionParser {
                 if om { throw fail("unexpected whitespace at the start of a line") }
                 skipWS()
                 if i < b.count, b[i] != NL {
-                    if b[i] == HASH { _ = try comment(&out, &metaIndex) } else { try sample(&out) }
+                    // Prometheus rejects indented samples; indented comments are still comments.
+                    guard b[i] == HASH else { throw fail("unexpected whitespace before the metric name") }
+                    _ = try comment(&out, &metaIndex)
                 }
             } else {
                 try sample(&out)
@@ -354,12 +356,6 @@ public struct ExpositionParser {
                 if c >= 0x80 { highBytes = true }
                 if c == BSLASH {
                     guard i + 1 < b.count, b[i + 1] != NL else { throw fail("unterminated escape in label value") }
-                    if om {
-                        let n = b[i + 1]
-                        guard n == BSLASH || n == QUOTE || n == UInt8(ascii: "n") else {
-                            throw fail("invalid escape sequence '\\\(Character(Unicode.Scalar(n)))' in label value")
-                        }
-                    }
                     i += 2
                     continue
                 }
@@ -416,12 +412,18 @@ public struct ExpositionParser {
         case "-Inf", "-inf", "-INF": return -.infinity
         default: break
         }
-        // Reject what Double(String) would accept but Go would not (e.g. "infinity" forms with
-        // trailing junk are already excluded); hex floats are valid in both.
+        // Prometheus keeps to pre-Go 1.13 float syntax (no hex floats, no underscores), and
+        // Go's ParseFloat reports out-of-range values as errors rather than ±Inf.
         for c in s.utf8 where !(isNameChar(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")) {
             return nil
         }
-        return Double(s)
+        for c in s.utf8 where c == UInt8(ascii: "p") || c == UInt8(ascii: "P") || c == UInt8(ascii: "_")
+            || c == UInt8(ascii: "x") || c == UInt8(ascii: "X") {
+            return nil
+        }
+        guard let v = Double(s) else { return nil }
+        if v.isInfinite && !s.lowercased().contains("inf") { return nil }
+        return v
     }
 
     static func materialize(_ b: [UInt8], _ r: Range<Int>) -> [Label] {
