@@ -253,7 +253,7 @@ public final class TSDB: Queryable, Sendable {
         var work: [(MemSeries, [Sample])] = []
         work.reserveCapacity(batch.count)
         var seriesRec = ByteWriter()
-        var samplesRec = ByteWriter(capacity: batch.count * 20)
+        var samplesRec = WALRecord.SamplesWriter(capacity: batch.count * 14)
         for ss in batch {
             if ss.samples.isEmpty { continue }
             var samples = ss.samples  // shares storage unless something is too old
@@ -271,15 +271,15 @@ public final class TSDB: Queryable, Sendable {
                 WALRecord.encodeSeries([(UInt64(s.ref), ss.labels)], into: &seriesRec)
             }
             for x in samples {
-                samplesRec.putUVarint(UInt64(s.ref)); samplesRec.putVarint(x.t); samplesRec.putLE64(x.v.bitPattern)
+                samplesRec.add(UInt64(s.ref), x.t, x.v)
             }
             work.append((s, samples))
         }
         guard !work.isEmpty else { return (report, 0) }
         var framed: [UInt8] = []
-        framed.reserveCapacity(seriesRec.count + samplesRec.count + 18)
+        framed.reserveCapacity(seriesRec.count + samplesRec.w.count + 18)
         if seriesRec.count > 0 { WALRecord.frame(type: 1, payload: seriesRec.bytes, into: &framed) }
-        WALRecord.frame(type: 2, payload: samplesRec.bytes, into: &framed)
+        WALRecord.frame(type: 2, payload: samplesRec.w.bytes, into: &framed)
         let pos: UInt64
         do {
             pos = try wal.log(framed)

@@ -40,16 +40,46 @@ enum WALRecord {
             return .series(out)
         case 2:
             var out: [(ref: UInt64, t: Int64, v: Double)] = []
-            out.reserveCapacity(r.remaining / 11)
+            if r.isAtEnd { return .samples(out) }
+            let baseRef = try r.uvarint()
+            let baseT = try r.varint()
+            out.reserveCapacity(r.remaining / 10)
             while !r.isAtEnd {
-                let ref = try r.uvarint()
-                let t = try r.varint()
+                let ref = baseRef &+ UInt64(bitPattern: try r.varint())
+                let t = baseT &+ (try r.varint())
                 let v = Double(bitPattern: try r.le64())
                 out.append((ref, t, v))
             }
             return .samples(out)
         default:
             throw r.fail("unknown WAL record type \(type)")
+        }
+    }
+
+    /// Samples payload: base ref uvarint, base t varint, then per sample ref and t as zig-zag
+    /// deltas from the bases and the value's 64 bits little-endian. A batch shares one scrape
+    /// time and nearby refs, so the deltas are one or two bytes.
+    struct SamplesWriter {
+        var w = ByteWriter()
+        private var baseRef: UInt64 = 0
+        private var baseT: Int64 = 0
+        private var started = false
+
+        init(capacity: Int = 0) { w = ByteWriter(capacity: capacity) }
+
+        var isEmpty: Bool { !started }
+
+        mutating func add(_ ref: UInt64, _ t: Int64, _ v: Double) {
+            if !started {
+                started = true
+                baseRef = ref
+                baseT = t
+                w.putUVarint(ref)
+                w.putVarint(t)
+            }
+            w.putVarint(Int64(bitPattern: ref &- baseRef))
+            w.putVarint(t &- baseT)
+            w.putLE64(v.bitPattern)
         }
     }
 
@@ -296,11 +326,12 @@ final class WAL: Sendable {
                     WALRecord.encodeSeries(ss.filter { liveRef($0.ref) == $0.ref }, into: &w)
                     if w.count > 0 { WALRecord.frame(type: 1, payload: w.bytes, into: &out) }
                 case .samples(let ss):
+                    var sw = WALRecord.SamplesWriter()
                     for s in ss where keepSample(s.t) {
                         guard let ref = liveRef(s.ref) else { continue }
-                        w.putUVarint(ref); w.putVarint(s.t); w.putLE64(s.v.bitPattern)
+                        sw.add(ref, s.t, s.v)
                     }
-                    if w.count > 0 { WALRecord.frame(type: 2, payload: w.bytes, into: &out) }
+                    if !sw.isEmpty { WALRecord.frame(type: 2, payload: sw.w.bytes, into: &out) }
                 }
             }
         }

@@ -177,8 +177,8 @@ import Testing
             WALRecord.frame(type: 1, payload: w.bytes, into: &seg)
         }
         func sample(_ ref: UInt64, _ t: Int64, _ v: Double) {
-            var w = ByteWriter(); w.putUVarint(ref); w.putVarint(t); w.putLE64(v.bitPattern)
-            WALRecord.frame(type: 2, payload: w.bytes, into: &seg)
+            var w = WALRecord.SamplesWriter(); w.add(ref, t, v)
+            WALRecord.frame(type: 2, payload: w.w.bytes, into: &seg)
         }
         series(5, a); sample(5, 1000, 1)
         series(9, a); sample(9, 2000, 2); sample(9, 4 * h + h / 2, 3)
