@@ -115,7 +115,7 @@ struct Scraped {
 
         let exact = ["node_boot_time_seconds", "node_uname_info", "node_filesystem_size_bytes", "node_filesystem_files",
                      "node_filesystem_readonly", "node_filesystem_device_error", "node_memory_MemTotal_bytes", "node_disk_info"]
-        var compared: [String] = ["node_cpu_seconds_total", "node_load1", "node_load5", "node_load15", "node_time_seconds",
+        var compared: [String] = ["node_cpu_seconds_total", "node_cpu_guest_seconds_total", "node_load1", "node_load5", "node_load15", "node_time_seconds",
                                   "node_context_switches_total", "node_forks_total", "node_intr_total", "node_procs_running",
                                   "node_procs_blocked", "node_boot_time_seconds", "node_uname_info"]
         compared += ["size_bytes", "free_bytes", "avail_bytes", "files", "files_free", "readonly", "device_error"].map { "node_filesystem_" + $0 }
@@ -145,6 +145,52 @@ struct Scraped {
                 let earlier = before.samples[labels] ?? mine
                 let lo = min(earlier, mine) - tol, hi = max(earlier, mine) + tol
                 #expect(theirValue >= lo && theirValue <= hi, "\(labels): ours \(earlier)...\(mine) theirs \(theirValue) (tolerance \(tol))")
+            }
+        }
+    }
+
+    /// Same input, same output: node_exporter reads our fixture /proc through --path.procfs,
+    /// so every value must match exactly (filesystem space comes from the live root and moves).
+    @Test(.timeLimit(.minutes(1))) func matchesNodeExporterOnTheFixtureTree() async throws {
+        let binary = "/usr/bin/prometheus-node-exporter"
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
+            return
+        }
+        let port = Loopback.freePort()
+        let proc = Process()
+        proc.executableURL = URL(fileURLWithPath: binary)
+        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--path.procfs=\(fixturePath("node/proc"))",
+                          "--path.sysfs=\(fixturePath("node/sys"))", "--no-collector.netdev.netlink", "--collector.disable-defaults",
+                          "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.filesystem",
+                          "--collector.diskstats", "--collector.netdev", "--collector.stat"]
+        proc.standardOutput = FileHandle.nullDevice
+        proc.standardError = FileHandle.nullDevice
+        try proc.run()
+        let pid = proc.processIdentifier
+        defer {
+            kill(pid, SIGTERM)
+            proc.waitUntilExit()
+        }
+        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        let theirs = try Scraped(try #require(Loopback.get(port: port, path: "/metrics").flatMap { $0.0 == 200 ? $0.2 : nil }))
+        let ours = try Scraped(try fixtureCollector().collect())
+        let families = theirs.families { $0.hasPrefix("node_") && !$0.hasPrefix("node_scrape_") && $0 != "node_exporter_build_info" }
+        #expect(families.count > 40)
+        let moving: Set<String> = ["node_filesystem_avail_bytes", "node_filesystem_free_bytes", "node_filesystem_files_free"]
+        for name in families.sorted() {
+            let a = ours.family(name), b = theirs.family(name)
+            #expect(Set(a.keys) == Set(b.keys), "label sets of \(name): ours \(a.keys.sorted()) theirs \(b.keys.sorted())")
+            #expect(ours.types[name] == theirs.types[name] && ours.helps[name] == theirs.helps[name], "HELP/TYPE of \(name)")
+            for (labels, v) in b {
+                guard let mine = a[labels] else { continue }
+                if moving.contains(name) {
+                    #expect(abs(mine - v) <= max(v * 0.01, 256 * 1_048_576), "\(labels): ours \(mine) theirs \(v)")
+                } else {
+                    #expect(mine.bitPattern == v.bitPattern, "\(labels): ours \(mine) theirs \(v)")
+                }
             }
         }
     }

@@ -87,6 +87,13 @@ public struct NodeCollector: LocalCollector {
                 }
             }
         }
+        if cpus.contains(where: { $0.1.count >= 10 }) {
+            w.family("node_cpu_guest_seconds_total", "counter", "Seconds the CPUs spent in guests (VMs) for each mode.")
+            for (cpu, vals) in cpus where vals.count >= 10 {
+                w.sample("node_cpu_guest_seconds_total", [("cpu", cpu), ("mode", "nice")], vals[9])
+                w.sample("node_cpu_guest_seconds_total", [("cpu", cpu), ("mode", "user")], vals[8])
+            }
+        }
         let stats: [(String, String, String)] = [
             ("intr", "node_intr_total", "Total number of interrupts serviced."),
             ("ctxt", "node_context_switches_total", "Total number of context switches."),
