@@ -114,7 +114,7 @@ struct ByteReader {
     /// A uvarint that must fit in `limit` (counts, lengths, symbol ids).
     mutating func count(limit: Int) throws -> Int {
         let u = try uvarint()
-        guard u <= UInt64(limit) else { throw fail("length \(u) exceeds limit \(limit)") }
+        guard limit >= 0, u <= UInt64(limit) else { throw fail("length \(u) exceeds limit \(limit)") }
         return Int(u)
     }
 
