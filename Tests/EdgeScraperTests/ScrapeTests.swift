@@ -204,13 +204,21 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         node: {enabled: false}
         """, file: "t.yml")
         await mgr.apply(cfg)
-        for _ in 0..<100 where !series(sink.all, "n").contains(where: { StaleNaN.isStale($0.samples[0].v) }) {
+        // As Prometheus, the markers come at the next (skipped) tick and are written 1.1
+        // intervals later: about 2 s here.
+        for _ in 0..<200 where !series(sink.all, "n").contains(where: { StaleNaN.isStale($0.samples[0].v) })
+            || !series(sink.all, "up").contains(where: { Labels($0.labels)["instance"] == "c:1" && StaleNaN.isStale($0.samples[0].v) }) {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        #expect(series(sink.all, "n").contains { StaleNaN.isStale($0.samples[0].v) })
+        let n = series(sink.all, "n")
+        let marker = try #require(n.last)
+        #expect(StaleNaN.isStale(marker.samples[0].v))
+        #expect(n.dropLast().allSatisfy { $0.samples[0].t < marker.samples[0].t && !StaleNaN.isStale($0.samples[0].v) })
         #expect(series(sink.all, "up").contains { Labels($0.labels)["instance"] == "c:1" && StaleNaN.isStale($0.samples[0].v) })
         #expect(await mgr.targetStatus().map(\.url) == ["http://a:1/metrics"])
         run.cancel()
         await run.value
+        // Shutdown is not the end of a series: a restart continues it, so no markers.
+        #expect(!series(sink.all, "m").contains { StaleNaN.isStale($0.samples[0].v) })
     }
 }

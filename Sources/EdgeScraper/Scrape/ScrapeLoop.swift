@@ -123,23 +123,36 @@ final class ScrapeLoop: Sendable {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let nowNanos = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-        do { try await Task.sleep(nanoseconds: initialDelayNanos(now: nowNanos)) } catch { await finish(); return }
+        // Cancellation means shutdown or replacement by a reloaded loop: no stale markers,
+        // the series continue after the restart, as in Prometheus.
+        do { try await Task.sleep(nanoseconds: initialDelayNanos(now: nowNanos)) } catch { return }
         let interval = UInt64(target.interval) * 1_000_000
         var next = monotonicNanos()
         while !Task.isCancelled {
+            if isRemoved {
+                await endOfRunStaleness()
+                return
+            }
             await scrapeOnce()
             next += interval
             let now = monotonicNanos()
             // After a long stall skip missed ticks instead of scraping in a burst.
             while next <= now { next += interval }
-            do { try await Task.sleep(nanoseconds: next - now) } catch { break }
+            do { try await Task.sleep(nanoseconds: next - now) } catch { return }
         }
-        await finish()
     }
 
-    private func finish() async {
-        let (removed, stale) = state.withLock { ($0.removed, $0.processor.staleMarkers(at: nowMillis())) }
-        guard removed, !stale.isEmpty else { return }
+    private var isRemoved: Bool { state.withLock { $0.removed } }
+
+    /// Prometheus' endOfRunStaleness: the markers carry the time of the first scrape that did
+    /// not happen and are written 1.1 intervals later, so that if the target came back in the
+    /// meantime its fresh samples win and the late markers are dropped as out of order.
+    private func endOfRunStaleness() async {
+        let staleTime = nowMillis()
+        guard state.withLock({ $0.processor.hasWritten }) else { return }
+        do { try await Task.sleep(nanoseconds: UInt64(target.interval) * 1_100_000) } catch { return }
+        let stale = state.withLock { $0.processor.staleMarkers(at: staleTime) }
+        guard !stale.isEmpty else { return }
         do { try await sink.enqueue(stale) } catch {
             logger.warning("could not enqueue stale markers", metadata: ["target": "\(target.url)", "error": "\(error)"])
         }

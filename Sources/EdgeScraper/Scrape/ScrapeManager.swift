@@ -12,6 +12,8 @@ public actor ScrapeManager {
     private let logger: Logger
     private var pools: [String: ScrapePool] = [:]
     private var poolConfigs: [String: PoolSpec] = [:]
+    /// Pools of removed jobs whose loops are still writing stale markers.
+    private var retired: [ScrapePool] = []
     private var running = false
 
     public init(config: EdgeConfig, transport: any HTTPTransport, sink: any SampleSink, logger: Logger) {
@@ -31,6 +33,8 @@ public actor ScrapeManager {
         }
         running = false
         for (_, p) in pools { await p.stop(removed: false) }
+        for p in retired { await p.stop(removed: false) }
+        retired.removeAll()
         pools.removeAll()
         poolConfigs.removeAll()
     }
@@ -86,7 +90,9 @@ public actor ScrapeManager {
                 }
             }
             // A removed job ends its series.
-            await pool.stop(removed: wanted[name] == nil)
+            let removed = wanted[name] == nil
+            await pool.stop(removed: removed)
+            if removed { retired.append(pool) }
             pools[name] = nil
             poolConfigs[name] = nil
         }
@@ -133,6 +139,8 @@ actor ScrapePool {
     private var groups: [Int: [TargetGroup]] = [:]
     private var loops: [ScrapeTarget: (loop: ScrapeLoop, task: Task<Void, Never>)] = [:]
     private var discoveryTasks: [Task<Void, Never>] = []
+    /// Loops of removed targets that are still to write their stale markers.
+    private var retiring: [Task<Void, Never>] = []
     private(set) var droppedCount = 0
     private var stopped = false
 
@@ -198,8 +206,9 @@ actor ScrapePool {
     private func setTargets(_ targets: [ScrapeTarget]) {
         let wanted = Set(targets)
         for (t, entry) in loops where !wanted.contains(t) {
+            // The loop ends itself at its next tick and writes stale markers a little later.
             entry.loop.markRemoved()
-            entry.task.cancel()
+            retiring.append(entry.task)
             loops[t] = nil
         }
         for t in targets where loops[t] == nil {
@@ -208,15 +217,25 @@ actor ScrapePool {
         }
     }
 
+    /// `removed`: the job went away, so its loops end their series with stale markers on
+    /// their own schedule; otherwise (shutdown, restart) they stop at once without markers.
     func stop(removed: Bool) async {
         stopped = true
         for t in discoveryTasks { t.cancel() }
-        for (_, entry) in loops {
-            if removed { entry.loop.markRemoved() }
-            entry.task.cancel()
+        if removed {
+            for (_, entry) in loops {
+                entry.loop.markRemoved()
+                retiring.append(entry.task)
+            }
+            loops.removeAll()
+            return
         }
+        for (_, entry) in loops { entry.task.cancel() }
+        for t in retiring { t.cancel() }
         for (_, entry) in loops { await entry.task.value }
+        for t in retiring { await t.value }
         loops.removeAll()
+        retiring.removeAll()
     }
 
     func statuses() -> [TargetStatus] {

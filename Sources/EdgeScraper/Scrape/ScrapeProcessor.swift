@@ -168,6 +168,8 @@ public struct ScrapeProcessor: Sendable {
         return r
     }
 
+    public var hasWritten: Bool { scrapedOnce }
+
     /// Stale markers for everything this target wrote, for when the target goes away.
     public func staleMarkers(at t: Int64) -> [TimeSeries] {
         guard scrapedOnce else { return [] }
