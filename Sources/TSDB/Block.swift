@@ -53,7 +53,7 @@ enum ULID {
 
 /// Writes a block directory: `chunks`, `index`, `meta.json`. Series must arrive in label order.
 ///
-/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 | data | crc32c u32 BE`
+/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 (1 XOR, 2 decimal) | data | crc32c u32 BE`
 /// (crc over encoding and data); a chunk reference is the record's file offset.
 final class BlockWriter {
     let parent: String
@@ -68,6 +68,8 @@ final class BlockWriter {
     /// Larger than head chunks: per-chunk headers and index entries are a visible share of
     /// bytes per sample at 120, and block chunks are never appended to.
     static let samplesPerChunk = 480
+    static let encodingXOR: UInt8 = 1
+    static let encodingDecimal: UInt8 = 2
     static let chunksMagic: [UInt8] = Array("FSCK".utf8) + [1]
     static let indexMagic: [UInt8] = Array("FSIX".utf8) + [1]
 
@@ -102,11 +104,17 @@ final class BlockWriter {
         var i = 0
         while i < samples.count {
             let end = Swift.min(i + BlockWriter.samplesPerChunk, samples.count)
-            let data = XORChunk.encode(samples[i..<end])
+            // Whichever encoding is smaller; decimal fails (nil) for anything not exactly decimal.
+            var data = XORChunk.encode(samples[i..<end])
+            var encoding = BlockWriter.encodingXOR
+            if let dec = DecimalChunk.encode(samples[i..<end]), dec.count < data.count {
+                data = dec
+                encoding = BlockWriter.encodingDecimal
+            }
             let ref = UInt64(chunkFileOffset + chunkBuf.count)
             chunkBuf.putUVarint(UInt64(data.count))
             let recStart = chunkBuf.count
-            chunkBuf.putByte(1)
+            chunkBuf.putByte(encoding)
             chunkBuf.putBytes(data)
             let crc = CRC32C.checksum(chunkBuf.bytes[recStart...])
             chunkBuf.putBE32(crc)
@@ -397,7 +405,7 @@ final class Block: Sendable, PostingsIndex {
         return SeriesEntry(labels: Labels(sortedUnchecked: pairs), chunks: chunks)
     }
 
-    func chunk(_ ref: UInt64) throws -> [UInt8] {
+    func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: [UInt8]) {
         let file = dir + "/chunks"
         guard ref >= 5, ref < UInt64(chunksFile.count) else {
             throw TSDBError.corrupt(file, Int(clamping: ref), "chunk reference outside the file")
@@ -406,15 +414,24 @@ final class Block: Sendable, PostingsIndex {
         let len = try r.count(limit: r.remaining)
         let rec = try r.bytes(len + 1)
         guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corrupt(file, Int(ref), "chunk checksum mismatch") }
-        guard rec[0] == 1 else { throw TSDBError.corrupt(file, Int(ref), "unknown chunk encoding \(rec[0])") }
-        return Array(UnsafeRawBufferPointer(rebasing: rec[1...]))
+        guard rec[0] == BlockWriter.encodingXOR || rec[0] == BlockWriter.encodingDecimal else {
+            throw TSDBError.corrupt(file, Int(ref), "unknown chunk encoding \(rec[0])")
+        }
+        return (rec[0], Array(UnsafeRawBufferPointer(rebasing: rec[1...])))
     }
 
     func samples(_ entry: SeriesEntry, mint: Int64, maxt: Int64) throws -> [Sample] {
         var out: [Sample] = []
         for c in entry.chunks where c.maxT >= mint && c.minT <= maxt {
-            let data = try chunk(c.ref)
+            let (encoding, data) = try chunk(c.ref)
             do {
+                if encoding == BlockWriter.encodingDecimal {
+                    for s in try DecimalChunk.decode(data) {
+                        if s.t > maxt { break }
+                        if s.t >= mint { out.append(s) }
+                    }
+                    continue
+                }
                 var it = try XORChunk.Iterator(data)
                 while let s = try it.next() {
                     if s.t > maxt { break }

@@ -116,3 +116,57 @@ import Testing
         #expect(c == CRC32C.checksum(long))
     }
 }
+
+@Suite struct DecimalChunkTests {
+    func roundTrip(_ samples: [Sample]) throws -> Int? {
+        guard let data = DecimalChunk.encode(samples) else { return nil }
+        let got = try DecimalChunk.decode(data)
+        #expect(bitsEqual(got, samples), "decimal round trip of \(samples.prefix(3))…")
+        return data.count
+    }
+
+    @Test func decimalSeriesRoundTripAndBeatXOR() throws {
+        var rng = SplitMix(21)
+        for round in 0..<300 {
+            let n = Int.random(in: 1...480, using: &rng)
+            let digits = Int.random(in: 0...4, using: &rng)
+            var scale = 1.0
+            for _ in 0..<digits { scale *= 10 }
+            var t = Int64.random(in: -1_000_000...1_000_000_000_000, using: &rng)
+            var m = Int64.random(in: -1_000_000...1_000_000_000, using: &rng)
+            var out: [Sample] = []
+            for _ in 0..<n {
+                t += round % 3 == 0 ? 15_000 : Int64.random(in: 1...100_000, using: &rng)
+                switch round % 4 {
+                case 0: m += Int64.random(in: 0...2000, using: &rng)  // counter
+                case 1: m = Int64.random(in: -500...500, using: &rng)  // noisy gauge
+                case 2: break  // constant
+                default: m += Int64.random(in: -(1 << 40)...(1 << 40), using: &rng)  // wild
+                }
+                out.append(Sample(t: t, v: Double(m) / scale))
+            }
+            let size = try roundTrip(out)
+            #expect(size != nil, "exact decimals must encode (round \(round))")
+            if round % 4 == 0, n > 100, let size {
+                #expect(size < XORChunk.encode(out).count)
+            }
+        }
+    }
+
+    @Test func nonDecimalValuesAreRefused() throws {
+        for v in [Double.nan, StaleNaN.value, .infinity, -.infinity, -0.0, 0.1 + 0.2, .pi, 1e300, .leastNonzeroMagnitude] {
+            #expect(DecimalChunk.encode([Sample(t: 1, v: 1), Sample(t: 2, v: v)]) == nil, "\(v)")
+        }
+        #expect(try roundTrip([Sample(t: 1, v: 0.1), Sample(t: 2, v: 0.25), Sample(t: 3, v: -7)]) != nil)
+    }
+
+    @Test func garbageNeverTraps() {
+        var rng = SplitMix(9)
+        let valid = DecimalChunk.encode((0..<100).map { Sample(t: Int64($0) * 1000, v: Double($0 * $0) / 100) })!
+        for round in 0..<2000 {
+            var b = round % 2 == 0 ? (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } : valid
+            if round % 2 == 1 { for _ in 0..<3 { b[Int.random(in: 0..<b.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) } }
+            if let s = try? DecimalChunk.decode(b) { #expect(zip(s, s.dropFirst()).allSatisfy { $0.t < $1.t }) }
+        }
+    }
+}
