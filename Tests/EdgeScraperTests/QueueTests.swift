@@ -254,6 +254,15 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         await q.close()
     }
 
+    @Test func oneQueuePerDirectory() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
+        #expect(throws: QueueError.self) { _ = try DiskQueue(dir: dir.path, maxBytes: 1 << 20) }
+        await q.close()
+        let again = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
+        await again.close()
+    }
+
     @Test func nextWaitsForAnAppend() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)

@@ -13,7 +13,8 @@ public actor Agent {
     public let listen: String
     private let logger: Logger
     public let registry = MetricsRegistry()
-    private let transport = NIOHTTPTransport()
+    // Enough idle keep-alive connections for every shard of a few endpoints plus the scrapes.
+    private let transport = NIOHTTPTransport(maxIdlePerHost: 32)
     private let sink: DeliverySink
     private var config: EdgeConfig
     private var manager: ScrapeManager?

@@ -93,6 +93,7 @@ public actor DiskQueue: SampleSink {
     private var readFdSegment: UInt64 = 0
     private var cursor: QueuePosition
     private let cursorFd: Int32
+    private let lockFd: Int32
     private var inflight: [Inflight] = []
     private var inflightHead = 0
     private var appendSeq: UInt64 = 0
@@ -136,6 +137,7 @@ public actor DiskQueue: SampleSink {
         segments = segs
         cursor = start
         cursorFd = r.cursorFd
+        lockFd = r.lockFd
         readPos = start
         readSamplesInSegment = before
         droppedCorrupt = r.droppedCorrupt
@@ -251,6 +253,7 @@ public actor DiskQueue: SampleSink {
         do {
             try QFile.writeAll(writeFd, buf, path: path)
         } catch {
+            metrics.droppedWriteError.inc(samples)
             // A partial write would leave a torn record in the middle of live data; cut it
             // back so the next append starts at a record boundary.
             _ = ftruncate(writeFd, off_t(segments[i].bytes))
@@ -541,6 +544,18 @@ public actor DiskQueue: SampleSink {
         _ = fsync(cursorFd)
         Glibc.close(cursorFd)
         if readFd >= 0 { Glibc.close(readFd); readFd = -1 }
+        Glibc.close(lockFd)
+    }
+
+    deinit {
+        // An abandoned (never closed) queue must not keep its directory locked.
+        if !closed {
+            Glibc.close(writeFd)
+            for fd in retiredFds { Glibc.close(fd) }
+            Glibc.close(cursorFd)
+            if readFd >= 0 { Glibc.close(readFd) }
+            Glibc.close(lockFd)
+        }
     }
 
     // MARK: files and recovery
@@ -566,6 +581,7 @@ public actor DiskQueue: SampleSink {
         var segments: [(index: UInt64, bytes: Int64, samples: Int)]
         var cursor: QueuePosition
         var cursorFd: Int32
+        var lockFd: Int32
         var samplesBeforeCursor: Int
         var droppedCorrupt: Int
     }
@@ -578,8 +594,17 @@ public actor DiskQueue: SampleSink {
         }
         indices.sort()
 
+        // One process per queue directory: two writers would interleave records and fight
+        // over the cursor.
+        let lockPath = dir + "/lock"
+        let lockFd = try QFile.open(lockPath, O_RDWR | O_CREAT)
+        if flock(lockFd, LOCK_EX | LOCK_NB) != 0 {
+            Glibc.close(lockFd)
+            throw QueueError("queue directory \(dir) is in use by another edge-scraper; give each instance its own queue.dir")
+        }
         let cursorPath = dir + "/cursor"
-        let cursorFd = try QFile.open(cursorPath, O_RDWR | O_CREAT)
+        let cursorFd: Int32
+        do { cursorFd = try QFile.open(cursorPath, O_RDWR | O_CREAT) } catch { Glibc.close(lockFd); throw error }
         var cursor = QueuePosition(segment: indices.first ?? 0, offset: headerSize)
         let raw = try QFile.pread(cursorFd, 24, at: 0, path: cursorPath)
         if raw.count == 24, Array(raw[0..<4]) == Array("FSQC".utf8), CRC32C.checksum(Array(raw[0..<20])) == raw.le32(at: 20) {
@@ -642,7 +667,7 @@ public actor DiskQueue: SampleSink {
         }
         // A cut tail held at most the records whose appends never returned, so nothing
         // acknowledged to a producer is counted as lost here.
-        return Recovered(segments: segs, cursor: cursor, cursorFd: cursorFd,
+        return Recovered(segments: segs, cursor: cursor, cursorFd: cursorFd, lockFd: lockFd,
                          samplesBeforeCursor: samplesBeforeCursor, droppedCorrupt: 0)
     }
 }
@@ -662,9 +687,10 @@ public struct QueueMetrics: Sendable {
     public var pending: Gauge
     public var segments: Gauge
     public var fsyncs: Counter
+    public var droppedWriteError: Counter
 
     public init() {
-        appended = Counter(); droppedFull = Counter(); droppedCorrupt = Counter()
+        appended = Counter(); droppedFull = Counter(); droppedCorrupt = Counter(); droppedWriteError = Counter()
         bytes = Gauge(); pending = Gauge(); segments = Gauge(); fsyncs = Counter()
     }
 
@@ -675,6 +701,8 @@ public struct QueueMetrics: Sendable {
                                        l + [("reason", "queue_full")])
         droppedCorrupt = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
                                           l + [("reason", "queue_corrupt")])
+        droppedWriteError = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
+                                             l + [("reason", "queue_write_error")])
         bytes = registry.gauge("edge_scraper_queue_bytes", "Bytes of queue segments on disk.", l)
         pending = registry.gauge("edge_scraper_queue_pending_samples", "Samples in the queue not yet acknowledged by the receiver.", l)
         segments = registry.gauge("edge_scraper_queue_segments", "Queue segment files on disk.", l)

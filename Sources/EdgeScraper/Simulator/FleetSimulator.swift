@@ -113,6 +113,12 @@ public final class FleetSimulator: Sendable {
         logger.info("simulate: starting", metadata: [
             "clusters": "\(n)", "series_per_cluster": "\(o.seriesPerCluster)", "interval_ms": "\(interval)",
             "backfill_ticks": "\(backfillTicks)", "url": "\(o.remoteWrite)"])
+        if !o.tokens.isEmpty && o.defaultToken == nil {
+            let missing = (0..<n).filter { o.tokens[SimCluster.clusterName($0)] == nil }.count
+            if missing > 0 {
+                logger.warning("simulate: \(missing) of \(n) clusters have no token in the token file and send without one")
+            }
+        }
         let reporter = Task {
             var last = 0
             while !Task.isCancelled {
