@@ -27,11 +27,56 @@ public struct AnchoredRegex: @unchecked Sendable {
         } else {
             fast = .none
         }
+        if let unsupported = AnchoredRegex.nonRE2Construct(source) {
+            throw RelabelError(message: "invalid regular expression \"\(source)\": \(unsupported) is not supported (Prometheus uses RE2 syntax)")
+        }
         do {
             compiled = try Regex("(?:" + source + ")")
         } catch {
             throw RelabelError(message: "invalid regular expression \"\(source)\": \(error)")
         }
+    }
+
+    /// Swift's regex engine accepts Perl constructs RE2 rejects; configs valid here must be
+    /// valid in Prometheus, so they are refused: lookaround, backreferences, atomic groups,
+    /// possessive quantifiers.
+    static func nonRE2Construct(_ re: String) -> String? {
+        let b = Array(re.utf8)
+        var i = 0
+        var inClass = false
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\\") {
+                if !inClass, i + 1 < b.count, b[i + 1] >= UInt8(ascii: "1"), b[i + 1] <= UInt8(ascii: "9") { return "a backreference" }
+                i += 2
+                continue
+            }
+            if inClass {
+                if c == UInt8(ascii: "]") { inClass = false }
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "[") {
+                inClass = true
+                // A leading ']' (or '^]') is a literal inside the class.
+                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "^") { i += 1 }
+                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "]") { i += 1 }
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "("), i + 2 < b.count, b[i + 1] == UInt8(ascii: "?") {
+                let n = b[i + 2]
+                if n == UInt8(ascii: "=") || n == UInt8(ascii: "!") { return "lookahead" }
+                if n == UInt8(ascii: ">") { return "an atomic group" }
+                if n == UInt8(ascii: "<"), i + 3 < b.count, b[i + 3] == UInt8(ascii: "=") || b[i + 3] == UInt8(ascii: "!") { return "lookbehind" }
+            }
+            if (c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "?") || c == UInt8(ascii: "}")),
+               i + 1 < b.count, b[i + 1] == UInt8(ascii: "+") {
+                return "a possessive quantifier"
+            }
+            i += 1
+        }
+        return nil
     }
 
     public func matches(_ s: String) -> Bool {
