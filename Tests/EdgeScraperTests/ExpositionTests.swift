@@ -128,6 +128,38 @@ import Storage
         #expect(Exposition.acceptHeader.hasPrefix("application/openmetrics-text;version=1.0.0,"))
     }
 
+    /// Property: whatever label values and floats a writer emits, the parser reads back exactly.
+    @Test func writtenExpositionsRoundTrip() throws {
+        var rng = SplitMix(seed: 99)
+        let chars: [Character] = ["a", "Z", "0", " ", "\"", "\\", "\n", "é", "😀", "{", "}", ",", "=", "#"]
+        for _ in 0..<300 {
+            var w = MetricWriter()
+            var expected: [(Labels, Double)] = []
+            for k in 0..<Int(rng.next() % 8) {
+                let name = "m_\(k)"
+                var pairs: [(String, String)] = []
+                for j in 0..<Int(rng.next() % 4) {
+                    let v = String((0..<Int(rng.next() % 6)).map { _ in chars[Int(rng.next() % UInt64(chars.count))] })
+                    pairs.append(("l\(j)", v))
+                }
+                let bits = rng.next()
+                let values: [Double] = [Double(bitPattern: bits), Double(Int64(bitPattern: bits) % 1_000_000) / 1000, .infinity, -.infinity, 0]
+                var v = values[Int(rng.next() % UInt64(values.count))]
+                if v.isNaN || v.isSubnormal { v = 1.5 }
+                w.family(name, "gauge", "help \\ with\nnewline")
+                w.sample(name, pairs, v)
+                expected.append((Labels(pairs.map { Label($0.0, $0.1) } + [Label("__name__", name)]), v))
+            }
+            let p = try ExpositionParser.parse(w.bytes, format: .prometheusText)
+            #expect(p.samples.count == expected.count)
+            for (s, e) in zip(p.samples, expected) {
+                #expect(Labels(p.labels(of: s)) == e.0)
+                #expect(s.value == e.1, "\(e.1) read back as \(s.value)")
+            }
+            #expect(p.metadata.allSatisfy { $0.help == "help \\ with\nnewline" })
+        }
+    }
+
     @Test func randomGarbageNeverCrashes() {
         var rng = SplitMix(seed: 7)
         let alphabet = Array("ab_:{}=\",# \n\t\\.+-eE019NaInfHELPTYPEUNITOF\r".utf8)

@@ -155,6 +155,9 @@ import Testing
         // Deep nesting is an error, not a stack overflow.
         #expect(throws: YAMLError.self) { try YAML.parse(String(repeating: "[", count: 10_000)) }
         #expect(throws: YAMLError.self) { try YAML.parse(String(repeating: "- ", count: 10_000) + "x") }
+        var deep = ""
+        for d in 0..<5_000 { deep += String(repeating: " ", count: d) + "k\(d):\n" }
+        #expect(throws: YAMLError.self) { try YAML.parse(deep) }
     }
 }
 
