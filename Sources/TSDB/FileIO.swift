@@ -155,3 +155,23 @@ final class MappedFile: @unchecked Sendable {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 }
+
+extension FileIO {
+    /// Takes a POSIX record lock on `<dir>/lock` so a second process cannot open the same data
+    /// directory, and returns the descriptor holding it. Record locks belong to the process, so
+    /// reopening inside one process (tests simulating a crash) still works.
+    static func lockDirectory(_ dir: String) throws -> Int32 {
+        let path = dir + "/lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw error("cannot create lock file", path) }
+        var fl = flock()
+        fl.l_type = Int16(F_WRLCK)
+        fl.l_whence = Int16(SEEK_SET)
+        if fcntl(fd, F_SETLK, &fl) != 0 {
+            let e = errno
+            close(fd)
+            throw TSDBError("data directory \(dir) is in use by another process (\(errnoText(e))); stop it or use another data directory")
+        }
+        return fd
+    }
+}

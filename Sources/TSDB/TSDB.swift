@@ -88,8 +88,11 @@ public final class TSDB: Queryable, Sendable {
     let wal: WAL
     /// Serialises maintain/flushHead: only one head cut or compaction at a time.
     let maintenance = Mutex<Void>(())
+    /// Descriptor holding the data directory's lock; -1 once closed.
+    let lockFD: Mutex<Int32>
 
-    private init(dir: String, options: TSDBOptions, logger: Logger, head: sending HeadData, shared: Shared, counters: Counters, wal: WAL) {
+    private init(dir: String, options: TSDBOptions, logger: Logger, head: sending HeadData, shared: Shared, counters: Counters, wal: WAL, lockFD: Int32) {
+        self.lockFD = Mutex(lockFD)
         self.dir = dir
         self.walDir = dir + "/wal"
         self.options = options
@@ -109,6 +112,9 @@ public final class TSDB: Queryable, Sendable {
         try FileIO.mkdirAll(directory)
         let walDir = directory + "/wal"
         try FileIO.mkdirAll(walDir)
+        let lockFD = try FileIO.lockDirectory(directory)
+        var opened = false
+        defer { if !opened { Glibc.close(lockFD) } }
         var counters = Counters()
 
         // Blocks: drop unfinished writes, then blocks already merged into a compacted block
@@ -144,7 +150,8 @@ public final class TSDB: Queryable, Sendable {
         var shared = Shared()
         shared.blocks = blocks
         shared.nextSeq = (blocks.map(\.meta.seq).max() ?? 0) + 1
-        return TSDB(dir: directory, options: options, logger: logger, head: h, shared: shared, counters: counters, wal: wal)
+        opened = true
+        return TSDB(dir: directory, options: options, logger: logger, head: h, shared: shared, counters: counters, wal: wal, lockFD: lockFD)
     }
 
     private static func replayWAL(walDir: String, head h: HeadData, blockRange: Int64, logger: Logger, counters: inout Counters) throws {
@@ -415,6 +422,10 @@ public final class TSDB: Queryable, Sendable {
 
     public func close() throws {
         try wal.close()
+        lockFD.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
     }
 }
 
