@@ -182,7 +182,7 @@ struct MapReader {
         guard let n = node(key) else { return nil }
         guard let seq = n.sequence else { throw fail(key, "\(key) in \(path) must be a list, found a \(n.kindName)") }
         return try seq.enumerated().map { (i, item) in
-            guard let s = item.scalar, !item.isNull || item.scalar == "" else {
+            guard let s = item.scalar else {
                 throw ConfigError(file: file, line: item.line, message: "\(key)[\(i)] in \(path) must be a string, found a \(item.kindName)")
             }
             return s
@@ -207,7 +207,8 @@ struct MapReader {
             guard let v = p.value.scalar else {
                 throw ConfigError(file: file, line: p.value.line, message: "label \(name) in \(child(key)) must have a string value")
             }
-            pairs.append(Label(name, p.value.isNull && p.value.scalar != "" ? "" : v))
+            // `~`/null is an absent label, as an empty value is.
+            pairs.append(Label(name, p.value.isNull ? "" : v))
         }
         return Labels(pairs)
     }

@@ -150,11 +150,11 @@ public enum TargetBuilder {
         return (out, dropped, errors)
     }
 
+    /// Whether Prometheus would leave the address alone: it has a port, or (a bare IPv6
+    /// address with several colons) appending one would not make it valid either.
     static func hasPort(_ addr: String) -> Bool {
         if addr.hasPrefix("[") { return addr.contains("]:") }
-        let colons = addr.utf8.filter { $0 == UInt8(ascii: ":") }.count
-        // A bare IPv6 address has several colons and no brackets: no port can be added either.
-        return colons == 1 || colons > 1
+        return addr.utf8.contains(UInt8(ascii: ":"))
     }
 
     /// Prometheus' duration rendering (`1m30s`, `15s`, `500ms`).
