@@ -195,6 +195,11 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         #expect(transport.requests.withLock { $0.first?.headers.first { $0.name == "Accept" }?.value } == Exposition.acceptHeader)
         let status = await mgr.targetStatus()
         #expect(status.count == 3)
+        #expect(status.first { $0.url == "http://c:1/metrics" }?.failures ?? 0 >= 1)
+        let own = try Scraped(await mgr.targetMetricsText())
+        #expect(own.samples[Labels(["__name__": "edge_scraper_target_up", "job": "j", "instance": "a:1"])] == 1)
+        #expect(own.samples[Labels(["__name__": "edge_scraper_target_up", "job": "gone", "instance": "c:1"])] == 0)
+        #expect((own.samples[Labels(["__name__": "edge_scraper_target_scrapes_total", "job": "j", "instance": "a:1"])] ?? 0) >= 1)
         // Reload without job "gone" and without target b: both end with stale markers.
         cfg = try ConfigLoader.parse("""
         global: {scrape_interval: 1s, external_labels: {cluster: c1}}

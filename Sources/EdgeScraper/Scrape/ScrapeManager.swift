@@ -51,6 +51,25 @@ public actor ScrapeManager {
         return out
     }
 
+    /// Per-target scrape counters in Prometheus text format, for the agent's own /metrics.
+    public func targetMetricsText() async -> [UInt8] {
+        let status = await targetStatus()
+        var w = MetricWriter()
+        func each(_ name: String, _ type: String, _ help: String, _ value: (TargetStatus) -> Double) {
+            w.family(name, type, help)
+            for t in status {
+                w.sample(name, [("job", t.job), ("instance", t.labels["instance"] ?? t.url)], value(t))
+            }
+        }
+        each("edge_scraper_target_up", "gauge", "Whether the last scrape of the target succeeded (0 before the first scrape).") { $0.health == .up ? 1 : 0 }
+        each("edge_scraper_target_scrapes_total", "counter", "Scrapes of the target.") { Double($0.scrapes) }
+        each("edge_scraper_target_scrape_failures_total", "counter", "Failed scrapes of the target.") { Double($0.failures) }
+        each("edge_scraper_target_samples_scraped_total", "counter", "Samples parsed from the target's expositions.") { Double($0.samplesScraped) }
+        each("edge_scraper_target_samples_post_relabel_total", "counter", "Samples kept after metric relabeling.") { Double($0.samplesPostRelabel) }
+        each("edge_scraper_target_last_scrape_duration_seconds", "gauge", "Duration of the target's last scrape.") { $0.lastDurationSeconds }
+        return w.bytes
+    }
+
     /// Targets that discovery found but relabeling dropped, by job.
     public func droppedTargets() async -> [String: Int] {
         var out: [String: Int] = [:]
