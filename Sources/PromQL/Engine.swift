@@ -70,7 +70,8 @@ public struct Engine: Sendable {
             throw PromQLError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
         if end < start { throw PromQLError(.badData, "end timestamp must not be before start time") }
-        if (end - start) / step > 11000 {
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        if overflow || span / step > 11000 {
             throw PromQLError(.badData, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
         if expr.type != .scalar && expr.type != .vector {
@@ -126,6 +127,13 @@ func keepsOrder(_ e: Expr) -> Bool {
 }
 
 // MARK: - Internal representation
+
+/// Timestamps minus offsets and ranges, saturating instead of trapping on absurd inputs
+/// (`offset 200000000y` is valid PromQL).
+@inline(__always) func satSub(_ a: Int64, _ b: Int64) -> Int64 {
+    let (r, o) = a.subtractingReportingOverflow(b)
+    return o ? (b > 0 ? Int64.min : Int64.max) : r
+}
 
 /// A signalling NaN with a payload no arithmetic produces: marks "no sample at this step".
 let absentBits: UInt64 = 0x7ff4_dead_beef_0001
@@ -214,8 +222,8 @@ final class Evaluator {
     }
 
     func refs(_ at: AtModifier?, _ offset: Int64, _ ctx: Ctx) -> [Int64] {
-        if let at { return [Int64](repeating: atTime(at) - offset, count: ctx.n) }
-        return (0..<ctx.n).map { ctx.t($0) - offset }
+        if let at { return [Int64](repeating: satSub(atTime(at), offset), count: ctx.n) }
+        return (0..<ctx.n).map { satSub(ctx.t($0), offset) }
     }
 
     func select(_ matchers: [LabelMatcher], _ mint: Int64, _ maxt: Int64) throws(PromQLError) -> [Series] {
@@ -247,7 +255,7 @@ final class Evaluator {
             var out: [RangeSeries] = []
             let ref = ra.refs[0]
             for s in ra.series {
-                let w = s.samples.filter { $0.t >= ref - ra.range && $0.t <= ref }
+                let w = s.samples.filter { $0.t >= satSub(ref, ra.range) && $0.t <= ref }
                 if !w.isEmpty { out.append(RangeSeries(labels: s.labels, samples: w)) }
             }
             return .matrix(out)
@@ -274,7 +282,7 @@ final class Evaluator {
     func evalVectorSelector(_ vs: VectorSelector, _ ctx: Ctx, timestamps: Bool) throws(PromQLError) -> [Col] {
         let r = refs(vs.at, vs.offset, ctx)
         let lookback = options.lookbackDelta
-        let series = try select(vs.matchers, r.first! - lookback, r.last!)
+        let series = try select(vs.matchers, satSub(r.first!, lookback), r.last!)
         var out: [Col] = []
         out.reserveCapacity(series.count)
         let n = ctx.n
@@ -290,7 +298,7 @@ final class Evaluator {
                     while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
                     if j < 0 { continue }
                     let sm = smp[j]
-                    if sm.t < ref - lookback || StaleNaN.isStale(sm.v) { continue }
+                    if sm.t < satSub(ref, lookback) || StaleNaN.isStale(sm.v) { continue }
                     vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
                     any = true
                 }
@@ -307,7 +315,7 @@ final class Evaluator {
         case .paren(let x): return try evalRange(x, ctx)
         case .matrixSelector(let vs, let range):
             let r = refs(vs.at, vs.offset, ctx)
-            let series = try select(vs.matchers, r.first! - range, r.last!)
+            let series = try select(vs.matchers, satSub(r.first!, range), r.last!)
             var out: [RangeSeries] = []
             out.reserveCapacity(series.count)
             for s in series {
@@ -323,7 +331,7 @@ final class Evaluator {
             for s in out {
                 var lo = 0, widest = 0
                 for (hi, x) in s.samples.enumerated() {
-                    while s.samples[lo].t < x.t - range { lo += 1 }
+                    while s.samples[lo].t < satSub(x.t, range) { lo += 1 }
                     widest = Swift.max(widest, hi - lo + 1)
                 }
                 peak += widest
@@ -333,12 +341,17 @@ final class Evaluator {
         case .subquery(let sq):
             let r = refs(sq.at, sq.offset, ctx)
             let interval = sq.step != 0 ? sq.step : options.defaultEvaluationInterval
-            let lo = r.first! - sq.range
+            let lo = satSub(r.first!, sq.range)
             var start = interval * (lo / interval)
             if start < lo { start += interval }
             let end = r.last!
             var out: [RangeSeries] = []
             if start <= end {
+                // Guard the step count before allocating per-step arrays for it.
+                let (span, overflow) = end.subtractingReportingOverflow(start)
+                if overflow || span / interval >= Int64(options.maxSamples) {
+                    throw PromQLError(.execution, "query processing would load too many samples into memory in query execution")
+                }
                 let inner = Ctx(start: start, end: end, interval: interval)
                 let v = try eval(sq.expr, inner)
                 switch v {

@@ -88,8 +88,9 @@ func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, range
             lastValue = x.v
         }
     }
-    var durationToStart = Double(first.t - rangeStart) / 1000
-    let durationToEnd = Double(rangeEnd - last.t) / 1000
+    // Differences in Double: exact for any real timestamp, and no trap for saturated bounds.
+    var durationToStart = (Double(first.t) - Double(rangeStart)) / 1000
+    let durationToEnd = (Double(rangeEnd) - Double(last.t)) / 1000
     let sampledInterval = Double(last.t - first.t) / 1000
     let avgBetween = sampledInterval / Double(cnt - 1)
     if isCounter && result > 0 && first.v >= 0 {
@@ -125,7 +126,7 @@ func linearRegression(_ s: UnsafeBufferPointer<Sample>, interceptTime: Int64) ->
     for (i, x) in s.enumerated() {
         if constY && i > 0 && x.v != initY { constY = false }
         n += 1
-        let xv = Double(x.t - interceptTime) / 1e3
+        let xv = (Double(x.t) - Double(interceptTime)) / 1e3
         (sumX, cX) = kahanSumInc(xv, sumX, cX)
         (sumY, cY) = kahanSumInc(x.v, sumY, cY)
         (sumXY, cXY) = kahanSumInc(xv * x.v, sumXY, cXY)
@@ -402,9 +403,9 @@ extension Evaluator {
             // while only the pinned range's samples were loaded.
             let pin = ra.refs[0]
             ra.series = ra.series.map { s in
-                RangeSeries(labels: s.labels, samples: s.samples.filter { $0.t >= pin - ra.range && $0.t <= pin })
+                RangeSeries(labels: s.labels, samples: s.samples.filter { $0.t >= satSub(pin, ra.range) && $0.t <= pin })
             }
-            ra.refs = (0..<n).map { pin + (ctx.t($0) - ctx.start) }
+            ra.refs = (0..<n).map { satSub(pin, ctx.start - ctx.t($0)) }
         }
         let range = ra.range
         let keepName = name == "last_over_time"
@@ -421,7 +422,7 @@ extension Evaluator {
                 let cnt = smp.count
                 for i in 0..<n {
                     let ref = ra.refs[i]
-                    let mint = ref - range
+                    let mint = satSub(ref, range)
                     if i > 0 && ref < ra.refs[i - 1] { lo = 0; hi = 0 }
                     while hi < cnt && smp[hi].t <= ref { hi += 1 }
                     while lo < hi && smp[lo].t < mint { lo += 1 }

@@ -282,6 +282,11 @@ public func parseExpr(_ input: String) throws(PromQLError) -> Expr {
 struct Parser {
     var lx: Lexer
     var tok: Token
+    // Evaluation and printing recurse over the tree; bound it so no query can exhaust the stack.
+    static let maxNesting = 200
+    static let maxOperators = 1000
+    var nesting = 0
+    var operators = 0
 
     init(_ input: String) throws(PromQLError) {
         lx = Lexer(input)
@@ -307,9 +312,18 @@ struct Parser {
 
     mutating func parseExpr(_ minPrec: Int) throws(PromQLError) -> Expr {
         let start = tok.pos
+        nesting += 1
+        defer { nesting -= 1 }
+        if nesting > Parser.maxNesting {
+            throw err(start, "expression nested more than \(Parser.maxNesting) levels deep; simplify the query")
+        }
         var lhs = try parseUnary()
         while case .op(let op) = tok.kind, op.precedence >= minPrec {
             let opPos = tok.pos
+            operators += 1
+            if operators > Parser.maxOperators {
+                throw err(opPos, "expression has more than \(Parser.maxOperators) binary operators; split the query")
+            }
             try advance()
             var returnBool = false
             if case .keyword("bool") = tok.kind {

@@ -199,3 +199,45 @@ import Storage
         #expect(formatPromValue(0) == "0")
     }
 }
+
+@Suite struct RobustnessTests {
+    @Test func deepAndLongExpressionsFailCleanlyOrEvaluate() async throws {
+        let s = MemoryStorage()
+        s.append(Labels(["__name__": "x"]), 0, 1)
+        // At the limits: evaluates without exhausting the stack.
+        let chain = Array(repeating: "x", count: 1000).joined(separator: " + ")
+        guard case .vector(let v) = try await Engine().instantQuery(chain, at: 0, storage: s) else { Issue.record("no vector"); return }
+        #expect(v.first?.v == 1000)
+        let nested = String(repeating: "(", count: 190) + "x" + String(repeating: ")", count: 190)
+        _ = try await Engine().instantQuery(nested, at: 0, storage: s)
+        let unary = String(repeating: "-", count: 150) + "x"
+        _ = try await Engine().instantQuery(unary, at: 0, storage: s)
+        // Beyond them: a clear bad_data error, no crash.
+        for q in [chain + " + x + x", String(repeating: "(", count: 5000) + "x" + String(repeating: ")", count: 5000),
+                  String(repeating: "abs(", count: 5000) + "x" + String(repeating: ")", count: 5000)] {
+            do {
+                _ = try parseExpr(q)
+                Issue.record("must be refused: \(q.prefix(20))")
+            } catch {
+                #expect(error.type == .badData)
+            }
+        }
+    }
+
+    @Test func absurdTimesAndSteps() async throws {
+        let s = MemoryStorage()
+        s.append(Labels(["__name__": "x"]), 0, 1)
+        let e = Engine()
+        for q in ["x offset 200000000y", "x offset -200000000y", "rate(x[200000000y] offset 200000000y)", "x @ 9000000000000000",
+                  "rate(x[200000000y:1y] offset -200000000y)", "max_over_time(x[1y:1ms])", "x @ -9000000000000000 offset -200000000y"] {
+            do {
+                _ = try await e.instantQuery(q, at: 0, storage: s)
+            } catch {
+                #expect(error.type == .execution || error.type == .badData, "\(q): \(error)")
+            }
+        }
+        await #expect(throws: PromQLError.self) {
+            _ = try await e.rangeQuery("x", start: Int64.min, end: Int64.max, step: 1, storage: s)
+        }
+    }
+}
