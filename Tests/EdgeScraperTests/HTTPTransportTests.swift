@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import Testing
 @testable import EdgeScraper
@@ -147,10 +148,106 @@ import Testing
         }
     }
 
-    @Test func httpsIsReportedAsUnsupported() async {
+}
+
+/// TLS against a loopback HTTPS server with a throwaway CA made by the openssl CLI. The server
+/// certificate names only DNS:localhost: NIOSSL also accepts a certificate whose IP SAN matches
+/// the peer address, which would hide a wrong server_name.
+@Suite struct NIOHTTPTransportTLSTests {
+    struct PKI {
+        let dir: TempDir
+        var ca: String { dir.path + "/ca.crt" }
+        var cert: String { dir.path + "/server.crt" }
+        var key: String { dir.path + "/server.key" }
+
+        init() throws {
+            dir = TempDir("edgetls")
+            let d = dir.path
+            let script = """
+            cd \(d) && \
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca && \
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost && \
+            printf 'subjectAltName=DNS:localhost\\n' > ext && \
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile ext
+            """
+            guard system("(\(script)) >/dev/null 2>&1") == 0 else { throw QueueError("openssl could not make a test certificate") }
+        }
+    }
+
+    func withServer(_ body: (HTTPServer, PKI) async throws -> Void) async throws {
+        let pki = try PKI()
+        defer { pki.dir.cleanup() }
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0,
+                                                tls: try HTTPServer.tlsContext(certFile: pki.cert, keyFile: pki.key)) { req in
+            .text(200, "secure \(req.uri)")
+        }
+        defer { Task { await server.stop() } }
+        try await body(server, pki)
+    }
+
+    @Test func verifiesAgainstTheConfiguredCA() async throws {
+        try await withServer { server, pki in
+            var tls = TLSConfig()
+            tls.caFile = pki.ca
+            let t = NIOHTTPTransport()
+            for i in 0..<3 {
+                let r = try await t.send(HTTPRequest(url: "https://localhost:\(server.port)/x\(i)", tls: tls))
+                #expect(String(decoding: r.body, as: UTF8.self) == "secure /x\(i)")
+            }
+            // server_name checks the certificate against another name than the URL's host
+            // (the certificate names only "localhost", no IP address).
+            tls.serverName = "localhost"
+            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls))
+            #expect(r.status == 200)
+            await t.shutdown()
+        }
+    }
+
+    @Test func rejectsAnUntrustedCertificate() async throws {
+        try await withServer { server, _ in
+            let t = NIOHTTPTransport()
+            await #expect(throws: HTTPTransportError.self) {
+                _ = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", timeout: 5000))
+            }
+            await t.shutdown()
+        }
+    }
+
+    @Test func rejectsAWrongServerName() async throws {
+        try await withServer { server, pki in
+            var tls = TLSConfig()
+            tls.caFile = pki.ca
+            tls.serverName = "not-this-host.example"
+            let t = NIOHTTPTransport()
+            await #expect(throws: HTTPTransportError.self) {
+                _ = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls, timeout: 5000))
+            }
+            await t.shutdown()
+        }
+    }
+
+    @Test func insecureSkipVerifyAcceptsAnyCertificate() async throws {
+        try await withServer { server, _ in
+            var tls = TLSConfig()
+            tls.insecureSkipVerify = true
+            let t = NIOHTTPTransport()
+            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls))
+            #expect(r.status == 200)
+            await t.shutdown()
+        }
+    }
+
+    @Test func badCAFileNamesTheProblem() async {
+        var tls = TLSConfig()
+        tls.caFile = "/nonexistent/ca.pem"
         let t = NIOHTTPTransport()
-        await #expect(throws: HTTPTransportError.unsupportedScheme("https://127.0.0.1:1/")) {
-            _ = try await t.send(HTTPRequest(url: "https://127.0.0.1:1/"))
+        do {
+            _ = try await t.send(HTTPRequest(url: "https://127.0.0.1:1/", tls: tls))
+            Issue.record("expected a TLS error")
+        } catch let e as HTTPTransportError {
+            #expect("\(e)".contains("ca_file"))
+        } catch {
+            Issue.record("unexpected \(error)")
         }
     }
 }

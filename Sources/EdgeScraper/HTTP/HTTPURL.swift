@@ -109,6 +109,7 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
     case connect(url: String, String)
     case io(url: String, String)
     case responseTooLarge(url: String, limit: Int)
+    case tls(url: String, String)
 
     public var description: String {
         switch self {
@@ -120,6 +121,7 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
         case .connect(let u, let why): return "\(u): cannot connect: \(why)"
         case .io(let u, let why): return "\(u): \(why)"
         case .responseTooLarge(let u, let limit): return "\(u): response body exceeds \(limit) bytes"
+        case .tls(let u, let why): return "\(u): TLS: \(why)"
         }
     }
 }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// HTTP/1.1 client on SwiftNIO. Idle keep-alive connections are pooled per host:port so a
@@ -8,6 +9,8 @@ import Synchronization
 public final class NIOHTTPTransport: HTTPTransport {
     private let group: any EventLoopGroup
     private let pool = Mutex<[String: [any Channel]]>([:])
+    /// Building a TLS context loads CA bundles and keys: once per distinct `tls_config`.
+    private let tlsContexts = Mutex<[String: NIOSSLContext]>([:])
     private let maxIdlePerHost: Int
     private let maxResponseBytes: Int
     private let userAgent: String
@@ -33,7 +36,8 @@ public final class NIOHTTPTransport: HTTPTransport {
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let url = try HTTPURL(parsing: request.url)
-        guard url.scheme == "http" else { throw HTTPTransportError.unsupportedScheme(request.url) }
+        let tls = url.scheme == "https" ? try tlsContext(request.tls, url) : nil
+        let key = poolKey(url, request.tls)
         let deadline = NIODeadline.now() + .milliseconds(max(request.timeout, 1))
         let head = makeHead(request, url)
         var body = ByteBuffer()
@@ -42,18 +46,18 @@ public final class NIOHTTPTransport: HTTPTransport {
         // A pooled connection may have been closed by the peer while idle; that shows up
         // as a failure before any response byte. Retry such a failure once on a fresh
         // connection, as Go's net/http does.
-        if let channel = takeIdle(url.authority) {
+        if let channel = takeIdle(key) {
             do {
-                return try await exchange(channel, head, body, url, deadline, request.timeout)
+                return try await exchange(channel, head, body, url, key, deadline, request.timeout)
             } catch let e as ExchangeFailure where e.beforeResponse && e.reused {
                 // fall through to a fresh connection
             } catch let e as ExchangeFailure {
                 throw e.error
             }
         }
-        let channel = try await connect(url, deadline: deadline)
+        let channel = try await connect(url, tls: tls, tlsConfig: request.tls, deadline: deadline)
         do {
-            return try await exchange(channel, head, body, url, deadline, request.timeout, reused: false)
+            return try await exchange(channel, head, body, url, key, deadline, request.timeout, reused: false)
         } catch let e as ExchangeFailure {
             throw e.error
         }
@@ -101,14 +105,47 @@ public final class NIOHTTPTransport: HTTPTransport {
         if !keep { channel.close(promise: nil) }
     }
 
-    private func connect(_ url: HTTPURL, deadline: NIODeadline) async throws -> any Channel {
+    private func poolKey(_ url: HTTPURL, _ tls: TLSConfig) -> String {
+        url.scheme == "https" ? "https|\(url.authority)|" + tlsKey(tls) : url.authority
+    }
+
+    private func tlsKey(_ c: TLSConfig) -> String {
+        "\(c.caFile ?? "")|\(c.certFile ?? "")|\(c.keyFile ?? "")|\(c.serverName ?? "")|\(c.insecureSkipVerify)"
+    }
+
+    private func tlsContext(_ c: TLSConfig, _ url: HTTPURL) throws -> NIOSSLContext {
+        let k = tlsKey(c)
+        if let ctx = tlsContexts.withLock({ $0[k] }) { return ctx }
+        var conf = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let ca = c.caFile { conf.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
+            if let cert = c.certFile {
+                conf.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            }
+            if let key = c.keyFile { conf.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)) }
+            if c.insecureSkipVerify { conf.certificateVerification = .none }
+            let ctx = try NIOSSLContext(configuration: conf)
+            tlsContexts.withLock { $0[k] = ctx }
+            return ctx
+        } catch {
+            throw HTTPTransportError.tls(url: url.description, "\(error) (check tls_config: ca_file, cert_file, key_file)")
+        }
+    }
+
+    private func connect(_ url: HTTPURL, tls: NIOSSLContext?, tlsConfig: TLSConfig, deadline: NIODeadline) async throws -> any Channel {
         let remaining = deadline - .now()
         let limit = maxResponseBytes
+        // SNI and hostname verification use server_name when set, else the URL's host; IP
+        // literals are not valid SNI names, so they are verified against the certificate's IPs.
+        let sni = tlsConfig.serverName ?? (url.isIPv6Literal || url.host.allSatisfy { $0.isNumber || $0 == "." } ? nil : url.host)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(max(remaining, .milliseconds(1)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ClientExchangeHandler(maxBodyBytes: limit))
                 }
@@ -122,7 +159,7 @@ public final class NIOHTTPTransport: HTTPTransport {
         }
     }
 
-    private func exchange(_ channel: any Channel, _ head: HTTPRequestHead, _ body: ByteBuffer, _ url: HTTPURL,
+    private func exchange(_ channel: any Channel, _ head: HTTPRequestHead, _ body: ByteBuffer, _ url: HTTPURL, _ key: String,
                           _ deadline: NIODeadline, _ timeoutMs: Int64, reused: Bool = true) async throws -> HTTPResponse {
         let promise = channel.eventLoop.makePromise(of: ClientExchangeResult.self)
         let timeout = channel.eventLoop.scheduleTask(deadline: deadline) {
@@ -148,7 +185,7 @@ public final class NIOHTTPTransport: HTTPTransport {
                 throw ExchangeFailure(error: .io(url: url.description, "\(error)"), beforeResponse: false, reused: reused)
             }
         }
-        if result.keepAlive && head.isKeepAlive { release(channel, url.authority) } else { channel.close(promise: nil) }
+        if result.keepAlive && head.isKeepAlive { release(channel, key) } else { channel.close(promise: nil) }
         return HTTPResponse(status: Int(result.head.status.code),
                             headers: result.head.headers.map { (name: $0.name, value: $0.value) },
                             body: result.body)

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One request as the handler sees it: the whole body already read.
 public struct ServerRequest: Sendable {
@@ -49,13 +50,15 @@ public final class HTTPServer: Sendable {
 
     /// `port` 0 picks a free port; read it back from `port`.
     public static func start(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                             maxBodyBytes: Int = 64 << 20, handler: @escaping HTTPHandler) async throws -> HTTPServer {
+                             maxBodyBytes: Int = 64 << 20, tls: NIOSSLContext? = nil,
+                             handler: @escaping HTTPHandler) async throws -> HTTPServer {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(
                         ServerConnectionHandler(maxBodyBytes: maxBodyBytes, handler: handler))
@@ -77,6 +80,14 @@ public final class HTTPServer: Sendable {
     }
 
     public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
+
+    /// TLS server contexts for `start(tls:)` from PEM files.
+    public static func tlsContext(certFile: String, keyFile: String) throws -> NIOSSLContext {
+        let conf = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem)))
+        return try NIOSSLContext(configuration: conf)
+    }
 
     public func stop() async {
         try? await channel.close()
