@@ -55,7 +55,7 @@ public final class NIOHTTPTransport: HTTPTransport {
                 throw e.error
             }
         }
-        let channel = try await connect(url, tls: tls, tlsConfig: request.tls, deadline: deadline)
+        let channel = try await connect(url, tls: tls, tlsConfig: request.tls, deadline: deadline, timeoutMs: request.timeout)
         do {
             return try await exchange(channel, head, body, url, key, deadline, request.timeout, reused: false)
         } catch let e as ExchangeFailure {
@@ -132,7 +132,8 @@ public final class NIOHTTPTransport: HTTPTransport {
         }
     }
 
-    private func connect(_ url: HTTPURL, tls: NIOSSLContext?, tlsConfig: TLSConfig, deadline: NIODeadline) async throws -> any Channel {
+    private func connect(_ url: HTTPURL, tls: NIOSSLContext?, tlsConfig: TLSConfig, deadline: NIODeadline,
+                         timeoutMs: Int64) async throws -> any Channel {
         let remaining = deadline - .now()
         let limit = maxResponseBytes
         // SNI and hostname verification use server_name when set, else the URL's host; IP
@@ -153,7 +154,7 @@ public final class NIOHTTPTransport: HTTPTransport {
         do {
             return try await bootstrap.connect(host: url.host, port: url.port).get()
         } catch ChannelError.connectTimeout {
-            throw HTTPTransportError.timeout(url: url.description, milliseconds: Int64(remaining.nanoseconds / 1_000_000))
+            throw HTTPTransportError.timeout(url: url.description, milliseconds: timeoutMs)
         } catch {
             throw HTTPTransportError.connect(url: url.description, "\(error)")
         }
