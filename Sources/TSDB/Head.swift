@@ -6,6 +6,21 @@ struct ChunkData: Sendable {
     var minT: Int64
     var maxT: Int64
     var data: [UInt8]
+    /// `DecimalChunk` encoding instead of XOR (sealed head chunks that shrink with it).
+    var decimal = false
+
+    init(minT: Int64, maxT: Int64, data: [UInt8], decimal: Bool = false) {
+        self.minT = minT
+        self.maxT = maxT
+        self.data = data
+        self.decimal = decimal
+    }
+
+    /// Head chunks are produced in-process, so a decode failure cannot happen; should it,
+    /// the chunk reads as empty rather than trapping.
+    var samples: [Sample] {
+        (try? (decimal ? DecimalChunk.decode(data) : XORChunk.decode(data))) ?? []
+    }
 }
 
 typealias HeadRef = UInt32
@@ -47,7 +62,7 @@ final class MemSeries {
         if t > lastT {
             if open == nil || open!.count >= MemSeries.samplesPerChunk || t >= openEnd {
                 sealOpen()
-                open = XORChunk.Appender()
+                open = XORChunk.Appender(expectedBytes: (chunks.last.map { $0.decimal ? $0.data.count * 2 : $0.data.count } ?? 48) + 16)
                 openEnd = alignDown(t, blockRange) &+ blockRange
             }
             open!.append(t, v)
@@ -67,13 +82,23 @@ final class MemSeries {
         if let o = open, o.count > 0 {
             // Copy to an exactly sized buffer: the appender's array has growth slack.
             let b = o.bytes
-            let exact = [UInt8](unsafeUninitializedCapacity: b.count) { buf, n in
-                _ = buf.initialize(from: b)
-                n = b.count
+            // Most series hold exact decimals (integers, a few digits); re-encoding a full chunk
+            // once at seal time often halves what stays in memory until the next head cut.
+            if o.count >= 8, let dec = DecimalChunk.encode(ChunkData(minT: o.minT, maxT: o.maxT, data: b).samples),
+               dec.count < b.count {
+                chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: MemSeries.exact(dec), decimal: true))
+            } else {
+                chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: MemSeries.exact(b)))
             }
-            chunks.append(ChunkData(minT: o.minT, maxT: o.maxT, data: exact))
         }
         open = nil
+    }
+
+    static func exact(_ b: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: b.count) { buf, n in
+            _ = buf.initialize(from: b)
+            n = b.count
+        }
     }
 
     func flushOOO() {
@@ -87,7 +112,13 @@ final class MemSeries {
         // In-order and late data interleave in time, so a miss in one place proves nothing.
         if let o = open, o.count > 0, t >= o.minT, t <= o.maxT, let v = MemSeries.find(t, in: o.bytes) { return v }
         let i = chunks.partitionPoint { $0.maxT < t }
-        if i < chunks.count, chunks[i].minT <= t, let v = MemSeries.find(t, in: chunks[i].data) { return v }
+        if i < chunks.count, chunks[i].minT <= t {
+            if chunks[i].decimal {
+                if let s = chunks[i].samples.first(where: { $0.t == t }) { return s.v }
+            } else if let v = MemSeries.find(t, in: chunks[i].data) {
+                return v
+            }
+        }
         let j = ooo.partitionPoint { $0.t < t }
         if j < ooo.count, ooo[j].t == t { return ooo[j].v }
         for c in oooChunks where c.minT <= t && t <= c.maxT {
@@ -129,7 +160,7 @@ final class MemSeries {
             for c in cs {
                 if c.maxT < cutoff { out.append(c); continue }
                 if c.minT >= cutoff { keep.append(c); continue }
-                let all = (try? XORChunk.decode(c.data)) ?? []
+                let all = c.samples
                 let lo = all.filter { $0.t < cutoff }, hi = all.filter { $0.t >= cutoff }
                 if let f = lo.first { out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo))) }
                 if let f = hi.first { keep.append(ChunkData(minT: f.t, maxT: hi.last!.t, data: XORChunk.encode(hi))) }

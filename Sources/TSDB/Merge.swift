@@ -25,6 +25,13 @@ enum SampleMerge {
         var out: [Sample] = []
         var sorted = true
         for c in chunks {
+            if c.decimal {
+                for s in c.samples where s.t >= mint && s.t <= maxt {
+                    if let l = out.last, l.t >= s.t { sorted = false }
+                    out.append(s)
+                }
+                continue
+            }
             guard var it = try? XORChunk.Iterator(c.data) else { continue }
             while let s = try? it.next() {
                 if s.t > maxt { break }

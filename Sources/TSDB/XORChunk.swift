@@ -88,6 +88,15 @@ struct XORChunk {
 
         init() {}
 
+        /// Reserves the expected final size up front: growing by doubling leaves slack and
+        /// freed buffers behind for every one of millions of open chunks.
+        init(expectedBytes: Int) {
+            var b = [UInt8]()
+            b.reserveCapacity(max(2, expectedBytes))
+            b.append(0); b.append(0)
+            w = BitWriter(bytes: b)
+        }
+
         var bytes: [UInt8] { w.bytes }
 
         /// Appends a sample; returns false (and changes nothing) when `t` is not after the last

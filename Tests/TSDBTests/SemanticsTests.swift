@@ -70,6 +70,29 @@ import Testing
         try db.close()
     }
 
+    @Test func sealedDecimalHeadChunksKeepExactSemantics() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        // Every other sample is skipped, then filled in late: lookups must hit sealed chunks
+        // that were re-encoded as decimal at seal time.
+        let evens = (0..<600).map { Sample(t: Int64($0) * 2000, v: Double($0) * 0.25) }
+        var r = try await db.append([SeriesSamples(labels: a, samples: evens)])
+        #expect(r.accepted == 600)
+        #expect(db.metrics.headChunks >= 5)
+        #expect(db.head.withLock { h in h.series.values.contains { $0.chunks.contains { $0.decimal } } })
+        r = try await db.append([SeriesSamples(labels: a, samples: evens.prefix(300).map { Sample(t: $0.t, v: $0.v) })])
+        #expect(r.duplicates == 300)
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 2000, v: 7)])])
+        #expect(r.conflicts == 1)
+        let odds = (0..<599).map { Sample(t: Int64($0) * 2000 + 1000, v: -Double($0)) }
+        r = try await db.append([SeriesSamples(labels: a, samples: odds)])
+        #expect(r.accepted == 599)
+        let got = try samples(db, a)
+        #expect(got.count == 1199)
+        #expect(got.allSatisfy { $0.t % 2000 == 0 ? $0.v == Double($0.t / 2000) * 0.25 : $0.v == -Double($0.t / 2000) })
+        try db.close()
+    }
+
     @Test func tooOldSamplesAreRejected() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let db = try openDB(dir) { $0.retention = 100_000 }
