@@ -237,6 +237,10 @@ func expandTemplate(_ template: String, _ groups: [String?], _ names: [String: I
     return out
 }
 
+enum RangeFunction: String {
+    case absent_over_time, avg_over_time, changes, count_over_time, delta, deriv, holt_winters, idelta, increase, irate, last_over_time, max_over_time, min_over_time, predict_linear, present_over_time, quantile_over_time, rate, resets, stddev_over_time, stdvar_over_time, sum_over_time
+}
+
 extension Evaluator {
     func evalCall(_ c: Call, _ ctx: Ctx) throws(PromQLError) -> Val {
         let n = ctx.n
@@ -409,6 +413,10 @@ extension Evaluator {
         }
         let range = ra.range
         let keepName = name == "last_over_time"
+        // Resolved once: the per-window switch below runs for every series and step.
+        guard let fn = RangeFunction(rawValue: name) else {
+            throw PromQLError(.internal, "no implementation for function \(name)")
+        }
         var out: [Col] = []
         out.reserveCapacity(ra.series.count)
         var anyWindow = [Bool](repeating: false, count: n)
@@ -430,27 +438,27 @@ extension Evaluator {
                     anyWindow[i] = true
                     let w = UnsafeBufferPointer(rebasing: smp[lo..<hi])
                     var r: Double?
-                    switch name {
-                    case "rate", "increase", "delta":
+                    switch fn {
+                    case .rate, .increase, .delta:
                         r = extrapolatedRate(w, rangeStart: mint, rangeEnd: ref, range: range,
-                                             isCounter: name != "delta", isRate: name == "rate")
-                    case "irate": r = instantValue(w, isRate: true)
-                    case "idelta": r = instantValue(w, isRate: false)
-                    case "deriv":
+                                             isCounter: fn != .delta, isRate: fn == .rate)
+                    case .irate: r = instantValue(w, isRate: true)
+                    case .idelta: r = instantValue(w, isRate: false)
+                    case .deriv:
                         if w.count >= 2 { r = linearRegression(w, interceptTime: w[0].t).slope }
-                    case "predict_linear":
+                    case .predict_linear:
                         if w.count >= 2 {
                             let (slope, intercept) = linearRegression(w, interceptTime: ctx.t(i))
                             r = slope * scalars[0][i] + intercept
                         }
-                    case "holt_winters":
+                    case .holt_winters:
                         r = holtWinters(w, scalars[0][i], scalars[1][i])
-                    case "resets":
+                    case .resets:
                         var resets = 0
                         var prev = w[0].v
                         for x in w.dropFirst() { if x.v < prev { resets += 1 }; prev = x.v }
                         r = Double(resets)
-                    case "changes":
+                    case .changes:
                         var changes = 0
                         var prev = w[0].v
                         for x in w.dropFirst() {
@@ -458,7 +466,7 @@ extension Evaluator {
                             prev = x.v
                         }
                         r = Double(changes)
-                    case "avg_over_time":
+                    case .avg_over_time:
                         var mean = 0.0, count = 0.0, comp = 0.0
                         for x in w {
                             count += 1
@@ -469,20 +477,20 @@ extension Evaluator {
                             (mean, comp) = kahanSumInc(x.v / count - mean / count, mean, comp)
                         }
                         r = mean.isInfinite ? mean : mean + comp
-                    case "sum_over_time":
+                    case .sum_over_time:
                         var sum = 0.0, comp = 0.0
                         for x in w { (sum, comp) = kahanSumInc(x.v, sum, comp) }
                         r = sum.isInfinite ? sum : sum + comp
-                    case "count_over_time": r = Double(w.count)
-                    case "min_over_time":
+                    case .count_over_time: r = Double(w.count)
+                    case .min_over_time:
                         var m = w[0].v
                         for x in w where x.v < m || m.isNaN { m = x.v }
                         r = m
-                    case "max_over_time":
+                    case .max_over_time:
                         var m = w[0].v
                         for x in w where x.v > m || m.isNaN { m = x.v }
                         r = m
-                    case "stddev_over_time", "stdvar_over_time":
+                    case .stddev_over_time, .stdvar_over_time:
                         var count = 0.0, mean = 0.0, cMean = 0.0, aux = 0.0, cAux = 0.0
                         for x in w {
                             count += 1
@@ -491,15 +499,14 @@ extension Evaluator {
                             (aux, cAux) = kahanSumInc(delta * (x.v - (mean + cMean)), aux, cAux)
                         }
                         let variance = (aux + cAux) / count
-                        r = name == "stddev_over_time" ? variance.squareRoot() : variance
-                    case "last_over_time": r = w[w.count - 1].v
-                    case "present_over_time": r = 1
-                    case "quantile_over_time":
+                        r = fn == .stddev_over_time ? variance.squareRoot() : variance
+                    case .last_over_time: r = w[w.count - 1].v
+                    case .present_over_time: r = 1
+                    case .quantile_over_time:
                         qbuf.removeAll(keepingCapacity: true)
                         for x in w { qbuf.append(x.v) }
                         r = quantileOf(scalars[0][i], &qbuf)
-                    case "absent_over_time": r = nil
-                    default: r = nil
+                    case .absent_over_time: r = nil
                     }
                     if let r { vals[i] = r; any = true }
                 }
