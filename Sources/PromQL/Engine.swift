@@ -327,8 +327,12 @@ final class Evaluator {
             }
             // Like Prometheus, count what a step holds in memory (each series' largest window)
             // rather than everything the selector loaded.
+            var total = 0
+            for s in out { total += s.samples.count }
+            // The exact per-window peak costs a pass over every sample; it only matters when
+            // even the (larger) total could break the limit.
             var peak = 0
-            for s in out {
+            for s in out where samples + total > options.maxSamples {
                 var lo = 0, widest = 0
                 for (hi, x) in s.samples.enumerated() {
                     while s.samples[lo].t < satSub(x.t, range) { lo += 1 }
