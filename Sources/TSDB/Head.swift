@@ -36,8 +36,8 @@ typealias HeadRef = UInt32
 /// buffer was flushed into.
 final class MemSeries {
     let ref: HeadRef
-    /// Interned (name, value) symbol ids, in label order.
-    let labelSyms: [UInt32]
+    /// Interned (name, value) symbol ids, in label order (renumbered by symbol compaction).
+    var labelSyms: [UInt32]
     var chunks: [ChunkData] = []
     var open: XORChunk.Appender? = nil
     var openEnd: Int64 = 0
@@ -367,6 +367,32 @@ final class HeadData: PostingsIndex {
             if postingsMap[n]!.isEmpty { postingsMap[n] = nil }
         }
         allRefs.removeAll { gone.contains($0) }
+    }
+
+    /// Label values churn (pod names, container ids): once most interned strings belong to
+    /// series that are gone, renumber the live ones so the table does not grow forever.
+    func compactSymbols() {
+        var used = [UInt32](repeating: UInt32.max, count: symbols.count)
+        var newSymbols: [String] = []
+        for s in series.values {
+            for id in s.labelSyms where used[Int(id)] == UInt32.max {
+                used[Int(id)] = UInt32(newSymbols.count)
+                newSymbols.append(symbols[Int(id)])
+            }
+        }
+        guard newSymbols.count * 2 < symbols.count else { return }
+        for s in series.values { s.labelSyms = s.labelSyms.map { used[Int($0)] } }
+        var newPostings: [UInt32: [UInt32: [HeadRef]]] = [:]
+        newPostings.reserveCapacity(postingsMap.count)
+        for (n, values) in postingsMap {
+            var m: [UInt32: [HeadRef]] = [:]
+            m.reserveCapacity(values.count)
+            for (v, refs) in values { m[used[Int(v)]] = refs }
+            newPostings[used[Int(n)]] = m
+        }
+        postingsMap = newPostings
+        symbols = newSymbols
+        symbolIDs = Dictionary(uniqueKeysWithValues: newSymbols.enumerated().map { ($0.element, UInt32($0.offset)) })
     }
 
     // MARK: PostingsIndex

@@ -36,6 +36,7 @@ extension TSDB {
                 if s.isEmpty { empty.append(s.ref) }
             }
             h.gc(empty)
+            h.compactSymbols()
             h.minT = h.series.values.reduce(Int64.max) { min($0, $1.minTime ?? .max) }
             frozen.sort { $0.labels < $1.labels }
             // Everything in the segments up to here is either in `frozen` or still in the head.

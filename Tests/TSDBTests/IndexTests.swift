@@ -98,6 +98,32 @@ import Testing
         try db2.close()
     }
 
+    @Test func symbolTableShrinksWithChurn() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        let hour: Int64 = 3_600_000
+        // Pods that come and go: each hour a new set of unique pod names.
+        for h in 0..<6 {
+            let batch = (0..<50).map { i in
+                SeriesSamples(labels: lbls(["__name__": "up", "pod": "pod-\(h)-\(i)", "ns": "n\(i % 3)"]),
+                              samples: [Sample(t: Int64(h) * hour, v: 1), Sample(t: Int64(h) * hour + hour / 2, v: 1)])
+            }
+            _ = try await db.append(batch)
+            try db.maintain()
+        }
+        let symbols = db.head.withLock { $0.symbols.count }
+        #expect(symbols < 50 * 3 + 10)
+        // Everything still answers correctly after renumbering.
+        let q = try db.querier(mint: 5 * hour, maxt: 6 * hour)
+        #expect(try q.select([.equal("ns", "n1")]).count == 17)
+        #expect(try q.select([try LabelMatcher(.regexMatch, "pod", "pod-5-1.*")]).count == 11)
+        #expect(try q.labelValues("pod", [.equal("ns", "n0")]).count == 17)
+        let r = try await db.append([SeriesSamples(labels: lbls(["__name__": "up", "pod": "pod-5-3", "ns": "n0"]), samples: [Sample(t: 5 * hour + 1, v: 2)])])
+        #expect(r.accepted == 1)
+        #expect(db.metrics.headSeries == 100)  // hours 4 and 5 are still in the head
+        try db.close()
+    }
+
     @Test func statusCounts() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let db = try openDB(dir)
