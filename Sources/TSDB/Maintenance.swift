@@ -118,11 +118,11 @@ extension TSDB {
         }
     }
 
-    /// Block spans for leveled compaction: blockRange × 3^k, at most retention/10 (and at least
-    /// one level above the head block size so small blocks still get merged).
+    /// Block spans for leveled compaction: blockRange × 3^k up to retention/10, as Prometheus
+    /// (so retention can still drop old data in reasonably small pieces).
     var compactionRanges: [Int64] {
         var out = [options.blockRange]
-        let limit = max(options.retention / 10, options.blockRange * 3)
+        let limit = options.retention / 10
         while true {
             let (n, o) = out.last!.multipliedReportingOverflow(by: 3)
             if o || n > limit { break }

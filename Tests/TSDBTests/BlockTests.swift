@@ -48,6 +48,16 @@ import Testing
         try db2.close()
     }
 
+    @Test func compactionRangesFollowRetention() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        #expect(db.compactionRanges == [2 * hour, 6 * hour, 18 * hour])
+        try db.close()
+        let small = try openDB(dir) { $0.retention = 10 * self.hour }
+        #expect(small.compactionRanges == [2 * hour])
+        try small.close()
+    }
+
     @Test func retentionByTime() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let db = try openDB(dir) { $0.retention = 10 * self.hour }
