@@ -685,7 +685,9 @@ struct RandomQueries {
             }
             // Among equal values topk/bottomk keep whichever comes first; Prometheus feeds them in Go
             // map order after most operators, so only selectors give it a reproducible input order.
-            let arg = op == "topk" || op == "bottomk" ? selector() : vector(depth - 1)
+            // count_values turns last bits into labels, and Prometheus' own last bits depend on
+            // that order too (and on Go's libm), so it also only sees selectors here.
+            let arg = op == "topk" || op == "bottomk" || op == "count_values" ? selector() : vector(depth - 1)
             return "\(op)\(grouping()) (\(param)\(arg))"
         case 3, 4:
             // No `%`: `time() % x` turns last-bit differences into large ones, and Prometheus sums in
