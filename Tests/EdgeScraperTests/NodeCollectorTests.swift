@@ -77,6 +77,27 @@ struct Scraped {
         #expect(NodeCollector.mayHang("nfs4") && NodeCollector.mayHang("fuse.sshfs") && !NodeCollector.mayHang("ext4"))
     }
 
+    /// The hand-written default excludes agree with node_exporter's regexes (Go's unanchored match).
+    @Test func defaultExcludesMatchTheirRegexes() throws {
+        func check(_ pattern: String, _ f: (String) -> Bool, _ inputs: [String]) throws {
+            let re = try Regex(pattern)
+            for s in inputs { #expect(f(s) == ((try? re.firstMatch(in: s)) != nil), "\(pattern) on \(s)") }
+        }
+        try check(NodeCollector.defaultMountPointsExclude, NodeCollector.mountPointExcluded, [
+            "/", "/dev", "/dev/shm", "/devices", "/proc", "/run", "/run/user/1000", "/runner", "/sys/fs/cgroup", "/mnt", "/mnt/x",
+            "/media/usb", "/mediax", "/var/lib/docker", "/var/lib/docker/", "/var/lib/docker/overlay2/x", "/var/lib/containers/storage/o",
+            "/var/lib/containers/storage/", "/home", "/srv/data", "/boot/efi",
+        ])
+        try check(NodeCollector.defaultFSTypesExclude, NodeCollector.fsTypeExcluded, [
+            "ext4", "xfs", "tmpfs", "cgroup", "cgroup2", "cgroup3", "proc", "procfs", "overlay", "overlayfs", "nfs4", "squashfs", "vfat",
+        ])
+        try check(NodeCollector.defaultDiskExclude, NodeCollector.diskExcluded, [
+            "sda", "sda1", "sdab1", "vda", "vda2", "xvda1", "hdb3", "nvme0n1", "nvme0n1p1", "nvme10n2p13", "nvmen1p1", "nvme0n1p",
+            "ram0", "ram", "loop7", "loopx", "fd0", "dm-0", "md0", "mmcblk0", "mmcblk0p1", "zram0", "sr0",
+        ])
+        try check(NodeCollector.defaultNetdevExclude, NodeCollector.netdevExcluded, ["lo", "lo0", "eth0", "xlo"])
+    }
+
     @Test func missingProcIsAnError() {
         var c = NodeConfig()
         c.procPath = "/nonexistent"

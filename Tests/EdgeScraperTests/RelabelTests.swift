@@ -86,6 +86,25 @@ import Storage
                 == ["foo": "bAr123Foo", "foo_uppercase": "BAR123FOO"])
     }
 
+    /// The regex-free shapes give exactly what the regex engine gives.
+    @Test func fastPathsAgreeWithTheRegexEngine() throws {
+        let patterns = ["(.*)", "(.+)", ".*", ".+", "foo", "foo.*", "foo.+", "foo(.*)", "__meta_kubernetes_pod_label_(.+)",
+                        "a|b|", "(GET|POST)", "go_|process_", "", "x(.+)"]
+        let inputs = ["", "a", "b", "foo", "foobar", "GET", "POST", "go_", "process_", "__meta_kubernetes_pod_label_app",
+                      "__meta_kubernetes_pod_label_", "line\nbreak", "foo\n", "x", "xy", "é😀"]
+        for p in patterns {
+            let fast = try AnchoredRegex(p)
+            let re = try Regex("(?:" + p + ")")
+            for s in inputs {
+                let m = try re.wholeMatch(in: s)
+                #expect(fast.matches(s) == (m != nil), "\(p) on \(s.debugDescription)")
+                if let m, let c = fast.captures(s) {
+                    #expect(c.groups.map { $0.map(String.init) } == m.output.map { $0.substring.map(String.init) }, "\(p) on \(s.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test func validation() {
         #expect(throws: RelabelError.self) { try RelabelRule(rule(.hashmod, src: ["a"], target: "b")) }
         #expect(throws: RelabelError.self) { try RelabelRule(rule(.replace, src: ["a"])) }

@@ -16,24 +16,55 @@ public struct AnchoredRegex: @unchecked Sendable {
     private let compiled: Regex<AnyRegexOutput>?
     private let fast: Fast
 
-    private enum Fast { case none, matchAllGroup, literal }
+    /// Shapes that cover most relabel rules, matched without the regex engine (which costs
+    /// about 2 MiB of resident memory once touched, a seventh of the edge budget).
+    private enum Fast {
+        case none
+        case literal
+        /// `a|b|c`, or `(a|b|c)` with the group captured.
+        case alternation(Set<String>, grouped: Bool)
+        /// `p.*`, `p.+`, `p(.*)`, `p(.+)` for a literal `p` (possibly empty).
+        case prefix(String, grouped: Bool, nonEmpty: Bool)
+    }
+
+    private static func isLiteral<S: StringProtocol>(_ s: S) -> Bool {
+        !s.contains(where: { "\\.+*?()[]{}|^$".contains($0) })
+    }
+
+    private static func fastPath(_ source: String) -> Fast {
+        if isLiteral(source) { return .literal }
+        for (suffix, grouped, nonEmpty) in [("(.*)", true, false), ("(.+)", true, true), (".*", false, false), (".+", false, true)]
+        where source.hasSuffix(suffix) {
+            let p = source.dropLast(suffix.count)
+            if isLiteral(p) { return .prefix(String(p), grouped: grouped, nonEmpty: nonEmpty) }
+        }
+        var body = Substring(source)
+        var grouped = false
+        if body.hasPrefix("("), body.hasSuffix(")"), !body.hasPrefix("(?") {
+            body = body.dropFirst().dropLast()
+            grouped = true
+        }
+        let alts = body.split(separator: "|", omittingEmptySubsequences: false)
+        if alts.count > 1, alts.allSatisfy({ isLiteral($0) }) {
+            return .alternation(Set(alts.map(String.init)), grouped: grouped)
+        }
+        return .none
+    }
 
     public init(_ source: String) throws {
         self.source = source
-        if source == "(.*)" {
-            fast = .matchAllGroup
-        } else if !source.contains(where: { "\\.+*?()[]{}|^$".contains($0) }) {
-            fast = .literal
-        } else {
-            fast = .none
-        }
         if let unsupported = AnchoredRegex.nonRE2Construct(source) {
             throw RelabelError(message: "invalid regular expression \"\(source)\": \(unsupported) is not supported (Prometheus uses RE2 syntax)")
         }
-        do {
-            compiled = try Regex("(?:" + source + ")")
-        } catch {
-            throw RelabelError(message: "invalid regular expression \"\(source)\": \(error)")
+        fast = AnchoredRegex.fastPath(source)
+        if case .none = fast {
+            do {
+                compiled = try Regex("(?:" + source + ")")
+            } catch {
+                throw RelabelError(message: "invalid regular expression \"\(source)\": \(error)")
+            }
+        } else {
+            compiled = nil
         }
     }
 
@@ -81,19 +112,29 @@ public struct AnchoredRegex: @unchecked Sendable {
 
     public func matches(_ s: String) -> Bool {
         switch fast {
-        case .literal: return s == source
-        case .matchAllGroup where !s.utf8.contains(0x0A): return true
-        default: return (try? compiled?.wholeMatch(in: s)) != nil
+        case .none: return (try? compiled?.wholeMatch(in: s)) != nil
+        default: return captures(s) != nil
         }
     }
 
     /// Submatches (index 0 is the whole string) and their names; nil when there is no match.
     public func captures(_ s: String) -> Captures? {
         switch fast {
-        case .literal: return s == source ? Captures(groups: [Substring(s)], names: [nil]) : nil
-        case .matchAllGroup where !s.utf8.contains(0x0A):
-            return Captures(groups: [Substring(s), Substring(s)], names: [nil, nil])
-        default:
+        case .literal:
+            return s == source ? Captures(groups: [Substring(s)], names: [nil]) : nil
+        case .alternation(let set, let grouped):
+            guard set.contains(s) else { return nil }
+            return grouped ? Captures(groups: [Substring(s), Substring(s)], names: [nil, nil]) : Captures(groups: [Substring(s)], names: [nil])
+        case .prefix(let p, let grouped, let nonEmpty):
+            guard s.hasPrefix(p) else { return nil }
+            let rest = s.utf8.dropFirst(p.utf8.count)
+            // `.` does not match a newline, as in RE2.
+            if (nonEmpty && rest.isEmpty) || rest.contains(0x0A) { return nil }
+            let whole = Substring(s)
+            if !grouped { return Captures(groups: [whole], names: [nil]) }
+            let suffix = whole[whole.utf8.index(whole.startIndex, offsetBy: p.utf8.count)...]
+            return Captures(groups: [whole, suffix], names: [nil, nil])
+        case .none:
             guard let re = compiled, let m = try? re.wholeMatch(in: s) else { return nil }
             var groups: [Substring?] = []
             var names: [String?] = []
