@@ -70,6 +70,8 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Share of clusters that fail now and then (go silent or report up=0).") var failFraction: Double = 0.05
     @Option(help: "Seed; the same seed plays the same fleet.") var seed: UInt64 = 1
     @Option(help: "Requests in flight at most.") var concurrency: Int = 64
+    @Option(help: "CA certificate (PEM) to verify an https remote-write URL.") var caFile: String?
+    @Flag(help: "Do not verify the https server's certificate (testing only).") var insecureSkipVerify = false
     @OptionGroup var log: LogOptions
 
     func run() async throws {
@@ -88,6 +90,8 @@ struct Simulate: AsyncParsableCommand {
         o.failFraction = failFraction
         o.seed = seed
         o.concurrency = concurrency
+        o.tls.caFile = caFile
+        o.tls.insecureSkipVerify = insecureSkipVerify
         if let tokenFile {
             do { try o.loadTokens(file: tokenFile) } catch { throw ValidationError("\(error)") }
         }

@@ -24,6 +24,8 @@ public struct SimulatorOptions: Sendable {
     /// Requests in flight at most.
     public var concurrency = 64
     public var requestTimeoutMs: Int64 = 30_000
+    /// For https remote-write URLs.
+    public var tls = TLSConfig()
 
     public init() {}
 
@@ -211,7 +213,7 @@ public final class FleetSimulator: Sendable {
         var err: String?
         do {
             let r = try await transport.send(HTTPRequest(method: "POST", url: options.remoteWrite, headers: headers, body: body,
-                                                         timeout: options.requestTimeoutMs))
+                                                         tls: options.tls, timeout: options.requestTimeoutMs))
             status = r.status
             if r.status / 100 != 2 { err = "\(c.name): HTTP \(r.status): \(RemoteWriter.message(r.body))" }
         } catch {
