@@ -137,7 +137,8 @@ public struct NodeConfig: Sendable, Equatable {
 public struct KubeletConfig: Sendable, Equatable {
     /// Scrape the kubelet's /metrics/cadvisor (job "cadvisor") and /metrics/resource (job
     /// "kubelet"). When false, pods are read from cgroups (job "cadvisor") and a configured
-    /// `url` is used only for pod names from its /pods endpoint.
+    /// `url` is used only for pod names from its /pods endpoint. Defaults to true when the
+    /// config has a `pods.kubelet:` section.
     public var enabled = false
     /// e.g. https://127.0.0.1:10250; nil means discover the node's kubelet through the API server.
     public var url: String?
