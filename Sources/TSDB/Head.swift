@@ -8,6 +8,10 @@ struct ChunkData: Sendable {
     var data: [UInt8]
     /// `DecimalChunk` encoding instead of XOR (sealed head chunks that shrink with it).
     var decimal = false
+    /// Set when the bytes were moved to the head chunk files (`data` is then empty).
+    var disk: HeadChunkStore.Ref? = nil
+
+    var length: Int { disk.map { Int($0.length) } ?? data.count }
 
     init(minT: Int64, maxT: Int64, data: [UInt8], decimal: Bool = false) {
         self.minT = minT
@@ -58,18 +62,18 @@ final class MemSeries {
 
     enum Outcome { case inOrder, outOfOrder, duplicate, conflict }
 
-    func append(_ t: Int64, _ v: Double, blockRange: Int64) -> Outcome {
+    func append(_ t: Int64, _ v: Double, blockRange: Int64, store: HeadChunkStore) -> Outcome {
         if t > lastT {
             if open == nil || open!.count >= MemSeries.samplesPerChunk || t >= openEnd {
-                sealOpen()
-                open = XORChunk.Appender(expectedBytes: (chunks.last.map { $0.decimal ? $0.data.count * 2 : $0.data.count } ?? 48) + 16)
+                sealOpen(store)
+                open = XORChunk.Appender(expectedBytes: (chunks.last.map { $0.decimal ? $0.length * 2 : $0.length } ?? 48) + 16)
                 openEnd = alignDown(t, blockRange) &+ blockRange
             }
             open!.append(t, v)
             lastT = t
             return .inOrder
         }
-        if let existing = lookup(t) {
+        if let existing = lookup(t, store) {
             return existing.bitPattern == v.bitPattern ? .duplicate : .conflict
         }
         let i = ooo.partitionPoint { $0.t < t }
@@ -78,7 +82,8 @@ final class MemSeries {
         return .outOfOrder
     }
 
-    func sealOpen() {
+    func sealOpen(_ store: HeadChunkStore) {
+        defer { if let last = chunks.last, last.disk == nil { chunks[chunks.count - 1] = store.offload(last) } }
         if let o = open, o.count > 0 {
             // Copy to an exactly sized buffer: the appender's array has growth slack.
             let b = o.bytes
@@ -108,14 +113,15 @@ final class MemSeries {
     }
 
     /// The stored value at exactly `t`, if any.
-    func lookup(_ t: Int64) -> Double? {
+    func lookup(_ t: Int64, _ store: HeadChunkStore) -> Double? {
         // In-order and late data interleave in time, so a miss in one place proves nothing.
         if let o = open, o.count > 0, t >= o.minT, t <= o.maxT, let v = MemSeries.find(t, in: o.bytes) { return v }
         let i = chunks.partitionPoint { $0.maxT < t }
         if i < chunks.count, chunks[i].minT <= t {
-            if chunks[i].decimal {
-                if let s = chunks[i].samples.first(where: { $0.t == t }) { return s.v }
-            } else if let v = MemSeries.find(t, in: chunks[i].data) {
+            let c = store.load(chunks[i])
+            if c.decimal {
+                if let s = c.samples.first(where: { $0.t == t }) { return s.v }
+            } else if let v = MemSeries.find(t, in: c.data) {
                 return v
             }
         }
@@ -137,9 +143,9 @@ final class MemSeries {
     }
 
     /// Every chunk (the late-sample buffer encoded on the fly) overlapping [mint, maxt].
-    func chunks(mint: Int64, maxt: Int64) -> [ChunkData] {
+    func chunks(mint: Int64, maxt: Int64, store: HeadChunkStore) -> [ChunkData] {
         var out: [ChunkData] = []
-        for c in chunks where c.maxT >= mint && c.minT <= maxt { out.append(c) }
+        for c in chunks where c.maxT >= mint && c.minT <= maxt { out.append(store.load(c)) }
         if let o = open, o.count > 0, o.maxT >= mint, o.minT <= maxt {
             out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
         }
@@ -153,8 +159,13 @@ final class MemSeries {
     var hasOOO: Bool { !ooo.isEmpty || !oooChunks.isEmpty }
 
     /// Removes and returns the data before `cutoff`, re-encoding chunks that straddle it.
-    func truncate(before cutoff: Int64) -> [ChunkData] {
+    func truncate(before cutoff: Int64, store: HeadChunkStore) -> [ChunkData] {
         var out: [ChunkData] = []
+        chunks = chunks.map { c in
+            guard c.minT < cutoff, c.disk != nil else { return c }
+            defer { store.release(c) }
+            return store.load(c)
+        }
         func split(_ cs: [ChunkData]) -> [ChunkData] {
             var keep: [ChunkData] = []
             for c in cs {
@@ -261,6 +272,9 @@ final class HeadData: PostingsIndex {
     var symbolIDs: [String: UInt32] = [:]
     var symbols: [String] = []
     var postingsMap: [UInt32: [UInt32: [HeadRef]]] = [:]
+    let chunkStore: HeadChunkStore
+
+    init(chunkDir: String?) { chunkStore = HeadChunkStore(dir: chunkDir) }
     var allRefs: [HeadRef] = []
     var nextRef: HeadRef = 1
     /// Newest sample time ever seen; defines the retention horizon for "too old".

@@ -31,7 +31,7 @@ extension TSDB {
             var frozen: [FrozenSeries] = []
             var empty: [HeadRef] = []
             for s in h.series.values {
-                let cs = s.truncate(before: cutoff)
+                let cs = s.truncate(before: cutoff, store: h.chunkStore)
                 if !cs.isEmpty { frozen.append(FrozenSeries(labels: h.labels(of: s), chunks: cs)) }
                 if s.isEmpty { empty.append(s.ref) }
             }
@@ -78,7 +78,7 @@ extension TSDB {
                 for f in frozen {
                     let s = h.find(f.labels) ?? h.create(f.labels)
                     for x in SampleMerge.decode(f.chunks, mint: .min, maxt: .max) {
-                        _ = s.append(x.t, x.v, blockRange: options.blockRange)
+                        _ = s.append(x.t, x.v, blockRange: options.blockRange, store: h.chunkStore)
                         h.minT = min(h.minT, x.t)
                     }
                 }

@@ -123,7 +123,7 @@ public final class TSDB: Queryable, Sendable {
         for name in try FileIO.list(directory) {
             let path = directory + "/" + name
             if name.hasSuffix(".tmp") { try FileIO.removeAll(path); continue }
-            guard name != "wal", FileIO.isDirectory(path), FileIO.exists(path + "/meta.json") else { continue }
+            guard name != "wal", name != "chunks_head", FileIO.isDirectory(path), FileIO.exists(path + "/meta.json") else { continue }
             blocks.append(try Block(dir: path))
         }
         let superseded = blocks.filter { b in
@@ -141,7 +141,7 @@ public final class TSDB: Queryable, Sendable {
         blocks.sort { ($0.meta.seq, $0.ulid) < ($1.meta.seq, $1.ulid) }
         logger.info("loaded blocks", metadata: ["count": "\(blocks.count)"])
 
-        let h = HeadData()
+        let h = HeadData(chunkDir: directory + "/chunks_head")
         for b in blocks where b.meta.stats.numSamples > 0 { h.maxT = max(h.maxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
         try replayWAL(walDir: walDir, head: h, blockRange: options.blockRange, logger: logger, counters: &counters)
 
@@ -181,7 +181,7 @@ public final class TSDB: Queryable, Sendable {
             case .samples(let ss):
                 for s in ss {
                     guard let r = refMap[s.ref], let series = h.series[r] else { unknownRefs += 1; continue }
-                    _ = series.append(s.t, s.v, blockRange: blockRange)
+                    _ = series.append(s.t, s.v, blockRange: blockRange, store: h.chunkStore)
                     if s.t > h.maxT { h.maxT = s.t }
                     if s.t < h.minT { h.minT = s.t }
                 }
@@ -297,7 +297,7 @@ public final class TSDB: Queryable, Sendable {
         var ooo = 0
         for (s, samples) in work {
             for x in samples {
-                switch s.append(x.t, x.v, blockRange: options.blockRange) {
+                switch s.append(x.t, x.v, blockRange: options.blockRange, store: h.chunkStore) {
                 case .inOrder: report.accepted += 1
                 case .outOfOrder: report.accepted += 1; ooo += 1
                 case .duplicate: report.duplicates += 1
@@ -338,7 +338,7 @@ public final class TSDB: Queryable, Sendable {
             let refs = (try? h.postings(for: matchers)) ?? []
             for r in refs {
                 guard let s = h.series[r] else { continue }
-                let cs = s.chunks(mint: mint, maxt: maxt)
+                let cs = s.chunks(mint: mint, maxt: maxt, store: h.chunkStore)
                 if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
             }
             return Snapshot(blocks: blocks, frozen: frozen, head: out)
