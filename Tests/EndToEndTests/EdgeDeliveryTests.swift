@@ -336,6 +336,83 @@ struct EdgeDeliveryTests {
         #expect(!inVM.isEmpty)
     }
 
+    /// Runs a command, returning its stdout (the tests use the openssl and curl CLIs).
+    static func run(_ path: String, _ args: [String], in dir: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw E2EError("\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func remoteWriteOverTLSVerifiedWithCAFile() async throws {
+        let dir = try E2E.tempDir("edge-tls")
+        // A throwaway CA and a server certificate for "localhost".
+        let openssl = "/usr/bin/openssl"
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        _ = try Self.run(openssl, ["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=e2e-ca"], in: dir)
+        _ = try Self.run(openssl, ["req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], in: dir)
+        try "subjectAltName=DNS:localhost\n".write(toFile: dir + "/ext", atomically: true, encoding: .utf8)
+        _ = try Self.run(openssl, ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                                   "-out", "server.crt", "-days", "1", "-extfile", "ext"], in: dir)
+        try "tls_server_config:\n  cert_file: \(dir)/server.crt\n  key_file: \(dir)/server.key\n"
+            .write(toFile: dir + "/web.yml", atomically: true, encoding: .utf8)
+        try "global: {}\n".write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+
+        let (ne, nePort) = try Self.startNodeExporter(dir)
+        defer { ne.stop() }
+        let promPort = E2E.freePort(), edgePort = E2E.freePort()
+        let prom = try ChildProcess("prometheus-tls", try E2E.peer("/usr/bin/prometheus", package: "prometheus"), [
+            "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/prometheus", "--web.config.file=\(dir)/web.yml",
+            "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-remote-write-receiver",
+        ], logDir: dir)
+        defer { prom.stop() }
+        let config = dir + "/edge.yml"
+        try """
+        global:
+          scrape_interval: 1s
+          scrape_timeout: 900ms
+          external_labels:
+            cluster: edge-tls
+        scrape_configs:
+          - job_name: node
+            static_configs:
+              - targets: ["127.0.0.1:\(nePort)"]
+        remote_write:
+          - url: https://localhost:\(promPort)/api/v1/write
+            tls_config:
+              ca_file: \(dir)/ca.crt
+            queue_config:
+              batch_send_deadline: 200ms
+        node:
+          enabled: false
+        queue:
+          dir: \(dir)/queue
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "tls")
+        defer { edge.stop() }
+        try await E2E.waitUntil("samples to arrive over TLS", seconds: 40) {
+            (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total") ?? 0) > 0
+        }
+        #expect(await Self.ownMetric(edgePort, "edge_scraper_remote_retries_total") == 0, "TLS handshakes should not fail: \(edge.logTail())")
+        // Read back over https, trusting the same CA.
+        let q = #"count({cluster="edge-tls",job="node"})"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let answer = try Self.run("/usr/bin/curl", ["-sf", "--cacert", dir + "/ca.crt",
+                                                    "https://localhost:\(promPort)/api/v1/query?query=\(q)"], in: dir)
+        let json = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as! [String: Any]
+        let result = (json["data"] as! [String: Any])["result"] as! [[String: Any]]
+        let count = Double(((result.first?["value"] as? [Any])?[1] as? String) ?? "0") ?? 0
+        #expect(count > 50, "Prometheus holds \(count) series from the edge scraper")
+    }
+
     @Test func outageAndKill9LoseNoScrapeAndDuplicateNone() async throws {
         let dir = try E2E.tempDir("edge-outage")
         let (ne, nePort) = try Self.startNodeExporter(dir)
