@@ -90,6 +90,8 @@ import Storage
         #expect(cfg.node.jobName == "host" && cfg.node.interval == 30_000)
         #expect(cfg.pods.enabled && cfg.pods.kubelet.url == "https://127.0.0.1:10250")
         #expect(cfg.queue.maxBytes == 1 << 30 && cfg.queue.dir == "/var/lib/edge")
+        let limits = try ConfigLoader.parse("scrape_configs:\n- job_name: a\n  body_size_limit: 10MB\n  label_limit: 30\n  label_name_length_limit: 100\n  label_value_length_limit: 200\n", file: "t.yml").scrapeConfigs[0]
+        #expect(limits.bodySizeLimit == 10 << 20 && limits.labelLimit == 30 && limits.labelNameLengthLimit == 100 && limits.labelValueLengthLimit == 200)
     }
 
     @Test func defaultsAsPrometheus() throws {
@@ -177,6 +179,9 @@ import Storage
         #expect(parseError("scrape_configs: {job_name: a}").contains("must be a list"))
         #expect(parseError("global:\n  scrape_interval: [1]").contains("must be a string"))
         #expect(parseError("a: [").hasPrefix("edge.yml:1: column"))
+        #expect(parseError("scrape_configs:\n- job_name: a\n  consul_sd_configs: []").hasPrefix(
+            "edge.yml:3: \"consul_sd_configs\" in scrape_configs[0] is a Prometheus setting the edge scraper does not support"))
+        #expect(parseError("scrape_configs:\n- job_name: a\n  body_size_limit: lots").contains("invalid body_size_limit"))
     }
 
     @Test func loadReadsFiles() throws {

@@ -43,6 +43,7 @@ import Testing
           queue_config: {max_samples_per_send: 500, batch_send_deadline: 5s, min_backoff: 30ms, max_backoff: 5s, max_shards: 4}
           write_relabel_configs: [{source_labels: [__name__], regex: 'x', action: drop}]
         """),
+        ("scrape limits", true, "scrape_configs:\n- job_name: a\n  sample_limit: 1000\n  body_size_limit: 10MB\n  label_limit: 30\n  label_name_length_limit: 100\n  label_value_length_limit: 200\n"),
         ("unknown key", false, "scrape_configs:\n- job_name: a\n  scrape_intervall: 10s\n"),
         ("unknown top-level key", false, "globl: {}\n"),
         ("duplicate job", false, "scrape_configs:\n- job_name: a\n- job_name: a\n"),

@@ -152,6 +152,26 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         #expect(!r.up && r.error?.contains("sample limit") == true && series(out, "a").isEmpty)
     }
 
+    @Test func labelAndBodyLimitsFailTheScrape() throws {
+        var c = job()
+        c.labelLimit = 3   // __name__, job, instance + one exposed label = 4
+        var p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels(["cluster": "x"]))
+        var (_, r) = p.process(.body(Array("ok 1\nm{a=\"1\"} 1\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.error == "label_limit exceeded (metric: m, number of labels: 4, limit: 3)")
+        c = job(); c.labelValueLengthLimit = 3
+        p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())
+        (_, r) = p.process(.body(Array("m{a=\"long\"} 1\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.error?.hasPrefix("label_value_length_limit exceeded") == true)
+        c = job(); c.labelNameLengthLimit = 4
+        p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())
+        (_, r) = p.process(.body(Array("m{abcde=\"v\"} 1\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.error?.hasPrefix("label_name_length_limit exceeded") == true)
+        c = job(); c.bodySizeLimit = 4
+        p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())
+        (_, r) = p.process(.body(Array("m 12345\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.error?.hasPrefix("body size limit exceeded") == true)
+    }
+
     @Test func openMetricsByContentType() throws {
         let c = job()
         var p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())

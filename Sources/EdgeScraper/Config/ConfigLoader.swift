@@ -109,7 +109,9 @@ struct MapReader {
     private var values: [String: YAMLNode] = [:]
     private var keyNodes: [String: YAMLNode] = [:]
 
-    init(_ node: YAMLNode, path: String, file: String, allowed: [String]) throws {
+    /// `unsupported`: keys Prometheus knows that the edge scraper does not implement; they get
+    /// a message saying so instead of "unknown key".
+    init(_ node: YAMLNode, path: String, file: String, allowed: [String], unsupported: [String] = []) throws {
         self.node = node
         self.path = path
         self.file = file
@@ -119,6 +121,10 @@ struct MapReader {
         }
         for p in m {
             let k = p.key.scalar ?? ""
+            if unsupported.contains(k) {
+                throw ConfigError(file: file, line: p.key.line,
+                                  message: "\"\(k)\" in \(path.isEmpty ? "the top level" : path) is a Prometheus setting the edge scraper does not support; remove it")
+            }
             if !allowed.contains(k) {
                 throw ConfigError(file: file, line: p.key.line,
                                   message: "unknown key \"\(k)\" in \(path.isEmpty ? "the top level" : path)\(suggestion(k, allowed))")
@@ -360,7 +366,15 @@ struct ConfigDecoder {
             "job_name", "scrape_interval", "scrape_timeout", "metrics_path", "scheme", "params", "honor_labels",
             "honor_timestamps", "basic_auth", "authorization", "bearer_token", "bearer_token_file", "tls_config",
             "static_configs", "file_sd_configs", "kubernetes_sd_configs", "relabel_configs", "metric_relabel_configs",
-            "sample_limit", "follow_redirects", "enable_http2",
+            "sample_limit", "follow_redirects", "enable_http2", "body_size_limit", "label_limit", "label_name_length_limit",
+            "label_value_length_limit",
+        ], unsupported: [
+            "target_limit", "oauth2", "proxy_url", "no_proxy", "proxy_from_environment", "proxy_connect_header",
+            "azure_sd_configs", "consul_sd_configs", "digitalocean_sd_configs", "docker_sd_configs", "dockerswarm_sd_configs",
+            "dns_sd_configs", "ec2_sd_configs", "eureka_sd_configs", "gce_sd_configs", "hetzner_sd_configs", "http_sd_configs",
+            "ionos_sd_configs", "kuma_sd_configs", "lightsail_sd_configs", "linode_sd_configs", "marathon_sd_configs",
+            "nerve_sd_configs", "nomad_sd_configs", "openstack_sd_configs", "ovhcloud_sd_configs", "puppetdb_sd_configs",
+            "scaleway_sd_configs", "serverset_sd_configs", "triton_sd_configs", "uyuni_sd_configs", "vultr_sd_configs",
         ])
         var sc = ScrapeConfig()
         guard let job = try r.string("job_name"), !job.isEmpty else {
@@ -403,6 +417,15 @@ struct ConfigDecoder {
         _ = try r.bool("follow_redirects")
         _ = try r.bool("enable_http2")
         sc.sampleLimit = try r.int("sample_limit") ?? 0
+        sc.labelLimit = try r.int("label_limit") ?? 0
+        sc.labelNameLengthLimit = try r.int("label_name_length_limit") ?? 0
+        sc.labelValueLengthLimit = try r.int("label_value_length_limit") ?? 0
+        if let b = try r.string("body_size_limit") {
+            guard let v = ConfigLoader.parseSize(b) else {
+                throw r.fail("body_size_limit", "invalid body_size_limit \"\(b)\" in \(path): expected a size such as 10MB")
+            }
+            sc.bodySizeLimit = v
+        }
         sc.auth = try decodeAuth(r)
         sc.tls = try decodeTLS(r)
         for (i, s) in try r.list("static_configs").enumerated() {

@@ -95,6 +95,12 @@ public struct ScrapeConfig: Sendable, Equatable {
     public var metricRelabelConfigs: [RelabelConfig] = []
     /// More samples than this after metric relabeling fail the scrape (0: no limit).
     public var sampleLimit = 0
+    /// More labels per series, or longer label names/values, fail the scrape (0: no limit).
+    public var labelLimit = 0
+    public var labelNameLengthLimit = 0
+    public var labelValueLengthLimit = 0
+    /// A larger uncompressed body fails the scrape (0: no limit).
+    public var bodySizeLimit: Int64 = 0
     public init() {}
 }
 

@@ -28,6 +28,10 @@ public struct ScrapeProcessor: Sendable {
     let metricRules: [RelabelRule]
     let externalLabels: Labels
     let sampleLimit: Int
+    let labelLimit: Int
+    let labelNameLengthLimit: Int
+    let labelValueLengthLimit: Int
+    let bodySizeLimit: Int64
     let targetLabels: Labels
 
     /// Raw `name{labels}` bytes → series ref (-1: dropped by relabeling). Keyed by hash with
@@ -59,6 +63,10 @@ public struct ScrapeProcessor: Sendable {
         self.metricRules = metricRules
         self.externalLabels = externalLabels
         self.sampleLimit = config.sampleLimit
+        self.labelLimit = config.labelLimit
+        self.labelNameLengthLimit = config.labelNameLengthLimit
+        self.labelValueLengthLimit = config.labelValueLengthLimit
+        self.bodySizeLimit = config.bodySizeLimit
         self.targetLabels = target.seriesLabels
     }
 
@@ -75,6 +83,9 @@ public struct ScrapeProcessor: Sendable {
             report.error = e
         case .body(let bytes, let contentType):
             do {
+                if bodySizeLimit > 0 && Int64(bytes.count) > bodySizeLimit {
+                    throw ScrapeProcessingError(message: "body size limit exceeded: \(bytes.count) bytes, limit \(bodySizeLimit)")
+                }
                 let parsed = try ExpositionParser.parse(bytes, format: Exposition.format(contentType: contentType))
                 report.samplesScraped = parsed.samples.count
                 out.reserveCapacity(parsed.samples.count + 5)
@@ -255,10 +266,29 @@ public struct ScrapeProcessor: Sendable {
         if !metricRules.isEmpty && !Relabel.process(&lb, metricRules) { return nil }
         let result = lb.labels
         if result.isEmpty { return nil }
+        try checkLabelLimits(result)
         guard result.metricName != nil else {
             throw ScrapeProcessingError(message: "__name__ label is missing after relabeling for series \(result)")
         }
         return withExternalLabels(result)
+    }
+}
+
+extension ScrapeProcessor {
+    /// Prometheus' verifyLabelLimits, on the labels after relabeling (before external labels).
+    func checkLabelLimits(_ l: Labels) throws {
+        let name = l.metricName ?? ""
+        if labelLimit > 0 && l.count > labelLimit {
+            throw ScrapeProcessingError(message: "label_limit exceeded (metric: \(name), number of labels: \(l.count), limit: \(labelLimit))")
+        }
+        for p in l {
+            if labelNameLengthLimit > 0 && p.name.utf8.count > labelNameLengthLimit {
+                throw ScrapeProcessingError(message: "label_name_length_limit exceeded (metric: \(name), label name: \(p.name), length: \(p.name.utf8.count), limit: \(labelNameLengthLimit))")
+            }
+            if labelValueLengthLimit > 0 && p.value.utf8.count > labelValueLengthLimit {
+                throw ScrapeProcessingError(message: "label_value_length_limit exceeded (metric: \(name), label name: \(p.name), value: \"\(p.value)\", length: \(p.value.utf8.count), limit: \(labelValueLengthLimit))")
+            }
+        }
     }
 }
 
