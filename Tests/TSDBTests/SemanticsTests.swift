@@ -1,3 +1,4 @@
+import Glibc
 import Storage
 import Testing
 @testable import TSDB
@@ -144,5 +145,26 @@ import Testing
         #expect(db.metrics.blocks == 0)
         try db.close()
         await #expect(throws: TSDBError.self) { _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1, v: 1)])]) }
+    }
+}
+
+@Suite struct DirectoryLockTests {
+    /// Another process is modelled by an open-file-description lock, which conflicts with the
+    /// TSDB's process-level record lock even inside this process.
+    @Test func dataDirectoryIsLockedWhileOpen() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        func otherCanLock() -> Bool {
+            let fd = open(dir.path + "/lock", O_RDWR)
+            defer { close(fd) }
+            var fl = flock()
+            fl.l_type = Int16(F_WRLCK)
+            fl.l_whence = Int16(SEEK_SET)
+            let F_OFD_SETLK: Int32 = 37  // Linux; not exported by the Glibc module
+            return fcntl(fd, F_OFD_SETLK, &fl) == 0
+        }
+        #expect(!otherCanLock())
+        try db.close()
+        #expect(otherCanLock())
     }
 }
