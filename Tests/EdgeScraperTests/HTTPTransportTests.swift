@@ -113,6 +113,21 @@ import Testing
         await t.shutdown()
     }
 
+    @Test func headGetsHeadersWithoutBody() async throws {
+        let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { _ in .text(200, "twelve bytes") }
+        defer { Task { await server.stop() } }
+        let t = NIOHTTPTransport()
+        for _ in 0..<2 { // twice: the kept-alive connection must still be in sync after a HEAD
+            let r = try await t.send(HTTPRequest(method: "HEAD", url: server.baseURL + "/"))
+            #expect(r.status == 200)
+            #expect(r.body.isEmpty)
+            #expect(r.header("content-length") == "12")
+        }
+        let g = try await t.send(HTTPRequest(url: server.baseURL + "/"))
+        #expect(String(decoding: g.body, as: UTF8.self) == "twelve bytes")
+        await t.shutdown()
+    }
+
     @Test func ipv6Loopback() async throws {
         guard let server = try? await HTTPServer.start(host: "::1", port: 0, handler: { _ in .text(200, "v6") }) else {
             return // no IPv6 on this host

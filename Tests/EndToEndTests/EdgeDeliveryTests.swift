@@ -297,6 +297,7 @@ struct EdgeDeliveryTests {
                      "edge_scraper_queue_pending_samples", "process_resident_memory_bytes"] {
             #expect(metrics.contains("\n" + name), "own /metrics lacks \(name)")
         }
+        #expect(metrics.contains("\nedge_scraper_targets{health=\"up\",job=\"node\"} 1\n"))
 
         // A broken file: the reload fails with the file and line, and the old config keeps running.
         let good = try String(contentsOfFile: config, encoding: .utf8)

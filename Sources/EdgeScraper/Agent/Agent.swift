@@ -209,7 +209,8 @@ public actor Agent {
     func handle(_ req: ServerRequest) async -> ServerResponse {
         switch (req.method, req.path) {
         case ("GET", "/metrics"), ("HEAD", "/metrics"):
-            return .text(200, registry.render() + processMetrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .text(200, registry.render() + (await targetMetrics()) + processMetrics(),
+                         contentType: "text/plain; version=0.0.4; charset=utf-8")
         case ("GET", "/-/healthy"), ("HEAD", "/-/healthy"):
             return .text(200, "Edge scraper is Healthy.\n")
         case ("GET", "/-/ready"), ("HEAD", "/-/ready"):
@@ -224,6 +225,20 @@ public actor Agent {
         default:
             return .text(404, "404 page not found\n")
         }
+    }
+
+    /// Targets by job and health, from the scrape side's view at this moment.
+    private func targetMetrics() async -> String {
+        guard let statuses = await manager?.targetStatus() else { return "" }
+        var counts: [String: [String: Int]] = [:]
+        for t in statuses { counts[t.job, default: [:]][t.health.rawValue, default: 0] += 1 }
+        var out = "# HELP edge_scraper_targets Scrape targets by job and health.\n# TYPE edge_scraper_targets gauge\n"
+        for job in counts.keys.sorted() {
+            for health in ["up", "down", "unknown"] {
+                out += "edge_scraper_targets{health=\"\(health)\",job=\"\(escapeLabelValue(job))\"} \(counts[job]![health] ?? 0)\n"
+            }
+        }
+        return out
     }
 
     private func processMetrics() -> String {

@@ -159,14 +159,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                                  keepAlive: Bool, version: HTTPVersion) {
         Task {
             let resp = await handler(req)
-            respond(channel, resp, keepAlive: keepAlive, version: version)
+            // HEAD gets the GET headers (Content-Length included) without the body.
+            var r = resp
+            if req.method == "HEAD" {
+                r.headers.append(("Content-Length", String(r.body.count)))
+                r.body = []
+            }
+            respond(channel, r, keepAlive: keepAlive, version: version)
         }
     }
 
     private static func respond(_ channel: any Channel, _ resp: ServerResponse, keepAlive: Bool, version: HTTPVersion) {
         var headers = HTTPHeaders()
         for (n, v) in resp.headers { headers.add(name: n, value: v) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(resp.body.count))
+        if !headers.contains(name: "Content-Length") { headers.add(name: "Content-Length", value: String(resp.body.count)) }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: resp.status), headers: headers)
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
