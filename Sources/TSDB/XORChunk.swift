@@ -30,12 +30,18 @@ struct XORChunk {
         }
 
         /// Writes the low `n` bits of `u` (n in 0...64).
+        /// Fills the free bits of the last byte, then whole bytes, then the rest: at most
+        /// nine steps for 64 bits.
         mutating func bits(_ u: UInt64, _ n: Int) {
-            guard n > 0 else { return }
-            var u = n == 64 ? u : u << UInt64(64 - n)
             var n = n
-            while n >= 8 { byte(UInt8(truncatingIfNeeded: u >> 56)); u <<= 8; n -= 8 }
-            while n > 0 { bit(u >> 63 == 1); u <<= 1; n -= 1 }
+            while n > 0 {
+                if free == 0 { bytes.append(0); free = 8 }
+                let take = Swift.min(free, n)
+                let part = UInt8(truncatingIfNeeded: (u >> UInt64(n - take)) & ((1 << UInt64(take)) - 1))
+                bytes[bytes.count - 1] |= part << UInt8(free - take)
+                free -= take
+                n -= take
+            }
         }
     }
 
