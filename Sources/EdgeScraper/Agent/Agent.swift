@@ -168,6 +168,9 @@ public actor Agent {
             endpoints.append(.init(id: id, rules: rules[id]!, queue: opened[id] ?? writers[id]!.queue))
         }
         sink.setEndpoints(endpoints)
+        if endpoints.isEmpty {
+            logger.warning("edge-scraper: no remote_write configured; scraped samples are counted and discarded")
+        }
         var next: [String: Writer] = [:]
         for (id, rw) in wanted {
             if let w = writers[id], w.config == rw {
