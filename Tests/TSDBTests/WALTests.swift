@@ -202,3 +202,31 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct CheckpointDamageTests {
+    @Test func damagedCheckpointStillOpens() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let h: Int64 = 3_600_000
+        let db = try openDB(dir)
+        for k in 0..<40 {
+            _ = try await db.append((0..<5).map { SeriesSamples(labels: lbls(["__name__": "c", "i": String($0)]), samples: [Sample(t: Int64(k) * h / 8, v: Double(k))]) })
+        }
+        try db.maintain()
+        _ = try await db.append([SeriesSamples(labels: lbls(["__name__": "c", "i": "0"]), samples: [Sample(t: 6 * h, v: 99)])])
+        try db.close()
+        let cps = try WAL.checkpoints(in: dir.path + "/wal")
+        #expect(cps.count == 1)
+        let path = dir.path + "/wal/" + WAL.checkpointName(cps[0])
+        var bytes = try FileIO.readFile(path)
+        #expect(bytes.count > 20)
+        bytes[bytes.count - 3] ^= 0xff
+        try FileIO.writeFileAtomically(path, bytes)
+        let db2 = try openDB(dir)
+        #expect(db2.metrics.walCorruptionsRepaired == 1)
+        // Blocks are untouched and the segment after the checkpoint still replays.
+        let got = try db2.querier(mint: .min, maxt: .max).select([.equal("i", "0")])
+        #expect(got.first?.samples.last?.v == 99)
+        #expect(got.first?.samples.first?.t == 0)
+        try db2.close()
+    }
+}
