@@ -139,7 +139,8 @@ public struct ScrapeProcessor: Sendable {
         let horizon = iteration - 8
         var keep = [Int](repeating: -1, count: refLabels.count)
         var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = []
-        for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon || lastRefs.contains(r) {
+        // Refs of the last scrape were seen at this iteration, so they are always kept.
+        for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon {
             keep[r] = labels.count
             labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r])
         }
