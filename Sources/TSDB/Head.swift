@@ -48,6 +48,8 @@ final class MemSeries {
     var lastT: Int64 = .min
     var ooo: [Sample] = []
     var oooChunks: [ChunkData] = []
+    /// Late-sample chunk count right after the last merge (see `flushOOO`).
+    var oooMerged: Int32 = 0
 
     static let samplesPerChunk = 120
     static let oooCapacity = 32
@@ -110,6 +112,20 @@ final class MemSeries {
         guard !ooo.isEmpty else { return }
         oooChunks.append(ChunkData(minT: ooo.first!.t, maxT: ooo.last!.t, data: XORChunk.encode(ooo)))
         ooo.removeAll(keepingCapacity: false)
+        // Backlog from several senders interleaves, so flushed chunks overlap and every late
+        // sample would have to decode all of them. Re-sorting into disjoint chunks whenever the
+        // count doubles keeps lookups to one chunk at amortised O(n log n) cost.
+        if oooChunks.count >= 2 * Int(oooMerged) + 8 { mergeOOO() }
+    }
+
+    func mergeOOO() {
+        var all = oooChunks.flatMap(\.samples)
+        all.sort { $0.t < $1.t }
+        oooChunks = stride(from: 0, to: all.count, by: MemSeries.samplesPerChunk).map { i in
+            let end = Swift.min(i + MemSeries.samplesPerChunk, all.count)
+            return ChunkData(minT: all[i].t, maxT: all[end - 1].t, data: XORChunk.encode(all[i..<end]))
+        }
+        oooMerged = Int32(clamping: oooChunks.count)
     }
 
     /// The stored value at exactly `t`, if any.
@@ -193,6 +209,7 @@ final class MemSeries {
             }
         }
         oooChunks = split(oooChunks)
+        oooMerged = Int32(clamping: oooChunks.count)
         let lo = ooo.filter { $0.t < cutoff }
         if let f = lo.first {
             out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo)))
