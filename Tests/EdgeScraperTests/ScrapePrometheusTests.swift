@@ -19,6 +19,7 @@ import Storage
     hist_bucket{le="+Inf"} 2
     hist_sum 0.3
     hist_count 2
+    other{b="2",keep="yes"} 4
     """
 
     @Test(.timeLimit(.minutes(1))) func storedSeriesMatchPrometheus() async throws {
@@ -85,6 +86,27 @@ import Storage
                 #expect(report.up)
                 for s in out { ours.insert(Dictionary(uniqueKeysWithValues: s.labels.map { ($0.name, $0.value) })) }
             }
+        }
+        // The report values, duplicates included, as Prometheus counts them.
+        func value(_ query: String) -> [String: String] {
+            guard let r = Loopback.get(port: port, path: "/api/v1/query?query=\(query)"), r.0 == 200,
+                  let json = try? JSONSerialization.jsonObject(with: Data(r.2)) as? [String: Any],
+                  let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else { return [:] }
+            var out: [String: String] = [:]
+            for s in result { out[(s["metric"] as? [String: String])?["job"] ?? ""] = (s["value"] as? [Any])?.last as? String }
+            return out
+        }
+        var oursReport: [String: [String: String]] = [:]
+        for sc in cfg.scrapeConfigs {
+            let t = try #require(TargetBuilder.targets(from: StaticDiscovery(sc.staticConfigs, job: sc.jobName).groups, config: sc,
+                                                       rules: try Relabel.compile(sc.relabelConfigs)).targets.first)
+            var p = ScrapeProcessor(target: t, config: sc, metricRules: try Relabel.compile(sc.metricRelabelConfigs), externalLabels: Labels())
+            let (_, r) = p.process(.body(Array(Self.body.utf8), contentType: nil), start: 0, duration: 0)
+            oursReport["scrape_samples_scraped", default: [:]][sc.jobName] = String(r.samplesScraped)
+            oursReport["scrape_samples_post_metric_relabeling", default: [:]][sc.jobName] = String(r.samplesPostRelabel)
+        }
+        for name in ["scrape_samples_scraped", "scrape_samples_post_metric_relabeling"] {
+            #expect(value(name) == oursReport[name], "\(name): Prometheus \(value(name)), ours \(oursReport[name] ?? [:])")
         }
         #expect(theirs.count > 10, "Prometheus stored too little: \(theirs)")
         #expect(theirs.subtracting(ours).isEmpty, "only in Prometheus: \(theirs.subtracting(ours))")

@@ -91,9 +91,13 @@ public struct ScrapeProcessor: Sendable {
                 out.reserveCapacity(parsed.samples.count + 5)
                 currentRefs.reserveCapacity(lastRefs.count)
                 var added = 0
+                // Prometheus counts a duplicate as kept after relabeling (and against the
+                // sample limit) even though only the first sample is stored.
+                var kept = 0
                 for s in parsed.samples {
                     let ref = try seriesRef(parsed, s)
                     if ref < 0 { continue }
+                    kept += 1
                     let seenBefore = refSeen[ref]
                     if seenBefore == iteration { continue }  // duplicate series: first wins, as Prometheus
                     if seenBefore != prevIteration { added += 1 }
@@ -105,10 +109,10 @@ public struct ScrapeProcessor: Sendable {
                         currentRefs.append(ref)
                     }
                 }
-                report.samplesPostRelabel = out.count
+                report.samplesPostRelabel = kept
                 report.seriesAdded = added
-                if sampleLimit > 0 && out.count > sampleLimit {
-                    throw ScrapeProcessingError(message: "sample limit exceeded: \(out.count) samples after relabeling, limit \(sampleLimit)")
+                if sampleLimit > 0 && kept > sampleLimit {
+                    throw ScrapeProcessingError(message: "sample limit exceeded: \(kept) samples after relabeling, limit \(sampleLimit)")
                 }
             } catch {
                 report.up = false
