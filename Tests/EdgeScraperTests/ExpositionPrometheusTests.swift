@@ -89,18 +89,25 @@ import Storage
             kill(pid, SIGTERM)
             proc.waitUntilExit()
         }
-        var up: [String: String] = [:]
-        for _ in 0..<150 {
-            if let r = Loopback.get(port: port, path: "/api/v1/query?query=up"), r.0 == 200,
+        func query(_ name: String) -> [String: String] {
+            var out: [String: String] = [:]
+            if let r = Loopback.get(port: port, path: "/api/v1/query?query=\(name)"), r.0 == 200,
                let json = try? JSONSerialization.jsonObject(with: Data(r.2)) as? [String: Any],
                let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] {
                 for s in result {
-                    if let job = (s["metric"] as? [String: String])?["job"], let v = (s["value"] as? [Any])?.last as? String { up[job] = v }
+                    if let job = (s["metric"] as? [String: String])?["job"], let v = (s["value"] as? [Any])?.last as? String { out[job] = v }
                 }
-                if up.count == Self.cases.count { break }
             }
+            return out
+        }
+        var up: [String: String] = [:]
+        for _ in 0..<150 {
+            up = query("up")
+            if up.count == Self.cases.count { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
+        let scraped = query("scrape_samples_scraped")
+        let post = query("scrape_samples_post_metric_relabeling")
         #expect(up.count == Self.cases.count, "Prometheus reported up for \(up.count) of \(Self.cases.count) jobs")
         for (i, c) in Self.cases.enumerated() {
             guard let theirs = up["c\(i)"] else { continue }
@@ -110,6 +117,9 @@ import Storage
             var p = ScrapeProcessor(target: target, config: sc, metricRules: [], externalLabels: Labels())
             let (_, report) = p.process(.body(c.body, contentType: c.contentType), start: 0, duration: 0)
             #expect((theirs == "1") == report.up, "\(c.name): Prometheus up=\(theirs), ours: \(report.error ?? "parsed")")
+            // Prometheus reads while it appends: a failed scrape reports what it read before.
+            #expect(scraped["c\(i)"] == String(report.samplesScraped), "\(c.name): samples scraped: Prometheus \(scraped["c\(i)"] ?? "-"), ours \(report.samplesScraped)")
+            #expect(post["c\(i)"] == String(report.samplesPostRelabel), "\(c.name): post relabeling: Prometheus \(post["c\(i)"] ?? "-"), ours \(report.samplesPostRelabel)")
         }
     }
 }

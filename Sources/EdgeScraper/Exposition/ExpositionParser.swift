@@ -13,7 +13,14 @@ public enum ExpositionFormat: Sendable, Equatable {
 public struct ExpositionError: Error, CustomStringConvertible, Sendable, Equatable {
     public var line: Int
     public var message: String
-    public init(line: Int, message: String) { self.line = line; self.message = message }
+    /// The last parsed sample is the offending one: Prometheus counts it as scraped (it read
+    /// it) but not as kept, because the failure comes when it is appended.
+    public var rejectsLastSample = false
+    public init(line: Int, message: String, rejectsLastSample: Bool = false) {
+        self.line = line
+        self.message = message
+        self.rejectsLastSample = rejectsLastSample
+    }
     public var description: String { "line \(line): \(message)" }
 }
 
@@ -75,13 +82,26 @@ public struct ExpositionParser {
     let format: ExpositionFormat
     var i = 0
     var lineNo = 1
+    /// A repeated label name in the current sample: reported once the sample is read.
+    var duplicateLabel: String? = nil
 
     public static func parse(_ bytes: [UInt8], format: ExpositionFormat) throws -> ParsedExposition {
+        let (out, error) = parsePartial(bytes, format: format)
+        if let e = error { throw e }
+        return out
+    }
+
+    /// The samples before the first error, and the error: Prometheus parses while it appends
+    /// and reports how many samples a failed scrape had read before failing.
+    public static func parsePartial(_ bytes: [UInt8], format: ExpositionFormat) -> (ParsedExposition, ExpositionError?) {
         var p = ExpositionParser(b: bytes, format: format)
         var out = ParsedExposition(bytes: bytes)
         out.samples.reserveCapacity(bytes.count / 48)
-        try p.run(&out)
-        return out
+        var failure: ExpositionError? = nil
+        do { try p.run(&out) } catch let e as ExpositionError { failure = e } catch {
+            failure = ExpositionError(line: p.lineNo, message: "\(error)")
+        }
+        return (out, failure)
     }
 
     func fail(_ message: String) -> ExpositionError { ExpositionError(line: lineNo, message: message) }
@@ -105,8 +125,14 @@ public struct ExpositionParser {
                 if om { throw fail("unexpected whitespace at the start of a line") }
                 skipWS()
                 if i < b.count, b[i] != NL {
-                    // Prometheus rejects indented samples; indented comments are still comments.
-                    guard b[i] == HASH else { throw fail("unexpected whitespace before the metric name") }
+                    // Prometheus rejects indented samples (after reading them); indented comments
+                    // are still comments.
+                    guard b[i] == HASH else {
+                        try sample(&out)
+                        var e = fail("unexpected whitespace before the metric name")
+                        e.rejectsLastSample = true
+                        throw e
+                    }
                     _ = try comment(&out, &metaIndex)
                 }
             } else {
@@ -230,6 +256,7 @@ public struct ExpositionParser {
 
     mutating func sample(_ out: inout ParsedExposition) throws {
         let start = i
+        duplicateLabel = nil
         guard isNameStart(b[i]) || b[i] == UInt8(ascii: ":") else {
             throw fail("expected a metric name, got \(describe(i))")
         }
@@ -269,6 +296,9 @@ public struct ExpositionParser {
             }
         }
         out.samples.append(ExpositionSample(series: start..<seriesEnd, value: v, timestamp: ts))
+        if let d = duplicateLabel {
+            throw ExpositionError(line: lineNo, message: "label name \"\(d)\" is not unique", rejectsLastSample: true)
+        }
     }
 
     mutating func skipExemplar() throws {
@@ -330,8 +360,8 @@ public struct ExpositionParser {
             while i < b.count, isNameChar(b[i]) { i += 1 }
             let nameRange = ns..<i
             if checkDuplicates {
-                for n in names where b[n].elementsEqual(b[nameRange]) {
-                    throw fail("label name \"\(String(decoding: b[nameRange], as: UTF8.self))\" is not unique")
+                if duplicateLabel == nil, names.contains(where: { b[$0].elementsEqual(b[nameRange]) }) {
+                    duplicateLabel = String(decoding: b[nameRange], as: UTF8.self)
                 }
                 names.append(nameRange)
             }

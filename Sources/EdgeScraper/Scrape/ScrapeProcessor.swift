@@ -82,19 +82,20 @@ public struct ScrapeProcessor: Sendable {
             report.up = false
             report.error = e
         case .body(let bytes, let contentType):
+            var added = 0
+            // Prometheus counts a duplicate as kept after relabeling (and against the
+            // sample limit) even though only the first sample is stored.
+            var kept = 0
             do {
                 if bodySizeLimit > 0 && Int64(bytes.count) > bodySizeLimit {
                     throw ScrapeProcessingError(message: "body size limit exceeded: \(bytes.count) bytes, limit \(bodySizeLimit)")
                 }
-                let parsed = try ExpositionParser.parse(bytes, format: Exposition.format(contentType: contentType))
+                let (parsed, parseError) = ExpositionParser.parsePartial(bytes, format: Exposition.format(contentType: contentType))
                 report.samplesScraped = parsed.samples.count
                 out.reserveCapacity(parsed.samples.count + 5)
                 currentRefs.reserveCapacity(lastRefs.count)
-                var added = 0
-                // Prometheus counts a duplicate as kept after relabeling (and against the
-                // sample limit) even though only the first sample is stored.
-                var kept = 0
-                for s in parsed.samples {
+                let readable = parseError?.rejectsLastSample == true ? parsed.samples.dropLast() : parsed.samples[...]
+                for s in readable {
                     let ref = try seriesRef(parsed, s)
                     if ref < 0 { continue }
                     kept += 1
@@ -111,14 +112,17 @@ public struct ScrapeProcessor: Sendable {
                 }
                 report.samplesPostRelabel = kept
                 report.seriesAdded = added
+                if let e = parseError { throw e }
                 if sampleLimit > 0 && kept > sampleLimit {
                     throw ScrapeProcessingError(message: "sample limit exceeded: \(kept) samples after relabeling, limit \(sampleLimit)")
                 }
             } catch {
+                // As Prometheus, the counts of what was read before the failure are reported;
+                // the samples themselves are discarded.
                 report.up = false
                 report.error = "\(error)"
-                report.seriesAdded = 0
-                report.samplesPostRelabel = 0
+                report.samplesPostRelabel = kept
+                report.seriesAdded = added
                 out.removeAll()
                 // Nothing of this scrape counts as written.
                 for r in currentRefs { refTracked[r] = -1; refSeen[r] = -1 }
