@@ -44,6 +44,22 @@ import Testing
           write_relabel_configs: [{source_labels: [__name__], regex: 'x', action: drop}]
         """),
         ("scrape limits", true, "scrape_configs:\n- job_name: a\n  sample_limit: 1000\n  body_size_limit: 10MB\n  label_limit: 30\n  label_name_length_limit: 100\n  label_value_length_limit: 200\n"),
+        ("anchors and merge keys", true, """
+        scrape_configs:
+        - &base
+          job_name: a
+          scrape_interval: 30s
+          static_configs: [{targets: ['a:1']}]
+        - <<: *base
+          job_name: b
+        """),
+        ("merge makes a duplicate job", false, """
+        scrape_configs:
+        - &base
+          job_name: a
+        - <<: *base
+          scrape_interval: 1m
+        """),
         ("unknown key", false, "scrape_configs:\n- job_name: a\n  scrape_intervall: 10s\n"),
         ("unknown top-level key", false, "globl: {}\n"),
         ("duplicate job", false, "scrape_configs:\n- job_name: a\n- job_name: a\n"),

@@ -118,6 +118,20 @@ import Testing
         copy: *b
         """)
         #expect(doc["copy"]?["x"]?.scalar == "1")
+        let merged = try YAML.parse("""
+        defaults: &defaults
+          scrape_interval: 30s
+          scheme: https
+        extra: &extra {metrics_path: /m}
+        job:
+          <<: [*defaults, *extra]
+          scheme: http
+        """)
+        #expect(merged["job"]?["scrape_interval"]?.scalar == "30s")
+        #expect(merged["job"]?["scheme"]?.scalar == "http")
+        #expect(merged["job"]?["metrics_path"]?.scalar == "/m")
+        #expect(merged["job"]?["<<"] == nil)
+        #expect(throws: YAMLError.self) { try YAML.parse("a:\n  <<: 3\n") }
     }
 
     @Test func errorsNameLineAndColumn() {

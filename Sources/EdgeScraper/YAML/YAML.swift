@@ -349,7 +349,7 @@ struct YAMLParser {
             if atEOF || col < n || isDocumentMarker() { break }
             if col > n { throw error("unexpected indentation (expected column \(n + 1) for the next key of this mapping)") }
         }
-        return YAMLNode(.mapping(pairs), line: startLine, column: startCol + 1)
+        return YAMLNode(.mapping(try applyMerges(pairs)), line: startLine, column: startCol + 1)
     }
 
     mutating func parseBlockSequence(indent n: Int) throws -> YAMLNode {
@@ -591,6 +591,29 @@ struct YAMLParser {
                         line: startLine, column: startCol + 1)
     }
 
+    /// YAML 1.1 merge keys (`<<: *base` or `<<: [*a, *b]`), which Prometheus' YAML library
+    /// honours: merged pairs fill in keys the mapping does not set itself.
+    func applyMerges(_ pairs: [YAMLPair]) throws -> [YAMLPair] {
+        guard pairs.contains(where: { $0.key.scalar == "<<" && $0.key.kind == .scalar("<<", .plain) }) else { return pairs }
+        var own = pairs.filter { $0.key.kind != .scalar("<<", .plain) }
+        var keys = Set(own.compactMap { $0.key.scalar })
+        for p in pairs where p.key.kind == .scalar("<<", .plain) {
+            let sources: [YAMLNode]
+            switch p.value.kind {
+            case .mapping: sources = [p.value]
+            case .sequence(let s): sources = s
+            default: throw YAMLError(line: p.value.line, column: p.value.column, message: "a merge key (<<) needs a mapping or a list of mappings")
+            }
+            for src in sources {
+                guard let m = src.mapping else {
+                    throw YAMLError(line: src.line, column: src.column, message: "a merge key (<<) needs a mapping or a list of mappings")
+                }
+                for q in m where keys.insert(q.key.scalar ?? "").inserted { own.append(q) }
+            }
+        }
+        return own
+    }
+
     // MARK: flow collections
 
     mutating func skipFlowBlank() throws {
@@ -660,7 +683,7 @@ struct YAMLParser {
             if d == RBRACE { i += 1; break }
             throw error("expected ',' or '}' in a flow mapping")
         }
-        return YAMLNode(.mapping(pairs), line: startLine, column: startCol + 1)
+        return YAMLNode(.mapping(try applyMerges(pairs)), line: startLine, column: startCol + 1)
     }
 
     mutating func parseFlowNode() throws -> YAMLNode {
