@@ -49,7 +49,13 @@ import Storage
       relabel_configs:
       - {source_labels: [__address__], action: keepequal, target_label: want}
       - {action: labelkeep, regex: '__.*|keep_me|want'}
+    - job_name: filesd
+      file_sd_configs: [{files: ['SDDIR/*.json']}]
+      relabel_configs:
+      - {source_labels: [__meta_filepath], regex: '.*/(.+)\.json', target_label: sdfile}
     """#
+
+    static let sdFile = #"[{"targets": ["fs-a:9100", "fs-b:9100"], "labels": {"site": "shop-7"}}, {"targets": ["fs-c:1"]}]"#
 
     struct Seen: Hashable {
         var labels: [String: String]
@@ -67,7 +73,10 @@ import Storage
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let cfgPath = dir.appendingPathComponent("prometheus.yml").path
-        try Self.config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
+        let config = Self.config.replacingOccurrences(of: "SDDIR", with: dir.path)
+        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
+        let sdPath = dir.appendingPathComponent("targets.json").path
+        try Self.sdFile.write(toFile: sdPath, atomically: true, encoding: .utf8)
         let port = Loopback.freePort()
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: binary)
@@ -89,7 +98,7 @@ import Storage
             if let r = Loopback.get(port: port, path: "/api/v1/targets"), r.0 == 200,
                let json = try? JSONSerialization.jsonObject(with: Data(r.2)) as? [String: Any],
                let data = json["data"] as? [String: Any],
-               let active = data["activeTargets"] as? [[String: Any]], active.count >= 7 {
+               let active = data["activeTargets"] as? [[String: Any]], active.count >= 10 {
                 theirs = active.map {
                     Seen(labels: $0["labels"] as? [String: String] ?? [:], discovered: $0["discoveredLabels"] as? [String: String] ?? [:],
                          url: $0["scrapeUrl"] as? String ?? "")
@@ -103,11 +112,12 @@ import Storage
         }
         #expect(!theirs.isEmpty, "Prometheus did not report targets in time")
 
-        let cfg = try ConfigLoader.parse(Self.config, file: "prometheus.yml")
+        let cfg = try ConfigLoader.parse(config, file: "prometheus.yml")
         var ours: [Seen] = []
         var oursDropped: [String: Int] = [:]
         for sc in cfg.scrapeConfigs {
-            let groups = StaticDiscovery(sc.staticConfigs, job: sc.jobName).groups
+            var groups = StaticDiscovery(sc.staticConfigs, job: sc.jobName).groups
+            if !sc.fileSDConfigs.isEmpty { groups += try FileDiscovery.parse(Self.sdFile, path: sdPath) }
             let (targets, dropped, errors) = TargetBuilder.targets(from: groups, config: sc, rules: try Relabel.compile(sc.relabelConfigs))
             #expect(errors.isEmpty, "\(errors)")
             if dropped > 0 { oursDropped[sc.jobName] = dropped }
