@@ -41,12 +41,19 @@ public final class DeliverySink: SampleSink {
         scraped.inc(n)
         let eps = endpoints.withLock { $0 }
         let key = DiskQueue.streamKey(series)
+        // One endpoint's failing disk must not cost the others their copy.
+        var firstError: (any Error)?
         for ep in eps {
             let out = ep.rules.isEmpty ? series : relabel(series, ep.rules)
             let records = DiskQueue.encode(out, maxSamplesPerRecord: ep.queue.maxSamplesPerRecord)
             if records.isEmpty { continue }
-            try await ep.queue.append(records, key: key)
+            do {
+                try await ep.queue.append(records, key: key)
+            } catch {
+                firstError = firstError ?? error
+            }
         }
+        if let firstError { throw firstError }
     }
 
     private func relabel(_ series: [TimeSeries], _ rules: [RelabelRule]) -> [TimeSeries] {

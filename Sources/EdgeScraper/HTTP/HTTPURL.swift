@@ -103,7 +103,6 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
 
 public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String, String)
-    case unsupportedScheme(String)
     case timeout(url: String, milliseconds: Int64)
     case connectionClosed(url: String)
     case connect(url: String, String)
@@ -114,8 +113,6 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .invalidURL(let u, let why): return "invalid URL \"\(u)\": \(why)"
-        case .unsupportedScheme(let u):
-            return "\(u): https is not supported by this build; use an http:// URL or a TLS-terminating proxy"
         case .timeout(let u, let ms): return "\(u): no complete response within \(ms) ms (raise the timeout or check the peer)"
         case .connectionClosed(let u): return "\(u): connection closed before a complete response"
         case .connect(let u, let why): return "\(u): cannot connect: \(why)"
