@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import TSDB
+
+/// fleetbench gen  --out DIR [--clusters N] [--steps S] [--samples-per-series K] [--samples-per-request R]
+///                 [--interval-ms MS] [--end-ms MS] [--seed N]
+/// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N]
+/// fleetbench flush-tsdb --dir COLLECTOR_DATA_DIR/tsdb   (collector must be stopped)
+let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR"
+
+func options(_ args: ArraySlice<String>) throws -> [String: String] {
+    var o: [String: String] = [:]
+    var it = args.makeIterator()
+    while let a = it.next() {
+        guard a.hasPrefix("--"), let v = it.next() else { throw BenchError("unexpected argument \(a); \(usage)") }
+        o[String(a.dropFirst(2))] = v
+    }
+    return o
+}
+
+do {
+    let args = CommandLine.arguments
+    guard args.count >= 2 else { throw BenchError(usage) }
+    let o = try options(args.dropFirst(2))
+    func int(_ k: String, _ d: Int) throws -> Int {
+        guard let s = o[k] else { return d }
+        guard let v = Int(s) else { throw BenchError("--\(k) \(s): not an integer") }
+        return v
+    }
+    switch args[1] {
+    case "gen":
+        var g = GenOptions()
+        guard let out = o["out"] else { throw BenchError("gen needs --out DIR") }
+        g.out = out
+        g.clusters = try int("clusters", g.clusters)
+        g.steps = try int("steps", g.steps)
+        g.samplesPerSeries = try int("samples-per-series", g.samplesPerSeries)
+        g.samplesPerRequest = try int("samples-per-request", g.samplesPerRequest)
+        g.intervalMs = Int64(try int("interval-ms", Int(g.intervalMs)))
+        g.endMs = Int64(try int("end-ms", 0))
+        g.seed = UInt64(try int("seed", Int(g.seed)))
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try generate(g)
+    case "send":
+        guard let dir = o["dir"], let url = o["url"] else { throw BenchError("send needs --dir and --url") }
+        try send(dir: dir, url: url, concurrency: try int("concurrency", 8), rounds: try int("rounds", 0))
+    case "flush-tsdb":
+        guard let dir = o["dir"] else { throw BenchError("flush-tsdb needs --dir") }
+        var logger = Logger(label: "fleetbench")
+        logger.logLevel = .warning
+        let db = try TSDB.open(directory: dir, logger: logger)
+        try db.flushHead()
+        try db.close()
+        print("flushed head of \(dir) into blocks")
+    default:
+        throw BenchError(usage)
+    }
+} catch {
+    FileHandle.standardError.write("fleetbench: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}
