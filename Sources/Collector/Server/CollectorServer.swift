@@ -96,10 +96,7 @@ public final class CollectorServer: Sendable {
             await apiResponse("label/\(ctx.parameters.get("name") ?? "")/values", req, ctx)
         }
 
-        router.get("/") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: DashboardPages.placeholder)))
-        }
+        DashboardRoutes.register(on: router)
         return router
     }
 

@@ -1,0 +1,175 @@
+extension DashboardAssets {
+    static let appAlertsJS = #"""
+
+    // ================= Alerts =================
+    function alertsPage() {
+      async function refresh() {
+        const box = $('alerts');
+        let d;
+        try { d = await api('alerts'); } catch (e) { box.replaceChildren(errorBox(e, 'Could not load alerts')); throw e; }
+        const alerts = (d.alerts || []).filter(a => a.state === 'firing' || a.state === 'pending');
+        box.dataset.count = String(alerts.length);
+        if (!alerts.length) {
+          let rules = null;
+          try { const r = await api('rules', { type: 'alert' }); rules = (r.groups || []).reduce((n, g) => n + (g.rules || []).length, 0); } catch (e) { /* rules endpoint optional */ }
+          box.replaceChildren(el('div', { class: 'panel empty', id: 'alerts-empty' },
+            el('p', { text: '✓ No alerts are firing or pending across the fleet.' }),
+            el('p', { class: 'hint', text: rules === 0 || rules === null ? 'No alerting rules are loaded yet, so nothing can fire. Cluster health on the Fleet page still shows down and degraded clusters.' : rules + ' alerting rules are loaded; none is active.' })));
+          return;
+        }
+        const byName = new Map();
+        for (const a of alerts) {
+          const n = (a.labels && a.labels.alertname) || '(no alertname)';
+          if (!byName.has(n)) byName.set(n, []);
+          byName.get(n).push(a);
+        }
+        const groups = [...byName.entries()].sort((p, q) => q[1].length - p[1].length || p[0].localeCompare(q[0]));
+        box.replaceChildren(...groups.map(([n, list]) => {
+          const firing = list.filter(a => a.state === 'firing').length;
+          const byRegion = new Map();
+          for (const a of list) { const r = (a.labels && a.labels.region) || '(no region)'; if (!byRegion.has(r)) byRegion.set(r, []); byRegion.get(r).push(a); }
+          return el('section', { class: 'alert-group', dataset: { alertname: n } },
+            el('h2', {}, n + ' ', el('span', { class: 'badge', dataset: { state: 'firing' }, text: firing + ' firing' }), ' ',
+              list.length - firing ? el('span', { class: 'badge', dataset: { state: 'pending' }, text: (list.length - firing) + ' pending' }) : null),
+            [...byRegion.entries()].sort((p, q) => p[0].localeCompare(q[0])).map(([r, rl]) =>
+              el('div', {}, el('h3', { text: r + ' · ' + rl.length }), alertTable(rl, true))));
+        }));
+      }
+      Refresh.setup(refresh);
+    }
+    """#
+
+    static let appExploreJS = #"""
+
+    // ================= Explore =================
+    function explorePage() {
+      const expr = $('expr'), stepIn = $('step'), unitSel = $('unit');
+      const p0 = getParams();
+      expr.value = p0.get('expr') || '';
+      stepIn.value = p0.get('step') || '';
+      unitSel.value = p0.get('unit') || 'auto';
+      let tab = p0.get('tab') === 'table' ? 'table' : 'graph';
+      const chart = new FS.Chart($('explore-chart'), { unit: 'short', height: 360, title: 'Query result',
+        onZoom: (a, b) => picker.zoom(a, b), onReset: () => { setParams({ end: null }, true); picker.sync(); run(false); } });
+      const picker = rangePicker($('range-picker'), '1h', () => run(false));
+
+      function selectTab(t, focus) {
+        tab = t;
+        for (const [name, other] of [['graph', 'table'], ['table', 'graph']]) {
+          const b = $('tab-' + name);
+          b.setAttribute('aria-selected', String(name === t)); b.tabIndex = name === t ? 0 : -1;
+          $('view-' + name).hidden = name !== t;
+          if (name === t && focus) b.focus();
+        }
+      }
+      $('tab-graph').addEventListener('click', () => { selectTab('graph'); setParams({ tab: null }, true); run(false); });
+      $('tab-table').addEventListener('click', () => { selectTab('table'); setParams({ tab: 'table' }, true); run(false); });
+      document.querySelector('.tabs').addEventListener('keydown', e => {
+        if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+        const t = tab === 'graph' ? 'table' : 'graph';
+        selectTab(t, true); setParams({ tab: t === 'table' ? 'table' : null }, true); run(false);
+      });
+      selectTab(tab);
+      $('explore-form').addEventListener('submit', e => { e.preventDefault(); run(true); });
+      expr.addEventListener('keydown', e => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || !e.shiftKey)) { e.preventDefault(); run(true); } });
+      unitSel.addEventListener('change', () => { setParams({ unit: unitSel.value === 'auto' ? null : unitSel.value }); chart.setUnit(unitFor()); });
+      window.addEventListener('popstate', () => {
+        const p = getParams(); expr.value = p.get('expr') || ''; stepIn.value = p.get('step') || ''; unitSel.value = p.get('unit') || 'auto';
+        selectTab(p.get('tab') === 'table' ? 'table' : 'graph'); picker.sync(); run(false);
+      });
+      const names = $('metric-names');
+      api('label/__name__/values').then(list => {
+        for (const n of list) names.append(el('option', { value: n, text: n }));
+      }).catch(() => { /* the box works without the list */ });
+      names.addEventListener('change', () => {
+        if (!names.value) return;
+        const s = expr.selectionStart, v = expr.value;
+        expr.value = v.slice(0, s) + names.value + v.slice(expr.selectionEnd);
+        names.value = ''; expr.focus();
+      });
+      function unitFor() { return unitSel.value === 'auto' ? FS.guessUnit(expr.value) : unitSel.value; }
+
+      const status = $('explore-status'), errBox = $('explore-error');
+      function showError(e) {
+        errBox.hidden = false;
+        // Exactly what the API said: its errorType and error fields, unedited.
+        errBox.replaceChildren(el('span', { class: 'etype', text: e.errorType }), el('pre', { id: 'explore-error-text', text: e.message }));
+        errBox.dataset.errorType = e.errorType;
+      }
+      let seq = 0;
+      async function run(push) {
+        const q = expr.value.trim();
+        if (push) setParams({ expr: q || null, step: stepIn.value.trim() || null }, true);
+        errBox.hidden = true;
+        if (!q) { status.textContent = 'Enter a PromQL expression and press Run (or Enter).'; chart.showMessage('No query'); $('explore-table').replaceChildren(); return; }
+        const my = ++seq;
+        const tr = timeRange('1h');
+        const { start, end } = resolveRange(tr);
+        const t0 = performance.now();
+        try {
+          if (tab === 'graph') {
+            const userStep = parseDuration(stepIn.value) || (/^\d+(\.\d+)?$/.test(stepIn.value.trim()) ? parseFloat(stepIn.value) : null);
+            const step = userStep || stepFor(tr.range, $('explore-chart').clientWidth);
+            const body = await apiBody('query_range', { query: q, start: start.toFixed(3), end: end.toFixed(3), step: step });
+            if (my !== seq) return;
+            const res = body.data.result || [];
+            const series = FS.fromMatrix(res, m => formatLabels(m));
+            chart.opts.unit = unitFor();
+            chart.setData(series, start, end, step);
+            if (!series.length) chart.showMessage('Empty query result');
+            const pts = series.reduce((a, s) => a + s.xs.length, 0);
+            status.textContent = series.length + ' series · ' + pts + ' points · step ' + durationString(step) + ' · ' + Math.round(performance.now() - t0) + ' ms' + warnings(body);
+            $('view-graph').dataset.series = String(series.length);
+          } else {
+            const body = await apiBody('query', { query: q, time: tr.end ? tr.end.toFixed(3) : undefined });
+            if (my !== seq) return;
+            renderTable(body.data);
+            status.textContent = body.data.resultType + ' · ' + rowCount(body.data) + ' results · ' + Math.round(performance.now() - t0) + ' ms' + warnings(body);
+          }
+        } catch (e) {
+          if (my !== seq) return;
+          showError(e);
+          status.textContent = '';
+          if (tab === 'graph') chart.showMessage('Query failed'); else $('explore-table').replaceChildren();
+        }
+      }
+      function warnings(body) { return body.warnings && body.warnings.length ? ' · warnings: ' + body.warnings.join('; ') : ''; }
+      function rowCount(d) { return Array.isArray(d.result) ? d.result.length : 1; }
+      function renderTable(d) {
+        const box = $('explore-table');
+        const unit = unitFor();
+        box.dataset.resultType = d.resultType;
+        if (d.resultType === 'scalar' || d.resultType === 'string') {
+          box.replaceChildren(el('table', { class: 'result' }, el('tbody', {}, el('tr', { dataset: { result: '1' } }, el('td', { text: d.resultType }), el('td', { class: 'num', text: String(d.result[1]) })))));
+          return;
+        }
+        const res = d.result || [];
+        if (!res.length) { box.replaceChildren(el('p', { class: 'empty', text: 'Empty query result' })); return; }
+        const rows = res.slice(0, 2000).map(r => {
+          const val = d.resultType === 'matrix'
+            ? el('td', { class: 'mono' }, (r.values || []).map(v => el('div', { text: v[1] + ' @' + v[0] })))
+            : el('td', { class: 'num', title: FS.formatValue(unit, parseFloat(r.value[1])), text: r.value[1] });
+          return el('tr', { dataset: { result: '1' } }, el('td', { class: 'labels', text: formatLabels(r.metric) }), val);
+        });
+        box.replaceChildren(el('table', { class: 'result' }, el('thead', {}, el('tr', {}, el('th', { text: 'Series' }), el('th', { class: 'num', text: 'Value' }))), el('tbody', {}, rows)),
+          res.length > 2000 ? el('p', { class: 'hint', text: 'Showing 2,000 of ' + res.length + ' results.' }) : null);
+      }
+      // Explore's refresh re-runs only queries that follow "now".
+      Refresh.setup(async () => { if (!timeRange('1h').end) await run(false); });
+      if (!expr.value) expr.focus();
+    }
+    """#
+
+    static let appStartJS = #"""
+
+    // ================= start =================
+    function start() {
+      setupTheme();
+      const page = document.body.dataset.page;
+      const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage };
+      if (pages[page]) pages[page]();
+    }
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+    })();
+    """#
+}

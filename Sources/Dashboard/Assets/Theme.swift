@@ -1,0 +1,11 @@
+extension DashboardAssets {
+    /// Runs before first paint so a remembered theme does not flash the other one.
+    static let themeJS = #"""
+    (function () {
+      try {
+        var t = localStorage.getItem('fleetscope.theme');
+        if (t === 'dark' || t === 'light') document.documentElement.setAttribute('data-theme', t);
+      } catch (e) { /* storage disabled: follow prefers-color-scheme */ }
+    })();
+    """#
+}
