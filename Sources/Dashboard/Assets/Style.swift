@@ -30,6 +30,7 @@ extension DashboardAssets {
       }
     }
     * { box-sizing: border-box; }
+    [hidden] { display: none !important; }
     html { font-size: 15px; }
     @media (min-width: 2200px) { html { font-size: 20px; } }
     @media (min-width: 3200px) { html { font-size: 26px; } }
