@@ -241,7 +241,11 @@ extension DashboardAssets {
           ctx.beginPath();
           for (const t of yt.ticks) { const y = Math.round(Y(t.v)) + 0.5; ctx.moveTo(L, y); ctx.lineTo(R, y); ctx.fillText(t.label, L - 6, y); }
           ctx.textAlign = 'center'; ctx.textBaseline = 'top';
-          for (const t of timeTicks(vx0, vx1, R - L)) { const x = Math.round(X(t.v)) + 0.5; ctx.moveTo(x, T); ctx.lineTo(x, B); ctx.fillText(t.label, x, B + 5); }
+          for (const t of timeTicks(vx0, vx1, R - L)) {
+            const x = Math.round(X(t.v)) + 0.5, half = ctx.measureText(t.label).width / 2;
+            ctx.moveTo(x, T); ctx.lineTo(x, B);
+            if (x - half >= 0 && x + half <= this.w) ctx.fillText(t.label, x, B + 5);
+          }
           ctx.stroke();
           ctx.save();
           ctx.beginPath(); ctx.rect(L, T - 1, R - L, B - T + 2); ctx.clip();

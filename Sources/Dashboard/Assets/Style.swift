@@ -86,7 +86,7 @@ extension DashboardAssets {
     .tip { position: absolute; z-index: 8; pointer-events: none; background: var(--tip-bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; box-shadow: var(--shadow); padding: .45rem .6rem; font-size: .85rem; min-width: 12rem; max-width: 26rem; }
     .tip .t-name { font-weight: 700; overflow-wrap: anywhere; }
     .tip table { border-collapse: collapse; margin-top: .2rem; }
-    .tip td { padding: 0 .6rem 0 0; white-space: nowrap; }
+    .tip td { padding: 0 .6rem 0 0; white-space: nowrap; border: 0; }
     .tip td:first-child { color: var(--muted); }
     .filters { display: flex; flex-wrap: wrap; gap: .6rem 1.2rem; align-items: center; margin-bottom: .6rem; font-size: .9rem; }
     .filters label { display: flex; gap: .4rem; align-items: center; }
@@ -150,6 +150,8 @@ extension DashboardAssets {
     .labels { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem; white-space: normal; overflow-wrap: anywhere; }
     .alert-group { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: .6rem 1rem; margin: .8rem 0; }
     .alert-group h2 { margin: 0 0 .3rem; }
+    .alert-group table { table-layout: fixed; }
+    .alert-group td { overflow: hidden; text-overflow: ellipsis; }
     /* chart module */
     .fschart { position: relative; }
     .fschart-plot { position: relative; height: var(--chart-height, 220px); outline: none; }
