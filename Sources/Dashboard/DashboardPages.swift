@@ -58,7 +58,7 @@ enum DashboardPages {
         <h1>Explore</h1>
         <form class="explore-form" id="explore-form">
           <label for="expr" class="sr-only">PromQL expression</label>
-          <textarea id="expr" rows="2" spellcheck="false" autocomplete="off" placeholder="PromQL, e.g. sum by (region) (up)  —  Ctrl+Enter runs"></textarea>
+          <textarea id="expr" rows="2" spellcheck="false" autocomplete="off" placeholder="PromQL, e.g. sum by (region) (up). Enter runs; Shift+Enter adds a line."></textarea>
           <div class="explore-controls">
             <button type="submit" class="primary">Run</button>
             <div id="range-picker"></div>
@@ -98,6 +98,7 @@ enum DashboardPages {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(htmlEscaped(title)) · Fleetscope</title>
+        <link rel="icon" type="image/svg+xml" href="\(src("favicon.svg"))">
         <link rel="stylesheet" href="\(src("style.css"))">
         <script src="\(src("theme.js"))"></script>
         <script src="\(src("chart.js"))" defer></script>

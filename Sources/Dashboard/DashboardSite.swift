@@ -36,6 +36,7 @@ public enum DashboardSite {
             Asset("theme.js", "text/javascript; charset=utf-8", DashboardAssets.themeJS),
             Asset("chart.js", "text/javascript; charset=utf-8", DashboardAssets.chartJS),
             Asset("app.js", "text/javascript; charset=utf-8", DashboardAssets.appJS),
+            Asset("favicon.svg", "image/svg+xml", DashboardAssets.faviconSVG),
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
     }()
