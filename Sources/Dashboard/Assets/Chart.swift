@@ -30,8 +30,7 @@ extension DashboardAssets {
         const per = unit === 'rate' ? '/s' : '';
         const si = [[1e15, ' P'], [1e12, ' T'], [1e9, ' G'], [1e6, ' M'], [1e3, ' k']];
         for (const [d, s] of si) if (maxAbs >= d) return { div: d, suffix: s + per };
-        if (maxAbs > 0 && maxAbs < 1e-3) return { div: 1e-6, suffix: ' µ' + per };
-        if (maxAbs > 0 && maxAbs < 0.1) return { div: 1e-3, suffix: ' m' + per };
+        // Small plain numbers stay plain: "0.004" reads better than "4 m", which looks like minutes.
         return { div: 1, suffix: per };
       }
       function trimZeros(s) { return s.indexOf('.') < 0 ? s : s.replace(/\.?0+$/, ''); }
@@ -40,6 +39,7 @@ extension DashboardAssets {
         if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
         const s = scaleFor(unit, v);
         const x = v / s.div, a = Math.abs(x);
+        if (a > 0 && a < 0.01) return trimZeros(x.toPrecision(2)) + s.suffix;
         const d = a >= 100 ? 0 : a >= 10 ? 1 : 2;
         return trimZeros(x.toFixed(d)) + s.suffix;
       }
