@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage"),
-        .target(name: "TSDB", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TSDB", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         .target(name: "Dashboard", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -60,7 +60,7 @@ let package = Package(
             // https for remote_write and scrapes (BoringSSL; its pages load only when TLS is used).
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], exclude: ["Delivery/README.md"]),
         .executableTarget(name: "CollectorCLI", dependencies: [
             "Collector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
         .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite"]),
-        // Starts real processes (collector, prometheus, vmagent, node_exporter); see Tests/EndToEndTests/README.md.
+        // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage"]),
     ]
 )

@@ -42,7 +42,11 @@ public func formatPromValue(_ v: Double) -> String {
     if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
     if v == 0 { return v.sign == .minus ? "-0" : "0" }
     let (d, dp) = shortestDigits(v)
-    return (v < 0 ? "-" : "") + fixedString(d, dp)
+    let sign = v < 0 ? "-" : ""
+    // Prometheus' jsonutil.MarshalFloat switches to 'e' format outside [1e-6, 1e21).
+    let a = Swift.abs(v)
+    if a < 1e-6 || a >= 1e21 { return sign + exponentString(d, dp) }
+    return sign + fixedString(d, dp)
 }
 
 /// Go's `fmt.Sprint(float64)` (`%g` with shortest precision), used when printing number literals.
@@ -53,13 +57,17 @@ func formatGoFloat(_ v: Double) -> String {
     let (d, dp) = shortestDigits(v)
     let sign = v < 0 ? "-" : ""
     let exp = dp - 1
-    if exp < -4 || exp >= 6 {
-        var m = String(d[0])
-        if d.count > 1 { m += "." + d[1...].map { String($0) }.joined() }
-        let e = Swift.abs(exp)
-        return sign + m + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
-    }
+    if exp < -4 || exp >= 6 { return sign + exponentString(d, dp) }
     return sign + fixedString(d, dp)
+}
+
+/// Go's `e` format with shortest digits: `4.41e-07`, `1e+21`.
+private func exponentString(_ d: [UInt8], _ dp: Int) -> String {
+    var m = String(d[0])
+    if d.count > 1 { m += "." + d[1...].map { String($0) }.joined() }
+    let exp = dp - 1
+    let e = Swift.abs(exp)
+    return m + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
 }
 
 private let durationUnits: [(String, Int64)] = [

@@ -35,7 +35,7 @@ import Testing
         #expect(msg.contains("invalid label name \"1abc\""))
         #expect(msg.contains("missing_metric_name"))
         #expect(msg.contains("duplicate label name \"a\""))
-        let (_, json) = try await s.get("/api/v1/series?match[]={__name__=~\".%2B\"}")
+        let (_, json) = try await s.get("/api/v1/series?match[]=%7B__name__%3D~%22.%2B%22%7D")
         #expect(seriesSet(json) == [["__name__": "good"]])
     }
 

@@ -28,10 +28,4 @@ import Testing
         w.timestamp(1_005)
         #expect(String(decoding: w.bytes, as: UTF8.self) == "1435781451.780 1 1.005")
     }
-
-    @Test func selectorsParse() throws {
-        #expect(try SelectorParser.parse(#"up{job="a\"b", x!~'y.*'}"#).map(\.description) == [#"__name__="up""#, #"job="a\"b""#, #"x!~"y.*""#])
-        #expect(throws: SelectorParser.Failure.self) { try SelectorParser.parse(#"{job=~".*"}"#) }
-        #expect(throws: SelectorParser.Failure.self) { try SelectorParser.parse(#"up{job="a""#) }
-    }
 }

@@ -53,14 +53,65 @@ final class TestServer: @unchecked Sendable {
     }
 
     func get(_ path: String, user: String? = nil, password: String? = nil) async throws -> (Int, [String: Any]) {
-        var r = URLRequest(url: URL(string: base + path)!)
+        var headers: [String] = []
         if let user, let password {
-            r.setValue("Basic " + Data("\(user):\(password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+            headers.append("Authorization: Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
         }
-        let (data, resp) = try await URLSession.shared.data(for: r)
+        // A plain socket client: URLSession on Linux stalls on 401 + WWW-Authenticate challenges.
+        // The socket blocks, so it runs on its own thread: a blocked cooperative thread could
+        // starve the in-process server that has to answer it.
+        let port = self.port
+        let requestHeaders = headers
+        let (code, data) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int, Data), Error>) in
+            Thread { c.resume(with: Result { try rawGet(port: port, path: path, headers: requestHeaders) }) }.start()
+        }
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? ["raw": String(decoding: data, as: UTF8.self)]
-        return ((resp as! HTTPURLResponse).statusCode, json)
+        return (code, json)
     }
+}
+
+/// GET over a blocking loopback socket; returns status and body. Reads until Content-Length
+/// is satisfied (or the server closes), with a receive timeout so a server bug fails the test
+/// instead of hanging it.
+func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 30, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { throw TestError("connect to 127.0.0.1:\(port) failed") }
+    let req = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    _ = req.withCString { send(fd, $0, strlen($0), 0) }
+    var resp = Data()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    var bodyStart: Int?
+    var contentLength: Int?
+    while true {
+        if let bodyStart, let contentLength, resp.count - bodyStart >= contentLength { break }
+        let n = recv(fd, &buf, buf.count, 0)
+        if n < 0 { throw TestError("no complete answer from 127.0.0.1:\(port)\(path) within 30 s") }
+        if n == 0 { break }
+        resp.append(contentsOf: buf[0..<n])
+        if bodyStart == nil, let sep = resp.range(of: Data("\r\n\r\n".utf8)) {
+            bodyStart = sep.upperBound - resp.startIndex
+            let head = String(decoding: resp[..<sep.lowerBound], as: UTF8.self).lowercased()
+            contentLength = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+        }
+    }
+    guard let sep = resp.range(of: Data("\r\n\r\n".utf8)) else { throw TestError("malformed HTTP response") }
+    let head = String(decoding: resp[..<sep.lowerBound], as: UTF8.self)
+    let code = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (code, Data(resp[sep.upperBound...]))
+}
+
+struct TestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
 }
 
 func series(_ name: String, _ labels: [String: String] = [:], _ samples: [(Int64, Double)]) -> TimeSeries {

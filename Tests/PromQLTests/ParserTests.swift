@@ -190,8 +190,10 @@ import Storage
         #expect(formatPromValue(1) == "1")
         #expect(formatPromValue(0.1) == "0.1")
         #expect(formatPromValue(-2.5) == "-2.5")
-        #expect(formatPromValue(1e21) == "1000000000000000000000")
-        #expect(formatPromValue(1.5e-7) == "0.00000015")
+        #expect(formatPromValue(1e21) == "1e+21")  // as real Prometheus 2.42 answers
+        #expect(formatPromValue(1.5e-7) == "1.5e-07")
+        #expect(formatPromValue(4.41e-7) == "4.41e-07")
+        #expect(formatPromValue(1e-6) == "0.000001")
         #expect(formatPromValue(123456789.125) == "123456789.125")
         #expect(formatPromValue(.nan) == "NaN")
         #expect(formatPromValue(.infinity) == "+Inf")

@@ -182,9 +182,9 @@ struct PromAPI: Sendable {
         var out: [[LabelMatcher]] = []
         for m in raw {
             do {
-                out.append(try SelectorParser.parse(m))
+                out.append(try parseMetricSelector(m))
             } catch {
-                throw .badData("invalid parameter \"match[]\": \(error)")
+                throw .badData("invalid parameter \"match[]\": \(error.message)")
             }
         }
         return out

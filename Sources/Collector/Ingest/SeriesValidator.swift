@@ -12,7 +12,7 @@ enum RejectReason: String, CaseIterable, Sendable {
     case labelTooLong = "label_too_long"
 }
 
-struct Rejection: Sendable {
+struct Rejection: Error, Sendable {
     let reason: RejectReason
     let message: String
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
+import Logging
 
 /// Establishes the caller on every request: an ingest token for `/api/v1/write`, a user
 /// (HTTP Basic) for everything else. Only the health endpoints are open. `--no-auth`
