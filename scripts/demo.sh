@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# make demo: a collector on 127.0.0.1:9490 fed by this machine's metrics. Ctrl-C stops everything.
+# make demo: a collector on 127.0.0.1:9490, fed by an edge scraper for this machine and a
+# simulated fleet of a few hundred clusters in several regions (some failing now and then).
+# Ctrl-C stops everything. Knobs: DEMO_CLUSTERS (default 300), DEMO_SERIES (default 120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release
-DATA=./data
+BIN=${BIN:-.build/release}
+DATA=${DEMO_DATA:-./data}
 RUN=$DATA/demo-run
+CLUSTERS=${DEMO_CLUSTERS:-300}
+SERIES=${DEMO_SERIES:-120}
 mkdir -p "$RUN"
 pids=()
 cleanup() {
@@ -14,35 +18,54 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Ingest tokens are per cluster: one for this machine, one per simulated cluster. Made once
+# and kept in the data dir, so a second `make demo` reuses them.
+LOCAL=$(hostname)
 TOKEN_FILE=$RUN/local.token
-[ -s "$TOKEN_FILE" ] || $BIN/collector token create --data-dir "$DATA" --cluster "$(hostname)" > "$TOKEN_FILE"
+[ -s "$TOKEN_FILE" ] || $BIN/collector token create --data-dir "$DATA" --cluster "$LOCAL" > "$TOKEN_FILE"
+FLEET_TOKENS=$RUN/fleet-tokens-$CLUSTERS.txt
+if [ ! -s "$FLEET_TOKENS" ]; then
+  echo "creating $CLUSTERS ingest tokens for the simulated fleet (once)..."
+  # The simulator names its clusters edge-00001, edge-00002, ... (SimCluster.clusterName).
+  for i in $(seq 1 "$CLUSTERS"); do
+    name=$(printf 'edge-%05d' "$i")
+    echo "$name $($BIN/collector token create --data-dir "$DATA" --cluster "$name")"
+  done > "$FLEET_TOKENS.tmp"
+  mv "$FLEET_TOKENS.tmp" "$FLEET_TOKENS"
+fi
 
 $BIN/collector --listen 127.0.0.1:9490 --data-dir "$DATA" > "$RUN/collector.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:9490/-/healthy 2>/dev/null && break; sleep 0.2; done
 
-# Until the edge scraper is wired into the demo, a real node_exporter scraped by a real
-# Prometheus (agent-style, remote-writing) feeds the collector.
-prometheus-node-exporter --web.listen-address=127.0.0.1:19100 > "$RUN/node-exporter.log" 2>&1 & pids+=($!)
-cat > "$RUN/prometheus.yml" <<YML
-global: { scrape_interval: 5s, external_labels: { region: local } }
-scrape_configs:
-  - job_name: node
-    static_configs: [ { targets: [ "127.0.0.1:19100" ] } ]
+# This machine, through our own edge scraper: built-in node collector, disk queue.
+cat > "$RUN/edge.yml" <<YML
+global:
+  scrape_interval: 15s
+  external_labels: { region: local, site: $LOCAL }
+node:
+  enabled: true
 remote_write:
   - url: http://127.0.0.1:9490/api/v1/write
     authorization: { credentials_file: $(realpath "$TOKEN_FILE") }
-    queue_config: { batch_send_deadline: 2s }
+queue:
+  dir: $(realpath "$RUN")/edge-queue
+  max_bytes: 256MiB
 YML
-prometheus --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$RUN/prometheus" \
-  --web.listen-address=127.0.0.1:19090 > "$RUN/prometheus.log" 2>&1 & pids+=($!)
+$BIN/edge-scraper --config "$RUN/edge.yml" --listen 127.0.0.1:9491 > "$RUN/edge-scraper.log" 2>&1 & pids+=($!)
+
+# The fleet: an hour of history first, then live every 15 s until Ctrl-C.
+$BIN/edge-scraper simulate --clusters "$CLUSTERS" --series-per-cluster "$SERIES" \
+  --remote-write http://127.0.0.1:9490/api/v1/write --token-file "$FLEET_TOKENS" \
+  --interval 15s --duration 0 --backfill 1h --fail-fraction 0.08 > "$RUN/simulate.log" 2>&1 & pids+=($!)
 
 cat <<MSG
 
-  Fleetscope collector:  http://127.0.0.1:9490/
+  Fleetscope dashboard:  http://127.0.0.1:9490/
   user: admin   password: $(cat "$DATA/initial-admin-password" 2>/dev/null || echo "(see $DATA/initial-admin-password)")
 
-  Try:  curl -u admin:PASSWORD 'http://127.0.0.1:9490/api/v1/query?query=rate(node_cpu_seconds_total[1m])'
-        curl -u admin:PASSWORD 'http://127.0.0.1:9490/api/v1/series?match[]=up'
+  Fed by: an edge scraper for this machine (cluster "$LOCAL") and $CLUSTERS simulated clusters.
+  Try:  curl -u admin:PASSWORD 'http://127.0.0.1:9490/api/v1/query?query=sum by (region) (up)'
+        curl -u admin:PASSWORD 'http://127.0.0.1:9490/api/v1/fleet/summary'
   Logs: $RUN/*.log        Ctrl-C stops the demo.
 
 MSG
