@@ -63,9 +63,12 @@ extension DashboardAssets {
       const keys = new Set(); result.forEach(r => Object.keys(r.metric).forEach(k => keys.add(k)));
       const same = new Set();
       for (const k of keys) { const v0 = result[0] && result[0].metric[k]; if (result.every(r => r.metric[k] === v0)) same.add(k); }
+      const context = new Set(['__name__', 'cluster', 'region', 'job']);
       return m => {
-        const parts = Object.keys(m).filter(k => !same.has(k) && k !== '__name__').sort().map(k => k + '=' + m[k]);
-        return parts.length ? parts.join(', ') : formatLabels(m);
+        let parts = Object.keys(m).filter(k => !same.has(k) && k !== '__name__').sort().map(k => k + '=' + m[k]);
+        // One series (or identical label sets): name it by what is not page context.
+        if (!parts.length) parts = Object.keys(m).filter(k => !context.has(k)).sort().map(k => k + '=' + m[k]);
+        return parts.length ? parts.join(', ') : (m.__name__ || 'value');
       };
     }
     function ago(unix) {
@@ -186,8 +189,10 @@ extension DashboardAssets {
       return { range, end };
     }
     function resolveRange(tr) { const end = tr.end || Date.now() / 1000; return { start: end - tr.range, end }; }
-    function rangePicker(container, defaultRange, onChange) {
-      const tr = timeRange(defaultRange);
+    // defaultRange may be a function: the cluster page fits it to the cluster's age.
+    function rangePicker(container, defaultRangeArg, onChange) {
+      const def = typeof defaultRangeArg === 'function' ? defaultRangeArg : () => defaultRangeArg;
+      const tr = timeRange(def());
       const sel = el('select', { id: 'range', 'aria-label': 'Time range' });
       const cur = durationString(tr.range);
       const opts = RANGES.includes(cur) ? RANGES : RANGES.concat([cur]);
@@ -196,7 +201,7 @@ extension DashboardAssets {
       const endLabel = el('span', { class: 'muted' });
       const nowBtn = el('button', { type: 'button', text: 'Now' });
       const refreshEnd = () => {
-        const t = timeRange(defaultRange);
+        const t = timeRange(def());
         endLabel.textContent = t.end ? 'until ' + FS.formatFullTime(t.end) : 'until now';
         nowBtn.hidden = !t.end;
       };
@@ -206,7 +211,7 @@ extension DashboardAssets {
       refreshEnd();
       return {
         zoom(a, b) { setParams({ range: durationString(Math.max(1, Math.round(b - a))), end: String(Math.round(b)) }, true); const c = durationString(Math.max(1, Math.round(b - a))); if (![...sel.options].some(o => o.value === c)) sel.append(el('option', { value: c, text: 'last ' + c })); sel.value = c; refreshEnd(); onChange(); },
-        sync() { const t = timeRange(defaultRange); const c = durationString(t.range); if (![...sel.options].some(o => o.value === c)) sel.append(el('option', { value: c, text: 'last ' + c })); sel.value = c; refreshEnd(); },
+        sync() { const t = timeRange(def()); const c = durationString(t.range); if (![...sel.options].some(o => o.value === c)) sel.append(el('option', { value: c, text: 'last ' + c })); sel.value = c; refreshEnd(); },
       };
     }
     function stepFor(range, width) { return Math.max(1, Math.ceil(range / Math.max(60, Math.min(600, (width || 600) / 2)))); }

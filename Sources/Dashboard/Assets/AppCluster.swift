@@ -6,7 +6,9 @@ extension DashboardAssets {
       const name = document.body.dataset.cluster;
       const sel = 'cluster=' + promString(name);
       const charts = new Map();
-      const picker = rangePicker($('range-picker'), '1h', () => Refresh.now());
+      // Without a range in the URL, a young cluster gets a range that fits its age, not 1h of blank.
+      let autoRange = '1h';
+      const picker = rangePicker($('range-picker'), () => autoRange, () => Refresh.now());
       window.addEventListener('popstate', () => { picker.sync(); Refresh.now(); });
       const zoom = { onZoom: (a, b) => picker.zoom(a, b), onReset: () => { setParams({ end: null, range: null }, true); picker.sync(); Refresh.now(); } };
 
@@ -70,6 +72,12 @@ extension DashboardAssets {
             ? 'The fleet registry does not know this cluster (no data from it yet, or outside your access scope). Charts below show whatever series carry cluster="' + name + '".'
             : 'Fleet registry unavailable: ' + e.message;
         }
+        if (c && c.first_seen) {
+          const age = Date.now() / 1000 - c.first_seen;
+          const fit = RANGES.find(r => parseDuration(r) >= age * 1.1) || '1h';
+          autoRange = parseDuration(fit) < 3600 ? fit : '1h';
+          picker.sync();
+        }
         const badge = $('cluster-health');
         const hv = c ? c.health : 'unknown';
         badge.replaceWith(Object.assign(healthBadge(hv), { id: 'cluster-health' }));
@@ -119,12 +127,13 @@ extension DashboardAssets {
 
       let edgeKnown = null;
       async function refresh() {
-        const tr = timeRange('1h');
+        await loadInfo();
+        const tr = timeRange(autoRange);
         const { start, end } = resolveRange(tr);
         const width = ($('charts').clientWidth || 1000) / 2;
         const step = stepFor(tr.range, width);
         const w = durationString(Math.max(60, 4 * step));
-        const jobs = [loadInfo(), loadAlerts(),
+        const jobs = [loadAlerts(),
           topTable($('top-cpu'), `topk(10, sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${sel}}[5m])))`, 'short'),
           topTable($('top-mem'), `topk(10, sum by (namespace, pod) (container_memory_working_set_bytes{${sel}}))`, 'bytes')];
         for (const def of NODE(w)) jobs.push(drawChart($('charts'), def, start, end, step));

@@ -207,8 +207,8 @@ extension DashboardAssets {
         const n = this.total || 0;
         const maxH = Math.max(260, window.innerHeight * 0.45);
         const headerH = 22;
-        let size = 18, gap = 2;
-        for (const s of [18, 16, 14, 12, 10, 8, 6, 5, 4, 3, 2]) {
+        let size = 28, gap = 2;
+        for (const s of [28, 24, 20, 18, 16, 14, 12, 10, 8, 6, 5, 4, 3, 2]) {
           size = s; gap = s >= 8 ? 2 : s >= 4 ? 1 : 0;
           const cols = Math.max(1, Math.floor((width + gap) / (s + gap)));
           let h = 0; for (const r of this.regions) h += headerH + Math.ceil(r.health.length / cols) * (s + gap);
