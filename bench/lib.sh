@@ -1,0 +1,91 @@
+# Shared by bench/*/run.sh: process bookkeeping, ports, /proc readings, medians.
+# Every process a script starts is recorded in PIDS and killed by PID on exit.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-.build/release}
+case "$BIN" in /*) ;; *) BIN="$REPO/$BIN" ;; esac
+FLEETBENCH="$REPO/bench/.build/release/fleetbench"
+CLK_TCK=$(getconf CLK_TCK)
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    sleep 0.5
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+    [ -n "${WORK:-}" ] && [ -z "${KEEP:-}" ] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# watchdog SECONDS: the whole script is bounded in time. The sleeper's output goes nowhere so a
+# pipe from this script closes when the script ends.
+watchdog() {
+    local main=$$ f
+    f=$(mktemp)
+    ( sleep "$1" & echo $! >"$f"; wait; echo "timeout after $1 s, giving up" >/dev/tty 2>/dev/null; kill -TERM "$main" ) >/dev/null 2>&1 </dev/null &
+    PIDS+=("$!")
+    while [ ! -s "$f" ]; do sleep 0.05; done
+    PIDS+=("$(cat "$f")"); rm -f "$f"
+}
+
+need() { command -v "$1" >/dev/null || { echo "missing $1 (apt-get install -y $2)" >&2; exit 1; }; }
+
+build_fleetbench() {
+    if [ ! -x "$FLEETBENCH" ] || [ -n "$(find "$REPO/bench/Sources" "$REPO/bench/Package.swift" -newer "$FLEETBENCH" 2>/dev/null)" ]; then
+        echo "# building bench/ (fleetbench)" >&2
+        (cd "$REPO/bench" && swift build -c release 2>&1 | tail -3) >&2
+    fi
+    [ -x "$FLEETBENCH" ] || { echo "could not build $FLEETBENCH" >&2; exit 1; }
+}
+
+check_bins() {
+    for b in "$@"; do [ -x "$BIN/$b" ] || { echo "$BIN/$b missing: run 'make release' (or set BIN=)" >&2; exit 1; }; done
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_http URL SECONDS: until the URL answers 2xx.
+wait_http() {
+    local i=0
+    while ! curl -sf -o /dev/null "$1"; do
+        i=$((i+1)); [ $i -gt $(($2*10)) ] && { echo "timeout waiting for $1" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# start NAME LOGFILE CMD...: runs CMD in the background, records its PID in PIDS and LAST_PID.
+start() {
+    local name=$1 log=$2; shift 2
+    "$@" >"$log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# stop PID [SECONDS]: SIGTERM, wait for a clean exit (SIGKILL after the deadline).
+stop() {
+    local pid=$1 t=${2:-60} i=0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i+1)); if [ $i -gt $((t*10)) ]; then echo "pid $pid did not stop in ${t}s; SIGKILL" >&2; kill -9 "$pid"; break; fi
+        sleep 0.1
+    done
+    wait "$pid" 2>/dev/null || true
+}
+
+# CPU seconds (user+system) of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# Resident set size in bytes.
+rss_bytes() { awk '/^VmRSS:/ {print $2*1024}' "/proc/$1/status"; }
+# Peak resident set size in bytes.
+hwm_bytes() { awk '/^VmHWM:/ {print $2*1024}' "/proc/$1/status"; }
+dir_bytes() { du -sb "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+
+# median of the numbers on stdin (one a line); "-" when there are none.
+median() { sort -g | awk '{a[NR]=$1} END { if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+# field NAME FILE SYSTEM: values of NAME=... on RESULT lines of SYSTEM, one a line.
+field() { grep "^RESULT system=$3 " "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
+
+machine_info() {
+    echo "# date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')  host: nproc=$(nproc) mem=$(free -g | awk '/^Mem:/ {print $2}')GiB cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Query benchmark: the same 6 h of fleet data (15 s scrapes, sent oldest-first) loaded into the
+# collector, Prometheus 2.42 and VictoriaMetrics; then the fleet queries as 1 h and 6 h range
+# queries and one instant query over every series, interleaved, median of QRUNS runs each.
+#
+#   bench/query/run.sh                       # from the repository root; binaries from ${BIN:-.build/release}
+#   CLUSTERS=100 HOURS=6 QRUNS=5 bench/query/run.sh
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+CLUSTERS=${CLUSTERS:-100}
+HOURS=${HOURS:-6}
+QRUNS=${QRUNS:-5}
+CONCURRENCY=${CONCURRENCY:-2}
+
+need prometheus prometheus; need victoria-metrics victoria-metrics; need curl curl; need python3 python3
+check_bins collector
+build_fleetbench
+WORK=$(mktemp -d /tmp/fleetbench-query.XXXXXX)
+watchdog "${TIMEOUT:-2400}"
+
+machine_info
+STEPS=$((HOURS * 240))
+END_MS=$(( ($(date +%s) - 120) * 1000 ))
+echo "# workload: $CLUSTERS clusters x 151 series, $HOURS h at 15 s ($STEPS scrapes), 40 samples per series per request (a backlog, oldest first)"
+"$FLEETBENCH" gen --out "$WORK/load" --clusters "$CLUSTERS" --steps "$STEPS" --samples-per-series 40 --end-ms "$END_MS" | sed 's/^/#   /'
+SAMPLES=$(awk -F= '$1=="samples" {print $2}' "$WORK/load/meta.txt")
+SERIES=$(awk -F= '$1=="series" {print $2}' "$WORK/load/meta.txt")
+
+PC=$(free_port); PP=$(free_port); PV=$(free_port)
+mkdir -p "$WORK/collector" "$WORK/prometheus" "$WORK/vm"
+start collector "$WORK/collector.log" "$BIN/collector" --no-auth --listen "127.0.0.1:$PC" --data-dir "$WORK/collector" --log-level warning
+CPID=$LAST_PID
+printf 'global:\n  scrape_interval: 15s\n' >"$WORK/prometheus.yml"
+start prometheus "$WORK/prometheus.log" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
+    --web.listen-address="127.0.0.1:$PP" --web.enable-remote-write-receiver --web.enable-admin-api --storage.tsdb.retention.time=30d
+PPID_=$LAST_PID
+# No rollup-result cache and no latency offset: every run computes the answer from storage, as the others do.
+start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$PV" \
+    -retentionPeriod=30d -search.disableCache -search.latencyOffset=0s -loggerLevel=WARN
+VPID=$LAST_PID
+wait_http "http://127.0.0.1:$PC/-/ready" 60; wait_http "http://127.0.0.1:$PP/-/ready" 60; wait_http "http://127.0.0.1:$PV/health" 60
+
+echo "# loading $SAMPLES samples into each system (in parallel; load speed is not what this measures)"
+for s in "collector $PC" "prometheus $PP" "vm $PV"; do
+    set -- $s
+    ( "$FLEETBENCH" send --dir "$WORK/load" --url "http://127.0.0.1:$2/api/v1/write" --concurrency "$CONCURRENCY" | sed "s/^/#   $1: /" ) &
+    PIDS+=($!)
+done
+wait "${PIDS[@]: -3}" || true
+curl -sf "http://127.0.0.1:$PV/internal/force_flush" >/dev/null
+sleep 5
+echo "# RSS after load: collector=$(rss_bytes $CPID) prometheus=$(rss_bytes $PPID_) victoriametrics=$(rss_bytes $VPID) bytes ($SERIES series)"
+
+echo
+echo "## query latency, median of $QRUNS runs (after one warm-up), $CLUSTERS clusters / $SERIES series / $HOURS h"
+python3 "$REPO/bench/query/queries.py" --end $((END_MS / 1000)) --runs "$QRUNS" \
+    collector="http://127.0.0.1:$PC" prometheus="http://127.0.0.1:$PP" victoriametrics="http://127.0.0.1:$PV"
+
+# On-disk size of the same 6 h of data, persisted (see bench/ingest/run.sh for what each number includes).
+SNAP=$(curl -sf -XPOST "http://127.0.0.1:$PP/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
+P_BLOCKS=$(dir_bytes "$WORK/prometheus/snapshots/$SNAP")
+curl -sf "http://127.0.0.1:$PV/internal/force_flush" >/dev/null; sleep 2
+stop "$CPID"; stop "$PPID_"; stop "$VPID"
+"$FLEETBENCH" flush-tsdb --dir "$WORK/collector/tsdb" >/dev/null
+C_BLOCKS=$(dir_bytes $(find "$WORK/collector/tsdb" -mindepth 1 -maxdepth 1 -type d ! -name wal ! -name chunks_head))
+V_ALL=$(dir_bytes "$WORK/vm")
+echo
+echo "## on-disk bytes per sample for these $SAMPLES samples ($HOURS h), persisted"
+awk -v c="$C_BLOCKS" -v p="$P_BLOCKS" -v v="$V_ALL" -v n="$SAMPLES" 'BEGIN {
+    printf "collector blocks (head flushed)      %12d B  %.3f B/sample\n", c, c/n
+    printf "prometheus snapshot (blocks + head)  %12d B  %.3f B/sample\n", p, p/n
+    printf "victoriametrics storageDataPath      %12d B  %.3f B/sample\n", v, v/n
+    printf "collector/VictoriaMetrics = %.2fx, collector/Prometheus = %.2fx\n", c/v, c/p }'
