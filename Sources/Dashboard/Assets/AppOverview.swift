@@ -244,7 +244,7 @@ extension DashboardAssets {
           const counts = {};
           for (const ch of r.health) counts[ch] = (counts[ch] || 0) + 1;
           ctx.fillStyle = css.getPropertyValue('--fg').trim();
-          const title = r.region + '  ·  ' + r.health.length + (counts.D ? '  ·  ' + counts.D + ' down' : '') + (counts.d ? '  ·  ' + counts.d + ' degraded' : '') + (counts.s ? '  ·  ' + counts.s + ' stale' : '');
+          const title = r.region + '  ·  ' + num(r.health.length, 0) + (counts.D ? '  ·  ' + num(counts.D, 0) + ' down' : '') + (counts.d ? '  ·  ' + num(counts.d, 0) + ' degraded' : '') + (counts.s ? '  ·  ' + num(counts.s, 0) + ' stale' : '');
           ctx.fillText(title, 0, L.y0 - headerH / 2);
           for (const ch of ['h', 'd', 'D', 's']) {
             ctx.fillStyle = colors[ch] || '#888';
