@@ -154,7 +154,9 @@ extension DashboardAssets {
         if (s > 0) this.timer = setTimeout(() => { if (document.hidden) return; this.now(); }, s * 1000);
       },
       async now() {
-        if (!this.fn || this.running) return;
+        if (!this.fn) return;
+        // A change (range, filter) while a refresh is in flight must not be lost: run once more after it.
+        if (this.running) { this.again = true; return; }
         this.running = true;
         const u = $('updated');
         try {
@@ -165,7 +167,10 @@ extension DashboardAssets {
           u.textContent = 'Update failed: ' + e.message;
           u.classList.add('failed');
           console.error(e);
-        } finally { this.running = false; this.schedule(); }
+        } finally {
+          this.running = false;
+          if (this.again) { this.again = false; setTimeout(() => this.now(), 0); } else this.schedule();
+        }
       },
     };
 

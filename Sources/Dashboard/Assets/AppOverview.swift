@@ -49,7 +49,8 @@ extension DashboardAssets {
         chips[hv] = b; hf.append(b);
       }
       function toggleHealth(hv, only) {
-        if (only) { const isOnly = state.health.size === 1 && state.health.has(hv); state.health = new Set(isOnly ? [] : [hv]); }
+        if (hv === null) state.health = new Set();
+        else if (only) { const isOnly = state.health.size === 1 && state.health.has(hv); state.health = new Set(isOnly ? [] : [hv]); }
         else if (state.health.has(hv)) state.health.delete(hv); else state.health.add(hv);
         for (const k of HEALTHS) chips[k].setAttribute('aria-pressed', String(state.health.has(k)));
         state.offset = 0; saveState(); renderSummary(lastSummary); loadTable();
@@ -85,7 +86,9 @@ extension DashboardAssets {
       function renderSummary(s) {
         const box = $('summary');
         if (!s) return;
-        const cards = [el('div', { class: 'card', dataset: { health: 'total', count: String(s.total) } }, el('div', { class: 'n', text: num(s.total, 0) }), el('div', { class: 'l', text: 'clusters' }))];
+        const cards = [el('button', { type: 'button', class: 'card', 'aria-pressed': String(state.health.size === 0), 'aria-label': s.total + ' clusters; show all',
+          dataset: { health: 'total', total: String(s.total) }, onclick: () => toggleHealth(null) },
+          el('div', { class: 'n', text: num(s.total, 0) }), el('div', { class: 'l', text: 'clusters' }))];
         for (const hv of HEALTHS) {
           const n = (s.by_health && s.by_health[hv]) || 0;
           cards.push(el('button', { type: 'button', class: 'card', 'aria-pressed': String(state.health.size === 1 && state.health.has(hv)),
@@ -101,6 +104,7 @@ extension DashboardAssets {
         regionSel.value = cur;
       }
 
+      let tableSeq = 0; // typing in the search box fires requests that may answer out of order
       async function loadTable() {
         markSort();
         const params = { sort: state.sort, order: state.order, limit: state.limit, offset: state.offset };
@@ -108,9 +112,10 @@ extension DashboardAssets {
         if (state.health.size) params.health = [...state.health].join(',');
         if (state.region) params.region = state.region;
         const tbody = document.querySelector('#clusters tbody');
+        const my = ++tableSeq;
         let d;
-        try { d = await api('fleet/clusters', params); }
-        catch (e) { tbody.replaceChildren(el('tr', {}, el('td', { colspan: COLUMNS.length }, errorBox(e, 'Could not load clusters')))); $('pager').replaceChildren(); throw e; }
+        try { d = await api('fleet/clusters', params); if (my !== tableSeq) return; }
+        catch (e) { if (my !== tableSeq) return; tbody.replaceChildren(el('tr', {}, el('td', { colspan: COLUMNS.length }, errorBox(e, 'Could not load clusters')))); $('pager').replaceChildren(); throw e; }
         const rows = (d.clusters || []).map(c => clusterRow(c));
         if (!rows.length) {
           const msg = d.total === 0 && !state.search && !state.health.size && !state.region
