@@ -33,8 +33,12 @@ test: deps
 demo: release
 	./scripts/demo.sh
 
+# Benchmarks against the real peers (Prometheus 2.42, VictoriaMetrics, vmagent); see docs/benchmarks.md.
+# Each script builds bench/ (fleetbench) if needed and takes the binaries from .build/release.
 bench: release
 	./bench/ingest/run.sh
+	./bench/query/run.sh
+	./bench/edge/run.sh
 
 clean:
 	rm -rf .build data

@@ -69,7 +69,7 @@ def main():
 
     names = [s[0] for s in systems]
     first = names[0]
-    hdr = f"{'query':<44}" + "".join(f"{n + ' ms':>18}" for n in names) + "".join(f"{first + '/' + n:>24}" for n in names[1:])
+    hdr = f"{'query':<44}" + "".join(f"{n + ' ms':>20}" for n in names) + "".join(f"{first + '/' + n:>28}" for n in names[1:])
     print(hdr)
     for case in cases:
         meds = {}
@@ -77,9 +77,9 @@ def main():
         for n in names:
             v = lat[(case[0], n)]
             meds[n] = statistics.median(v) * 1000 if v else None
-            row += f"{meds[n]:>18.1f}" if meds[n] is not None else f"{'error':>18}"
+            row += f"{meds[n]:>20.1f}" if meds[n] is not None else f"{'error':>20}"
         for n in names[1:]:
-            row += f"{meds[first] / meds[n]:>23.2f}x" if meds[first] and meds[n] else f"{'-':>24}"
+            row += f"{meds[first] / meds[n]:>27.2f}x" if meds[first] and meds[n] else f"{'-':>28}"
         print(row)
     print("# result shape (series, points) per system, warm-up run:")
     for case in cases:
