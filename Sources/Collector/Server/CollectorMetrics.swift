@@ -84,6 +84,16 @@ final class CollectorMetrics: Sendable {
         gauge("fleetscope_tsdb_block_bytes", labels: [], help: "Bytes of persisted blocks on disk.").set(Double(m.blockBytes))
     }
 
+    /// Fleet totals by health, set just before a scrape.
+    func refreshFleet(_ snap: FleetSnapshot) {
+        var counts: [FleetHealth: Int] = [:]
+        for c in snap.clusters { counts[c.health, default: 0] += 1 }
+        for h in FleetHealth.allCases {
+            gauge("fleetscope_fleet_clusters", labels: [("health", h.rawValue)],
+                  help: "Clusters known to the fleet registry, by health.").set(Double(counts[h] ?? 0))
+        }
+    }
+
     func exposition() -> [UInt8] { registry.emitToBuffer() }
 
     private func counter(_ name: String, labels: [(String, String)], help: String) -> Prometheus.Counter {

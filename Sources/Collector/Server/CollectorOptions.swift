@@ -18,6 +18,8 @@ public struct CollectorOptions: Sendable {
     public var maxDecodedBytes = 32 << 20
     /// How often head compaction, block compaction and retention run.
     public var maintenanceInterval: Duration = .seconds(60)
+    /// Health thresholds and refresh cadence of the fleet registry.
+    public var fleet = FleetOptions()
 
     public init() {}
 
@@ -37,6 +39,7 @@ public struct CollectorOptions: Sendable {
     /// storage: { retention: 15d, retention_size: 50GB }
     /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000 }
     /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB }
+    /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
     /// ```
     public mutating func apply(configFile path: String) throws {
         let text: String
@@ -50,6 +53,7 @@ public struct CollectorOptions: Sendable {
             "storage": ["retention", "retention_size"],
             "query": ["lookback_delta", "timeout", "max_samples"],
             "ingest": ["max_body_bytes", "max_decoded_bytes"],
+            "fleet": ["down_after", "stale_after", "refresh_interval"],
         ]
         for (k, v) in root {
             guard let section = k.string, let keys = known[section] else {
@@ -72,11 +76,23 @@ public struct CollectorOptions: Sendable {
                 case ("query", "max_samples"): engine.maxSamples = try Int(value) ?? { throw bad("number") }()
                 case ("ingest", "max_body_bytes"): maxBodyBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
                 case ("ingest", "max_decoded_bytes"): maxDecodedBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
+                case ("fleet", "down_after"): fleet.downAfterMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
+                case ("fleet", "stale_after"): fleet.staleAfterMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
+                case ("fleet", "refresh_interval"):
+                    fleet.refreshInterval = .milliseconds(try positiveDurationMs(value) ?? { throw bad("duration") }())
                 default: break
                 }
             }
         }
+        if fleet.staleAfterMs < fleet.downAfterMs {
+            throw OptionsError("\(path): fleet.stale_after (\(fleet.staleAfterMs / 1000)s) must not be shorter than fleet.down_after (\(fleet.downAfterMs / 1000)s)")
+        }
     }
+}
+
+private func positiveDurationMs(_ s: String) -> Int64? {
+    guard let ms = parseDurationMs(s), ms > 0 else { return nil }
+    return ms
 }
 
 public struct OptionsError: Error, CustomStringConvertible {

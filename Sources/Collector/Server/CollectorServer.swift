@@ -17,6 +17,7 @@ public final class CollectorServer: Sendable {
     let metrics = CollectorMetrics()
     let ingest: IngestService
     let api: PromAPI
+    let fleet: FleetRegistry
     let logger: Logger
 
     public init(options: CollectorOptions, logger: Logger) throws {
@@ -33,9 +34,11 @@ public final class CollectorServer: Sendable {
             access = a
             try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
         }
+        let fleet = try FleetRegistry(path: options.dataDir + "/fleet.sqlite", options: options.fleet)
+        self.fleet = fleet
         let metrics = self.metrics
         ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
-                               logger: logger, onAppended: { _, _ in })
+                               logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
     }
 
@@ -58,8 +61,9 @@ public final class CollectorServer: Sendable {
 
         router.get("/-/healthy") { _, _ in Self.plain("Fleetscope collector is Healthy.\n") }
         router.get("/-/ready") { _, _ in Self.plain("Fleetscope collector is Ready.\n") }
-        router.get("/metrics") { [metrics, tsdb] _, _ in
+        router.get("/metrics") { [metrics, tsdb, fleet] _, _ in
             metrics.refresh(from: tsdb.metrics)
+            metrics.refreshFleet(fleet.snapshot())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
@@ -96,6 +100,15 @@ public final class CollectorServer: Sendable {
             await apiResponse("label/\(ctx.parameters.get("name") ?? "")/values", req, ctx)
         }
 
+        let fleetAPI = FleetAPI(registry: fleet)
+        for e in ["summary", "grid", "clusters"] {
+            router.get("/api/v1/fleet/\(e)") { req, ctx in Self.fleetResponse(fleetAPI, e, req, ctx) }
+        }
+        router.get("/api/v1/fleet/clusters/:name") { req, ctx in
+            let raw = ctx.parameters.get("name") ?? ""
+            return Self.fleetResponse(fleetAPI, "clusters/" + (raw.removingPercentEncoding ?? raw), req, ctx)
+        }
+
         DashboardRoutes.register(on: router)
         return router
     }
@@ -115,6 +128,18 @@ public final class CollectorServer: Sendable {
                         body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }
 
+    private static func fleetResponse(_ api: FleetAPI, _ endpoint: String, _ request: Request, _ context: CollectorContext) -> Response {
+        let r: APIResponse
+        if case .cluster = context.principal {
+            // Ingest tokens write; they never read the fleet.
+            r = .error(APIError(type: "forbidden", message: "ingest tokens cannot read the fleet API; authenticate as a user", status: 403))
+        } else {
+            r = api.handle(endpoint, Params(query: request.uri.query), scope: context.principal.scope)
+        }
+        return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+    }
+
     private static func plain(_ s: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
     }
@@ -125,7 +150,8 @@ public final class CollectorServer: Sendable {
         let app = Application(
             router: router(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
-            services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger)],
+            services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: Engine(options: options.engine), logger: logger)],
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("collector listening on \(channel.localAddress?.description ?? "?")")
@@ -134,6 +160,7 @@ public final class CollectorServer: Sendable {
             logger: logger
         )
         defer {
+            do { try fleet.close() } catch { logger.error("writing fleet.sqlite: \(error)") }
             do { try tsdb.close() } catch { logger.error("closing TSDB: \(error)") }
         }
         try await app.runService()
@@ -147,9 +174,13 @@ struct Maintenance: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
-            do { try tsdb.maintain() } catch { logger.error("TSDB maintenance failed: \(error)") }
+        // Cancel the sleep on SIGTERM: a plain sleep would hold shutdown for up to `interval`.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                do { try tsdb.maintain() } catch { logger.error("TSDB maintenance failed: \(error)") }
+            }
         }
     }
 }

@@ -1,0 +1,307 @@
+import Foundation
+import PromQL
+import Storage
+
+/// `/api/v1/fleet/...`: the fleet as the dashboard reads it. Every answer is computed from
+/// one in-memory snapshot narrowed to the caller's scope; nothing here touches SQLite.
+struct FleetAPI: Sendable {
+    let registry: FleetRegistry
+
+    static let sortKeys = ["health", "name", "region", "last_seen", "cpu", "memory", "disk", "samples_per_second", "series"]
+    static let maxLimit = 1000
+    static let defaultLimit = 100
+
+    func handle(_ endpoint: String, _ p: Params, scope: [LabelMatcher]) -> APIResponse {
+        switch endpoint {
+        case "summary": return summary(scope)
+        case "grid": return grid(scope)
+        case "clusters":
+            do { return try clusters(p, scope) } catch { return .error(error) }
+        default:
+            if endpoint.hasPrefix("clusters/") {
+                return one(String(endpoint.dropFirst("clusters/".count)), scope)
+            }
+            return .error(APIError(type: "not_found", message: "unknown API endpoint /api/v1/fleet/\(endpoint)", status: 404))
+        }
+    }
+
+    // MARK: endpoints
+
+    private func summary(_ scope: [LabelMatcher]) -> APIResponse {
+        let snap = registry.snapshot()
+        var total = 0
+        var byHealth = [Int](repeating: 0, count: 4)
+        var regions: [String: [Int]] = [:]
+        for c in snap.clusters where Self.inScope(c, scope) {
+            total += 1
+            let h = Self.healthIndex(c.health)
+            byHealth[h] += 1
+            regions[c.region, default: [0, 0, 0, 0]][h] += 1
+        }
+        return .success { w in
+            w.raw("{\"total\":")
+            w.int(Int64(total))
+            w.raw(",\"by_health\":")
+            Self.healthCounts(byHealth, &w)
+            w.raw(",\"regions\":[")
+            for (k, (region, counts)) in regions.sorted(by: { $0.key < $1.key }).enumerated() {
+                if k > 0 { w.raw(",") }
+                w.raw("{\"region\":")
+                w.string(region)
+                w.raw(",\"total\":")
+                w.int(Int64(counts.reduce(0, +)))
+                for (i, h) in FleetHealth.allCases.enumerated() {
+                    w.raw(",\"\(h.rawValue)\":")
+                    w.int(Int64(counts[i]))
+                }
+                w.raw("}")
+            }
+            w.raw("],\"generated_at\":")
+            w.timestamp(snap.generatedAtMs)
+            w.raw("}")
+        }
+    }
+
+    private func grid(_ scope: [LabelMatcher]) -> APIResponse {
+        let snap = registry.snapshot()
+        // The snapshot is in name order, so each region's string is too.
+        var rows: [String: [UInt8]] = [:]
+        for c in snap.clusters where Self.inScope(c, scope) {
+            rows[c.region, default: []].append(c.health.gridCharacter.asciiValue!)
+        }
+        return .success { w in
+            w.raw("{\"regions\":[")
+            for (k, (region, chars)) in rows.sorted(by: { $0.key < $1.key }).enumerated() {
+                if k > 0 { w.raw(",") }
+                w.raw("{\"region\":")
+                w.string(region)
+                w.raw(",\"health\":\"")
+                w.bytes.append(contentsOf: chars)
+                w.raw("\"}")
+            }
+            w.raw("]}")
+        }
+    }
+
+    private func clusters(_ p: Params, _ scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+        let q = try FleetQuery(p)
+        let snap = registry.snapshot()
+        let (total, page) = q.run(snap.clusters, scope: scope)
+        return .success { w in
+            w.raw("{\"total\":")
+            w.int(Int64(total))
+            w.raw(",\"offset\":")
+            w.int(Int64(q.offset))
+            w.raw(",\"limit\":")
+            w.int(Int64(q.limit))
+            w.raw(",\"clusters\":[")
+            for (k, c) in page.enumerated() {
+                if k > 0 { w.raw(",") }
+                Self.write(c, &w)
+            }
+            w.raw("]}")
+        }
+    }
+
+    private func one(_ name: String, _ scope: [LabelMatcher]) -> APIResponse {
+        guard let c = registry.cluster(name), Self.inScope(c, scope) else {
+            // Out of scope looks exactly like unknown: a viewer learns nothing about other clusters.
+            return .error(APIError(type: "not_found", message: "unknown cluster \"\(name)\"", status: 404))
+        }
+        return .success { w in Self.write(c, &w) }
+    }
+
+    // MARK: helpers
+
+    static func inScope(_ c: FleetCluster, _ scope: [LabelMatcher]) -> Bool {
+        for m in scope where !m.matches(c.label(m.name)) { return false }
+        return true
+    }
+
+    static func healthIndex(_ h: FleetHealth) -> Int {
+        switch h {
+        case .healthy: 0
+        case .degraded: 1
+        case .down: 2
+        case .stale: 3
+        }
+    }
+
+    static func healthCounts(_ counts: [Int], _ w: inout JSONWriter) {
+        w.raw("{")
+        for (i, h) in FleetHealth.allCases.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("\"\(h.rawValue)\":")
+            w.int(Int64(counts[i]))
+        }
+        w.raw("}")
+    }
+
+    static func number(_ v: Double?, _ w: inout JSONWriter, digits: Double = 100) {
+        guard let v, v.isFinite else { w.raw("null"); return }
+        w.raw(formatPromValue((v * digits).rounded() / digits))
+    }
+
+    static func write(_ c: FleetCluster, _ w: inout JSONWriter) {
+        w.raw("{\"cluster\":")
+        w.string(c.name)
+        w.raw(",\"region\":")
+        w.string(c.region)
+        w.raw(",\"labels\":{")
+        var first = true
+        for (k, v) in [("region", c.region), ("site", c.site)] where !v.isEmpty {
+            if !first { w.raw(",") }
+            first = false
+            w.string(k)
+            w.raw(":")
+            w.string(v)
+        }
+        w.raw("},\"health\":")
+        w.string(c.health.rawValue)
+        w.raw(",\"first_seen\":")
+        if let t = c.firstSeenMs { w.timestamp(t) } else { w.raw("null") }
+        w.raw(",\"last_seen\":")
+        if let t = c.lastSeenMs { w.timestamp(t) } else { w.raw("null") }
+        w.raw(",\"samples_per_second\":")
+        number(c.samplesPerSecond, &w)
+        w.raw(",\"series\":")
+        w.int(Int64(c.series))
+        w.raw(",\"cpu_percent\":")
+        number(c.cpuPercent, &w, digits: 10)
+        w.raw(",\"memory_percent\":")
+        number(c.memoryPercent, &w, digits: 10)
+        w.raw(",\"disk_percent\":")
+        number(c.diskPercent, &w, digits: 10)
+        // Always an object so pages can read `pods.running` without a null check; unknown counts are null.
+        w.raw(",\"pods\":{\"running\":")
+        if let p = c.pods { w.int(Int64(p.running)) } else { w.raw("null") }
+        w.raw(",\"pending\":")
+        if let p = c.pods { w.int(Int64(p.pending)) } else { w.raw("null") }
+        w.raw(",\"failed\":")
+        if let p = c.pods { w.int(Int64(p.failed)) } else { w.raw("null") }
+        w.raw("},\"targets_up\":")
+        w.int(Int64(c.targetsUp))
+        w.raw(",\"targets_down\":")
+        w.int(Int64(c.targetsDown))
+        w.raw(",\"alerts_firing\":")
+        w.int(Int64(c.alertsFiring))
+        w.raw("}")
+    }
+}
+
+/// The filters, order and page of `/api/v1/fleet/clusters`.
+struct FleetQuery: Sendable {
+    var search: [UInt8] = []
+    var health: Set<FleetHealth>?
+    /// Exact region names; `""` (written `region=""`) selects clusters without a region.
+    var regions: Set<String>?
+    var sort = "health"
+    var descending = false
+    var limit = FleetAPI.defaultLimit
+    var offset = 0
+
+    init() {}
+
+    init(_ p: Params) throws(APIError) {
+        if let s = p["search"] { search = Array(s.lowercased().utf8) }
+        if let h = p["health"], !h.isEmpty {
+            var set = Set<FleetHealth>()
+            for part in h.split(separator: ",") {
+                let name = part.trimmingCharacters(in: .whitespaces)
+                guard let v = FleetHealth(rawValue: name) else {
+                    throw .badData("invalid parameter \"health\": unknown health \"\(name)\"; use a comma-separated list of healthy, degraded, down, stale")
+                }
+                set.insert(v)
+            }
+            health = set
+        }
+        if let r = p["region"], !r.isEmpty {
+            regions = Set(r.split(separator: ",", omittingEmptySubsequences: false).map { $0 == "\"\"" ? "" : String($0) })
+        }
+        if let s = p["sort"], !s.isEmpty {
+            guard FleetAPI.sortKeys.contains(s) else {
+                throw .badData("invalid parameter \"sort\": unknown sort key \"\(s)\"; use one of \(FleetAPI.sortKeys.joined(separator: ", "))")
+            }
+            sort = s
+        }
+        if let o = p["order"], !o.isEmpty {
+            switch o {
+            case "asc": descending = false
+            case "desc": descending = true
+            default: throw .badData("invalid parameter \"order\": \"\(o)\"; use asc or desc")
+            }
+        }
+        if let l = p["limit"], !l.isEmpty {
+            guard let n = Int(l), n >= 1, n <= FleetAPI.maxLimit else {
+                throw .badData("invalid parameter \"limit\": \"\(l)\"; use a whole number from 1 to \(FleetAPI.maxLimit)")
+            }
+            limit = n
+        }
+        if let o = p["offset"], !o.isEmpty {
+            guard let n = Int(o), n >= 0 else {
+                throw .badData("invalid parameter \"offset\": \"\(o)\"; use a whole number from 0")
+            }
+            offset = n
+        }
+    }
+
+    func matches(_ c: FleetCluster, scope: [LabelMatcher]) -> Bool {
+        if let health, !health.contains(c.health) { return false }
+        if let regions, !regions.contains(c.region) { return false }
+        if !search.isEmpty && !Self.contains(c.nameLower, search) { return false }
+        return FleetAPI.inScope(c, scope)
+    }
+
+    /// Matching count and the requested page. `clusters` must be in name order: it is the tie-break.
+    func run(_ clusters: [FleetCluster], scope: [LabelMatcher]) -> (Int, [FleetCluster]) {
+        var idx: [Int32] = []
+        idx.reserveCapacity(clusters.count)
+        for (i, c) in clusters.enumerated() where matches(c, scope: scope) { idx.append(Int32(i)) }
+        let total = idx.count
+        if offset >= total { return (total, []) }
+        let desc = descending
+        // Ties (and missing values, which always go last) fall back to name order, i.e. the index.
+        func by<K: Comparable>(_ key: (FleetCluster) -> K?) {
+            var keyed: [(K?, Int32)] = idx.map { (key(clusters[Int($0)]), $0) }
+            keyed.sort { a, b in
+                switch (a.0, b.0) {
+                case let (x?, y?): if x != y { return desc ? x > y : x < y }
+                case (nil, _?): return false
+                case (_?, nil): return true
+                case (nil, nil): break
+                }
+                return a.1 < b.1
+            }
+            idx = keyed.map(\.1)
+        }
+        switch sort {
+        case "name": if desc { idx.reverse() }
+        case "region": by { $0.region }
+        case "last_seen": by { $0.lastSeenMs }
+        case "cpu": by { $0.cpuPercent.flatMap { $0.isNaN ? nil : $0 } }
+        case "memory": by { $0.memoryPercent.flatMap { $0.isNaN ? nil : $0 } }
+        case "disk": by { $0.diskPercent.flatMap { $0.isNaN ? nil : $0 } }
+        case "samples_per_second": by { $0.samplesPerSecond }
+        case "series": by { $0.series }
+        default: by { $0.health.severityRank }
+        }
+        let end = min(total, offset + limit)
+        return (total, idx[offset..<end].map { clusters[Int($0)] })
+    }
+
+    static func contains(_ haystack: String, _ needle: [UInt8]) -> Bool {
+        var h = haystack
+        return h.withUTF8 { hb in
+            let n = needle.count
+            if n > hb.count { return false }
+            var i = 0
+            while i + n <= hb.count {
+                var k = 0
+                while k < n && hb[i + k] == needle[k] { k += 1 }
+                if k == n { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+}
