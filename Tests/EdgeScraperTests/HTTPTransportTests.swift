@@ -192,6 +192,8 @@ import Testing
         }
     }
 
+    // Successful TLS sends below allow 60 s: a debug-built BoringSSL handshake on a loaded
+    // 2-core machine, with the whole suite running in parallel, can take longer than 10 s.
     func withServer(_ body: (HTTPServer, PKI) async throws -> Void) async throws {
         let pki = try PKI()
         defer { pki.dir.cleanup() }
@@ -209,13 +211,13 @@ import Testing
             tls.caFile = pki.ca
             let t = NIOHTTPTransport()
             for i in 0..<3 {
-                let r = try await t.send(HTTPRequest(url: "https://localhost:\(server.port)/x\(i)", tls: tls))
+                let r = try await t.send(HTTPRequest(url: "https://localhost:\(server.port)/x\(i)", tls: tls, timeout: 60_000))
                 #expect(String(decoding: r.body, as: UTF8.self) == "secure /x\(i)")
             }
             // server_name checks the certificate against another name than the URL's host
             // (the certificate names only "localhost", no IP address).
             tls.serverName = "localhost"
-            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls))
+            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls, timeout: 60_000))
             #expect(r.status == 200)
             await t.shutdown()
         }
@@ -249,7 +251,7 @@ import Testing
             var tls = TLSConfig()
             tls.insecureSkipVerify = true
             let t = NIOHTTPTransport()
-            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls))
+            let r = try await t.send(HTTPRequest(url: "https://127.0.0.1:\(server.port)/", tls: tls, timeout: 60_000))
             #expect(r.status == 200)
             await t.shutdown()
         }
