@@ -101,6 +101,7 @@ extension DashboardAssets {
         const q = expr.value.trim();
         if (push) setParams({ expr: q || null, step: stepIn.value.trim() || null }, true);
         errBox.hidden = true;
+        $('explore-chart').hidden = false;
         if (!q) { status.textContent = 'Enter a PromQL expression and press Run (or Enter).'; chart.showMessage('No query'); $('explore-table').replaceChildren(); return; }
         const my = ++seq;
         const tr = timeRange('1h');
@@ -130,7 +131,7 @@ extension DashboardAssets {
           if (my !== seq) return;
           showError(e);
           status.textContent = '';
-          if (tab === 'graph') chart.showMessage('Query failed'); else $('explore-table').replaceChildren();
+          if (tab === 'graph') { chart.showMessage('Query failed'); $('explore-chart').hidden = true; } else $('explore-table').replaceChildren();
         }
       }
       function warnings(body) { return body.warnings && body.warnings.length ? ' · warnings: ' + body.warnings.join('; ') : ''; }
@@ -151,8 +152,8 @@ extension DashboardAssets {
             : el('td', { class: 'num', title: FS.formatValue(unit, parseFloat(r.value[1])), text: r.value[1] });
           return el('tr', { dataset: { result: '1' } }, el('td', { class: 'labels', text: formatLabels(r.metric) }), val);
         });
-        box.replaceChildren(el('table', { class: 'result' }, el('thead', {}, el('tr', {}, el('th', { text: 'Series' }), el('th', { class: 'num', text: 'Value' }))), el('tbody', {}, rows)),
-          res.length > 2000 ? el('p', { class: 'hint', text: 'Showing 2,000 of ' + res.length + ' results.' }) : null);
+        box.replaceChildren(el('table', { class: 'result' }, el('thead', {}, el('tr', {}, el('th', { text: 'Series' }), el('th', { class: 'num', text: 'Value' }))), el('tbody', {}, rows)));
+        if (res.length > 2000) box.append(el('p', { class: 'hint', text: 'Showing 2,000 of ' + res.length + ' results.' }));
       }
       // Explore's refresh re-runs only queries that follow "now".
       Refresh.setup(async () => { if (!timeRange('1h').end) await run(false); });

@@ -74,7 +74,7 @@ extension DashboardAssets {
     .card { display: block; text-align: left; background: var(--panel); border: 1px solid var(--border); border-left: 6px solid var(--h-unknown); border-radius: 8px; padding: .6rem .9rem; }
     .card .n { font-size: 2rem; font-weight: 700; line-height: 1.1; font-variant-numeric: tabular-nums; }
     .card .l { color: var(--muted); font-size: .85rem; text-transform: capitalize; }
-    .card[aria-pressed="true"] { box-shadow: inset 0 0 0 2px var(--accent); }
+    .card[aria-pressed="true"]:not([data-health="total"]) { box-shadow: inset 0 0 0 2px var(--accent); }
     .card[data-health="healthy"] { border-left-color: var(--cell-healthy); }
     .card[data-health="degraded"] { border-left-color: var(--cell-degraded); }
     .card[data-health="down"] { border-left-color: var(--cell-down); }
