@@ -68,7 +68,7 @@ extension DashboardAssets {
         let parts = Object.keys(m).filter(k => !same.has(k) && k !== '__name__').sort().map(k => k + '=' + m[k]);
         // One series (or identical label sets): name it by what is not page context.
         if (!parts.length) parts = Object.keys(m).filter(k => !context.has(k)).sort().map(k => k + '=' + m[k]);
-        return parts.length ? parts.join(', ') : (m.__name__ || 'value');
+        return parts.length ? parts.join(', ') : (m.__name__ || '');
       };
     }
     function ago(unix) {

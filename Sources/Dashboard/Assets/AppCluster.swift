@@ -29,12 +29,12 @@ extension DashboardAssets {
         { id: 'restarts', title: 'Container restarts', unit: 'short', q: [`sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{${sel}}[${w}])) > 0`] },
       ];
       const EDGE = w => [
-        { id: 'queue', title: 'Queue backlog', unit: 'bytes', q: [`sum(edge_scraper_queue_bytes{${sel}})`], prefix: ['bytes '] },
-        { id: 'pending', title: 'Samples waiting to be sent', unit: 'short', q: [`sum(edge_scraper_queue_pending_samples{${sel}})`], prefix: ['pending '] },
+        { id: 'queue', title: 'Queue backlog', unit: 'bytes', q: [`sum(edge_scraper_queue_bytes{${sel}})`], prefix: ['backlog'] },
+        { id: 'pending', title: 'Samples waiting to be sent', unit: 'short', q: [`sum(edge_scraper_queue_pending_samples{${sel}})`], prefix: ['pending'] },
         { id: 'delivery', title: 'Delivery: sent, dropped, retried', unit: 'rate', q: [
           `sum(rate(edge_scraper_samples_sent_total{${sel}}[${w}]))`, `sum(rate(edge_scraper_samples_dropped_total{${sel}}[${w}]))`,
           `sum(rate(edge_scraper_remote_retries_total{${sel}}[${w}]))`], prefix: ['sent ', 'dropped ', 'retries '] },
-        { id: 'lastsend', title: 'Time since last successful send', unit: 'seconds', q: [`time() - max(edge_scraper_remote_last_success_timestamp_seconds{${sel}})`], prefix: ['age '] },
+        { id: 'lastsend', title: 'Time since last successful send', unit: 'seconds', q: [`time() - max(edge_scraper_remote_last_success_timestamp_seconds{${sel}} > 0)`], prefix: ['since last send'] },
       ];
 
       function panel(container, def) {
@@ -55,7 +55,7 @@ extension DashboardAssets {
           parts.forEach((d, k) => {
             const res = d.result || [];
             const lf = varyingLabelFn(res);
-            series = series.concat(FS.fromMatrix(res, m => (def.prefix ? def.prefix[k] : '') + lf(m)));
+            series = series.concat(FS.fromMatrix(res, m => ((def.prefix ? def.prefix[k] : '') + lf(m)).trim() || 'value'));
           });
           chart.setData(series, start, end, step);
           if (!series.length) chart.showMessage('No data in this range');
