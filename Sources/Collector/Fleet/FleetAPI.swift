@@ -259,34 +259,43 @@ struct FleetQuery: Sendable {
         for (i, c) in clusters.enumerated() where matches(c, scope: scope) { idx.append(Int32(i)) }
         let total = idx.count
         if offset >= total { return (total, []) }
-        let desc = descending
-        // Ties (and missing values, which always go last) fall back to name order, i.e. the index.
-        func by<K: Comparable>(_ key: (FleetCluster) -> K?) {
-            var keyed: [(K?, Int32)] = idx.map { (key(clusters[Int($0)]), $0) }
-            keyed.sort { a, b in
-                switch (a.0, b.0) {
-                case let (x?, y?): if x != y { return desc ? x > y : x < y }
-                case (nil, _?): return false
-                case (_?, nil): return true
-                case (nil, nil): break
-                }
-                return a.1 < b.1
-            }
-            idx = keyed.map(\.1)
-        }
         switch sort {
-        case "name": if desc { idx.reverse() }
-        case "region": by { $0.region }
-        case "last_seen": by { $0.lastSeenMs }
-        case "cpu": by { $0.cpuPercent.flatMap { $0.isNaN ? nil : $0 } }
-        case "memory": by { $0.memoryPercent.flatMap { $0.isNaN ? nil : $0 } }
-        case "disk": by { $0.diskPercent.flatMap { $0.isNaN ? nil : $0 } }
-        case "samples_per_second": by { $0.samplesPerSecond }
-        case "series": by { $0.series }
-        default: by { $0.health.severityRank }
+        case "name": if descending { idx.reverse() }
+        case "health": idx = Self.bucketed(idx, buckets: 4, descending: descending) { clusters[Int($0)].health.severityRank }
+        case "region":
+            // Few distinct regions: group (keeping name order inside each), then order the groups.
+            var groups: [String: [Int32]] = [:]
+            for i in idx { groups[clusters[Int(i)].region, default: []].append(i) }
+            let keys = groups.keys.sorted()
+            idx = (descending ? keys.reversed() : keys).flatMap { groups[$0]! }
+        case "last_seen": idx = Self.byNumber(idx, descending) { clusters[Int($0)].lastSeenMs.map(Double.init) }
+        case "cpu": idx = Self.byNumber(idx, descending) { clusters[Int($0)].cpuPercent }
+        case "memory": idx = Self.byNumber(idx, descending) { clusters[Int($0)].memoryPercent }
+        case "disk": idx = Self.byNumber(idx, descending) { clusters[Int($0)].diskPercent }
+        case "samples_per_second": idx = Self.byNumber(idx, descending) { clusters[Int($0)].samplesPerSecond }
+        default: idx = Self.byNumber(idx, descending) { Double(clusters[Int($0)].series) }
         }
         let end = min(total, offset + limit)
         return (total, idx[offset..<end].map { clusters[Int($0)] })
+    }
+
+    /// Stable bucket sort on a small integer key: name order (the incoming order) survives inside each bucket.
+    static func bucketed(_ idx: [Int32], buckets: Int, descending: Bool, key: (Int32) -> Int) -> [Int32] {
+        var b = [[Int32]](repeating: [], count: buckets)
+        for i in idx { b[key(i)].append(i) }
+        return (descending ? b.reversed() : b).flatMap { $0 }
+    }
+
+    /// Sorts by a number; ties keep name order, missing (and NaN) values go last in either direction.
+    static func byNumber(_ idx: [Int32], _ descending: Bool, key: (Int32) -> Double?) -> [Int32] {
+        var keyed: [(Double, Int32)] = []
+        keyed.reserveCapacity(idx.count)
+        var missing: [Int32] = []
+        for i in idx {
+            if let v = key(i), !v.isNaN { keyed.append((descending ? -v : v, i)) } else { missing.append(i) }
+        }
+        keyed.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+        return keyed.map(\.1) + missing
     }
 
     static func contains(_ haystack: String, _ needle: [UInt8]) -> Bool {

@@ -103,15 +103,20 @@ struct FleetRefresher: Service {
     static func stateSeries(_ snap: FleetSnapshot, at t: Int64) -> [SeriesSamples] {
         var out: [SeriesSamples] = []
         out.reserveCapacity(snap.clusters.count * 5)
+        let lastSeen = Label(Labels.metricName, "fleetscope_cluster_last_seen_seconds")
+        let health = Label(Labels.metricName, "fleetscope_cluster_health")
+        let job = Label("job", "fleetscope")
+        let states = FleetHealth.allCases.map { ($0, Label("state", $0.rawValue)) }
         for c in snap.clusters {
-            var base = [Label("cluster", c.name), Label("job", "fleetscope")]
-            if !c.region.isEmpty { base.append(Label("region", c.region)) }
+            // Built in sorted order (__name__ < cluster < job < region < state): no sort per series.
+            let region: [Label] = c.region.isEmpty ? [] : [Label("region", c.region)]
+            let cluster = Label("cluster", c.name)
             if let last = c.lastSeenMs {
-                out.append(SeriesSamples(labels: Labels(base + [Label(Labels.metricName, "fleetscope_cluster_last_seen_seconds")]),
+                out.append(SeriesSamples(labels: Labels(sortedUnchecked: [lastSeen, cluster, job] + region),
                                          samples: [Sample(t: t, v: Double(last) / 1000)]))
             }
-            for h in FleetHealth.allCases {
-                out.append(SeriesSamples(labels: Labels(base + [Label(Labels.metricName, "fleetscope_cluster_health"), Label("state", h.rawValue)]),
+            for (h, state) in states {
+                out.append(SeriesSamples(labels: Labels(sortedUnchecked: [health, cluster, job] + region + [state]),
                                          samples: [Sample(t: t, v: h == c.health ? 1 : 0)]))
             }
         }
