@@ -168,9 +168,9 @@ extension DashboardAssets {
             showCluster ? el('td', {}, l.cluster ? el('a', { href: clusterHref(l.cluster), text: l.cluster }) : el('span', { class: 'muted', text: 'no cluster label' })) : null,
             el('td', {}, el('span', { class: 'badge', dataset: { state: a.state || '' }, text: a.state || '' })),
             el('td', { title: a.activeAt || '', text: a.activeAt ? ago(Date.parse(a.activeAt) / 1000) : '–' }),
-            el('td', { class: 'num', text: a.value !== undefined ? String(a.value) : '' }),
-            el('td', { text: ann.summary || ann.description || '' }),
-            el('td', { class: 'labels', text: rest.map(k => k + '=' + l[k]).join(', ') }));
+            el('td', { class: 'num', title: a.value !== undefined ? String(a.value) : '', text: a.value !== undefined ? num(parseFloat(a.value), 3) : '' }),
+            el('td', { title: ann.description || ann.summary || '', text: ann.summary || ann.description || '' }),
+            el('td', { class: 'chips' }, rest.map(k => el('span', { class: 'label-chip', text: k + '=' + l[k] }))));
         })));
     }
     """#

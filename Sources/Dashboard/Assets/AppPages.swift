@@ -29,7 +29,7 @@ extension DashboardAssets {
           const byRegion = new Map();
           for (const a of list) { const r = (a.labels && a.labels.region) || '(no region)'; if (!byRegion.has(r)) byRegion.set(r, []); byRegion.get(r).push(a); }
           return el('section', { class: 'alert-group', dataset: { alertname: n } },
-            el('h2', {}, n + ' ', el('span', { class: 'badge', dataset: { state: 'firing' }, text: firing + ' firing' }), ' ',
+            el('h2', {}, n + ' ', firing ? el('span', { class: 'badge', dataset: { state: 'firing' }, text: firing + ' firing' }) : null, ' ',
               list.length - firing ? el('span', { class: 'badge', dataset: { state: 'pending' }, text: (list.length - firing) + ' pending' }) : null),
             [...byRegion.entries()].sort((p, q) => p[0].localeCompare(q[0])).map(([r, rl]) =>
               el('div', {}, el('h3', { text: r + ' · ' + rl.length }), alertTable(rl, true))));

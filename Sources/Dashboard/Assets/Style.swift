@@ -152,6 +152,7 @@ extension DashboardAssets {
     .alert-group h2 { margin: 0 0 .3rem; }
     .alert-group table { table-layout: fixed; }
     .alert-group td { overflow: hidden; text-overflow: ellipsis; }
+    .alert-group td.chips { white-space: normal; }
     /* chart module */
     .fschart { position: relative; }
     .fschart-plot { position: relative; height: var(--chart-height, 220px); outline: none; }
