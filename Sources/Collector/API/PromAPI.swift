@@ -48,8 +48,6 @@ struct PromAPI: Sendable {
             case "status/buildinfo": return buildInfo()
             case "metadata": return .success { $0.raw("{}") }
             case "query_exemplars": return .success { $0.raw("[]") }
-            case "rules": return .success { $0.raw("{\"groups\":[]}") }
-            case "alerts": return .success { $0.raw("{\"alerts\":[]}") }
             default:
                 if endpoint.hasPrefix("label/") && endpoint.hasSuffix("/values") {
                     let name = String(endpoint.dropFirst("label/".count).dropLast("/values".count))

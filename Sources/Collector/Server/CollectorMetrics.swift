@@ -94,6 +94,19 @@ final class CollectorMetrics: Sendable {
         }
     }
 
+    func notifications(receiver: String, outcome: String, _ n: Int) {
+        counter("fleetscope_notifications_total", labels: [("receiver", receiver), ("outcome", outcome)],
+                help: "Alerts sent to Alertmanagers and webhooks, by outcome.").increment(by: Int64(n))
+    }
+
+    func ruleGroupEvaluated() {
+        counter("fleetscope_rule_group_evaluations_total", labels: [], help: "Rule group evaluations.").increment()
+    }
+
+    func ruleEvaluationFailed() {
+        counter("fleetscope_rule_evaluation_failures_total", labels: [], help: "Rule evaluations that failed (see /api/v1/rules).").increment()
+    }
+
     func exposition() -> [UInt8] { registry.emitToBuffer() }
 
     private func counter(_ name: String, labels: [(String, String)], help: String) -> Prometheus.Counter {

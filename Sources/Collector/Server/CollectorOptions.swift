@@ -20,6 +20,15 @@ public struct CollectorOptions: Sendable {
     public var maintenanceInterval: Duration = .seconds(60)
     /// Health thresholds and refresh cadence of the fleet registry.
     public var fleet = FleetOptions()
+    /// Prometheus rule files (globs allowed; relative to the config file).
+    public var ruleFiles: [String] = []
+    public var evaluationIntervalMs: Int64 = 60_000
+    /// Alertmanager base URLs (alerts go to their `/api/v2/alerts`).
+    public var alertmanagers: [String] = []
+    /// Webhook receivers that get Alertmanager's webhook JSON directly.
+    public var webhooks: [String] = []
+    /// How alert links (generatorURL) reach this collector.
+    public var externalURL: String?
 
     public init() {}
 
@@ -40,6 +49,8 @@ public struct CollectorOptions: Sendable {
     /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000 }
     /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB }
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
+    /// rules: { files: [rules/*.yml], evaluation_interval: 30s }
+    /// alerting: { alertmanagers: [http://127.0.0.1:9093], webhooks: [http://hooks/x], external_url: http://collector:9490 }
     /// ```
     public mutating func apply(configFile path: String) throws {
         let text: String
@@ -54,7 +65,10 @@ public struct CollectorOptions: Sendable {
             "query": ["lookback_delta", "timeout", "max_samples"],
             "ingest": ["max_body_bytes", "max_decoded_bytes"],
             "fleet": ["down_after", "stale_after", "refresh_interval"],
+            "rules": ["files", "evaluation_interval"],
+            "alerting": ["alertmanagers", "webhooks", "external_url"],
         ]
+        let baseDir = (path as NSString).deletingLastPathComponent
         for (k, v) in root {
             guard let section = k.string, let keys = known[section] else {
                 throw OptionsError("\(path):\(k.mark?.line ?? 0): unknown section \"\(k.string ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
@@ -68,7 +82,27 @@ public struct CollectorOptions: Sendable {
                 }
                 let value = vv.string ?? ""
                 func bad(_ what: String) -> OptionsError { OptionsError("\(path):\(line): \(section).\(key): invalid \(what) \"\(value)\"") }
+                func list() throws -> [String] {
+                    guard let seq = vv.sequence else { throw OptionsError("\(path):\(line): \(section).\(key) must be a list") }
+                    return try seq.map { n in
+                        guard let s = n.string, !s.isEmpty else { throw OptionsError("\(path):\(n.mark?.line ?? line): \(section).\(key): empty entry") }
+                        return s
+                    }
+                }
+                func urls() throws -> [String] {
+                    try list().map { u in
+                        guard let url = URL(string: u), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                            throw OptionsError("\(path):\(line): \(section).\(key): \"\(u)\" is not an http(s) URL")
+                        }
+                        return u
+                    }
+                }
                 switch (section, key) {
+                case ("rules", "files"): ruleFiles = try list().map { $0.hasPrefix("/") || baseDir.isEmpty ? $0 : baseDir + "/" + $0 }
+                case ("rules", "evaluation_interval"): evaluationIntervalMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
+                case ("alerting", "alertmanagers"): alertmanagers = try urls()
+                case ("alerting", "webhooks"): webhooks = try urls()
+                case ("alerting", "external_url"): externalURL = value
                 case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
                 case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()

@@ -18,6 +18,7 @@ public final class CollectorServer: Sendable {
     let ingest: IngestService
     let api: PromAPI
     let fleet: FleetRegistry
+    let rules: RuleManager
     let logger: Logger
 
     public init(options: CollectorOptions, logger: Logger) throws {
@@ -40,6 +41,15 @@ public final class CollectorServer: Sendable {
         ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
                                logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
+        let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
+        let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
+                                externalURL: options.externalURL ?? "http://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
+                                logger: logger, metrics: metrics)
+        if !groups.isEmpty && notifier.isEmpty && groups.contains(where: { $0.rules.contains { $0.kind != .recording } }) {
+            logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
+        }
+        rules = RuleManager(groups: groups, tsdb: tsdb, engine: Engine(options: options.engine), notifier: notifier,
+                            metrics: metrics, logger: logger)
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
@@ -123,7 +133,13 @@ public final class CollectorServer: Sendable {
             }
         }
         let storage = ScopedQueryable.wrap(tsdb, context.principal.scope)
-        let r = await api.handle(endpoint, params, storage: storage)
+        let r: APIResponse
+        switch endpoint {
+        case "alerts": r = rules.alertsJSON(scope: context.principal.scope)
+        case "rules":
+            do { r = try rules.rulesJSON(params, scope: context.principal.scope) } catch { r = .error(error) }
+        default: r = await api.handle(endpoint, params, storage: storage)
+        }
         return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }
@@ -151,7 +167,8 @@ public final class CollectorServer: Sendable {
             router: router(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
-                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: Engine(options: options.engine), logger: logger)],
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: Engine(options: options.engine), logger: logger),
+                       rules],
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("collector listening on \(channel.localAddress?.description ?? "?")")

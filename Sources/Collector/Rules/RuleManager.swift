@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import PromQL
+import ServiceLifecycle
+import Storage
+import Synchronization
+import TSDB
+
+/// Evaluates recording and alerting rule groups on their intervals over the whole TSDB,
+/// appends recorded series and `ALERTS` to it, and hands alerts to the notifier.
+final class RuleManager: Service, Sendable {
+    let groups: [RuleGroup]
+    /// Per group, its rules' state. Each group's task writes only its own slot.
+    private let states: Mutex<[[RuleState]]>
+    private let lastGroupEval = Mutex<[Int: (Int64, Double)]>([:])
+    let tsdb: TSDB
+    let engine: Engine
+    let notifier: Notifier
+    let logger: Logger
+    let metrics: CollectorMetrics
+    /// Prometheus' `--rules.alert.resend-delay`.
+    static let resendMs: Int64 = 60_000
+
+    init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger) {
+        self.groups = groups
+        states = Mutex(groups.map { $0.rules.map(RuleState.init) })
+        self.tsdb = tsdb
+        self.engine = engine
+        self.notifier = notifier
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func run() async throws {
+        // A service that returns early would end the whole server (ServiceGroup cancels on
+        // return), so with no rules it simply waits for shutdown.
+        guard !groups.isEmpty else {
+            try? await gracefulShutdown()
+            return
+        }
+        logger.info("evaluating \(groups.reduce(0) { $0 + $1.rules.count }) rule(s) in \(groups.count) group(s)")
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { tg in
+                for i in self.groups.indices {
+                    tg.addTask { await self.loop(group: i) }
+                }
+            }
+        }
+    }
+
+    private func loop(group i: Int) async {
+        let interval = groups[i].intervalMs
+        while !Task.isCancelled {
+            // Aligned to the interval, like Prometheus, so every group evaluates at stable times.
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let next = (now / interval + 1) * interval
+            try? await Task.sleep(for: .milliseconds(next - now))
+            if Task.isCancelled { return }
+            await evaluate(group: i, at: next)
+        }
+    }
+
+    /// One evaluation of group `i` at `now` (ms). Rules run in order, so a rule can read what
+    /// an earlier one recorded in the same round.
+    func evaluate(group i: Int, at now: Int64) async {
+        let started = ContinuousClock.now
+        var rules = states.withLock { $0[i] }
+        var toAlertmanager: [Alert] = [], toWebhooks: [Alert] = []
+        for r in rules.indices {
+            let out = await rules[r].evaluate(engine: engine, storage: tsdb, now: now)
+            if rules[r].health == "err" {
+                metrics.ruleEvaluationFailed()
+                logger.warning("rule \"\(rules[r].rule.name)\" in group \"\(groups[i].name)\" failed: \(rules[r].lastError)")
+            }
+            if !out.isEmpty {
+                do { _ = try await tsdb.append(out) } catch {
+                    logger.error("storing the results of rule \"\(rules[r].rule.name)\" failed: \(error)")
+                }
+            }
+            toAlertmanager += rules[r].takeAlertsToSend(now: now, resendMs: Self.resendMs)
+            toWebhooks += rules[r].takeWebhookChanges()
+        }
+        states.withLock { $0[i] = rules }
+        lastGroupEval.withLock { $0[i] = (now, (ContinuousClock.now - started).seconds) }
+        metrics.ruleGroupEvaluated()
+        await notifier.sendToAlertmanagers(toAlertmanager, now: now, validForMs: 4 * max(groups[i].intervalMs, Self.resendMs))
+        await notifier.sendToWebhooks(toWebhooks)
+    }
+
+    /// Active (pending or firing) alerts, for `/api/v1/alerts` and the fleet registry.
+    func activeAlerts(scope: [LabelMatcher] = []) -> [Alert] {
+        let all = states.withLock { $0 }.flatMap { $0 }.flatMap { $0.alerts.values }
+        return all.filter { $0.state != AlertState.inactive && $0.labels.matches(scope) }.sorted { $0.labels < $1.labels }
+    }
+
+    /// Firing alerts per `cluster` label, which the fleet registry counts into health.
+    func firingByCluster() -> [String: Int] {
+        var out: [String: Int] = [:]
+        for a in activeAlerts() where a.state == .firing {
+            if let c = a.labels["cluster"] { out[c, default: 0] += 1 }
+        }
+        return out
+    }
+
+    // MARK: Prometheus API
+
+    func alertsJSON(scope: [LabelMatcher]) -> APIResponse {
+        .success { w in
+            w.raw("{\"alerts\":[")
+            for (i, a) in activeAlerts(scope: scope).enumerated() {
+                if i > 0 { w.raw(",") }
+                Self.alertJSON(&w, a)
+            }
+            w.raw("]}")
+        }
+    }
+
+    /// `type=alert|record` filters like Prometheus; a scoped user sees every rule but only
+    /// the alerts inside its scope.
+    func rulesJSON(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+        let type = p["type"]
+        guard type == nil || type == "alert" || type == "record" else {
+            throw APIError(type: "bad_data", message: "invalid parameter \"type\": \"\(type!)\" is not one of alert, record", status: 400)
+        }
+        let evals = lastGroupEval.withLock { $0 }
+        let all = states.withLock { $0 }
+        return .success { w in
+            w.raw("{\"groups\":[")
+            for (gi, g) in groups.enumerated() {
+                if gi > 0 { w.raw(",") }
+                let rules = all[gi].filter {
+                    switch ($0.rule.kind, type) {
+                    case (_, nil), (.alerting, "alert"), (.recording, "record"): return true
+                    default: return false
+                    }
+                }
+                w.raw("{\"name\":"); w.string(g.name)
+                w.raw(",\"file\":"); w.string(g.file)
+                w.raw(",\"rules\":[")
+                for (ri, r) in rules.enumerated() {
+                    if ri > 0 { w.raw(",") }
+                    Self.ruleJSON(&w, r, scope: scope)
+                }
+                w.raw("],\"interval\":"); w.raw(formatPromValue(Double(g.intervalMs) / 1000))
+                w.raw(",\"limit\":0,\"evaluationTime\":"); w.raw(formatPromValue(evals[gi]?.1 ?? 0))
+                w.raw(",\"lastEvaluation\":"); w.string(evals[gi].map { Notifier.rfc3339($0.0) } ?? "0001-01-01T00:00:00Z")
+                w.raw("}")
+            }
+            w.raw("]}")
+        }
+    }
+
+    private static func ruleJSON(_ w: inout JSONWriter, _ r: RuleState, scope: [LabelMatcher]) {
+        let rule = r.rule
+        if case .alerting(let forMs, let keepMs) = rule.kind {
+            let alerts = r.alerts.values.filter { $0.state != .inactive && $0.labels.matches(scope) }.sorted { $0.labels < $1.labels }
+            let state = alerts.contains { $0.state == .firing } ? "firing" : alerts.isEmpty ? "inactive" : "pending"
+            w.raw("{\"state\":"); w.string(state)
+            w.raw(",\"name\":"); w.string(rule.name)
+            w.raw(",\"query\":"); w.string(rule.query)
+            w.raw(",\"duration\":"); w.raw(formatPromValue(Double(forMs) / 1000))
+            w.raw(",\"keepFiringFor\":"); w.raw(formatPromValue(Double(keepMs) / 1000))
+            w.raw(",\"labels\":"); Notifier.object(&w, rule.labels)
+            w.raw(",\"annotations\":"); Notifier.object(&w, rule.annotations)
+            w.raw(",\"alerts\":[")
+            for (i, a) in alerts.enumerated() {
+                if i > 0 { w.raw(",") }
+                alertJSON(&w, a)
+            }
+            w.raw("]")
+        } else {
+            w.raw("{\"name\":"); w.string(rule.name)
+            w.raw(",\"query\":"); w.string(rule.query)
+            w.raw(",\"labels\":"); Notifier.object(&w, rule.labels)
+        }
+        w.raw(",\"health\":"); w.string(r.health)
+        if !r.lastError.isEmpty { w.raw(",\"lastError\":"); w.string(r.lastError) }
+        w.raw(",\"evaluationTime\":"); w.raw(formatPromValue(r.evaluationSeconds))
+        w.raw(",\"lastEvaluation\":"); w.string(r.lastEvaluationMs > 0 ? Notifier.rfc3339(r.lastEvaluationMs) : "0001-01-01T00:00:00Z")
+        w.raw(",\"type\":"); w.string(rule.kind == .recording ? "recording" : "alerting")
+        w.raw("}")
+    }
+
+    private static func alertJSON(_ w: inout JSONWriter, _ a: Alert) {
+        w.raw("{\"labels\":"); Notifier.object(&w, a.labels.map { ($0.name, $0.value) })
+        w.raw(",\"annotations\":"); Notifier.object(&w, a.annotations)
+        w.raw(",\"state\":"); w.string(a.state.rawValue)
+        w.raw(",\"activeAt\":"); w.string(Notifier.rfc3339(a.activeAtMs))
+        w.raw(",\"value\":"); w.string(goExponent(a.value))
+        w.raw("}")
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, which Prometheus uses for an alert's value:
+/// `1e+00`, `4.2e+01`, `-3.5e-07`.
+func goExponent(_ v: Double) -> String {
+    if v.isNaN { return "NaN" }
+    if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+    if v == 0 { return v.sign == .minus ? "-0e+00" : "0e+00" }
+    // Swift's description is the shortest round-tripping decimal; re-express it as d.ddde±XX.
+    var s = "\(Swift.abs(v))"
+    var exp = 0
+    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exp = Int(s[s.index(after: e)...]) ?? 0
+        s = String(s[..<e])
+    }
+    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    let intPart = String(parts[0]), frac = parts.count > 1 ? String(parts[1]) : ""
+    var digits = intPart + frac
+    exp += intPart.count - 1
+    while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); exp -= 1 }
+    while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+    let mantissa = digits.count > 1 ? String(digits.first!) + "." + digits.dropFirst() : digits
+    let e = Swift.abs(exp)
+    return (v < 0 ? "-" : "") + mantissa + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
+}
