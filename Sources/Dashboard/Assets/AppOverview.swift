@@ -213,9 +213,12 @@ extension DashboardAssets {
         const width = c.parentElement.clientWidth || 800;
         const n = this.total || 0;
         const maxH = Math.max(260, window.innerHeight * 0.45);
-        const headerH = 22;
+        // Scales with the root font size, which grows on wall displays.
+        const em = (parseFloat(getComputedStyle(document.documentElement).fontSize) || 15) / 15;
+        const headerH = Math.round(22 * em);
         let size = 28, gap = 2;
-        for (const s of [28, 24, 20, 18, 16, 14, 12, 10, 8, 6, 5, 4, 3, 2]) {
+        for (const s0 of [28, 24, 20, 18, 16, 14, 12, 10, 8, 6, 5, 4, 3, 2]) {
+          const s = s0 >= 8 ? Math.round(s0 * em) : s0;
           size = s; gap = s >= 8 ? 2 : s >= 4 ? 1 : 0;
           const cols = Math.max(1, Math.floor((width + gap) / (s + gap)));
           let h = 0; for (const r of this.regions) h += headerH + Math.ceil(r.health.length / cols) * (s + gap);
@@ -240,7 +243,7 @@ extension DashboardAssets {
         const css = getComputedStyle(document.documentElement);
         const colors = { h: css.getPropertyValue('--cell-healthy').trim(), d: css.getPropertyValue('--cell-degraded').trim(),
           D: css.getPropertyValue('--cell-down').trim(), s: css.getPropertyValue('--cell-stale').trim() };
-        ctx.font = '600 12px system-ui, sans-serif'; ctx.textBaseline = 'middle';
+        ctx.font = '600 ' + Math.round(12 * em) + 'px system-ui, sans-serif'; ctx.textBaseline = 'middle';
         if (!this.regions.length) {
           ctx.fillStyle = css.getPropertyValue('--muted').trim();
           ctx.fillText(this.error ? 'Heat map unavailable: ' + this.error.message : 'No clusters yet.', 4, 20);

@@ -61,10 +61,10 @@ extension DashboardAssets {
         const f = raw / p;
         return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * p;
       }
-      function valueTicks(min, max, target, unit) {
+      function valueTicks(min, max, target, unit, fixedStep) {
         const sc = scaleFor(unit, Math.max(Math.abs(min), Math.abs(max)));
         const lo = min / sc.div, hi = max / sc.div;
-        const step = niceStep(hi - lo, target);
+        const step = fixedStep ? fixedStep / sc.div : niceStep(hi - lo, target);
         const first = Math.ceil(lo / step - 1e-9);
         const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
         const out = [];
@@ -116,7 +116,7 @@ extension DashboardAssets {
           el.classList.add('fschart');
           el.replaceChildren();
           this.plot = h('div', 'fschart-plot');
-          this.plot.style.setProperty('--chart-height', this.opts.height + 'px');
+          this.plot.style.setProperty('--chart-height', (this.opts.height / 15) + 'rem'); // px at the default 15px root
           this.plot.tabIndex = 0;
           this.plot.setAttribute('role', 'img');
           this.base = h('canvas', 'fschart-base');
@@ -215,8 +215,8 @@ extension DashboardAssets {
           const dpr = this.dpr;
           ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
           ctx.clearRect(0, 0, this.w, this.h);
-          const font = '11px system-ui, sans-serif';
-          ctx.font = font;
+          const em = (parseFloat(getComputedStyle(document.documentElement).fontSize) || 15) / 15;
+          ctx.font = Math.round(11 * em) + 'px system-ui, sans-serif';
           const axis = cssVar('--chart-axis', '#666'), grid = cssVar('--chart-grid', 'rgba(0,0,0,.1)');
           const hasData = this.series.length > 0 && this.view;
           if (hasData) this.empty.hidden = true;
@@ -227,10 +227,10 @@ extension DashboardAssets {
           // Extend the range to the outer ticks so the top line is labelled.
           hi = Math.max(hi, Math.ceil(hi / yt.step - 1e-9) * yt.step);
           if (lo < 0) lo = Math.min(lo, Math.floor(lo / yt.step + 1e-9) * yt.step);
-          yt = valueTicks(lo, hi, Math.max(2, Math.floor(this.h / 45)), this.opts.unit);
+          yt = valueTicks(lo, hi, 0, this.opts.unit, yt.step);
           let labelW = 0;
           for (const t of yt.ticks) labelW = Math.max(labelW, ctx.measureText(t.label).width);
-          const L = Math.ceil(labelW) + 10, R = this.w - 8, T = 8, B = this.h - 20;
+          const L = Math.ceil(labelW) + 10, R = this.w - 8, T = 8, B = this.h - Math.round(20 * em);
           this.box = { L, R, T, B, vx0, vx1, lo, hi };
           const X = x => L + (x - vx0) / (vx1 - vx0 || 1) * (R - L);
           const Y = y => B - (y - lo) / (hi - lo || 1) * (B - T);
