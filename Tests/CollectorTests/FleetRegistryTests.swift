@@ -113,6 +113,11 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(a.pods == PodCounts(running: 12, pending: 1, failed: 2))
         #expect(reg.cluster("b")?.health == .healthy)
         #expect(reg.cluster("b")?.diskPercent == 63)
+        reg.applyAlerts(firingByCluster: ["b": 2])
+        #expect(reg.cluster("b")?.health == .degraded)
+        #expect(reg.cluster("b")?.alertsFiring == 2)
+        reg.applyAlerts(firingByCluster: [:])
+        #expect(reg.cluster("b")?.health == .healthy)
         // A failed query (nil map) keeps the previous numbers.
         reg.applyDerived(FleetDerived(cpuPercent: nil, memoryPercent: nil, diskPercent: nil, pods: nil))
         #expect(reg.cluster("a")?.cpuPercent == 41.2)

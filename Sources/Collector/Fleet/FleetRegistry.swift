@@ -253,6 +253,18 @@ public final class FleetRegistry: Sendable {
         }
     }
 
+    /// Firing alerts per cluster (from the rule manager); clusters not in the map have none.
+    /// Any firing alert makes a reachable cluster degraded.
+    public func applyAlerts(firingByCluster: [String: Int]) {
+        state.withLock { st in
+            st.version &+= 1
+            for i in st.entries.indices {
+                let n = Int32(clamping: firingByCluster[st.entries[i].name] ?? 0)
+                if st.entries[i].alertsFiring != n { st.entries[i].alertsFiring = n }
+            }
+        }
+    }
+
     // MARK: reading
 
     /// Every cluster with its health now, sorted by name. Rebuilt at most once a second for
@@ -333,11 +345,14 @@ struct Entry {
     var memory: Double?
     var disk: Double?
     var pods: PodCounts?
+    var alertsFiring: Int32 = 0
     var dirty = false
 
     init(name: String) {
         self.name = name
-        nameLower = name.lowercased()
+        let lower = name.lowercased()
+        // Most names are lowercase already: share the storage instead of keeping a second copy.
+        nameLower = lower == name ? name : lower
     }
 
     mutating func observeUp(hash: UInt64, t: Int64, v: Double) {
@@ -474,11 +489,11 @@ struct State {
         return FleetCluster(
             name: e.name, nameLower: e.nameLower, region: e.region, site: e.site,
             health: Self.health(lastSeenMs: seen ? e.lastSeenMs : nil, up: up, down: down, failedPods: e.pods?.failed ?? 0,
-                                alerts: 0, now: now, options: options),
+                                alerts: Int(e.alertsFiring), now: now, options: options),
             firstSeenMs: seen ? e.firstSeenMs : nil, lastSeenMs: seen ? e.lastSeenMs : nil,
             samplesPerSecond: rate, series: seriesCount(i, now: now), samplesTotal: e.samplesTotal,
             cpuPercent: e.cpu, memoryPercent: e.memory, diskPercent: e.disk, pods: e.pods,
-            targetsUp: up, targetsDown: down, alertsFiring: 0)
+            targetsUp: up, targetsDown: down, alertsFiring: Int(e.alertsFiring))
     }
 
     static func health(lastSeenMs: Int64?, up: Int, down: Int, failedPods: Int, alerts: Int, now: Int64, options: FleetOptions) -> FleetHealth {
