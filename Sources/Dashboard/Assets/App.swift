@@ -40,7 +40,9 @@ extension DashboardAssets {
         qs = '?' + u.toString();
       }
       let r;
-      try { r = await fetch('/api/v1/' + path + qs, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }); }
+      // Absolute from location.origin: a page opened with user:password@ in its address has them in its
+      // base URL, and fetch refuses relative URLs that would inherit them.
+      try { r = await fetch(location.origin + '/api/v1/' + path + qs, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }); }
       catch (e) { throw new APIError(0, 'network', 'cannot reach the collector: ' + e.message); }
       let body = null;
       const text = await r.text();
