@@ -130,8 +130,7 @@ extension DashboardAssets {
       function clusterRow(c) {
         const open = () => { location.href = clusterHref(c.cluster); };
         const pods = c.pods || {};
-        const tr = el('tr', { tabindex: '0', dataset: { cluster: c.cluster, health: c.health, region: c.region || '' },
-          'aria-label': c.cluster + ', ' + c.health });
+        const tr = el('tr', { tabindex: '0', dataset: { cluster: c.cluster, health: c.health, region: c.region || '' } });
         tr.addEventListener('keydown', e => {
           if (e.key === 'Enter') open();
           else if (e.key === 'ArrowDown' && tr.nextElementSibling) { tr.nextElementSibling.focus(); e.preventDefault(); }

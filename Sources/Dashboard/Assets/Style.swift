@@ -82,6 +82,11 @@ extension DashboardAssets {
     .card[data-health="down"] .n { color: var(--h-down); }
     .card[data-health="degraded"] .n { color: var(--h-degraded); }
     .heatmap { position: relative; margin-top: .3rem; }
+    .key { list-style: none; display: flex; gap: .9rem; margin: 0 0 0 auto; padding: 0; font-size: .85rem; color: var(--muted); }
+    .key li::before { content: ""; display: inline-block; width: .8em; height: .8em; margin-right: .35em; border-radius: 2px; vertical-align: -.05em; background: var(--cell-healthy); }
+    .key li[data-health="degraded"]::before { background: var(--cell-degraded); }
+    .key li[data-health="down"]::before { background: var(--cell-down); }
+    .key li[data-health="stale"]::before { background: var(--cell-stale); }
     .heatmap canvas { display: block; width: 100%; border-radius: 4px; }
     .tip { position: absolute; z-index: 8; pointer-events: none; background: var(--tip-bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; box-shadow: var(--shadow); padding: .45rem .6rem; font-size: .85rem; min-width: 12rem; max-width: 26rem; }
     .tip .t-name { font-weight: 700; overflow-wrap: anywhere; }
