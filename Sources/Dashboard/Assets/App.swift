@@ -205,16 +205,23 @@ extension DashboardAssets {
       const opts = RANGES.includes(cur) ? RANGES : RANGES.concat([cur]);
       for (const r of opts) sel.append(el('option', { value: r, text: 'last ' + r }));
       sel.value = cur;
-      const endLabel = el('span', { class: 'muted' });
+      // End time: empty means "now" (the range follows the clock); a value pins it, as zooming does.
+      const endInput = el('input', { type: 'datetime-local', step: '1', 'aria-label': 'End time (empty: now)', title: 'End time; empty follows now' });
       const nowBtn = el('button', { type: 'button', text: 'Now' });
+      const pad = n => String(n).padStart(2, '0');
+      const localValue = t => { const d = new Date(t * 1000); return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()); };
       const refreshEnd = () => {
         const t = timeRange(def());
-        endLabel.textContent = t.end ? 'until ' + FS.formatFullTime(t.end) : 'until now';
+        endInput.value = t.end ? localValue(t.end) : '';
         nowBtn.hidden = !t.end;
       };
       sel.addEventListener('change', () => { setParams({ range: sel.value }, true); refreshEnd(); onChange(); });
+      endInput.addEventListener('change', () => {
+        const ms = endInput.value ? new Date(endInput.value).getTime() : NaN;
+        setParams({ end: Number.isFinite(ms) ? String(Math.round(ms / 1000)) : null }, true); refreshEnd(); onChange();
+      });
       nowBtn.addEventListener('click', () => { setParams({ end: null }, true); refreshEnd(); onChange(); });
-      container.replaceChildren(el('span', { class: 'range' }, el('label', {}, 'Range ', sel), endLabel, nowBtn));
+      container.replaceChildren(el('span', { class: 'range' }, el('label', {}, 'Range ', sel), el('label', {}, 'until ', endInput), nowBtn));
       refreshEnd();
       return {
         zoom(a, b) { setParams({ range: durationString(Math.max(1, Math.round(b - a))), end: String(Math.round(b)) }, true); const c = durationString(Math.max(1, Math.round(b - a))); if (![...sel.options].some(o => o.value === c)) sel.append(el('option', { value: c, text: 'last ' + c })); sel.value = c; refreshEnd(); onChange(); },

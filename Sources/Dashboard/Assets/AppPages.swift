@@ -156,7 +156,8 @@ extension DashboardAssets {
         if (res.length > 2000) box.append(el('p', { class: 'hint', text: 'Showing 2,000 of ' + res.length + ' results.' }));
       }
       // Explore's refresh re-runs only queries that follow "now".
-      Refresh.setup(async () => { if (!timeRange('1h').end) await run(false); });
+      let first = true;
+      Refresh.setup(async () => { if (first || !timeRange('1h').end) { first = false; await run(false); } });
       if (!expr.value) expr.focus();
     }
     """#
