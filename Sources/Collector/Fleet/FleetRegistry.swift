@@ -337,6 +337,10 @@ struct Entry {
     var rateStartMs: Int64 = 0
     var seriesWindow: Int64 = -1
     var previousSeries: Int32 = 0
+    /// Running HyperLogLog sum (of 2^-register) and count of empty registers, kept current as
+    /// registers change, so reading an estimate is O(1) while the registry lock is held.
+    var hllSum = Double(FleetRegistry.registersPerCluster)
+    var hllZeros = Int32(FleetRegistry.registersPerCluster)
     var up: [UpTarget] = []
     /// `up` counts from the database, shown until live `up` samples arrive after a restart.
     var restoredUp: Int32 = 0
@@ -431,9 +435,11 @@ struct State {
         e.rateAtMs = max(e.rateAtMs, now)
         let window = now / FleetRegistry.seriesWindowMs
         if e.seriesWindow != window {
-            e.previousSeries = e.seriesWindow == window - 1 ? Int32(estimateSeries(i)) : 0
+            e.previousSeries = e.seriesWindow == window - 1 ? Int32(Self.estimate(e)) : 0
             let base = i * FleetRegistry.registersPerCluster
             for k in base..<(base + FleetRegistry.registersPerCluster) { registers[k] = 0 }
+            e.hllSum = Double(FleetRegistry.registersPerCluster)
+            e.hllZeros = Int32(FleetRegistry.registersPerCluster)
             e.seriesWindow = window
         }
         entries[i] = e
@@ -447,31 +453,28 @@ struct State {
         let rest = hash / m
         let rank = UInt8(min(rest.trailingZeroBitCount + 1, 57))
         let k = i * FleetRegistry.registersPerCluster + reg
-        if registers[k] < rank { registers[k] = rank }
-    }
-
-    func estimateSeries(_ i: Int) -> Int {
-        let m = FleetRegistry.registersPerCluster
-        let base = i * m
-        var sum = 0.0
-        var zeros = 0
-        for k in base..<(base + m) {
-            let r = registers[k]
-            if r == 0 { zeros += 1 }
-            sum += 1 / Double(UInt64(1) << UInt64(r))
+        let old = registers[k]
+        if old < rank {
+            registers[k] = rank
+            entries[i].hllSum += Self.inversePower(rank) - Self.inversePower(old)
+            if old == 0 { entries[i].hllZeros -= 1 }
         }
-        let md = Double(m)
-        let alpha = 0.7213 / (1 + 1.079 / md)
-        var e = alpha * md * md / sum
-        if e <= 2.5 * md && zeros > 0 { e = md * log(md / Double(zeros)) }
-        return Int(e.rounded())
     }
 
-    func seriesCount(_ i: Int, now: Int64) -> Int {
-        let e = entries[i]
+    @inline(__always) static func inversePower(_ r: UInt8) -> Double { 1 / Double(UInt64(1) << UInt64(r)) }
+
+    static func estimate(_ e: Entry) -> Int {
+        let md = Double(FleetRegistry.registersPerCluster)
+        let alpha = 0.7213 / (1 + 1.079 / md)
+        var est = alpha * md * md / e.hllSum
+        if est <= 2.5 * md && e.hllZeros > 0 { est = md * log(md / Double(e.hllZeros)) }
+        return Int(est.rounded())
+    }
+
+    static func seriesCount(_ e: Entry, now: Int64) -> Int {
         let window = now / FleetRegistry.seriesWindowMs
-        if e.seriesWindow == window { return max(Int(e.previousSeries), estimateSeries(i)) }
-        if e.seriesWindow == window - 1 { return estimateSeries(i) }
+        if e.seriesWindow == window { return max(Int(e.previousSeries), Self.estimate(e)) }
+        if e.seriesWindow == window - 1 { return Self.estimate(e) }
         return 0
     }
 
@@ -491,7 +494,7 @@ struct State {
             health: Self.health(lastSeenMs: seen ? e.lastSeenMs : nil, up: up, down: down, failedPods: e.pods?.failed ?? 0,
                                 alerts: Int(e.alertsFiring), now: now, options: options),
             firstSeenMs: seen ? e.firstSeenMs : nil, lastSeenMs: seen ? e.lastSeenMs : nil,
-            samplesPerSecond: rate, series: seriesCount(i, now: now), samplesTotal: e.samplesTotal,
+            samplesPerSecond: rate, series: Self.seriesCount(e, now: now), samplesTotal: e.samplesTotal,
             cpuPercent: e.cpu, memoryPercent: e.memory, diskPercent: e.disk, pods: e.pods,
             targetsUp: up, targetsDown: down, alertsFiring: Int(e.alertsFiring))
     }
