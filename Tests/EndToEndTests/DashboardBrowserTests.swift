@@ -6,7 +6,7 @@ import Testing
 /// The dashboard in real headless Chromium against a real collector fed by `edge-scraper simulate`:
 /// what a person would see, checked through the DOM the pages build (data-* attributes), plus
 /// screenshots under .build/dashboard-screenshots/ to look at.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(6)))
 struct DashboardBrowserTests {
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -190,7 +190,7 @@ struct DashboardBrowserTests {
 
 /// One headless Chromium run per page, bounded in time and killed by PID if it hangs.
 enum Browser {
-    static func run(_ args: [String], dir: String, seconds: Double = 60) async throws -> String {
+    static func run(_ args: [String], dir: String, seconds: Double = 120) async throws -> String {
         guard let chromium = DashboardBrowserTests.chromium else { throw E2EError("chromium is not installed") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: chromium)
@@ -318,7 +318,7 @@ final class DevTools {
         return v
     }
 
-    func waitFor(_ js: String, seconds: Double = 15) async throws {
+    func waitFor(_ js: String, seconds: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if (try? string("Boolean(\(js))")) == "true" { return }
