@@ -111,7 +111,8 @@ extension DashboardAssets {
     td.num, th.num { text-align: right; }
     tbody tr:hover { background: var(--row-hover); }
     tbody tr:focus-visible { outline: 3px solid var(--focus); outline-offset: -3px; }
-    td.name { font-weight: 600; max-width: 28rem; overflow: hidden; text-overflow: ellipsis; }
+    td.name { font-weight: 600; }
+    td.name a { display: inline-block; max-width: 18rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; }
     .badge { display: inline-block; border-radius: 999px; padding: .05rem .55rem; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; text-transform: capitalize; }
     .badge[data-health="healthy"], .h-healthy { color: var(--h-healthy); }
     .badge[data-health="degraded"], .h-degraded { color: var(--h-degraded); }
