@@ -26,8 +26,7 @@ sleep 1
 "$FLEETBENCH" send --dir "$WORK/load" --url "http://127.0.0.1:$port/api/v1/write" --concurrency "$CONCURRENCY"
 sleep 2
 kill -INT "$ppid_"; wait "$ppid_" 2>/dev/null || true
+stop "$cpid"
 demangle() { if command -v swift-demangle >/dev/null; then swift-demangle --simplified; elif [ -x /opt/swift/usr/bin/swift-demangle ]; then /opt/swift/usr/bin/swift-demangle --simplified; else cat; fi; }
 echo "## self time by symbol (top $TOP)"
 perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -"$TOP" | demangle | cut -c1-200
-echo "## self time by shared object"
-perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -12

@@ -54,8 +54,19 @@ echo "# RSS after load: collector=$(rss_bytes $CPID) prometheus=$(rss_bytes $PPI
 
 echo
 echo "## query latency, median of $QRUNS runs (after one warm-up), $CLUSTERS clusters / $SERIES series / $HOURS h"
+# PROFILE=1: perf-record the collector while it answers (the latencies are then a little higher).
+if [ -n "${PROFILE:-}" ]; then
+    need perf linux-perf
+    start perf "$WORK/perf.log" perf record -F 499 -g -o "$WORK/perf.data" -p "$CPID"; PERF_PID=$LAST_PID; sleep 1
+fi
 python3 "$REPO/bench/query/queries.py" --end $((END_MS / 1000)) --runs "$QRUNS" \
     collector="http://127.0.0.1:$PC" prometheus="http://127.0.0.1:$PP" victoriametrics="http://127.0.0.1:$PV"
+if [ -n "${PROFILE:-}" ]; then
+    kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+    echo "## collector self time by symbol while answering (top ${TOP:-30})"
+    perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -"${TOP:-30}" \
+        | { if [ -x /opt/swift/usr/bin/swift-demangle ]; then /opt/swift/usr/bin/swift-demangle --simplified; else cat; fi; } | cut -c1-200
+fi
 
 # On-disk size of the same 6 h of data, persisted (see bench/ingest/run.sh for what each number includes).
 SNAP=$(curl -sf -XPOST "http://127.0.0.1:$PP/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
