@@ -76,6 +76,8 @@ stop() {
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # Resident set size in bytes.
 rss_bytes() { awk '/^VmRSS:/ {print $2*1024}' "/proc/$1/status"; }
+# Anonymous part of the RSS (heap, stacks), without file-backed pages such as the binary and shared libraries.
+anon_bytes() { awk '/^RssAnon:/ {print $2*1024}' "/proc/$1/status"; }
 # Peak resident set size in bytes.
 hwm_bytes() { awk '/^VmHWM:/ {print $2*1024}' "/proc/$1/status"; }
 dir_bytes() { du -sb "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }

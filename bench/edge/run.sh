@@ -7,7 +7,7 @@
 #   DURATION=120 INTERVAL=5 TARGETS=4 RUNS=3 bench/edge/run.sh
 #
 # Measured over DURATION seconds after a WARMUP, per agent:
-#   RSS            VmRSS at the end (and peak VmHWM)
+#   RSS            VmRSS at the end (and peak VmHWM, and RssAnon: RSS without file-backed pages such as the binary)
 #   cpu_s/M        agent utime+stime over the window / samples VictoriaMetrics received from it in the window
 #   wire B/sample  the agent's own counter of remote-write bytes sent (compressed bodies: edge_scraper_remote_sent_bytes_total,
 #                  vmagent_remotewrite_bytes_sent_total, prometheus_remote_storage_bytes_total) over the window / those samples
@@ -94,23 +94,24 @@ YML
     be1=$(metric "http://127.0.0.1:$pe/metrics" edge_scraper_remote_sent_bytes_total)
     bv1=$(metric "http://127.0.0.1:$pv/metrics" vmagent_remotewrite_bytes_sent_total)
     bp1=$(metric "http://127.0.0.1:$pp/metrics" prometheus_remote_storage_bytes_total)
-    local re rv rp he hv hp
+    local re rv rp he hv hp ae av ap
     re=$(rss_bytes $epid); rv=$(rss_bytes $vpid); rp=$(rss_bytes $ppid)
+    ae=$(anon_bytes $epid); av=$(anon_bytes $vpid); ap=$(anon_bytes $ppid)
     he=$(hwm_bytes $epid); hv=$(hwm_bytes $vpid); hp=$(hwm_bytes $ppid)
     sleep $((INTERVAL + 2))   # let the last batches of the window arrive
     curl -sf "http://127.0.0.1:$vm/internal/force_flush" >/dev/null; sleep 2
-    local agent n cpu bytes rss hwm
+    local agent n cpu bytes rss hwm anon
     for agent in edge-scraper vmagent prometheus-agent; do
         n=$(curl -sf "http://127.0.0.1:$vm/api/v1/query" --data-urlencode "query=sum(count_over_time({agent=\"$agent\"}[$((t1 - t0))s]))" \
             --data-urlencode "time=$t1" | sed -n 's/.*"value":\[[^,]*,"\([0-9.e+]*\)"\].*/\1/p')
         case $agent in
-        edge-scraper) cpu=$((ce1 - ce0)); bytes=$((be1 - be0)); rss=$re; hwm=$he ;;
-        vmagent) cpu=$((cv1 - cv0)); bytes=$((bv1 - bv0)); rss=$rv; hwm=$hv ;;
-        prometheus-agent) cpu=$((cp1 - cp0)); bytes=$((bp1 - bp0)); rss=$rp; hwm=$hp ;;
+        edge-scraper) cpu=$((ce1 - ce0)); bytes=$((be1 - be0)); rss=$re; hwm=$he; anon=$ae ;;
+        vmagent) cpu=$((cv1 - cv0)); bytes=$((bv1 - bv0)); rss=$rv; hwm=$hv; anon=$av ;;
+        prometheus-agent) cpu=$((cp1 - cp0)); bytes=$((bp1 - bp0)); rss=$rp; hwm=$hp; anon=$ap ;;
         esac
-        awk -v a="$agent" -v r="$run" -v n="${n:-0}" -v cpu="$cpu" -v tck="$CLK_TCK" -v b="$bytes" -v rss="$rss" -v hwm="$hwm" 'BEGIN {
-            printf "RESULT system=%s run=%d samples=%d rss_MiB=%.1f hwm_MiB=%.1f cpu_s=%.2f cpu_s_per_M=%.3f wire_B_per_sample=%.3f\n",
-                a, r, n, rss/1048576, hwm/1048576, cpu/tck, (n>0 ? (cpu/tck)/(n/1e6) : -1), (n>0 ? b/n : -1) }' | tee -a "$RESULTS"
+        awk -v a="$agent" -v r="$run" -v n="${n:-0}" -v cpu="$cpu" -v tck="$CLK_TCK" -v b="$bytes" -v rss="$rss" -v hwm="$hwm" -v anon="$anon" 'BEGIN {
+            printf "RESULT system=%s run=%d samples=%d rss_MiB=%.1f hwm_MiB=%.1f anon_MiB=%.1f cpu_s=%.2f cpu_s_per_M=%.3f wire_B_per_sample=%.3f\n",
+                a, r, n, rss/1048576, hwm/1048576, anon/1048576, cpu/tck, (n>0 ? (cpu/tck)/(n/1e6) : -1), (n>0 ? b/n : -1) }' | tee -a "$RESULTS"
     done
     for p in $ppid $vpid $epid; do stop "$p" 30; done
     for p in "${infra[@]}"; do stop "$p" 10; done
@@ -122,9 +123,9 @@ for run in $(seq 1 "$RUNS"); do run_once "$run"; done
 
 echo
 echo "## edge agents: medians of $RUNS runs"
-printf '%-18s %10s %10s %12s %12s %14s\n' agent RSS_MiB peak_MiB cpu_s/M_smp wire_B/smp samples/window
+printf '%-18s %10s %10s %10s %12s %12s %14s\n' agent RSS_MiB peak_MiB anon_MiB cpu_s/M_smp wire_B/smp samples/window
 for a in edge-scraper vmagent prometheus-agent; do
-    printf '%-18s %10s %10s %12s %12s %14s\n' "$a" "$(field rss_MiB "$RESULTS" "$a" | median)" "$(field hwm_MiB "$RESULTS" "$a" | median)" \
+    printf '%-18s %10s %10s %10s %12s %12s %14s\n' "$a" "$(field rss_MiB "$RESULTS" "$a" | median)" "$(field hwm_MiB "$RESULTS" "$a" | median)" "$(field anon_MiB "$RESULTS" "$a" | median)" \
         "$(field cpu_s_per_M "$RESULTS" "$a" | median)" "$(field wire_B_per_sample "$RESULTS" "$a" | median)" "$(field samples "$RESULTS" "$a" | median)"
 done
 m() { field "$1" "$RESULTS" "$2" | median; }
