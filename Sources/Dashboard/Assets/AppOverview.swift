@@ -95,7 +95,10 @@ extension DashboardAssets {
             'aria-label': n + ' ' + hv + ' clusters; show only these', dataset: { health: hv, count: String(n) }, onclick: () => toggleHealth(hv, true) },
             el('div', { class: 'n', text: num(n, 0) }), el('div', { class: 'l', text: hv })));
         }
+        // Re-rendering must not drop keyboard focus from the card just pressed.
+        const focused = box.contains(document.activeElement) ? document.activeElement.dataset.health : null;
         box.replaceChildren(...cards);
+        if (focused) { const again = cards.find(c => c.dataset.health === focused); if (again) again.focus(); }
         const cur = regionSel.value || state.region;
         const opts = [el('option', { value: '', text: 'all regions' })];
         for (const r of (s.regions || [])) opts.push(el('option', { value: r.region, text: r.region + ' (' + r.total + ')' }));
@@ -123,7 +126,9 @@ extension DashboardAssets {
             : 'No cluster matches these filters.';
           rows.push(el('tr', {}, el('td', { colspan: COLUMNS.length, class: 'empty', text: msg })));
         }
+        const focusedRow = tbody.contains(document.activeElement) ? document.activeElement.closest('tr').dataset.cluster : null;
         tbody.replaceChildren(...rows);
+        if (focusedRow !== null) { const again = rows.find(r => r.dataset.cluster === focusedRow); if (again) again.focus(); }
         tbody.dataset.total = String(d.total);
         renderPager(d);
       }
