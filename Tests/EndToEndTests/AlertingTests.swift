@@ -121,6 +121,12 @@ struct AlertingTests {
         let rv = (((recorded["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first?["value"] as? [Any])?.last as? String
         #expect(rv == "80", "\(recorded)")
 
+        // The fleet registry counts the firing alert against its cluster.
+        let fleet = try await E2E.getJSON(url + "/api/v1/fleet/clusters/store-1")
+        let entry = (fleet["data"] as? [String: Any]) ?? [:]
+        #expect(entry["alerts_firing"] as? Int == 1, "\(fleet)")
+        #expect(entry["health"] as? String == "degraded", "\(fleet)")
+
         // Resolved: the temperature drops; both receivers hear it.
         try await Self.write(url, value: 20, at: Int64(Date().timeIntervalSince1970 * 1000))
         try await E2E.waitUntil("the resolution through Alertmanager and the direct webhook", seconds: 60) {

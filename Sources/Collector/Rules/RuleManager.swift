@@ -18,10 +18,14 @@ final class RuleManager: Service, Sendable {
     let notifier: Notifier
     let logger: Logger
     let metrics: CollectorMetrics
+    /// Told the firing alerts per cluster after every group evaluation (the fleet registry).
+    let onAlerts: @Sendable ([String: Int]) -> Void
     /// Prometheus' `--rules.alert.resend-delay`.
     static let resendMs: Int64 = 60_000
 
-    init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger) {
+    init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger,
+         onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }) {
+        self.onAlerts = onAlerts
         self.groups = groups
         states = Mutex(groups.map { $0.rules.map(RuleState.init) })
         self.tsdb = tsdb
@@ -83,6 +87,7 @@ final class RuleManager: Service, Sendable {
         states.withLock { $0[i] = rules }
         lastGroupEval.withLock { $0[i] = (now, (ContinuousClock.now - started).seconds) }
         metrics.ruleGroupEvaluated()
+        onAlerts(firingByCluster())
         await notifier.sendToAlertmanagers(toAlertmanager, now: now, validForMs: 4 * max(groups[i].intervalMs, Self.resendMs))
         await notifier.sendToWebhooks(toWebhooks)
     }

@@ -49,7 +49,7 @@ public final class CollectorServer: Sendable {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
         }
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: Engine(options: options.engine), notifier: notifier,
-                            metrics: metrics, logger: logger)
+                            metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) })
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
