@@ -8,6 +8,8 @@ extension DashboardAssets {
     (function () {
     const FS = window.FSChart;
     const HEALTHS = ['down', 'degraded', 'stale', 'healthy'];
+    // ?kiosk=1: for a wall display, no controls, a bigger heat map and only the worst clusters.
+    const KIOSK = new URLSearchParams(location.search).get('kiosk') === '1';
 
     function el(tag, attrs, ...children) {
       const e = document.createElement(tag);

@@ -25,7 +25,7 @@ extension DashboardAssets {
         sort: getParams().get('sort') || WORST_FIRST.sort,
         order: getParams().get('order') === 'asc' ? 'asc' : getParams().get('order') === 'desc' ? 'desc' : (getParams().get('sort') ? 'asc' : WORST_FIRST.order),
         offset: parseInt(getParams().get('offset') || '0', 10) || 0,
-        limit: parseInt(getParams().get('limit') || '100', 10) || 100,
+        limit: parseInt(getParams().get('limit') || (KIOSK ? '20' : '100'), 10) || 100,
       };
       const heat = new HeatMap($('heatmap-canvas'), $('heatmap-tip'), $('heatmap-live'));
       const saveState = () => setParams({
@@ -216,7 +216,7 @@ extension DashboardAssets {
         const c = this.canvas;
         const width = c.parentElement.clientWidth || 800;
         const n = this.total || 0;
-        const maxH = Math.max(260, window.innerHeight * 0.45);
+        const maxH = Math.max(260, window.innerHeight * (KIOSK ? 0.6 : 0.45));
         // Scales with the root font size, which grows on wall displays.
         const em = (parseFloat(getComputedStyle(document.documentElement).fontSize) || 15) / 15;
         const headerH = Math.round(22 * em);

@@ -166,6 +166,7 @@ extension DashboardAssets {
 
     // ================= start =================
     function start() {
+      if (KIOSK) document.documentElement.classList.add('kiosk');
       setupTheme();
       const page = document.body.dataset.page;
       const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage };

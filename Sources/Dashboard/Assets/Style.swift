@@ -177,6 +177,9 @@ extension DashboardAssets {
     .fschart-legend button[aria-pressed="false"] { opacity: .45; text-decoration: line-through; }
     .fschart-reset { position: absolute; top: .2rem; right: .2rem; z-index: 4; font-size: .8rem; padding: .1rem .5rem; }
     .fschart-empty { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; color: var(--muted); font-size: .9rem; pointer-events: none; }
+    .kiosk header nav, .kiosk .controls label, .kiosk #theme-toggle, .kiosk .skip, .kiosk .filters, .kiosk .pager, .kiosk .panel-head .hint { display: none; }
+    .kiosk .brand { font-size: 1.4rem; }
+    .kiosk .updated { font-size: 1rem; }
     @media (max-width: 700px) { .controls { margin-left: 0; } .filters input[type="search"] { width: 100%; } }
     """#
 }
