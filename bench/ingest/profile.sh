@@ -29,4 +29,4 @@ kill -INT "$ppid_"; wait "$ppid_" 2>/dev/null || true
 stop "$cpid"
 demangle() { if command -v swift-demangle >/dev/null; then swift-demangle --simplified; elif [ -x /opt/swift/usr/bin/swift-demangle ]; then /opt/swift/usr/bin/swift-demangle --simplified; else cat; fi; }
 echo "## self time by symbol (top $TOP)"
-perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -"$TOP" | demangle | cut -c1-200
+perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -"$TOP" | demangle | sed -E "s/[[:space:]-]+$//" | cut -c1-160 || true

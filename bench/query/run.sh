@@ -65,7 +65,7 @@ if [ -n "${PROFILE:-}" ]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
     echo "## collector self time by symbol while answering (top ${TOP:-30})"
     perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -"${TOP:-30}" \
-        | { if [ -x /opt/swift/usr/bin/swift-demangle ]; then /opt/swift/usr/bin/swift-demangle --simplified; else cat; fi; } | cut -c1-200
+        | { if [ -x /opt/swift/usr/bin/swift-demangle ]; then /opt/swift/usr/bin/swift-demangle --simplified; else cat; fi; } | sed -E "s/[[:space:]-]+$//" | cut -c1-160 || true
 fi
 
 # On-disk size of the same 6 h of data, persisted (see bench/ingest/run.sh for what each number includes).
