@@ -18,7 +18,28 @@ struct DashboardBrowserTests {
         let port = E2E.freePort()
         let base = "http://127.0.0.1:\(port)"
         let config = dir + "/collector.yml"
-        try "fleet: {down_after: 20s, stale_after: 1h, refresh_interval: 5s}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try """
+            fleet: {down_after: 20s, stale_after: 1h, refresh_interval: 5s}
+            rules: {files: [rules.yml], evaluation_interval: 2s}
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // One alert that always fires per region (no cluster label, so it degrades nobody) and the
+        // usual per-target one that fires with the simulator's failures.
+        try """
+            groups:
+              - name: dashboard-e2e
+                interval: 2s
+                rules:
+                  - alert: RegionReporting
+                    expr: count by (region) (up) > 0
+                    labels: {severity: info}
+                    annotations: {summary: "{{ $labels.region }} is reporting"}
+                  - alert: TargetDown
+                    expr: up == 0
+                    labels: {severity: warning}
+                    annotations: {summary: "{{ $labels.job }} on {{ $labels.instance }} is down"}
+
+            """.write(toFile: dir + "/rules.yml", atomically: true, encoding: .utf8)
         let collector = try ChildProcess("collector", try E2E.binary("collector"),
                                          ["--no-auth", "--listen", "127.0.0.1:\(port)", "--data-dir", dir + "/data", "--config", config],
                                          logDir: dir)
@@ -99,9 +120,16 @@ struct DashboardBrowserTests {
         let escaped = errorText.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         #expect(errorPage.contains(escaped), "explore does not show the API error \(errorText)")
 
-        // Alerts: no rules engine yet, so the clear empty state.
+        // Alerts: grouped by alert name, then region.
         let alerts = try await Browser.dumpDOM(base + "/alerts", dir: dir)
-        #expect(alerts.contains("id=\"alerts-empty\"") || alerts.contains("class=\"alert-group\""))
+        #expect(alerts.contains("data-alertname=\"RegionReporting\""), "alerts page lacks the always-firing rule")
+        for region in ["ap-south", "eu-central", "eu-west", "us-east", "us-west"] {
+            #expect(alerts.contains("<h3>\(region) · 1</h3>"), "alerts page lacks region \(region)")
+        }
+        // Every firing TargetDown row links to its cluster.
+        for row in Self.matches(#"data-state="firing" data-cluster="([^"]*)""#, in: alerts) where !row[0].isEmpty {
+            #expect(alerts.contains("href=\"/clusters/\(row[0])\""))
+        }
 
         try await Self.interactions(base: base, dir: dir, names: names)
 
