@@ -31,8 +31,7 @@ extension DashboardAssets {
           return el('section', { class: 'alert-group', dataset: { alertname: n } },
             el('h2', {}, n + ' ', firing ? el('span', { class: 'badge', dataset: { state: 'firing' }, text: firing + ' firing' }) : null, ' ',
               list.length - firing ? el('span', { class: 'badge', dataset: { state: 'pending' }, text: (list.length - firing) + ' pending' }) : null),
-            [...byRegion.entries()].sort((p, q) => p[0].localeCompare(q[0])).map(([r, rl]) =>
-              el('div', {}, el('h3', { text: r + ' · ' + rl.length }), alertTable(rl, true))));
+            alertTable([...byRegion.entries()].sort((p, q) => p[0].localeCompare(q[0])).map(([r, rl]) => [r + ' · ' + rl.length, rl]), true));
         }));
       }
       Refresh.setup(refresh);

@@ -157,6 +157,13 @@ extension DashboardAssets {
     .alert-group { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: .6rem 1rem; margin: .8rem 0; }
     .alert-group h2 { margin: 0 0 .3rem; }
     .alert-group table { table-layout: fixed; }
+    .alert-group thead th:nth-child(1) { width: 20%; }
+    .alert-group thead th:nth-child(2) { width: 7rem; }
+    .alert-group thead th:nth-child(3) { width: 8rem; }
+    .alert-group thead th:nth-child(4) { width: 6rem; }
+    .alert-group thead th:nth-child(5) { width: 32%; }
+    tr.group-row th { padding-top: .8rem; border-bottom: 0; text-transform: none; letter-spacing: 0; }
+    tr.group-row h3 { margin: 0; }
     .alert-group td { overflow: hidden; text-overflow: ellipsis; }
     .alert-group td.chips { white-space: normal; }
     /* chart module */
