@@ -190,7 +190,12 @@ extension DashboardAssets {
       constructor(canvas, tip, live) {
         this.canvas = canvas; this.tip = tip; this.live = live;
         this.regions = []; this.layout = []; this.focus = null; this.cache = new Map(); this.hoverKey = null;
-        new ResizeObserver(() => this.draw()).observe(canvas.parentElement);
+        // Only width matters: drawing sets the height, which must not trigger another draw.
+        let lastWidth = 0;
+        new ResizeObserver(entries => {
+          const w = Math.round(entries[0].contentRect.width);
+          if (w !== lastWidth) { lastWidth = w; this.draw(); }
+        }).observe(canvas.parentElement);
         canvas.addEventListener('mousemove', e => this.onMove(e));
         canvas.addEventListener('mouseleave', () => { this.hoverKey = null; this.tip.hidden = true; });
         canvas.addEventListener('click', e => { const hit = this.hitAt(e); if (hit) this.open(hit); });
