@@ -194,7 +194,7 @@ extension DashboardAssets {
         let lastWidth = 0;
         new ResizeObserver(entries => {
           const w = Math.round(entries[0].contentRect.width);
-          if (w !== lastWidth) { lastWidth = w; this.draw(); }
+          if (w !== lastWidth) { lastWidth = w; requestAnimationFrame(() => this.draw()); }
         }).observe(canvas.parentElement);
         canvas.addEventListener('mousemove', e => this.onMove(e));
         canvas.addEventListener('mouseleave', () => { this.hoverKey = null; this.tip.hidden = true; });
