@@ -20,7 +20,9 @@ extension DashboardAssets {
         { id: 'net', title: 'Network receive (rx) and transmit (tx)', unit: 'bytesRate', q: [
           `sum by (instance) (rate(node_network_receive_bytes_total{${sel},device!="lo"}[${w}]))`,
           `sum by (instance) (rate(node_network_transmit_bytes_total{${sel},device!="lo"}[${w}]))`], prefix: ['rx ', 'tx '] },
-        { id: 'up', title: 'Targets up by job (last-seen timeline)', unit: 'short', q: [`sum by (job) (up{${sel}})`] },
+        { id: 'up', title: 'Targets up by job', unit: 'short', q: [`sum by (job) (up{${sel}})`] },
+        // Written by the collector's fleet registry: how long ago this cluster's last sample arrived.
+        { id: 'lastseen', title: 'Time since last sample (last-seen timeline)', unit: 'seconds', q: [`time() - fleetscope_cluster_last_seen_seconds{${sel}}`], prefix: ['since last sample'] },
       ];
       const PODS = w => [
         { id: 'phase', title: 'Pods by phase', unit: 'short', q: [`sum by (phase) (kube_pod_status_phase{${sel}})`] },
