@@ -183,6 +183,13 @@ struct DashboardBrowserTests {
         try await dt.waitFor("location.pathname.startsWith('/clusters/')")
         #expect(try dt.string("decodeURIComponent(location.pathname)") == "/clusters/" + focused)
 
+        // Wall display: no controls, the 20 worst clusters.
+        try dt.open(base + "/?kiosk=1")
+        try await dt.waitFor("document.querySelectorAll('#clusters tbody tr[data-cluster]').length === 20")
+        #expect(try dt.string("document.documentElement.classList.contains('kiosk')") == "true")
+        #expect(try dt.string("getComputedStyle(document.getElementById('filters')).display") == "none")
+        #expect(try dt.string("Number(document.body.dataset.firstRenderMs) > 0") == "true")
+
         // A sender-chosen cluster name full of markup is shown as text and never runs.
         let evil = "<img src=x onerror=\"window.__pwned=1\">"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
