@@ -244,7 +244,7 @@ extension DashboardAssets {
           for (const t of timeTicks(vx0, vx1, R - L)) {
             const x = Math.round(X(t.v)) + 0.5, half = ctx.measureText(t.label).width / 2;
             ctx.moveTo(x, T); ctx.lineTo(x, B);
-            if (x - half >= L / 2 && x + half <= this.w) ctx.fillText(t.label, x, B + 5);
+            if (x - half >= L && x + half <= this.w) ctx.fillText(t.label, x, B + 5);
           }
           ctx.stroke();
           ctx.save();
