@@ -155,7 +155,8 @@ extension DashboardAssets {
       schedule() {
         clearTimeout(this.timer);
         // A hand-edited ?refresh=1 must not hammer the collector from every open tab.
-        const s = Math.max(5, parseInt($('refresh').value, 10) || 0) * (parseInt($('refresh').value, 10) > 0 ? 1 : 0);
+        const v = parseInt($('refresh').value, 10) || 0;
+        const s = v > 0 ? Math.max(5, v) : 0;
         if (s > 0) this.timer = setTimeout(() => { if (document.hidden) return; this.now(); }, s * 1000);
       },
       async now() {
