@@ -150,9 +150,10 @@ extension DashboardAssets {
           el('td', { class: 'num' }, meter(c.cpu_percent)),
           el('td', { class: 'num' }, meter(c.memory_percent)),
           el('td', { class: 'num' }, meter(c.disk_percent)),
-          el('td', { class: 'num pods' }, el('span', { title: 'running', text: num(pods.running, 0) }),
+          c.pods ? el('td', { class: 'num pods' }, el('span', { title: 'running', text: num(pods.running, 0) }),
             el('span', { title: 'pending', class: pods.pending ? 'h-degraded' : null, text: num(pods.pending, 0) }),
-            el('span', { title: 'failed', class: pods.failed ? 'h-down' : null, text: num(pods.failed, 0) })),
+            el('span', { title: 'failed', class: pods.failed ? 'h-down' : null, text: num(pods.failed, 0) }))
+            : el('td', { class: 'num muted', title: 'no pod metrics', text: '–' }),
           el('td', { class: 'num' + (c.alerts_firing ? ' h-down' : ''), text: num(c.alerts_firing, 0) }),
           el('td', { class: 'num', text: num(c.samples_per_second, 1) }),
         );
