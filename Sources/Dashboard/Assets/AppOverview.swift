@@ -150,7 +150,7 @@ extension DashboardAssets {
           el('td', { class: 'num' }, meter(c.cpu_percent)),
           el('td', { class: 'num' }, meter(c.memory_percent)),
           el('td', { class: 'num' }, meter(c.disk_percent)),
-          c.pods ? el('td', { class: 'num pods' }, el('span', { title: 'running', text: num(pods.running, 0) }),
+          pods.running != null || pods.pending != null || pods.failed != null ? el('td', { class: 'num pods' }, el('span', { title: 'running', text: num(pods.running, 0) }),
             el('span', { title: 'pending', class: pods.pending ? 'h-degraded' : null, text: num(pods.pending, 0) }),
             el('span', { title: 'failed', class: pods.failed ? 'h-down' : null, text: num(pods.failed, 0) }))
             : el('td', { class: 'num muted', title: 'no pod metrics', text: '–' }),
