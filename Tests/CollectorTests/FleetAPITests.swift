@@ -111,6 +111,12 @@ import Testing
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
         #expect(try await s.get("/api/v1/fleet/summary").0 == 401)
+        // An ingest token writes; it never reads the fleet.
+        let port = s.port
+        let (tokenCode, _) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int, Data), Error>) in
+            Thread { c.resume(with: Result { try rawGet(port: port, path: "/api/v1/fleet/clusters", headers: ["Authorization: Bearer \(eu)"]) }) }.start()
+        }
+        #expect(tokenCode == 401 || tokenCode == 403)
         let (c1, mine) = try await s.get("/api/v1/fleet/clusters", user: "ana", password: "correct horse")
         #expect(c1 == 200)
         let names = ((mine["data"] as? [String: Any])?["clusters"] as? [[String: Any]])?.map { $0["cluster"] as! String }
