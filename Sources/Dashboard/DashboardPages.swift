@@ -39,8 +39,9 @@ enum DashboardPages {
         <section class="tiles" id="tiles" aria-label="Key numbers"></section>
         <div class="toolbar"><div id="range-picker"></div></div>
         <section aria-labelledby="charts-title"><h2 id="charts-title">Nodes</h2><div class="charts" id="charts"></div></section>
-        <section aria-labelledby="pods-title"><h2 id="pods-title">Pods</h2><div class="charts" id="pod-charts"></div>
-          <div class="two"><div><h3>Top pods by CPU</h3><div id="top-cpu"></div></div><div><h3>Top pods by memory</h3><div id="top-mem"></div></div></div></section>
+        <section aria-labelledby="pods-title"><h2 id="pods-title">Pods</h2><p class="empty" id="pods-none" hidden></p>
+          <div id="pods-body"><div class="charts" id="pod-charts"></div>
+          <div class="two"><div><h3>Top pods by CPU</h3><div id="top-cpu"></div></div><div><h3>Top pods by memory</h3><div id="top-mem"></div></div></div></div></section>
         <section aria-labelledby="edge-title"><h2 id="edge-title">Edge scraper delivery</h2><div id="edge"></div></section>
         <section aria-labelledby="alerts-title"><h2 id="alerts-title">Firing alerts</h2><div id="cluster-alerts"></div></section>
         """)

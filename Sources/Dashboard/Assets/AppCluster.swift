@@ -127,6 +127,10 @@ extension DashboardAssets {
         } catch (e) { box.replaceChildren(errorBox(e)); }
       }
 
+      async function hasSeries(match, start, end) {
+        try { return (await api('series', [['match[]', match], ['start', String(Math.floor(start))], ['end', String(Math.ceil(end))]])).length > 0; }
+        catch (e) { return false; }
+      }
       let edgeKnown = null;
       async function refresh() {
         await loadInfo();
@@ -135,16 +139,20 @@ extension DashboardAssets {
         const width = ($('charts').clientWidth || 1000) / 2;
         const step = stepFor(tr.range, width);
         const w = durationString(Math.max(60, 4 * step));
-        const jobs = [loadAlerts(),
-          topTable($('top-cpu'), `topk(10, sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${sel}}[5m])))`, 'short'),
-          topTable($('top-mem'), `topk(10, sum by (namespace, pod) (container_memory_working_set_bytes{${sel}}))`, 'bytes')];
+        const jobs = [loadAlerts()];
         for (const def of NODE(w)) jobs.push(drawChart($('charts'), def, start, end, step));
-        for (const def of PODS(w)) jobs.push(drawChart($('pod-charts'), def, start, end, step));
+        // Clusters without kube-state-metrics or cAdvisor get one line, not six empty panels.
+        const hasPods = await hasSeries(`{__name__=~"kube_pod_status_phase|container_cpu_usage_seconds_total",${sel}}`, start, end);
+        $('pods-body').hidden = !hasPods;
+        $('pods-none').hidden = hasPods;
+        $('pods-none').textContent = 'No pod metrics (kube_pod_status_phase, container_*) from this cluster in this range.';
+        if (hasPods) {
+          jobs.push(topTable($('top-cpu'), `topk(10, sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${sel}}[5m])))`, 'short'),
+            topTable($('top-mem'), `topk(10, sum by (namespace, pod) (container_memory_working_set_bytes{${sel}}))`, 'bytes'));
+          for (const def of PODS(w)) jobs.push(drawChart($('pod-charts'), def, start, end, step));
+        }
         // The edge scraper's own series exist only where a real agent (not the simulator) reports.
-        try {
-          const s = await api('series', [['match[]', `{__name__=~"edge_scraper_(queue_bytes|samples_sent_total|queue_pending_samples)",${sel}}`], ['start', String(Math.floor(start))], ['end', String(Math.ceil(end))]]);
-          edgeKnown = s.length > 0;
-        } catch (e) { edgeKnown = false; }
+        edgeKnown = await hasSeries(`{__name__=~"edge_scraper_(queue_bytes|samples_sent_total|queue_pending_samples)",${sel}}`, start, end);
         const edge = $('edge');
         if (edgeKnown) {
           if (!edge.classList.contains('charts')) { edge.replaceChildren(); edge.className = 'charts'; }
