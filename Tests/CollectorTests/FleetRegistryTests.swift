@@ -143,6 +143,10 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(b.region == "us-east")
         #expect(b.health == .down)
 
+        // Series without samples are no sign of life.
+        reg.record(cluster: "empty", series: [fleetSeries("up", [:], [])])
+        #expect(reg.cluster("empty") == nil)
+
         // With a token, the token's cluster owns every series, whatever they say.
         reg.record(cluster: "x", series: [fleetSeries("up", ["cluster": "x", "exported_cluster": "a"], [(t, 1)])])
         #expect(reg.count == 3)

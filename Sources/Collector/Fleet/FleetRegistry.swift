@@ -211,7 +211,9 @@ public final class FleetRegistry: Sendable {
             obs.append(SeriesObservation(slot: slot, hash: Self.seriesHash(s.labels),
                                          samples: s.samples.count, upValue: upValue, upT: upT))
         }
-        guard !groups.isEmpty else { return }
+        // No series with samples: nothing was heard from anyone (and a token's cluster must not
+        // get an entry without a first sample time).
+        guard !obs.isEmpty else { return }
         let now = clock()
         state.withLock { st in
             st.version &+= 1
@@ -453,7 +455,7 @@ struct State {
         // A cluster whose clock runs ahead must not look alive forever.
         let last = min(maxT, now)
         if last > e.lastSeenMs { e.lastSeenMs = last }
-        if e.firstSeenMs > e.lastSeenMs { e.firstSeenMs = e.lastSeenMs }
+        if e.lastSeenMs != .min && e.firstSeenMs > e.lastSeenMs { e.firstSeenMs = e.lastSeenMs }
         e.samplesTotal += Int64(samples)
         if e.rateStartMs == 0 { e.rateStartMs = now; e.rateAtMs = now }
         let dt = Double(max(0, now - e.rateAtMs))
