@@ -19,9 +19,11 @@ struct FleetRefresher: Service {
     /// Chosen for what `edge-scraper` (node collector and `simulate`) actually sends: per-CPU
     /// `node_cpu_seconds_total` with `mode`, `node_memory_*` from /proc/meminfo, filesystems
     /// with `fstype`, and kube-state-metrics' `kube_pod_status_phase`.
-    /// Idle time as a share of all CPU time rather than `avg(rate(idle))`: both rates are
-    /// extrapolated alike, so a cluster that started sending a minute ago is not shown near 100 %.
-    static let cpuQuery = #"100 * (1 - sum by (cluster) (rate(node_cpu_seconds_total{mode="idle"}[5m])) / sum by (cluster) (rate(node_cpu_seconds_total[5m])))"#
+    /// `irate` of the idle counter: the last two samples, no extrapolation, so a cluster that
+    /// started sending a minute ago is not shown near 100 % as `rate(...[5m])` would; and only
+    /// the idle series are read (one in eight of `node_cpu_seconds_total`), which matters at
+    /// 125,000 clusters.
+    static let cpuQuery = #"100 * (1 - avg by (cluster) (irate(node_cpu_seconds_total{mode="idle"}[5m])))"#
     static let memoryQuery = "100 * (1 - sum by (cluster) (node_memory_MemAvailable_bytes) / sum by (cluster) (node_memory_MemTotal_bytes))"
     /// The fullest real filesystem: that is the one that takes a site down.
     static let diskQuery = #"max by (cluster) (100 * (1 - node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"}))"#
