@@ -311,6 +311,10 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let seen = byLast.map { $0["last_seen"] as! Double }
         #expect(seen == seen.sorted())
 
+        // Equal numbers (every cluster has two series) fall back to name order, in both directions.
+        let (_, bySeries) = try list(api, "sort=series&order=desc&limit=1000")
+        #expect(bySeries.map { $0["cluster"] as! String } == everything.map { $0["cluster"] as! String })
+
         let (past, empty) = try list(api, "offset=100")
         #expect(past == 30 && empty.isEmpty)
     }

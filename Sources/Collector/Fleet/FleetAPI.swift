@@ -268,12 +268,12 @@ struct FleetQuery: Sendable {
             for i in idx { groups[clusters[Int(i)].region, default: []].append(i) }
             let keys = groups.keys.sorted()
             idx = (descending ? keys.reversed() : keys).flatMap { groups[$0]! }
-        case "last_seen": idx = Self.byNumber(idx, descending) { clusters[Int($0)].lastSeenMs.map(Double.init) }
-        case "cpu": idx = Self.byNumber(idx, descending) { clusters[Int($0)].cpuPercent }
-        case "memory": idx = Self.byNumber(idx, descending) { clusters[Int($0)].memoryPercent }
-        case "disk": idx = Self.byNumber(idx, descending) { clusters[Int($0)].diskPercent }
-        case "samples_per_second": idx = Self.byNumber(idx, descending) { clusters[Int($0)].samplesPerSecond }
-        default: idx = Self.byNumber(idx, descending) { Double(clusters[Int($0)].series) }
+        case "last_seen": idx = Self.byNumber(idx, descending, scale: 1) { clusters[Int($0)].lastSeenMs.map(Double.init) }
+        case "cpu": idx = Self.byNumber(idx, descending, scale: 1000) { clusters[Int($0)].cpuPercent }
+        case "memory": idx = Self.byNumber(idx, descending, scale: 1000) { clusters[Int($0)].memoryPercent }
+        case "disk": idx = Self.byNumber(idx, descending, scale: 1000) { clusters[Int($0)].diskPercent }
+        case "samples_per_second": idx = Self.byNumber(idx, descending, scale: 1000) { clusters[Int($0)].samplesPerSecond }
+        default: idx = Self.byNumber(idx, descending, scale: 1) { Double(clusters[Int($0)].series) }
         }
         let end = min(total, offset + limit)
         return (total, idx[offset..<end].map { clusters[Int($0)] })
@@ -286,14 +286,39 @@ struct FleetQuery: Sendable {
         return (descending ? b.reversed() : b).flatMap { $0 }
     }
 
-    /// Sorts by a number; ties keep name order, missing (and NaN) values go last in either direction.
-    static func byNumber(_ idx: [Int32], _ descending: Bool, key: (Int32) -> Double?) -> [Int32] {
-        var keyed: [(Double, Int32)] = []
-        keyed.reserveCapacity(idx.count)
+    /// Sorts by a number; ties keep name order, missing (and non-finite) values go last in
+    /// either direction. Keys are quantized by `scale` (finer than anything shown) and packed
+    /// with the name rank into one UInt64, so the sort compares plain integers.
+    static func byNumber(_ idx: [Int32], _ descending: Bool, scale: Double, key: (Int32) -> Double?) -> [Int32] {
+        var keys: [Int64] = []
+        var present: [Int32] = []
         var missing: [Int32] = []
+        keys.reserveCapacity(idx.count)
+        present.reserveCapacity(idx.count)
+        var lo = Int64.max, hi = Int64.min
         for i in idx {
-            if let v = key(i), !v.isNaN { keyed.append((descending ? -v : v, i)) } else { missing.append(i) }
+            guard let v = key(i), v.isFinite, Swift.abs(v * scale) < 1e15 else { missing.append(i); continue }
+            let k = Int64((v * scale).rounded())
+            keys.append(k)
+            present.append(i)
+            lo = Swift.min(lo, k)
+            hi = Swift.max(hi, k)
         }
+        let maxRank = Int64(idx.max() ?? 0)
+        let rankBits = Swift.max(1, 64 - maxRank.leadingZeroBitCount)
+        if present.isEmpty { return missing }
+        if hi - lo < (Int64(1) << (63 - rankBits)) {
+            var packed: [UInt64] = []
+            packed.reserveCapacity(present.count)
+            for (k, i) in zip(keys, present) {
+                let rel = UInt64(descending ? hi - k : k - lo)
+                packed.append(rel << UInt64(rankBits) | UInt64(i))
+            }
+            packed.sort()
+            let mask = (UInt64(1) << UInt64(rankBits)) - 1
+            return packed.map { Int32(truncatingIfNeeded: $0 & mask) } + missing
+        }
+        var keyed: [(Int64, Int32)] = zip(keys, present).map { (descending ? -$0 : $0, $1) }
         keyed.sort { a, b in a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
         return keyed.map(\.1) + missing
     }

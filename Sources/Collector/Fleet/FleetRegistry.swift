@@ -295,15 +295,20 @@ public final class FleetRegistry: Sendable {
             let fresh = now >= c.generatedAtMs && now - c.generatedAtMs < 1000
             if fresh && (c.clusters.count > 10_000 || v == state.withLock({ $0.version })) { return c }
         }
-        let (snap, version) = state.withLock { st -> (FleetSnapshot, UInt64) in
+        let (snap, version) = snapshotUncached(now: now)
+        cache.withLock { $0 = (snap, version) }
+        return snap
+    }
+
+    func snapshotUncached(now: Int64? = nil) -> (FleetSnapshot, UInt64) {
+        let now = now ?? clock()
+        return state.withLock { st -> (FleetSnapshot, UInt64) in
             let order = st.nameOrder()
             var out: [FleetCluster] = []
             out.reserveCapacity(order.count)
             for i in order { out.append(st.view(Int(i), now: now, options: options)) }
             return (FleetSnapshot(clusters: out, generatedAtMs: now), st.version)
         }
-        cache.withLock { $0 = (snap, version) }
-        return snap
     }
 
     public func cluster(_ name: String) -> FleetCluster? {
