@@ -21,6 +21,11 @@ extension DashboardAssets {
           `sum by (instance) (rate(node_network_receive_bytes_total{${sel},device!="lo"}[${w}]))`,
           `sum by (instance) (rate(node_network_transmit_bytes_total{${sel},device!="lo"}[${w}]))`], prefix: ['rx ', 'tx '] },
         { id: 'up', title: 'Targets up by job', unit: 'short', q: [`sum by (job) (up{${sel}})`] },
+        // Written by the collector's fleet registry: the health state over time, one level per state.
+        { id: 'health', title: 'Health over time', unit: 'health', q: [
+          `(fleetscope_cluster_health{${sel},state="healthy"} == 1) * 3`, `(fleetscope_cluster_health{${sel},state="degraded"} == 1) * 2`,
+          `(fleetscope_cluster_health{${sel},state="stale"} == 1) * 1`, `(fleetscope_cluster_health{${sel},state="down"} == 1) * 0`],
+          prefix: ['healthy', 'degraded', 'stale', 'down'], names: true, colors: ['--cell-healthy', '--cell-degraded', '--cell-stale', '--cell-down'] },
         // Written by the collector's fleet registry: how long ago this cluster's last sample arrived.
         { id: 'lastseen', title: 'Time since last sample (last-seen timeline)', unit: 'seconds', q: [`time() - fleetscope_cluster_last_seen_seconds{${sel}}`], prefix: ['since last sample'] },
       ];
@@ -57,7 +62,9 @@ extension DashboardAssets {
           parts.forEach((d, k) => {
             const res = d.result || [];
             const lf = varyingLabelFn(res);
-            series = series.concat(FS.fromMatrix(res, m => ((def.prefix ? def.prefix[k] : '') + lf(m)).trim() || 'value'));
+            const part = FS.fromMatrix(res, m => def.names ? def.prefix[k] : ((def.prefix ? def.prefix[k] : '') + lf(m)).trim() || 'value');
+            if (def.colors) part.forEach(p => { p.color = getComputedStyle(document.documentElement).getPropertyValue(def.colors[k]).trim(); });
+            series = series.concat(part);
           });
           chart.setData(series, start, end, step);
           if (!series.length) chart.showMessage('No data in this range');

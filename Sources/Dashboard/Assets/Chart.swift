@@ -34,8 +34,11 @@ extension DashboardAssets {
         return { div: 1, suffix: per };
       }
       function trimZeros(s) { return s.indexOf('.') < 0 ? s : s.replace(/\.?0+$/, ''); }
+      // unit 'health': the cluster page plots health states as levels 0..3.
+      const HEALTH_LEVELS = ['down', 'stale', 'degraded', 'healthy'];
       function formatValue(unit, v) {
         if (v === null || v === undefined || Number.isNaN(v)) return '–';
+        if (unit === 'health') return HEALTH_LEVELS[Math.round(v)] || String(v);
         if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
         const s = scaleFor(unit, v);
         const x = v / s.div, a = Math.abs(x);
@@ -62,6 +65,7 @@ extension DashboardAssets {
         return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * p;
       }
       function valueTicks(min, max, target, unit, fixedStep) {
+        if (unit === 'health') return { ticks: HEALTH_LEVELS.map((l, i) => ({ v: i, label: l })), step: 1 };
         const sc = scaleFor(unit, Math.max(Math.abs(min), Math.abs(max)));
         const lo = min / sc.div, hi = max / sc.div;
         const step = fixedStep ? fixedStep / sc.div : niceStep(hi - lo, target);
@@ -143,7 +147,7 @@ extension DashboardAssets {
         destroy() { this.ro.disconnect(); charts.delete(this); window.removeEventListener('mouseup', this.onUp); }
         setUnit(u) { this.opts.unit = u; this.draw(); }
         setData(series, xMin, xMax, step) {
-          this.series = series.map((s, i) => ({ ...s, color: PALETTE[i % PALETTE.length], show: true }));
+          this.series = series.map((s, i) => ({ ...s, color: s.color || PALETTE[i % PALETTE.length], show: true }));
           if (step) this.opts.step = step;
           const prevFull = this.full;
           this.full = [xMin, xMax];
@@ -204,6 +208,7 @@ extension DashboardAssets {
             const i0 = Math.max(0, lowerBound(s.xs, a) - 1), i1 = Math.min(s.xs.length, lowerBound(s.xs, b) + 1);
             for (let i = i0; i < i1; i++) { const y = s.ys[i]; if (Number.isFinite(y)) { if (y < lo) lo = y; if (y > hi) hi = y; } }
           }
+          if (this.opts.unit === 'health') return [-0.2, 3.2];
           if (lo === Infinity) return [0, 1];
           if (lo >= 0 && this.opts.unit !== 'seconds') lo = 0;
           if (hi === lo) { hi = lo === 0 ? 1 : lo + Math.abs(lo) * 0.1; }
@@ -225,9 +230,11 @@ extension DashboardAssets {
           let [lo, hi] = this.yRange();
           let yt = valueTicks(lo, hi, Math.max(2, Math.floor(this.h / 45)), this.opts.unit);
           // Extend the range to the outer ticks so the top line is labelled.
-          hi = Math.max(hi, Math.ceil(hi / yt.step - 1e-9) * yt.step);
-          if (lo < 0) lo = Math.min(lo, Math.floor(lo / yt.step + 1e-9) * yt.step);
-          yt = valueTicks(lo, hi, 0, this.opts.unit, yt.step);
+          if (this.opts.unit !== 'health') {
+            hi = Math.max(hi, Math.ceil(hi / yt.step - 1e-9) * yt.step);
+            if (lo < 0) lo = Math.min(lo, Math.floor(lo / yt.step + 1e-9) * yt.step);
+            yt = valueTicks(lo, hi, 0, this.opts.unit, yt.step);
+          }
           let labelW = 0;
           for (const t of yt.ticks) labelW = Math.max(labelW, ctx.measureText(t.label).width);
           const L = Math.ceil(labelW) + 10, R = this.w - 8, T = 8, B = this.h - Math.round(20 * em);
