@@ -148,7 +148,7 @@ enum DecimalChunk {
             default:
                 let tp = try prefix(i)
                 var dod: Int64 = 0
-                let tsz = [0, 14, 17, 20, 64][tp]
+                let tsz = XORChunk.Iterator.dodBits(tp)
                 if tsz > 0 {
                     guard let bits = r.bits(tsz) else { throw Err(sampleIndex: i, reason: "truncated timestamp") }
                     if tsz == 64 { dod = Int64(bitPattern: bits) } else {
@@ -162,7 +162,7 @@ enum DecimalChunk {
                 guard nt > t else { throw Err(sampleIndex: i, reason: "non-increasing timestamp") }
                 t = nt
                 let mp = try prefix(i)
-                let msz = [0, 8, 16, 32, 64][mp]
+                let msz = mp == 4 ? 64 : mp == 0 ? 0 : 4 << mp  // 0, 8, 16, 32, 64
                 var mdod: Int64 = 0
                 if msz > 0 {
                     guard let bits = r.bits(msz) else { throw Err(sampleIndex: i, reason: "truncated value") }

@@ -45,39 +45,75 @@ struct XORChunk {
         }
     }
 
+    /// Reads the stream 64 bits at a time, as Prometheus' bstreamReader does: `buf` holds the
+    /// next `valid` unread bits in its low bits (MSB first) and is refilled with one big-endian
+    /// 8-byte load, or byte by byte for the last < 8 bytes so nothing past the end is read.
+    /// The hot path (`bits`/`bit` while `valid` suffices) is shifts on a register; the array is
+    /// touched only by a refill, through an unsafe buffer, after an explicit bounds check.
+    /// Returns nil when the chunk ends before `n` bits (the state is then unspecified:
+    /// callers stop at the first nil).
     struct BitReader {
         let bytes: [UInt8]
-        var pos: Int  // in bits
-        let end: Int
+        /// Index of the first byte not yet loaded into `buf`.
+        private var next: Int
+        private var buf: UInt64 = 0
+        private var valid: Int = 0
 
         init(bytes: [UInt8], startByte: Int) {
             self.bytes = bytes
-            pos = startByte * 8
-            end = bytes.count * 8
+            next = Swift.min(Swift.max(startByte, 0), bytes.count)
+        }
+
+        /// Mask of the low `n` bits, n in 0...64.
+        @inline(__always) static func mask(_ n: Int) -> UInt64 { n == 0 ? 0 : UInt64.max &>> UInt64(64 - n) }
+
+        /// Replaces `buf` with the next up to 64 bits; false at the end of the chunk.
+        @inline(__always) private mutating func refill() -> Bool {
+            let left = bytes.count - next
+            if left <= 0 { return false }
+            let start = next
+            if left >= 8 {
+                buf = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
+                next += 8
+                valid = 64
+            } else {
+                buf = bytes.withUnsafeBufferPointer { p in
+                    var x: UInt64 = 0
+                    for i in start..<start + left { x = x &<< 8 | UInt64(p[i]) }
+                    return x
+                }
+                next += left
+                valid = left * 8
+            }
+            return true
         }
 
         @inline(__always) mutating func bit() -> Bool? {
-            guard pos < end else { return nil }
-            let b = bytes[pos >> 3] >> UInt8(7 - (pos & 7)) & 1
-            pos += 1
-            return b == 1
+            if valid == 0 { guard refill() else { return nil } }
+            valid -= 1
+            return (buf &>> UInt64(valid)) & 1 == 1
         }
 
-        mutating func bits(_ n: Int) -> UInt64? {
-            guard n >= 0, pos + n <= end else { return nil }
-            var v: UInt64 = 0
-            var need = n
-            while need > 0 {
-                let off = pos & 7
-                let avail = 8 - off
-                let take = Swift.min(avail, need)
-                let byte = UInt64(bytes[pos >> 3])
-                let part = (byte >> UInt64(avail - take)) & ((1 << UInt64(take)) - 1)
-                v = (v << UInt64(take)) | part
-                pos += take
-                need -= take
+        /// Reads `n` bits (n in 0...64) as an unsigned integer.
+        @inline(__always) mutating func bits(_ n: Int) -> UInt64? {
+            guard n >= 0 && n <= 64 else { return nil }
+            if n <= valid {
+                valid -= n
+                return (buf >> UInt64(valid)) & Self.mask(n)
             }
-            return v
+            return bitsAcrossRefill(n)
+        }
+
+        /// `n` > `valid`: the rest of `buf` becomes the high part, the next word the low part.
+        private mutating func bitsAcrossRefill(_ n: Int) -> UInt64? {
+            let high = buf & Self.mask(valid)
+            let need = n - valid
+            valid = 0
+            guard refill(), need <= valid else { return nil }
+            valid -= need
+            let low = (buf >> UInt64(valid)) & Self.mask(need)
+            // need is in 1...64; a shift by 64 yields 0 (and `high` is then 0 anyway).
+            return (high << UInt64(need)) | low
         }
     }
 
@@ -198,6 +234,17 @@ struct XORChunk {
             r = BitReader(bytes: bytes, startByte: 2)
         }
 
+        /// Width of a timestamp delta-of-delta after a prefix of `ones` one-bits (0...4).
+        @inline(__always) static func dodBits(_ ones: Int) -> Int {
+            switch ones {
+            case 0: 0
+            case 1: 14
+            case 2: 17
+            case 3: 20
+            default: 64
+            }
+        }
+
         private func fail(_ why: String) -> DecodeError { DecodeError(sampleIndex: index, reason: why) }
 
         private mutating func uvarintBytes() throws -> UInt64 {
@@ -237,14 +284,7 @@ struct XORChunk {
                     prefix += 1
                 }
                 var dod: Int64 = 0
-                let sz: Int
-                switch prefix {
-                case 0: sz = 0
-                case 1: sz = 14
-                case 2: sz = 17
-                case 3: sz = 20
-                default: sz = 64
-                }
+                let sz = Self.dodBits(prefix)
                 if sz > 0 {
                     guard let bits = r.bits(sz) else { throw fail("truncated timestamp") }
                     if sz == 64 {
