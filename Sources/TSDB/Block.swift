@@ -426,11 +426,13 @@ final class Block: Sendable, PostingsIndex {
             let (encoding, data) = try chunk(c.ref)
             do {
                 if encoding == BlockWriter.encodingDecimal {
-                    for s in try DecimalChunk.decode(data) {
-                        if s.t > maxt { break }
-                        if s.t >= mint { out.append(s) }
-                    }
+                    try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                     continue
+                }
+                if data.count >= 2 {
+                    // Grow geometrically to hold this chunk (its header holds the sample count).
+                    let n = Int(data[0]) << 8 | Int(data[1])
+                    if out.capacity - out.count < n { out.reserveCapacity(Swift.max(out.count + n, out.capacity * 2)) }
                 }
                 var it = try XORChunk.Iterator(data)
                 while let s = try it.next() {

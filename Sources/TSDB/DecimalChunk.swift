@@ -97,6 +97,15 @@ enum DecimalChunk {
     }
 
     static func decode(_ data: [UInt8]) throws -> [Sample] {
+        var out: [Sample] = []
+        try decode(data, maxt: .max, into: &out)
+        return out
+    }
+
+    /// Appends the samples with t >= `mint`, stopping after `maxt` (the rest of the chunk is
+    /// not decoded), so queries do not build a second array per chunk. On a throw, `out` may
+    /// hold a prefix of the chunk's samples.
+    static func decode(_ data: [UInt8], mint: Int64 = .min, maxt: Int64, into out: inout [Sample]) throws {
         typealias Err = XORChunk.Iterator.DecodeError
         guard data.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let total = Int(data[0]) << 8 | Int(data[1])
@@ -122,16 +131,10 @@ enum DecimalChunk {
             return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
         }
         func prefix(_ i: Int) throws -> Int {
-            var n = 0
-            for _ in 0..<4 {
-                guard let b = r.bit() else { throw Err(sampleIndex: i, reason: "truncated sample") }
-                if !b { break }
-                n += 1
-            }
+            guard let n = r.ones(limit: 4) else { throw Err(sampleIndex: i, reason: "truncated sample") }
             return n
         }
-        var out: [Sample] = []
-        out.reserveCapacity(total)
+        if out.capacity - out.count < total { out.reserveCapacity(Swift.max(out.count + total, out.capacity * 2)) }
         var t: Int64 = 0, tDelta: UInt64 = 0, m: Int64 = 0, mDelta: Int64 = 0
         for i in 0..<total {
             switch i {
@@ -175,8 +178,8 @@ enum DecimalChunk {
                 mDelta = mDelta &+ mdod
                 m = m &+ mDelta
             }
-            out.append(Sample(t: t, v: Double(m) / p))
+            if t > maxt { return }
+            if t >= mint { out.append(Sample(t: t, v: Double(m) / p)) }
         }
-        return out
     }
 }

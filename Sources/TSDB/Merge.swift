@@ -23,13 +23,22 @@ enum SampleMerge {
     /// two samples for one timestamp, but a stable sort plus keep-first makes that irrelevant.
     static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64) -> [Sample] {
         var out: [Sample] = []
+        // An upper bound from the chunk headers, so appends never reallocate.
+        var bound = 0
+        for c in chunks where c.data.count >= 2 { bound += Int(c.data[0]) << 8 | Int(c.data[1]) }
+        out.reserveCapacity(bound)
         var sorted = true
         for c in chunks {
             if c.decimal {
-                for s in c.samples where s.t >= mint && s.t <= maxt {
-                    if let l = out.last, l.t >= s.t { sorted = false }
-                    out.append(s)
+                let before = out.count
+                do {
+                    try DecimalChunk.decode(c.data, mint: mint, maxt: maxt, into: &out)
+                } catch {
+                    // As before: a chunk that does not decode reads as empty.
+                    out.removeSubrange(before...)
+                    continue
                 }
+                if before > 0, before < out.count, out[before - 1].t >= out[before].t { sorted = false }
                 continue
             }
             guard var it = try? XORChunk.Iterator(c.data) else { continue }

@@ -94,6 +94,24 @@ struct XORChunk {
             return (buf &>> UInt64(valid)) & 1 == 1
         }
 
+        /// Counts one-bits up to the first zero or `limit` ones (limit in 1...8), consuming
+        /// them and the zero: the '0' / '10' / '110' / '1110' / '1111' bucket prefixes.
+        @inline(__always) mutating func ones(limit: Int) -> Int? {
+            if valid >= limit {
+                let field = (buf &>> UInt64(valid - limit)) &<< UInt64(64 - limit)
+                let k = Swift.min((~field).leadingZeroBitCount, limit)
+                valid -= k == limit ? limit : k + 1
+                return k
+            }
+            var k = 0
+            while k < limit {
+                guard let b = bit() else { return nil }
+                if !b { break }
+                k += 1
+            }
+            return k
+        }
+
         /// Reads `n` bits (n in 0...64) as an unsigned integer.
         @inline(__always) mutating func bits(_ n: Int) -> UInt64? {
             guard n >= 0 && n <= 64 else { return nil }
@@ -277,12 +295,7 @@ struct XORChunk {
                 t = nt
                 try readValue()
             default:
-                var prefix = 0
-                for _ in 0..<4 {
-                    guard let b = r.bit() else { throw fail("truncated timestamp") }
-                    if !b { break }
-                    prefix += 1
-                }
+                guard let prefix = r.ones(limit: 4) else { throw fail("truncated timestamp") }
                 var dod: Int64 = 0
                 let sz = Self.dodBits(prefix)
                 if sz > 0 {
