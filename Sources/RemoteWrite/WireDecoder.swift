@@ -32,6 +32,7 @@ public struct WireDecoder {
             switch (field, wire) {
             case (1, 2):
                 var sub = try r.submessage(in: "TimeSeries.labels")
+                if ts.labels.isEmpty { ts.labels.reserveCapacity(12) }
                 var name = "", value = "", valid = true
                 while !sub.atEnd {
                     let (f, w) = try sub.tag(in: "Label")
@@ -154,9 +155,26 @@ struct Reader {
     /// nil when the bytes are not valid UTF-8 (the framing is still consumed).
     mutating func string(in ctx: String) throws(RemoteWriteError) -> String? {
         let n = try length(in: ctx)
-        let s = String(validating: UnsafeBufferPointer(rebasing: p[pos..<pos + n]), as: UTF8.self)
+        let s = Reader.validUTF8(UnsafeBufferPointer(rebasing: p[pos..<pos + n]))
         pos += n
         return s
+    }
+
+    /// `String(validating:as:)` runs an unspecialised generic validator (a runtime metadata
+    /// lookup per label string, ~7 % of ingest CPU). `String(decoding:as:)` on a UTF-8 buffer
+    /// is concrete and validates too, but repairs instead of failing: a repaired string never
+    /// has the input's bytes, so comparing them tells invalid input apart exactly.
+    @inline(__always) static func validUTF8(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        var s = String(decoding: b, as: UTF8.self)
+        var ascii = true
+        for c in b where c >= 0x80 { ascii = false; break }
+        if ascii { return s }
+        let same = s.withUTF8 { u in
+            guard u.count == b.count else { return false }
+            for i in 0..<b.count where u[i] != b[i] { return false }
+            return true
+        }
+        return same ? s : nil
     }
 
     mutating func skip(_ wire: UInt64, in ctx: String) throws(RemoteWriteError) {

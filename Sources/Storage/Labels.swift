@@ -112,6 +112,7 @@ public func escapeLabelValue(_ v: String) -> String {
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, the Prometheus label name rule.
 public func isValidLabelName(_ name: String) -> Bool {
+    if let r = name.utf8.withContiguousStorageIfAvailable(isValidLabelName) { return r }
     var first = true
     if name.utf8.isEmpty { return false }
     for b in name.utf8 {
@@ -124,6 +125,7 @@ public func isValidLabelName(_ name: String) -> Bool {
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the Prometheus metric name rule.
 public func isValidMetricName(_ name: String) -> Bool {
+    if let r = name.utf8.withContiguousStorageIfAvailable(isValidMetricName) { return r }
     var first = true
     if name.utf8.isEmpty { return false }
     for b in name.utf8 {
@@ -131,6 +133,30 @@ public func isValidMetricName(_ name: String) -> Bool {
             || (!first && b >= 0x30 && b <= 0x39)
         if !ok { return false }
         first = false
+    }
+    return true
+}
+
+// Byte-buffer forms of the two rules: iterating `String.UTF8View` decodes the string's
+// representation on every byte; a contiguous buffer is a plain loop (label names are checked
+// for every series of every write request).
+private func isValidLabelName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    if b.isEmpty { return false }
+    for i in 0..<b.count {
+        let c = b[i]
+        let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || c == 0x5F || (i > 0 && c >= 0x30 && c <= 0x39)
+        if !ok { return false }
+    }
+    return true
+}
+
+private func isValidMetricName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    if b.isEmpty { return false }
+    for i in 0..<b.count {
+        let c = b[i]
+        let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || c == 0x5F || c == 0x3A
+            || (i > 0 && c >= 0x30 && c <= 0x39)
+        if !ok { return false }
     }
     return true
 }

@@ -310,6 +310,51 @@ final class HeadData: PostingsIndex {
         return id
     }
 
+    /// Per-process secret for `seriesHash`, so senders cannot aim label sets at one bucket.
+    let hashSeed = UInt64.random(in: .min ... .max)
+
+    /// The key of `byHash`. `Labels.hashValue` runs SipHash over every string and was ~4 % of
+    /// ingest CPU; this multiply-fold hash reads eight bytes at a time. It never decides
+    /// identity: equal hashes are always confirmed by comparing the full labels (`same`), and
+    /// real collisions go to `hashCollisions`.
+    func seriesHash(_ labels: Labels) -> Int {
+        var h = hashSeed ^ UInt64(truncatingIfNeeded: labels.pairs.count)
+        for l in labels.pairs {
+            h = HeadData.absorb(l.name, h)
+            h = HeadData.absorb(l.value, h)
+        }
+        return Int(truncatingIfNeeded: h)
+    }
+
+    @inline(__always) private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r = a.multipliedFullWidth(by: b)
+        return r.high ^ r.low
+    }
+
+    /// Folds one string (its length first, so "ab","c" and "a","bc" differ) into `h`.
+    @inline(__always) private static func absorb(_ s: String, _ h: UInt64) -> UInt64 {
+        func bytes(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            let n = b.count
+            var h = mix(h ^ UInt64(truncatingIfNeeded: n) ^ 0xA076_1D64_78BD_642F, 0xE703_7ED1_A0B4_28DB)
+            guard n > 0 else { return h }
+            let raw = UnsafeRawPointer(b.baseAddress!)
+            var i = 0
+            while i + 8 <= n {
+                h = mix(h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0x8EBC_6AF0_9C88_C6E3)
+                i += 8
+            }
+            if i < n {
+                var w: UInt64 = 0, shift: UInt64 = 0
+                while i < n { w |= UInt64(b[i]) << shift; shift += 8; i += 1 }
+                h = mix(h ^ w, 0x5899_65CC_7537_4CC3)
+            }
+            return h
+        }
+        if let r = s.utf8.withContiguousStorageIfAvailable(bytes) { return r }
+        var c = s
+        return c.withUTF8(bytes)
+    }
+
     func labels(of s: MemSeries) -> Labels {
         var pairs: [Label] = []
         pairs.reserveCapacity(s.labelSyms.count / 2)
@@ -321,16 +366,20 @@ final class HeadData: PostingsIndex {
         return Labels(sortedUnchecked: pairs)
     }
 
+    // `labels.pairs` rather than `Labels` as a collection: Labels lives in another module, so
+    // generic collection code over it (enumerated(), for-in) is not specialised and looks up
+    // type metadata at run time on every call.
     private func same(_ s: MemSeries, _ labels: Labels) -> Bool {
-        guard s.labelSyms.count == labels.count * 2 else { return false }
-        for (i, l) in labels.enumerated() {
-            if symbols[Int(s.labelSyms[2 * i])] != l.name || symbols[Int(s.labelSyms[2 * i + 1])] != l.value { return false }
+        let pairs = labels.pairs
+        guard s.labelSyms.count == pairs.count * 2 else { return false }
+        for i in 0..<pairs.count {
+            if symbols[Int(s.labelSyms[2 * i])] != pairs[i].name || symbols[Int(s.labelSyms[2 * i + 1])] != pairs[i].value { return false }
         }
         return true
     }
 
     func find(_ labels: Labels) -> MemSeries? {
-        let h = labels.hashValue
+        let h = seriesHash(labels)
         if let s = byHash[h], same(s, labels) { return s }
         for s in hashCollisions[h] ?? [] where same(s, labels) { return s }
         return nil
@@ -341,11 +390,11 @@ final class HeadData: PostingsIndex {
         let r = ref.flatMap { series[$0] == nil && series.canHold($0) ? $0 : nil } ?? nextRef
         nextRef = max(nextRef, r &+ 1)
         var syms: [UInt32] = []
-        syms.reserveCapacity(labels.count * 2)
-        for l in labels { syms.append(intern(l.name)); syms.append(intern(l.value)) }
+        syms.reserveCapacity(labels.pairs.count * 2)
+        for l in labels.pairs { syms.append(intern(l.name)); syms.append(intern(l.value)) }
         let s = MemSeries(ref: r, labelSyms: syms)
         series.insert(s)
-        let h = labels.hashValue
+        let h = seriesHash(labels)
         if byHash[h] == nil { byHash[h] = s } else { hashCollisions[h, default: []].append(s) }
         var i = 0
         while i + 1 < syms.count {
@@ -370,7 +419,7 @@ final class HeadData: PostingsIndex {
         for r in refs {
             guard let s = series.removeValue(forKey: r) else { continue }
             gone.insert(r)
-            let h = labels(of: s).hashValue
+            let h = seriesHash(labels(of: s))
             if byHash[h] === s {
                 if var c = hashCollisions[h], !c.isEmpty {
                     byHash[h] = c.removeFirst()

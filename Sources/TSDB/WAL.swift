@@ -16,8 +16,8 @@ enum WALRecord {
     static func encodeSeries(_ series: [(ref: UInt64, labels: Labels)], into w: inout ByteWriter) {
         for s in series {
             w.putUVarint(s.ref)
-            w.putUVarint(UInt64(s.labels.count))
-            for l in s.labels { w.putString(l.name); w.putString(l.value) }
+            w.putUVarint(UInt64(s.labels.pairs.count))
+            for l in s.labels.pairs { w.putString(l.name); w.putString(l.value) }
         }
     }
 

@@ -119,3 +119,37 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
         #expect(RemoteWriteProtocol.outcome(status: 413) == .rejected)
     }
 }
+
+/// The decoder's own UTF-8 check must agree exactly with `String(validating:)`.
+@Suite struct LabelUTF8Tests {
+    /// One series with one label whose value is `value` (lengths < 128, single-byte varints).
+    private func request(value: [UInt8]) -> [UInt8] {
+        let name = Array("k".utf8)
+        let label = [0x0A, UInt8(name.count)] + name + [0x12, UInt8(value.count)] + value
+        let series = [0x0A, UInt8(label.count)] + label
+        return [0x0A, UInt8(series.count)] + series
+    }
+
+    @Test func agreesWithStandardValidation() throws {
+        var fixed: [[UInt8]] = [
+            [], Array("plain".utf8), Array("é ü 日本 🚀".utf8), Array("\u{FFFD}".utf8),
+            [0xC3], [0x80], [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xF0, 0x9F, 0x9A], [0x61, 0xFF, 0x62], Array("abcdefghijklmnopqrstuvwxyz".utf8) + [0xC3, 0x28],
+        ]
+        var rng = SplitMix(state: 7)
+        let alphabet: [UInt8] = [0x61, 0x7A, 0x00, 0x7F, 0x80, 0xBF, 0xC2, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F, 0x90]
+        for _ in 0..<3000 {
+            fixed.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+        }
+        for v in fixed {
+            let ts = try #require(try WireDecoder.decode(request(value: v)).timeseries.first)
+            if let want = String(validating: v, as: UTF8.self) {
+                #expect(ts.problem == nil, "valid UTF-8 \(v) was rejected")
+                #expect(ts.labels == [Label("k", want)])
+            } else {
+                #expect(ts.problem != nil, "invalid UTF-8 \(v) was accepted")
+                #expect(ts.labels.isEmpty)
+            }
+        }
+    }
+}
