@@ -43,8 +43,19 @@ import Testing
                 var b = ReferenceBitReader(bytes: bytes, startByte: start)
                 while true {
                     // Mix single bits, small reads, 64-bit reads and zero-width reads.
-                    let n = round % 3 == 0 ? [64, 63, 1, 0, 7][Int.random(in: 0..<5, using: &rng)] : Int.random(in: -1...64, using: &rng)
-                    if n < 0 {
+                    let n = round % 3 == 0 ? [64, 63, 1, 0, 7][Int.random(in: 0..<5, using: &rng)] : Int.random(in: -2...64, using: &rng)
+                    if n == -2 {
+                        // A bucket prefix: up to four one-bits ended by a zero.
+                        let x = a.ones(limit: 4)
+                        var y: Int? = 0
+                        for _ in 0..<4 {
+                            guard let bit = b.bit() else { y = nil; break }
+                            if !bit { break }
+                            y! += 1
+                        }
+                        #expect(x == y, "ones(limit: 4) len \(len) start \(start)")
+                        if x == nil || x != y { break }
+                    } else if n < 0 {
                         let x = a.bit(), y = b.bit()
                         #expect(x == y, "bit() len \(len) start \(start)")
                         if x == nil || x != y { break }
