@@ -310,7 +310,8 @@ final class HeadData: PostingsIndex {
         return id
     }
 
-    /// Per-process secret for `seriesHash`, so senders cannot aim label sets at one bucket.
+    /// Per-process secret for `seriesHash`, so senders cannot craft label sets with equal
+    /// hashes (they would pile up in `hashCollisions` and be scanned linearly).
     let hashSeed = UInt64.random(in: .min ... .max)
 
     /// The key of `byHash`. `Labels.hashValue` runs SipHash over every string and was ~4 % of
