@@ -39,6 +39,7 @@ bench: release
 	./bench/ingest/run.sh
 	./bench/query/run.sh
 	./bench/edge/run.sh
+	./bench/dashboard/run.sh
 
 clean:
 	rm -rf .build data

@@ -176,8 +176,6 @@ extension DashboardAssets {
         if (g.status === 'fulfilled') heat.setData(g.value.regions || []);
         else heat.showError(g.reason);
         await loadTable();
-        // When the first full overview was on screen, for bench/dashboard and the browser tests.
-        if (!document.body.dataset.renderedMs) document.body.dataset.renderedMs = String(Math.round(performance.now()));
         if (s.status === 'rejected') throw s.reason;
         if (g.status === 'rejected') throw g.reason;
       }
@@ -300,7 +298,8 @@ extension DashboardAssets {
         const reg = this.regions[hit.r];
         const key = reg.region + '\u0000' + hit.i;
         if (this.cache.has(key)) return this.cache.get(key);
-        const p = api('fleet/clusters', { region: reg.region, sort: 'name', order: 'asc', offset: hit.i, limit: 1 })
+        // Clusters without a region are selected by the literal `""` (an empty parameter means no filter).
+        const p = api('fleet/clusters', { region: reg.region === '' ? '""' : reg.region, sort: 'name', order: 'asc', offset: hit.i, limit: 1 })
           .then(d => (d.clusters || [])[0] || null);
         this.cache.set(key, p);
         p.catch(() => this.cache.delete(key));
