@@ -26,12 +26,13 @@ release: deps
 	swift build -c release
 
 # One debug build serves both: the end-to-end tests run the binaries in .build/debug.
-# The end-to-end tests run after the others and one at a time: they wait on child processes and
-# blocking pipes, which on a 2-core machine would starve the cooperative threads that the unit
-# tests' own timeouts depend on.
+# Tests run one at a time, the end-to-end ones last: several tests wait on real child processes
+# (promtool, Prometheus, node_exporter, Chromium) through blocking calls, and on a 2-core machine
+# two of those at once starve Swift's cooperative pool, so an unrelated test's in-process server
+# cannot answer before its 10 s timeout.
 test: deps
 	swift build
-	swift test --skip EndToEndTests
+	swift test --skip EndToEndTests --no-parallel
 	swift test --skip-build --filter EndToEndTests --no-parallel
 
 demo: release
