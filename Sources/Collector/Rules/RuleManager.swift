@@ -100,11 +100,18 @@ final class RuleManager: Service, Sendable {
 
     /// Firing alerts per `cluster` label, which the fleet registry counts into health.
     func firingByCluster() -> [String: Int] {
-        var out: [String: Int] = [:]
-        for a in activeAlerts() where a.state == .firing {
-            if let c = a.labels["cluster"] { out[c, default: 0] += 1 }
+        // Runs after every group evaluation: count under the lock, without activeAlerts()' copy and sort.
+        states.withLock { groups in
+            var out: [String: Int] = [:]
+            for rules in groups {
+                for r in rules {
+                    for a in r.alerts.values where a.state == .firing {
+                        if let c = a.labels["cluster"] { out[c, default: 0] += 1 }
+                    }
+                }
+            }
+            return out
         }
-        return out
     }
 
     // MARK: Prometheus API

@@ -49,7 +49,9 @@ struct AlertTemplate {
             v = next
         }
         switch v {
-        case .number(let d): return Self.goFloat(d)
+        // `{{ $value }}` prints Go's `%v`: shortest digits, e-notation from 1e21 (Go also below 1e-4,
+        // we below 1e-6; alert values that small are rare).
+        case .number(let d): return formatPromValue(d)
         case .text(let s): return s
         }
     }
@@ -82,9 +84,6 @@ struct AlertTemplate {
         }
     }
 
-    /// What `{{ $value }}` prints (Go's `%v`: shortest digits, e-notation from 1e21). Go
-    /// switches to e-notation below 1e-4 where we do below 1e-6; alert values that small are rare.
-    static func goFloat(_ v: Double) -> String { formatPromValue(v) }
 
     /// Prometheus' `humanize`: SI prefixes, 4 significant digits.
     static func humanize(_ v: Double) -> String {

@@ -48,7 +48,7 @@ public final class CollectorServer: Sendable {
         if !groups.isEmpty && notifier.isEmpty && groups.contains(where: { $0.rules.contains { $0.kind != .recording } }) {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
         }
-        rules = RuleManager(groups: groups, tsdb: tsdb, engine: Engine(options: options.engine), notifier: notifier,
+        rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
                             metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) })
     }
 
@@ -167,7 +167,7 @@ public final class CollectorServer: Sendable {
             router: router(),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
-                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: Engine(options: options.engine), logger: logger),
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger),
                        rules],
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
