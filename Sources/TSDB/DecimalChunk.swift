@@ -102,84 +102,109 @@ enum DecimalChunk {
         return out
     }
 
-    /// Appends the samples with t >= `mint`, stopping after `maxt` (the rest of the chunk is
-    /// not decoded), so queries do not build a second array per chunk. On a throw, `out` may
-    /// hold a prefix of the chunk's samples.
     static func decode(_ data: [UInt8], mint: Int64 = .min, maxt: Int64, into out: inout [Sample]) throws {
+        try data.withUnsafeBytes { try decode($0, mint: mint, maxt: maxt, into: &out) }
+    }
+
+    /// Appends the samples with `mint <= t <= maxt`, stopping at the first sample after `maxt`
+    /// (the rest of the chunk is not decoded), reading the chunk in place so block chunks decode
+    /// straight from the memory map. Corrupt or truncated input throws
+    /// `XORChunk.Iterator.DecodeError` naming the sample; `out` then holds a prefix of the window.
+    static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         typealias Err = XORChunk.Iterator.DecodeError
-        guard data.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
-        let total = Int(data[0]) << 8 | Int(data[1])
-        let e = Int(data[2])
+        guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
+        let e = Int(bytes[2])
         guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
         let p = powers[e]
-        var r = XORChunk.BitReader(bytes: data, startByte: 3)
-        func uvarint(_ i: Int) throws -> UInt64 {
-            var x: UInt64 = 0, shift: UInt64 = 0
-            for k in 0..<10 {
-                guard let b = r.bits(8) else { throw Err(sampleIndex: i, reason: "truncated varint") }
-                if b < 0x80 {
-                    if k == 9 && b > 1 { throw Err(sampleIndex: i, reason: "varint overflow") }
-                    return x | b << shift
+        try XORChunk.BitPeeker.decodeInPlace(bytes, into: &out) { r, total, room, dst, written in
+            decodeSamples(r, total: total, room: room, divisor: p, mint: mint, maxt: maxt, dst: dst, written: &written)
+        }
+    }
+
+    /// The decoding loop, all state in locals; errors are returned (with the reasons the
+    /// format has always given) so the common path carries no error plumbing.
+    private static func decodeSamples(_ r: XORChunk.BitPeeker, total: Int, room: Int, divisor p: Double, mint: Int64, maxt: Int64,
+                                      dst: UnsafeMutablePointer<Sample>, written: inout Int) -> XORChunk.Iterator.DecodeError? {
+        typealias Err = XORChunk.Iterator.DecodeError
+        let end = r.endBits
+        var bp = 24
+        var n = 0
+        defer { written = n }
+        var x: UInt64 = 0
+        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
+        var t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
+        var m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        if t > maxt { return nil }
+        if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n += 1 }
+        if room < 2 { return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil }
+
+        var tDelta: UInt64 = 0
+        if let why = r.uvarint(&bp, &tDelta) { return Err(sampleIndex: 1, reason: why) }
+        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 1, reason: why) }
+        var mDelta = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        var nt = t &+ Int64(bitPattern: tDelta)
+        guard nt > t else { return Err(sampleIndex: 1, reason: "non-increasing timestamp") }
+        t = nt
+        m &+= mDelta
+        if t > maxt { return nil }
+        if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n += 1 }
+
+        var i = 2
+        while i < room {
+            // Bucket prefixes' one-bits are real data (padding past the end reads as zeros), so
+            // a prefix is complete when its length fits.
+            var w = r.peek(bp)
+            if w >> 63 == 0 {
+                bp &+= 1
+                if bp > end { return Err(sampleIndex: i, reason: "truncated sample") }
+            } else {
+                let k = Swift.min((~w).leadingZeroBitCount, 4)
+                var dod: Int64
+                if k < 4 {
+                    if bp &+ k &+ 1 > end { return Err(sampleIndex: i, reason: "truncated sample") }
+                    let sz = 11 &+ 3 &* k  // 14, 17, 20
+                    dod = Int64(bitPattern: (w &<< UInt64(k &+ 1)) &>> UInt64(64 &- sz))
+                    if dod > 1 &<< Int64(sz &- 1) { dod &-= 1 &<< Int64(sz) }
+                    bp &+= k &+ 1 &+ sz
+                } else {
+                    if bp &+ 4 > end { return Err(sampleIndex: i, reason: "truncated sample") }
+                    dod = Int64(bitPattern: r.peek(bp &+ 4))
+                    bp &+= 68
                 }
-                x |= (b & 0x7f) << shift
-                shift += 7
+                if bp > end { return Err(sampleIndex: i, reason: "truncated timestamp") }
+                tDelta &+= UInt64(bitPattern: dod)
             }
-            throw Err(sampleIndex: i, reason: "varint overflow")
-        }
-        func varint(_ i: Int) throws -> Int64 {
-            let u = try uvarint(i)
-            return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
-        }
-        func prefix(_ i: Int) throws -> Int {
-            guard let n = r.ones(limit: 4) else { throw Err(sampleIndex: i, reason: "truncated sample") }
-            return n
-        }
-        if out.capacity - out.count < total { out.reserveCapacity(Swift.max(out.count + total, out.capacity * 2)) }
-        var t: Int64 = 0, tDelta: UInt64 = 0, m: Int64 = 0, mDelta: Int64 = 0
-        for i in 0..<total {
-            switch i {
-            case 0:
-                t = try varint(i)
-                m = try varint(i)
-            case 1:
-                tDelta = try uvarint(i)
-                mDelta = try varint(i)
-                let nt = t &+ Int64(bitPattern: tDelta)
-                guard nt > t else { throw Err(sampleIndex: i, reason: "non-increasing timestamp") }
-                t = nt
-                m = m &+ mDelta
-            default:
-                let tp = try prefix(i)
-                var dod: Int64 = 0
-                let tsz = XORChunk.Iterator.dodBits(tp)
-                if tsz > 0 {
-                    guard let bits = r.bits(tsz) else { throw Err(sampleIndex: i, reason: "truncated timestamp") }
-                    if tsz == 64 { dod = Int64(bitPattern: bits) } else {
-                        var d = Int64(bits)
-                        if d > 1 << Int64(tsz - 1) { d -= 1 << Int64(tsz) }
-                        dod = d
-                    }
+            nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return Err(sampleIndex: i, reason: "non-increasing timestamp") }
+            t = nt
+
+            w = r.peek(bp)
+            if w >> 63 == 0 {
+                bp &+= 1
+                if bp > end { return Err(sampleIndex: i, reason: "truncated sample") }
+            } else {
+                // '10' +8 bits, '110' +16, '1110' +32, '1111' +64, two's complement.
+                let k = Swift.min((~w).leadingZeroBitCount, 4)
+                var mdod: Int64
+                if k < 4 {
+                    if bp &+ k &+ 1 > end { return Err(sampleIndex: i, reason: "truncated sample") }
+                    let sz = 4 &<< k  // 8, 16, 32
+                    mdod = Int64(bitPattern: w &<< UInt64(k &+ 1)) &>> Int64(64 &- sz)
+                    bp &+= k &+ 1 &+ sz
+                } else {
+                    if bp &+ 4 > end { return Err(sampleIndex: i, reason: "truncated sample") }
+                    mdod = Int64(bitPattern: r.peek(bp &+ 4))
+                    bp &+= 68
                 }
-                tDelta = tDelta &+ UInt64(bitPattern: dod)
-                let nt = t &+ Int64(bitPattern: tDelta)
-                guard nt > t else { throw Err(sampleIndex: i, reason: "non-increasing timestamp") }
-                t = nt
-                let mp = try prefix(i)
-                let msz = mp == 4 ? 64 : mp == 0 ? 0 : 4 << mp  // 0, 8, 16, 32, 64
-                var mdod: Int64 = 0
-                if msz > 0 {
-                    guard let bits = r.bits(msz) else { throw Err(sampleIndex: i, reason: "truncated value") }
-                    if msz == 64 { mdod = Int64(bitPattern: bits) } else {
-                        var d = Int64(bits)
-                        if d >= 1 << Int64(msz - 1) { d -= 1 << Int64(msz) }
-                        mdod = d
-                    }
-                }
-                mDelta = mDelta &+ mdod
-                m = m &+ mDelta
+                if bp > end { return Err(sampleIndex: i, reason: "truncated value") }
+                mDelta &+= mdod
             }
-            if t > maxt { return }
-            if t >= mint { out.append(Sample(t: t, v: Double(m) / p)) }
+            m &+= mDelta
+            if t > maxt { return nil }
+            if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n &+= 1 }
+            i &+= 1
         }
+        return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil
     }
 }

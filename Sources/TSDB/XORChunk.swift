@@ -338,11 +338,193 @@ struct XORChunk {
 
     /// All samples of an encoded chunk.
     static func decode(_ bytes: [UInt8]) throws -> [Sample] {
-        var it = try Iterator(bytes)
         var out: [Sample] = []
-        out.reserveCapacity(it.total)
-        while let s = try it.next() { out.append(s) }
+        try bytes.withUnsafeBytes { try decode($0, mint: .min, maxt: .max, into: &out) }
         return out
+    }
+
+    /// Appends, in order, the samples with `mint <= t <= maxt` and stops at the first sample
+    /// after `maxt` (the rest of the chunk is not decoded). Reads the chunk in place, so block
+    /// chunks decode straight from the memory map. Corrupt or truncated input throws
+    /// `Iterator.DecodeError` naming the sample; `out` then holds a prefix of the window.
+    /// Same results and errors as `Iterator`, which stays the reference for the format.
+    static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        guard bytes.count >= 2 else { throw Iterator.DecodeError(sampleIndex: 0, reason: "chunk shorter than its header") }
+        try BitPeeker.decodeInPlace(bytes, into: &out) { r, total, room, dst, written in
+            decodeSamples(r, total: total, room: room, mint: mint, maxt: maxt, dst: dst, written: &written)
+        }
+    }
+
+    /// The XOR decoding loop: all state in locals, one or two peeks per sample, errors
+    /// returned rather than thrown so the common path carries no error plumbing.
+    private static func decodeSamples(_ r: BitPeeker, total: Int, room: Int, mint: Int64, maxt: Int64,
+                                      dst: UnsafeMutablePointer<Sample>, written: inout Int) -> Iterator.DecodeError? {
+        typealias Err = Iterator.DecodeError
+        let end = r.endBits
+        var bp = 16
+        var n = 0
+        defer { written = n }
+        var x: UInt64 = 0
+        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
+        var t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        var vBits = r.peek(bp)
+        bp += 64
+        if bp > end { return Err(sampleIndex: 0, reason: "truncated first value") }
+        if t > maxt { return nil }
+        if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n += 1 }
+        if room < 2 { return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil }
+
+        var tDelta: UInt64 = 0
+        if let why = r.uvarint(&bp, &tDelta) { return Err(sampleIndex: 1, reason: why) }
+        var nt = t &+ Int64(bitPattern: tDelta)
+        guard nt > t else { return Err(sampleIndex: 1, reason: "non-increasing timestamp") }
+        t = nt
+        // The value window: significant bits and trailing zeros (leading = 64 - sig - trailing).
+        var sig = 64, trailing = 0
+        if let why = r.xorValue(&bp, &vBits, &sig, &trailing) { return Err(sampleIndex: 1, reason: why) }
+        if t > maxt { return nil }
+        if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n += 1 }
+
+        var i = 2
+        while i < room {
+            let w = r.peek(bp)
+            if w >> 63 == 0 {
+                bp &+= 1
+            } else {
+                // '10' +14 bits, '110' +17, '1110' +20, '1111' +64; the one-bits are real data
+                // (padding past the end reads as zeros), so only the total length needs a check.
+                let k = Swift.min((~w).leadingZeroBitCount, 4)
+                var dod: Int64
+                if k < 4 {
+                    let sz = 11 &+ 3 &* k
+                    dod = Int64(bitPattern: (w &<< UInt64(k &+ 1)) &>> UInt64(64 &- sz))
+                    if dod > 1 &<< Int64(sz &- 1) { dod &-= 1 &<< Int64(sz) }
+                    bp &+= k &+ 1 &+ sz
+                } else {
+                    dod = Int64(bitPattern: r.peek(bp &+ 4))
+                    bp &+= 68
+                }
+                tDelta &+= UInt64(bitPattern: dod)
+            }
+            if bp > end { return Err(sampleIndex: i, reason: "truncated timestamp") }
+            nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return Err(sampleIndex: i, reason: "non-increasing timestamp") }
+            t = nt
+            if let why = r.xorValue(&bp, &vBits, &sig, &trailing) { return Err(sampleIndex: i, reason: why) }
+            if t > maxt { return nil }
+            if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n &+= 1 }
+            i &+= 1
+        }
+        return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil
+    }
+
+    /// Big-endian bit peeks at any bit position of a chunk in place, never touching memory
+    /// outside it: a peek returns the 64 bits from bit `bp` on, from one unaligned 8-byte load
+    /// plus the ninth byte for the bits the shift brings in. Within 9 bytes of the end it loads
+    /// from a zero-padded copy of the last bytes instead, so bits past the end read as zeros
+    /// and decoders find truncation by comparing their position with `endBits` after a field.
+    struct BitPeeker {
+        let base: UnsafeRawPointer
+        /// Byte offsets below this have 9 chunk bytes from there on.
+        let fastEnd: Int
+        /// 32 bytes: the chunk's bytes from `tailStart` to the end, then zeros.
+        let tail: UnsafeRawPointer
+        let tailStart: Int
+        let endBits: Int
+
+        @inline(__always) func peek(_ bp: Int) -> UInt64 {
+            let i = bp &>> 3
+            // Past the tail copy everything is padding; clamping keeps the load inside it.
+            let p = i < fastEnd ? base + i : tail + Swift.min(i &- tailStart, 23)
+            let w = UInt64(bigEndian: p.loadUnaligned(as: UInt64.self))
+            let b = UInt64(p.load(fromByteOffset: 8, as: UInt8.self))
+            let s = UInt64(truncatingIfNeeded: bp & 7)
+            return w &<< s | b &>> (8 &- s)
+        }
+
+        /// A byte-wise uvarint (as in the first two samples); returns why it failed, or nil.
+        @inline(__always) func uvarint(_ bp: inout Int, _ x: inout UInt64) -> String? {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            for k in 0..<10 {
+                let b = peek(bp) &>> 56
+                bp += 8
+                if bp > endBits { return "truncated varint" }
+                if b < 0x80 {
+                    if k == 9 && b > 1 { return "varint overflow" }
+                    x = v | b &<< shift
+                    return nil
+                }
+                v |= (b & 0x7f) &<< shift
+                shift += 7
+            }
+            return "varint overflow"
+        }
+
+        /// One XOR value: '0' repeats the previous value, '10' + `sig` bits reuses the window,
+        /// '11' + 5 bits leading zeros + 6 bits significant bits (0 meaning 64) + the bits opens
+        /// a new one. Returns why it failed (the reasons `Iterator` gives), or nil.
+        @inline(__always) func xorValue(_ bp: inout Int, _ vBits: inout UInt64, _ sig: inout Int, _ trailing: inout Int) -> String? {
+            let w = peek(bp)
+            if w >> 63 == 0 {
+                bp &+= 1
+                return bp > endBits ? "truncated value" : nil
+            }
+            if w & (1 << 62) == 0 {
+                bp &+= 2
+                if bp > endBits { return "truncated value" }
+            } else {
+                bp &+= 13
+                if bp > endBits { return "truncated value header" }
+                let l = Int(truncatingIfNeeded: (w &>> 57) & 31)
+                var s = Int(truncatingIfNeeded: (w &>> 51) & 63)
+                if s == 0 { s = 64 }
+                guard l &+ s <= 64 else { return "invalid value window" }
+                sig = s
+                trailing = 64 &- l &- s
+            }
+            // sig is in 1...64, trailing in 0...63.
+            let bits = peek(bp) &>> UInt64(64 &- sig)
+            bp &+= sig
+            if bp > endBits { return "truncated value bits" }
+            vBits ^= bits &<< UInt64(trailing)
+            return nil
+        }
+
+        /// Sets up a peeker over `bytes` (which start with the big-endian u16 sample count) and
+        /// runs `body` with room for the chunk's samples written straight into `out`'s storage.
+        /// `body` gets the sample count, how many samples it may write (fewer than the count
+        /// only for a corrupt header: every sample takes at least two bits, so no more fit),
+        /// where to write, and reports how many it wrote. Capacity grows geometrically so a
+        /// series' chunks append without copying.
+        @inline(__always)
+        static func decodeInPlace(
+            _ bytes: UnsafeRawBufferPointer, into out: inout [Sample],
+            _ body: (BitPeeker, Int, Int, UnsafeMutablePointer<Sample>, inout Int) -> Iterator.DecodeError?
+        ) throws {
+            let count = bytes.count
+            let total = Int(bytes[0]) << 8 | Int(bytes[1])
+            let room = count >= total ? total : Swift.min(total, 2 + 4 * count)
+            guard room > 0, let base = bytes.baseAddress else { return }
+            let start = out.count
+            if out.capacity - start < room { out.reserveCapacity(Swift.max(start + room, out.capacity * 2)) }
+            // Placeholders, written over below and cut back to what was decoded: cheaper than
+            // an append (uniqueness and capacity checks) per sample.
+            out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: room))
+            var written = 0
+            let error = withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { tail -> Iterator.DecodeError? in
+                tail.initializeMemory(as: UInt8.self, repeating: 0)
+                let tailStart = Swift.max(0, count - 8)
+                tail.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[tailStart...]))
+                let r = BitPeeker(base: base, fastEnd: count - 8, tail: UnsafeRawPointer(tail.baseAddress!),
+                                  tailStart: tailStart, endBits: count * 8)
+                return out.withUnsafeMutableBufferPointer { buf in
+                    body(r, total, room, buf.baseAddress! + start, &written)
+                }
+            }
+            out.removeLast(room - written)
+            if let error { throw error }
+        }
     }
 
     /// Encodes samples that are strictly increasing in time (callers dedupe first).
