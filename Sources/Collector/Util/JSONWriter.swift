@@ -33,29 +33,31 @@ struct JSONWriter {
         bytes.append(0x22)
     }
 
-    mutating func int(_ v: Int64) { raw(String(v)) }
+    mutating func int(_ v: Int64) { appendDecimal(v, to: &bytes) }
 
     /// Prometheus' marshalTimestamp: seconds, with exactly three fraction digits when non-zero.
     mutating func timestamp(_ ms: Int64) {
-        var t = ms
-        if t < 0 { raw("-"); t = -t }
-        raw(String(t / 1000))
+        if ms < 0 { bytes.append(UInt8(ascii: "-")) }
+        let t = ms.magnitude
+        appendDecimal(t / 1000, to: &bytes)
         let frac = t % 1000
         if frac != 0 {
-            raw(".")
-            if frac < 100 { raw("0") }
-            if frac < 10 { raw("0") }
-            raw(String(frac))
+            bytes.append(UInt8(ascii: "."))
+            bytes.append(UInt8(truncatingIfNeeded: frac / 100) &+ 48)
+            bytes.append(UInt8(truncatingIfNeeded: frac / 10 % 10) &+ 48)
+            bytes.append(UInt8(truncatingIfNeeded: frac % 10) &+ 48)
         }
     }
 
-    /// `[<seconds>, "<value>"]`, the Prometheus sample pair.
+    /// `[<seconds>,"<value>"]`, the Prometheus sample pair.
     mutating func point(_ t: Int64, _ v: Double) {
-        raw("[")
+        bytes.append(UInt8(ascii: "["))
         timestamp(t)
-        raw(",\"")
-        raw(formatPromValue(v))
-        raw("\"]")
+        bytes.append(UInt8(ascii: ","))
+        bytes.append(UInt8(ascii: "\""))
+        appendPromValue(v, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "]"))
     }
 
     mutating func labels(_ l: Labels) {
