@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage"),
-        .target(name: "TSDB", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
+        .target(name: "CRC32CHW"),
+        .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         .target(name: "Dashboard", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),

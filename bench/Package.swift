@@ -18,10 +18,12 @@ let package = Package(
         .target(name: "RemoteWireC", dependencies: ["CProtobufC"], path: "Shared/RemoteWireC"),
         .target(name: "Storage", path: "Shared/Storage"),
         .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"], path: "Shared/RemoteWrite"),
-        .target(name: "TSDB", dependencies: ["Storage", .product(name: "Logging", package: "swift-log")],
+        .target(name: "CRC32CHW", path: "Shared/CRC32CHW"),
+        .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")],
                 path: "Shared/TSDB", exclude: ["README.md"]),
+        .target(name: "PromQL", dependencies: ["Storage"], path: "Shared/PromQL"),
         .executableTarget(name: "fleetbench", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", .product(name: "Logging", package: "swift-log"),
+            "RemoteWrite", "Storage", "TSDB", "PromQL", .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/fleetbench",
                 // Plain threads and locks around blocking sockets; Swift 6 data-race checking would
                 // only add ceremony to this throwaway client.

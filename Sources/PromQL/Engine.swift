@@ -182,7 +182,6 @@ final class Evaluator {
     let deadline: ContinuousClock.Instant
     var samples = 0
     var ticks = 0
-    var holtWintersError: PromQLError?
 
     init(storage: any Queryable, options: EngineOptions, queryStart: Int64, queryEnd: Int64) {
         self.storage = storage

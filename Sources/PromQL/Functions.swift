@@ -76,12 +76,15 @@ func absentLabels(_ e: Expr) -> Labels {
 
 // MARK: range-vector function kernels (Prometheus functions.go semantics)
 
-func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, rangeEnd: Int64, range: Int64, isCounter: Bool, isRate: Bool) -> Double? {
+/// `mayReset: false` promises no sample in `s` is below its predecessor, which skips the
+/// counter-reset scan without changing the result (the scan would add nothing).
+func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, rangeEnd: Int64, range: Int64, isCounter: Bool, isRate: Bool,
+                      mayReset: Bool = true) -> Double? {
     let cnt = s.count
     if cnt < 2 { return nil }
     let first = s[0], last = s[cnt - 1]
     var result = last.v - first.v
-    if isCounter {
+    if isCounter && mayReset {
         var lastValue = 0.0
         for x in s {
             if x.v < lastValue { result += lastValue }
@@ -104,6 +107,135 @@ func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, range
     var factor = extrapolateTo / sampledInterval
     if isRate { factor /= Double(range) / 1000 }
     return result * factor
+}
+
+/// One series of a range-vector function at every step: the value per step (absent where the
+/// window is empty or the function gives nothing), or nil when no step has a value.
+func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range: Int64, scalars: [[Double]], ctx: Ctx) throws(PromQLError) -> [Double]? {
+    let n = refs.count
+    var vals = [Double](repeating: absentValue, count: n)
+    var any = false
+    var qbuf: [Double] = []
+    try samples.withUnsafeBufferPointer { smp throws(PromQLError) in
+        var lo = 0, hi = 0
+        let cnt = smp.count
+        // Counters rarely reset: one pass over the series spares rate and increase a pass over
+        // every window (windows overlap, so that is many passes over each sample).
+        var mayReset = true
+        if fn == .rate || fn == .increase {
+            mayReset = false
+            var prev = 0.0
+            for x in smp {
+                if x.v < prev { mayReset = true; break }
+                prev = x.v
+            }
+        }
+        for i in 0..<n {
+            let ref = refs[i]
+            let mint = satSub(ref, range)
+            if i > 0 && ref < refs[i - 1] { lo = 0; hi = 0 }
+            while hi < cnt && smp[hi].t <= ref { hi += 1 }
+            while lo < hi && smp[lo].t < mint { lo += 1 }
+            if lo >= hi { continue }
+            let w = UnsafeBufferPointer(rebasing: smp[lo..<hi])
+            var r: Double?
+            switch fn {
+            case .rate, .increase, .delta:
+                r = extrapolatedRate(w, rangeStart: mint, rangeEnd: ref, range: range,
+                                     isCounter: fn != .delta, isRate: fn == .rate, mayReset: mayReset)
+            case .irate: r = instantValue(w, isRate: true)
+            case .idelta: r = instantValue(w, isRate: false)
+            case .deriv:
+                if w.count >= 2 { r = linearRegression(w, interceptTime: w[0].t).slope }
+            case .predict_linear:
+                if w.count >= 2 {
+                    let (slope, intercept) = linearRegression(w, interceptTime: ctx.t(i))
+                    r = slope * scalars[0][i] + intercept
+                }
+            case .holt_winters:
+                r = try holtWinters(w, scalars[0][i], scalars[1][i])
+            case .resets:
+                var resets = 0
+                var prev = w[0].v
+                for x in w.dropFirst() { if x.v < prev { resets += 1 }; prev = x.v }
+                r = Double(resets)
+            case .changes:
+                var changes = 0
+                var prev = w[0].v
+                for x in w.dropFirst() {
+                    if x.v != prev && !(x.v.isNaN && prev.isNaN) { changes += 1 }
+                    prev = x.v
+                }
+                r = Double(changes)
+            case .avg_over_time:
+                var mean = 0.0, count = 0.0, comp = 0.0
+                for x in w {
+                    count += 1
+                    if mean.isInfinite {
+                        if x.v.isInfinite && (mean > 0) == (x.v > 0) { continue }
+                        if !x.v.isInfinite && !x.v.isNaN { continue }
+                    }
+                    (mean, comp) = kahanSumInc(x.v / count - mean / count, mean, comp)
+                }
+                r = mean.isInfinite ? mean : mean + comp
+            case .sum_over_time:
+                var sum = 0.0, comp = 0.0
+                for x in w { (sum, comp) = kahanSumInc(x.v, sum, comp) }
+                r = sum.isInfinite ? sum : sum + comp
+            case .count_over_time: r = Double(w.count)
+            case .min_over_time:
+                var m = w[0].v
+                for x in w where x.v < m || m.isNaN { m = x.v }
+                r = m
+            case .max_over_time:
+                var m = w[0].v
+                for x in w where x.v > m || m.isNaN { m = x.v }
+                r = m
+            case .stddev_over_time, .stdvar_over_time:
+                var count = 0.0, mean = 0.0, cMean = 0.0, aux = 0.0, cAux = 0.0
+                for x in w {
+                    count += 1
+                    let delta = x.v - (mean + cMean)
+                    (mean, cMean) = kahanSumInc(delta / count, mean, cMean)
+                    (aux, cAux) = kahanSumInc(delta * (x.v - (mean + cMean)), aux, cAux)
+                }
+                let variance = (aux + cAux) / count
+                r = fn == .stddev_over_time ? variance.squareRoot() : variance
+            case .last_over_time: r = w[w.count - 1].v
+            case .present_over_time: r = 1
+            case .quantile_over_time:
+                qbuf.removeAll(keepingCapacity: true)
+                for x in w { qbuf.append(x.v) }
+                r = quantileOf(scalars[0][i], &qbuf)
+            case .absent_over_time: r = nil
+            }
+            if let r { vals[i] = r; any = true }
+        }
+    }
+    return any ? vals : nil
+}
+
+/// Prometheus' double exponential smoothing; invalid factors fail the query when a window is
+/// evaluated, as there.
+func holtWinters(_ w: UnsafeBufferPointer<Sample>, _ sf: Double, _ tf: Double) throws(PromQLError) -> Double? {
+    if sf <= 0 || sf >= 1 {
+        throw PromQLError(.execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: \(goFixed6(sf))")
+    }
+    if tf <= 0 || tf >= 1 {
+        throw PromQLError(.execution, "invalid trend factor. Expected: 0 < tf < 1, got: \(goFixed6(tf))")
+    }
+    let l = w.count
+    if l < 2 { return nil }
+    var s0 = 0.0, s1 = w[0].v
+    var b = w[1].v - w[0].v
+    for i in 1..<l {
+        let x = sf * w[i].v
+        if i - 1 != 0 { b = tf * (s1 - s0) + (1 - tf) * b }
+        let y = (1 - sf) * (s1 + b)
+        s0 = s1
+        s1 = x + y
+    }
+    return s1
 }
 
 func instantValue(_ s: UnsafeBufferPointer<Sample>, isRate: Bool) -> Double? {
@@ -237,7 +369,7 @@ func expandTemplate(_ template: String, _ groups: [String?], _ names: [String: I
     return out
 }
 
-enum RangeFunction: String {
+enum RangeFunction: String, Sendable {
     case absent_over_time, avg_over_time, changes, count_over_time, delta, deriv, holt_winters, idelta, increase, irate, last_over_time, max_over_time, min_over_time, predict_linear, present_over_time, quantile_over_time, rate, resets, stddev_over_time, stdvar_over_time, sum_over_time
 }
 
@@ -417,132 +549,40 @@ extension Evaluator {
         guard let fn = RangeFunction(rawValue: name) else {
             throw PromQLError(.internal, "no implementation for function \(name)")
         }
-        var out: [Col] = []
-        out.reserveCapacity(ra.series.count)
-        var anyWindow = [Bool](repeating: false, count: n)
-        var qbuf: [Double] = []
-        for s in ra.series {
-            try tick(n + s.samples.count)
-            var vals = [Double](repeating: absentValue, count: n)
-            var any = false
-            s.samples.withUnsafeBufferPointer { smp in
-                var lo = 0, hi = 0
-                let cnt = smp.count
-                for i in 0..<n {
-                    let ref = ra.refs[i]
-                    let mint = satSub(ref, range)
-                    if i > 0 && ref < ra.refs[i - 1] { lo = 0; hi = 0 }
-                    while hi < cnt && smp[hi].t <= ref { hi += 1 }
-                    while lo < hi && smp[lo].t < mint { lo += 1 }
-                    if lo >= hi { continue }
-                    anyWindow[i] = true
-                    let w = UnsafeBufferPointer(rebasing: smp[lo..<hi])
-                    var r: Double?
-                    switch fn {
-                    case .rate, .increase, .delta:
-                        r = extrapolatedRate(w, rangeStart: mint, rangeEnd: ref, range: range,
-                                             isCounter: fn != .delta, isRate: fn == .rate)
-                    case .irate: r = instantValue(w, isRate: true)
-                    case .idelta: r = instantValue(w, isRate: false)
-                    case .deriv:
-                        if w.count >= 2 { r = linearRegression(w, interceptTime: w[0].t).slope }
-                    case .predict_linear:
-                        if w.count >= 2 {
-                            let (slope, intercept) = linearRegression(w, interceptTime: ctx.t(i))
-                            r = slope * scalars[0][i] + intercept
-                        }
-                    case .holt_winters:
-                        r = holtWinters(w, scalars[0][i], scalars[1][i])
-                    case .resets:
-                        var resets = 0
-                        var prev = w[0].v
-                        for x in w.dropFirst() { if x.v < prev { resets += 1 }; prev = x.v }
-                        r = Double(resets)
-                    case .changes:
-                        var changes = 0
-                        var prev = w[0].v
-                        for x in w.dropFirst() {
-                            if x.v != prev && !(x.v.isNaN && prev.isNaN) { changes += 1 }
-                            prev = x.v
-                        }
-                        r = Double(changes)
-                    case .avg_over_time:
-                        var mean = 0.0, count = 0.0, comp = 0.0
-                        for x in w {
-                            count += 1
-                            if mean.isInfinite {
-                                if x.v.isInfinite && (mean > 0) == (x.v > 0) { continue }
-                                if !x.v.isInfinite && !x.v.isNaN { continue }
-                            }
-                            (mean, comp) = kahanSumInc(x.v / count - mean / count, mean, comp)
-                        }
-                        r = mean.isInfinite ? mean : mean + comp
-                    case .sum_over_time:
-                        var sum = 0.0, comp = 0.0
-                        for x in w { (sum, comp) = kahanSumInc(x.v, sum, comp) }
-                        r = sum.isInfinite ? sum : sum + comp
-                    case .count_over_time: r = Double(w.count)
-                    case .min_over_time:
-                        var m = w[0].v
-                        for x in w where x.v < m || m.isNaN { m = x.v }
-                        r = m
-                    case .max_over_time:
-                        var m = w[0].v
-                        for x in w where x.v > m || m.isNaN { m = x.v }
-                        r = m
-                    case .stddev_over_time, .stdvar_over_time:
-                        var count = 0.0, mean = 0.0, cMean = 0.0, aux = 0.0, cAux = 0.0
-                        for x in w {
-                            count += 1
-                            let delta = x.v - (mean + cMean)
-                            (mean, cMean) = kahanSumInc(delta / count, mean, cMean)
-                            (aux, cAux) = kahanSumInc(delta * (x.v - (mean + cMean)), aux, cAux)
-                        }
-                        let variance = (aux + cAux) / count
-                        r = fn == .stddev_over_time ? variance.squareRoot() : variance
-                    case .last_over_time: r = w[w.count - 1].v
-                    case .present_over_time: r = 1
-                    case .quantile_over_time:
-                        qbuf.removeAll(keepingCapacity: true)
-                        for x in w { qbuf.append(x.v) }
-                        r = quantileOf(scalars[0][i], &qbuf)
-                    case .absent_over_time: r = nil
+        // Series are independent: each core takes a contiguous run of them.
+        let refs = ra.refs, series = ra.series, args = scalars
+        let deadline = self.deadline
+        try checkNow()
+        let cols: [Col?]
+        do {
+            cols = try ParallelMap.run(series.count, minPerWorker: Swift.max(1, 20_000 / Swift.max(1, n))) { k throws(PromQLError) -> Col? in
+                if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+                let s = series[k]
+                guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx) else { return nil }
+                return Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)
+            }
+        } catch let e as PromQLError {
+            throw e
+        } catch {
+            throw PromQLError(.internal, "\(error)")
+        }
+        if fn == .absent_over_time {
+            // A step is covered when any series has a sample in its window.
+            var anyWindow = [Bool](repeating: false, count: n)
+            for s in series {
+                s.samples.withUnsafeBufferPointer { smp in
+                    var hi = 0
+                    for i in 0..<n {
+                        if i > 0 && refs[i] < refs[i - 1] { hi = 0 }
+                        while hi < smp.count && smp[hi].t <= refs[i] { hi += 1 }
+                        if hi > 0 && smp[hi - 1].t >= satSub(refs[i], range) { anyWindow[i] = true }
                     }
-                    if let r { vals[i] = r; any = true }
                 }
             }
-            if holtWintersError != nil { break }
-            if any { out.append(Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)) }
-        }
-        if let e = holtWintersError { holtWintersError = nil; throw e }
-        if name == "absent_over_time" {
             if anyWindow.allSatisfy({ $0 }) { return [] }
             return [Col(labels: absentLabels(c.args[0]), vals: anyWindow.map { $0 ? absentValue : 1 })]
         }
-        return try mergeSameLabels(out, anyOverlapIsError: true)
-    }
-
-    func holtWinters(_ w: UnsafeBufferPointer<Sample>, _ sf: Double, _ tf: Double) -> Double? {
-        if sf <= 0 || sf >= 1 {
-            holtWintersError = PromQLError(.execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: \(goFixed6(sf))")
-            return nil
-        }
-        if tf <= 0 || tf >= 1 {
-            holtWintersError = PromQLError(.execution, "invalid trend factor. Expected: 0 < tf < 1, got: \(goFixed6(tf))")
-            return nil
-        }
-        let l = w.count
-        if l < 2 { return nil }
-        var s0 = 0.0, s1 = w[0].v
-        var b = w[1].v - w[0].v
-        for i in 1..<l {
-            let x = sf * w[i].v
-            if i - 1 != 0 { b = tf * (s1 - s0) + (1 - tf) * b }
-            let y = (1 - sf) * (s1 + b)
-            s0 = s1
-            s1 = x + y
-        }
-        return s1
+        return try mergeSameLabels(cols.compactMap { $0 }, anyOverlapIsError: true)
     }
 
     func labelReplace(_ c: Call, _ ctx: Ctx) throws(PromQLError) -> [Col] {

@@ -371,9 +371,11 @@ final class Block: Sendable, PostingsIndex {
         return try readPostings(at: vs[lo].offset)
     }
 
+    typealias ChunkMeta = (minT: Int64, maxT: Int64, ref: UInt64)
+
     struct SeriesEntry {
         var labels: Labels
-        var chunks: [(minT: Int64, maxT: Int64, ref: UInt64)]
+        var chunks: [ChunkMeta]
     }
 
     func series(_ ref: UInt64) throws -> SeriesEntry {
@@ -421,28 +423,38 @@ final class Block: Sendable, PostingsIndex {
     }
 
     func samples(_ entry: SeriesEntry, mint: Int64, maxt: Int64) throws -> [Sample] {
+        try samples(entry.chunks, mint: mint, maxt: maxt)
+    }
+
+    func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64) throws -> [Sample] {
         var out: [Sample] = []
-        for c in entry.chunks where c.maxT >= mint && c.minT <= maxt {
-            let (encoding, data) = try chunk(c.ref)
+        try samples(chunks, mint: mint, maxt: maxt, into: &out)
+        return out
+    }
+
+    /// Appends the samples of `chunks` (one series' chunks, in time order) in [mint, maxt],
+    /// decoding straight from the mapped file after checking the chunk's checksum.
+    func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+        let file = dir + "/chunks"
+        let buf = chunksFile.buffer
+        for c in chunks where c.maxT >= mint && c.minT <= maxt {
+            guard c.ref >= 5, c.ref < UInt64(buf.count) else {
+                throw TSDBError.corrupt(file, Int(clamping: c.ref), "chunk reference outside the file")
+            }
+            var r = ByteReader(buf, file: file, start: Int(c.ref))
+            let len = try r.count(limit: r.remaining)
+            let rec = try r.bytes(len + 1)
+            guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corrupt(file, Int(c.ref), "chunk checksum mismatch") }
+            let data = UnsafeRawBufferPointer(rebasing: rec[(rec.startIndex + 1)...])
             do {
-                if encoding == BlockWriter.encodingDecimal {
-                    try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
-                    continue
-                }
-                if data.count >= 2 {
-                    // Grow geometrically to hold this chunk (its header holds the sample count).
-                    let n = Int(data[0]) << 8 | Int(data[1])
-                    if out.capacity - out.count < n { out.reserveCapacity(Swift.max(out.count + n, out.capacity * 2)) }
-                }
-                var it = try XORChunk.Iterator(data)
-                while let s = try it.next() {
-                    if s.t > maxt { break }
-                    if s.t >= mint { out.append(s) }
+                switch rec[rec.startIndex] {
+                case BlockWriter.encodingXOR: try XORChunk.decode(data, mint: mint, maxt: maxt, into: &out)
+                case BlockWriter.encodingDecimal: try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
+                default: throw TSDBError.corrupt(file, Int(c.ref), "unknown chunk encoding \(rec[rec.startIndex])")
                 }
             } catch let e as XORChunk.Iterator.DecodeError {
-                throw TSDBError.corrupt(dir + "/chunks", Int(c.ref), "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
+                throw TSDBError.corrupt(file, Int(c.ref), "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
             }
         }
-        return out
     }
 }

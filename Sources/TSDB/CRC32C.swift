@@ -1,6 +1,10 @@
+import CRC32CHW
 /// CRC-32C (Castagnoli), the checksum Prometheus uses for WAL records and index sections.
-/// Slicing-by-8 because every WAL record and every chunk read passes through it.
+/// Every WAL record and every chunk read passes through it: the CPU instruction where there is
+/// one (CRC32CHW), else slicing-by-8 tables.
 enum CRC32C {
+    static let hardware = fleetscope_crc32c_hw_available() != 0
+
     static let tables: [[UInt32]] = {
         let poly: UInt32 = 0x82F6_3B78
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
@@ -16,6 +20,14 @@ enum CRC32C {
     }()
 
     static func update(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
+        if hardware, let base = data.baseAddress {
+            return ~fleetscope_crc32c_hw_update(~crc, base.assumingMemoryBound(to: UInt8.self), data.count)
+        }
+        return tableUpdate(crc, data)
+    }
+
+    /// The portable version; also the reference the hardware path is tested against.
+    static func tableUpdate(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         var i = 0
         let n = data.count

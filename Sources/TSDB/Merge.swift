@@ -29,25 +29,21 @@ enum SampleMerge {
         out.reserveCapacity(bound)
         var sorted = true
         for c in chunks {
-            if c.decimal {
-                let before = out.count
-                do {
-                    try DecimalChunk.decode(c.data, mint: mint, maxt: maxt, into: &out)
-                } catch {
-                    // As before: a chunk that does not decode reads as empty.
-                    out.removeSubrange(before...)
-                    continue
+            let before = out.count
+            do {
+                try c.data.withUnsafeBytes { b in
+                    if c.decimal {
+                        try DecimalChunk.decode(b, mint: mint, maxt: maxt, into: &out)
+                    } else {
+                        try XORChunk.decode(b, mint: mint, maxt: maxt, into: &out)
+                    }
                 }
-                if before > 0, before < out.count, out[before - 1].t >= out[before].t { sorted = false }
+            } catch {
+                // As before: a chunk that does not decode reads as empty.
+                out.removeSubrange(before...)
                 continue
             }
-            guard var it = try? XORChunk.Iterator(c.data) else { continue }
-            while let s = try? it.next() {
-                if s.t > maxt { break }
-                if s.t < mint { continue }
-                if let l = out.last, l.t >= s.t { sorted = false }
-                out.append(s)
-            }
+            if before > 0, before < out.count, out[before - 1].t >= out[before].t { sorted = false }
         }
         if sorted { return out }
         let idx = out.indices.sorted { out[$0].t != out[$1].t ? out[$0].t < out[$1].t : $0 < $1 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Storage
 
 /// Reads blocks, the frozen set being persisted and the head, and merges them per series.
@@ -8,37 +9,94 @@ struct TSDBQuerier: Querier {
     let mint: Int64
     let maxt: Int64
 
+    /// Where one series' samples are, still encoded: decoding waits until every source has been
+    /// looked up, so it can run outside the head lock and on every core.
+    enum Source {
+        case block(Block, [Block.ChunkMeta])
+        case memory([ChunkData])
+    }
+
+    struct Group {
+        var labels: Labels
+        var sources: [Source]
+    }
+
     func select(_ matchers: [LabelMatcher]) throws -> [Series] {
+        let groups = try self.groups(matchers)
+        return try ParallelMap.run(groups.count) { i in
+            Series(labels: groups[i].labels, samples: try decode(groups[i].sources))
+        }.filter { !$0.samples.isEmpty }
+    }
+
+    /// Matching series in label order, each with its sources in precedence order. Block series
+    /// come in label order already (the writer enforces it), so sources are merged like sorted
+    /// lists rather than hashed by label set and sorted afterwards.
+    func groups(_ matchers: [LabelMatcher]) throws -> [Group] {
         let snap = db.snapshot(matchers, mint: mint, maxt: maxt)
-        var merged: [Labels: [Sample]] = [:]
+        var lists: [[Group]] = []
         for b in snap.blocks {
+            var l: [Group] = []
             for ref in try b.postings(for: matchers) {
                 let e = try b.series(ref)
-                guard e.chunks.contains(where: { $0.maxT >= mint && $0.minT <= maxt }) else { continue }
-                let s = try b.samples(e, mint: mint, maxt: maxt)
-                if s.isEmpty { continue }
-                if let prev = merged[e.labels] { merged[e.labels] = SampleMerge.merge(prev, s) } else { merged[e.labels] = s }
+                let cs = e.chunks.filter { $0.maxT >= mint && $0.minT <= maxt }
+                if !cs.isEmpty { l.append(Group(labels: e.labels, sources: [.block(b, cs)])) }
+            }
+            if !l.isEmpty { lists.append(l) }
+        }
+        for mem in [snap.frozen, snap.head] where !mem.isEmpty {
+            var l = mem.map { Group(labels: $0.0, sources: [.memory($0.1)]) }
+            l.sort { $0.labels < $1.labels }
+            lists.append(l)
+        }
+        guard var acc = lists.first else { return [] }
+        for l in lists.dropFirst() { acc = Self.merge(acc, l) }
+        return acc
+    }
+
+    /// Two label-sorted lists into one; equal label sets join their sources, `a`'s first.
+    static func merge(_ a: [Group], _ b: [Group]) -> [Group] {
+        var out: [Group] = []
+        out.reserveCapacity(Swift.max(a.count, b.count))
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            if a[i].labels < b[j].labels {
+                out.append(a[i]); i += 1
+            } else if b[j].labels < a[i].labels {
+                out.append(b[j]); j += 1
+            } else {
+                var g = a[i]
+                g.sources += b[j].sources
+                out.append(g); i += 1; j += 1
             }
         }
-        for (labels, chunks) in snap.frozen + snap.head {
-            let s = SampleMerge.decode(chunks, mint: mint, maxt: maxt)
-            if s.isEmpty { continue }
-            if let prev = merged[labels] { merged[labels] = SampleMerge.merge(prev, s) } else { merged[labels] = s }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
+    }
+
+    /// One series' samples in [mint, maxt]. Sources that follow each other in time (the usual
+    /// case: older blocks, then the head) are decoded straight into one array.
+    func decode(_ sources: [Source]) throws -> [Sample] {
+        var out: [Sample] = []
+        for src in sources {
+            switch src {
+            case .block(let b, let cs):
+                if let last = out.last, let first = cs.first, first.minT <= last.t {
+                    out = SampleMerge.merge(out, try b.samples(cs, mint: mint, maxt: maxt))
+                } else {
+                    try b.samples(cs, mint: mint, maxt: maxt, into: &out)
+                }
+            case .memory(let cs):
+                let s = SampleMerge.decode(cs, mint: mint, maxt: maxt)
+                out = out.isEmpty ? s : SampleMerge.merge(out, s)
+            }
         }
-        return merged.map { Series(labels: $0.key, samples: $0.value) }.sorted { $0.labels < $1.labels }
+        return out
     }
 
     func series(_ matchers: [LabelMatcher]) throws -> [Labels] {
-        let snap = db.snapshot(matchers, mint: mint, maxt: maxt)
-        var set = Set<Labels>()
-        for b in snap.blocks {
-            for ref in try b.postings(for: matchers) {
-                let e = try b.series(ref)
-                if e.chunks.contains(where: { $0.maxT >= mint && $0.minT <= maxt }) { set.insert(e.labels) }
-            }
-        }
-        for (labels, chunks) in snap.frozen + snap.head where !chunks.isEmpty { set.insert(labels) }
-        return set.sorted()
+        // Head series listed in range may hold no sample inside it (chunk bounds only), as before.
+        try groups(matchers).map(\.labels)
     }
 
     func labelNames(_ matchers: [LabelMatcher]) throws -> [String] {

@@ -6,7 +6,9 @@ import TSDB
 ///                 [--interval-ms MS] [--end-ms MS] [--seed N]
 /// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N]
 /// fleetbench flush-tsdb --dir COLLECTOR_DATA_DIR/tsdb   (collector must be stopped)
-let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR"
+/// fleetbench query --dir COLLECTOR_DATA_DIR/tsdb --query Q (--time S | --start S --end S --step S) [--runs N]
+///                 (collector must be stopped; in-process latency with the time spent in storage apart)
+let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | query --dir DIR --query Q ..."
 
 func options(_ args: ArraySlice<String>) throws -> [String: String] {
     var o: [String: String] = [:]
@@ -52,6 +54,10 @@ do {
         try db.flushHead()
         try db.close()
         print("flushed head of \(dir) into blocks")
+    case "query":
+        guard let dir = o["dir"], let q = o["query"] else { throw BenchError("query needs --dir and --query") }
+        try queryBench(dir: dir, query: q, time: o["time"].flatMap(Int64.init), start: o["start"].flatMap(Int64.init),
+                       end: o["end"].flatMap(Int64.init), step: o["step"].flatMap(Int64.init), runs: max(1, try int("runs", 5)))
     default:
         throw BenchError(usage)
     }
