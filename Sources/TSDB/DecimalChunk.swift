@@ -115,96 +115,82 @@ enum DecimalChunk {
         guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let e = Int(bytes[2])
         guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        let p = powers[e]
-        try XORChunk.BitPeeker.decodeInPlace(bytes, into: &out) { r, total, room, dst, written in
-            decodeSamples(r, total: total, room: room, divisor: p, mint: mint, maxt: maxt, dst: dst, written: &written)
-        }
+        var d = Decoder(XORChunk.BitStream(bytes, startByte: 3), divisor: powers[e])
+        try XORChunk.InPlace.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
     }
 
-    /// The decoding loop, all state in locals; errors are returned (with the reasons the
-    /// format has always given) so the common path carries no error plumbing.
-    private static func decodeSamples(_ r: XORChunk.BitPeeker, total: Int, room: Int, divisor p: Double, mint: Int64, maxt: Int64,
-                                      dst: UnsafeMutablePointer<Sample>, written: inout Int) -> XORChunk.Iterator.DecodeError? {
-        typealias Err = XORChunk.Iterator.DecodeError
-        let end = r.endBits
-        var bp = 24
-        var n = 0
-        defer { written = n }
-        var x: UInt64 = 0
-        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
-        var t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
-        var m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-        if t > maxt { return nil }
-        if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n += 1 }
-        if room < 2 { return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil }
+    /// Decoding state, all in locals of `XORChunk.InPlace.run` once inlined. Errors carry the
+    /// reasons the format has always given, checked in the same order.
+    struct Decoder: XORChunk.InPlace.SampleDecoder {
+        var s: XORChunk.BitStream
+        var t: Int64 = 0
+        private var tDelta: UInt64 = 0
+        private var m: Int64 = 0
+        private var mDelta: Int64 = 0
+        private let p: Double
 
-        var tDelta: UInt64 = 0
-        if let why = r.uvarint(&bp, &tDelta) { return Err(sampleIndex: 1, reason: why) }
-        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 1, reason: why) }
-        var mDelta = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-        var nt = t &+ Int64(bitPattern: tDelta)
-        guard nt > t else { return Err(sampleIndex: 1, reason: "non-increasing timestamp") }
-        t = nt
-        m &+= mDelta
-        if t > maxt { return nil }
-        if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n += 1 }
+        init(_ s: XORChunk.BitStream, divisor: Double) {
+            self.s = s
+            p = divisor
+        }
 
-        var i = 2
-        while i < room {
-            // Bucket prefixes' one-bits are real data (padding past the end reads as zeros), so
-            // a prefix is complete when its length fits.
-            var w = r.peek(bp)
-            if w >> 63 == 0 {
-                bp &+= 1
-                if bp > end { return Err(sampleIndex: i, reason: "truncated sample") }
-            } else {
-                let k = Swift.min((~w).leadingZeroBitCount, 4)
-                var dod: Int64
-                if k < 4 {
-                    if bp &+ k &+ 1 > end { return Err(sampleIndex: i, reason: "truncated sample") }
-                    let sz = 11 &+ 3 &* k  // 14, 17, 20
-                    dod = Int64(bitPattern: (w &<< UInt64(k &+ 1)) &>> UInt64(64 &- sz))
-                    if dod > 1 &<< Int64(sz &- 1) { dod &-= 1 &<< Int64(sz) }
-                    bp &+= k &+ 1 &+ sz
-                } else {
-                    if bp &+ 4 > end { return Err(sampleIndex: i, reason: "truncated sample") }
-                    dod = Int64(bitPattern: r.peek(bp &+ 4))
-                    bp &+= 68
-                }
-                if bp > end { return Err(sampleIndex: i, reason: "truncated timestamp") }
-                tDelta &+= UInt64(bitPattern: dod)
+        @inline(__always) var sample: Sample { Sample(t: t, v: Double(m) / p) }
+
+        mutating func head(_ i: Int) -> String? {
+            var x: UInt64 = 0
+            if i == 0 {
+                if let why = s.uvarint(&x) { return why }
+                t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+                if let why = s.uvarint(&x) { return why }
+                m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+                return nil
             }
-            nt = t &+ Int64(bitPattern: tDelta)
-            guard nt > t else { return Err(sampleIndex: i, reason: "non-increasing timestamp") }
+            if let why = s.uvarint(&tDelta) { return why }
+            if let why = s.uvarint(&x) { return why }
+            mDelta = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+            let nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return "non-increasing timestamp" }
+            t = nt
+            m &+= mDelta
+            return nil
+        }
+
+        /// Bucket prefixes' one-bits are real data (bits past the end read as zeros), so when a
+        /// field runs past the end, its prefix was cut off iff the prefix's last bit (the '0',
+        /// or the fourth '1') lies past the end too.
+        @inline(__always) mutating func next(checked: Bool) -> String? {
+            s.refill()
+            var before = s.consumed
+            var k = s.prefixOnes
+            tDelta &+= s.timestampDoD()
+            if checked && s.consumed > s.endBits {
+                return before &+ Swift.min(k &+ 1, 4) > s.endBits ? "truncated sample" : "truncated timestamp"
+            }
+            let nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return "non-increasing timestamp" }
             t = nt
 
-            w = r.peek(bp)
-            if w >> 63 == 0 {
-                bp &+= 1
-                if bp > end { return Err(sampleIndex: i, reason: "truncated sample") }
+            // '0' | '10'+8 bits | '110'+16 | '1110'+32 | '1111'+64, two's complement; the small
+            // buckets without branches.
+            if s.cnt < 36 { s.refill() }
+            before = s.consumed
+            k = s.prefixOnes
+            let mdod: Int64
+            if k < 4 {
+                let sz = k == 0 ? 0 : 4 &<< k
+                let v = Int64(bitPattern: s.buf &<< (k &+ 1)) &>> (64 &- sz)
+                mdod = k == 0 ? 0 : v
+                s.skip(k &+ 1 &+ sz)
             } else {
-                // '10' +8 bits, '110' +16, '1110' +32, '1111' +64, two's complement.
-                let k = Swift.min((~w).leadingZeroBitCount, 4)
-                var mdod: Int64
-                if k < 4 {
-                    if bp &+ k &+ 1 > end { return Err(sampleIndex: i, reason: "truncated sample") }
-                    let sz = 4 &<< k  // 8, 16, 32
-                    mdod = Int64(bitPattern: w &<< UInt64(k &+ 1)) &>> Int64(64 &- sz)
-                    bp &+= k &+ 1 &+ sz
-                } else {
-                    if bp &+ 4 > end { return Err(sampleIndex: i, reason: "truncated sample") }
-                    mdod = Int64(bitPattern: r.peek(bp &+ 4))
-                    bp &+= 68
-                }
-                if bp > end { return Err(sampleIndex: i, reason: "truncated value") }
-                mDelta &+= mdod
+                s.skip(4)
+                mdod = Int64(bitPattern: s.read(64))
             }
+            if checked && s.consumed > s.endBits {
+                return before &+ Swift.min(k &+ 1, 4) > s.endBits ? "truncated sample" : "truncated value"
+            }
+            mDelta &+= mdod
             m &+= mDelta
-            if t > maxt { return nil }
-            if t >= mint { dst[n] = Sample(t: t, v: Double(m) / p); n &+= 1 }
-            i &+= 1
+            return nil
         }
-        return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil
     }
 }

@@ -350,106 +350,159 @@ struct XORChunk {
     /// Same results and errors as `Iterator`, which stays the reference for the format.
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         guard bytes.count >= 2 else { throw Iterator.DecodeError(sampleIndex: 0, reason: "chunk shorter than its header") }
-        try BitPeeker.decodeInPlace(bytes, into: &out) { r, total, room, dst, written in
-            decodeSamples(r, total: total, room: room, mint: mint, maxt: maxt, dst: dst, written: &written)
-        }
+        var d = Decoder(BitStream(bytes, startByte: 2))
+        try InPlace.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
     }
 
-    /// The XOR decoding loop: all state in locals, one or two peeks per sample, errors
-    /// returned rather than thrown so the common path carries no error plumbing.
-    private static func decodeSamples(_ r: BitPeeker, total: Int, room: Int, mint: Int64, maxt: Int64,
-                                      dst: UnsafeMutablePointer<Sample>, written: inout Int) -> Iterator.DecodeError? {
-        typealias Err = Iterator.DecodeError
-        let end = r.endBits
-        var bp = 16
-        var n = 0
-        defer { written = n }
-        var x: UInt64 = 0
-        if let why = r.uvarint(&bp, &x) { return Err(sampleIndex: 0, reason: why) }
-        var t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-        var vBits = r.peek(bp)
-        bp += 64
-        if bp > end { return Err(sampleIndex: 0, reason: "truncated first value") }
-        if t > maxt { return nil }
-        if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n += 1 }
-        if room < 2 { return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil }
+    /// XOR decoding state, all in locals of `InPlace.run` once inlined. The checks run in the
+    /// order `Iterator` runs them, so both report the same error for the same bytes.
+    struct Decoder: InPlace.SampleDecoder {
+        var s: BitStream
+        var t: Int64 = 0
+        private var tDelta: UInt64 = 0
+        private var vBits: UInt64 = 0
+        /// The value window: significant bits and trailing zeros (leading = 64 - sig - trailing).
+        private var sig = 64
+        private var trailing = 0
 
-        var tDelta: UInt64 = 0
-        if let why = r.uvarint(&bp, &tDelta) { return Err(sampleIndex: 1, reason: why) }
-        var nt = t &+ Int64(bitPattern: tDelta)
-        guard nt > t else { return Err(sampleIndex: 1, reason: "non-increasing timestamp") }
-        t = nt
-        // The value window: significant bits and trailing zeros (leading = 64 - sig - trailing).
-        var sig = 64, trailing = 0
-        if let why = r.xorValue(&bp, &vBits, &sig, &trailing) { return Err(sampleIndex: 1, reason: why) }
-        if t > maxt { return nil }
-        if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n += 1 }
+        init(_ s: BitStream) { self.s = s }
 
-        var i = 2
-        while i < room {
-            let w = r.peek(bp)
-            if w >> 63 == 0 {
-                bp &+= 1
-            } else {
-                // '10' +14 bits, '110' +17, '1110' +20, '1111' +64; the one-bits are real data
-                // (padding past the end reads as zeros), so only the total length needs a check.
-                let k = Swift.min((~w).leadingZeroBitCount, 4)
-                var dod: Int64
-                if k < 4 {
-                    let sz = 11 &+ 3 &* k
-                    dod = Int64(bitPattern: (w &<< UInt64(k &+ 1)) &>> UInt64(64 &- sz))
-                    if dod > 1 &<< Int64(sz &- 1) { dod &-= 1 &<< Int64(sz) }
-                    bp &+= k &+ 1 &+ sz
-                } else {
-                    dod = Int64(bitPattern: r.peek(bp &+ 4))
-                    bp &+= 68
-                }
-                tDelta &+= UInt64(bitPattern: dod)
+        @inline(__always) var sample: Sample { Sample(t: t, v: Double(bitPattern: vBits)) }
+
+        mutating func head(_ i: Int) -> String? {
+            if i == 0 {
+                var x: UInt64 = 0
+                if let why = s.uvarint(&x) { return why }
+                t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+                vBits = s.read(64)
+                return s.consumed > s.endBits ? "truncated first value" : nil
             }
-            if bp > end { return Err(sampleIndex: i, reason: "truncated timestamp") }
-            nt = t &+ Int64(bitPattern: tDelta)
-            guard nt > t else { return Err(sampleIndex: i, reason: "non-increasing timestamp") }
+            if let why = s.uvarint(&tDelta) { return why }
+            let nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return "non-increasing timestamp" }
             t = nt
-            if let why = r.xorValue(&bp, &vBits, &sig, &trailing) { return Err(sampleIndex: i, reason: why) }
-            if t > maxt { return nil }
-            if t >= mint { dst[n] = Sample(t: t, v: Double(bitPattern: vBits)); n &+= 1 }
-            i &+= 1
+            return value(checked: true)
         }
-        return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil
+
+        @inline(__always) mutating func next(checked: Bool) -> String? {
+            s.refill()
+            tDelta &+= s.timestampDoD()
+            if checked && s.consumed > s.endBits { return "truncated timestamp" }
+            let nt = t &+ Int64(bitPattern: tDelta)
+            guard nt > t else { return "non-increasing timestamp" }
+            t = nt
+            return value(checked: checked)
+        }
+
+        /// '0' repeats the previous value, '10' + `sig` bits reuses the window, '11' + 5 bits
+        /// leading zeros + 6 bits significant bits (0 meaning 64) + the bits opens a new one.
+        @inline(__always) private mutating func value(checked: Bool) -> String? {
+            if s.cnt < 13 { s.refill() }
+            let top2 = s.buf &>> 62
+            if top2 < 2 {
+                s.skip(1)
+                return checked && s.consumed > s.endBits ? "truncated value" : nil
+            }
+            if top2 == 2 {
+                s.skip(2)
+                if checked && s.consumed > s.endBits { return "truncated value" }
+            } else {
+                // Both control bits are ones, so real data: only the header can be cut off.
+                let l = Int(truncatingIfNeeded: (s.buf &>> 57) & 31)
+                var w = Int(truncatingIfNeeded: (s.buf &>> 51) & 63)
+                s.skip(13)
+                if checked && s.consumed > s.endBits { return "truncated value header" }
+                if w == 0 { w = 64 }
+                guard l &+ w <= 64 else { return "invalid value window" }
+                sig = w
+                trailing = 64 &- l &- w
+            }
+            // sig is in 1...64, trailing in 0...63.
+            let bits = s.read(sig)
+            if checked && s.consumed > s.endBits { return "truncated value bits" }
+            vBits ^= bits &<< trailing
+            return nil
+        }
     }
 
-    /// Big-endian bit peeks at any bit position of a chunk in place, never touching memory
-    /// outside it: a peek returns the 64 bits from bit `bp` on, from one unaligned 8-byte load
-    /// plus the ninth byte for the bits the shift brings in. Within 9 bytes of the end it loads
-    /// from a zero-padded copy of the last bytes instead, so bits past the end read as zeros
-    /// and decoders find truncation by comparing their position with `endBits` after a field.
-    struct BitPeeker {
-        let base: UnsafeRawPointer
-        /// Byte offsets below this have 9 chunk bytes from there on.
-        let fastEnd: Int
-        /// 32 bytes: the chunk's bytes from `tailStart` to the end, then zeros.
-        let tail: UnsafeRawPointer
-        let tailStart: Int
-        let endBits: Int
+    /// Reads a chunk MSB first as a bit stream held in a register: `buf` has the next `cnt`
+    /// unread bits at its top and is refilled by one unaligned big-endian 8-byte load (the
+    /// branch-free refill of Giesen's "Reading bits in far too many ways", variant 4). Bits past
+    /// the end of the chunk read as zeros (see `InPlace`), so decoders detect truncation by
+    /// comparing `consumed` with `endBits` after a field.
+    struct BitStream {
+        /// Unread bits at the top; below them zeros or the bits that follow (a refill ORs the
+        /// same bytes in again).
+        var buf: UInt64 = 0
+        /// Unread bits in `buf`: 56...63 after a refill, so a refill allows any read up to 56 bits.
+        var cnt = 0
+        /// The next byte to load, from `base`.
+        var pos: Int
+        var base: UnsafeRawPointer
+        var endBits: Int
+        /// Loads must end by this offset from `base` (checked in debug builds).
+        var loadLimit: Int
 
-        @inline(__always) func peek(_ bp: Int) -> UInt64 {
-            let i = bp &>> 3
-            // Past the tail copy everything is padding; clamping keeps the load inside it.
-            let p = i < fastEnd ? base + i : tail + Swift.min(i &- tailStart, 23)
-            let w = UInt64(bigEndian: p.loadUnaligned(as: UInt64.self))
-            let b = UInt64(p.load(fromByteOffset: 8, as: UInt8.self))
-            let s = UInt64(truncatingIfNeeded: bp & 7)
-            return w &<< s | b &>> (8 &- s)
+        init(_ bytes: UnsafeRawBufferPointer, startByte: Int) {
+            base = bytes.baseAddress!
+            pos = startByte
+            endBits = bytes.count * 8
+            loadLimit = bytes.count
+        }
+
+        /// Bits read so far, counted from where `base` points.
+        @inline(__always) var consumed: Int { pos &* 8 &- cnt }
+
+        @inline(__always) mutating func refill() {
+            assert(pos >= 0 && pos + 8 <= loadLimit, "chunk load at \(pos) outside \(loadLimit) readable bytes")
+            buf |= UInt64(bigEndian: (base + pos).loadUnaligned(as: UInt64.self)) &>> cnt
+            pos &+= (63 &- cnt) &>> 3
+            cnt |= 56
+        }
+
+        /// Continues on a copy of the chunk's bytes from offset `start` on, followed by zeros up
+        /// to `capacity` bytes.
+        mutating func rebase(onto copy: UnsafeRawPointer, from start: Int, capacity: Int) {
+            base = copy
+            pos -= start
+            endBits -= start * 8
+            loadLimit = capacity
+        }
+
+        /// Drops `n` bits, n <= cnt (< 64).
+        @inline(__always) mutating func skip(_ n: Int) {
+            buf &<<= n
+            cnt &-= n
+        }
+
+        /// Reads `n` bits, 1 <= n <= 64, refilling as needed.
+        @inline(__always) mutating func read(_ n: Int) -> UInt64 {
+            if n > cnt {
+                refill()
+                if n > cnt { return readWide(n) }
+            }
+            let v = buf &>> (64 &- n)
+            skip(n)
+            return v
+        }
+
+        /// 57...64 bits, more than one refill guarantees: in two halves.
+        @inline(__always) private mutating func readWide(_ n: Int) -> UInt64 {
+            let hi = buf &>> 32
+            skip(32)
+            refill()
+            let lo = buf &>> (96 &- n)
+            skip(n &- 32)
+            return hi &<< (n &- 32) | lo
         }
 
         /// A byte-wise uvarint (as in the first two samples); returns why it failed, or nil.
-        @inline(__always) func uvarint(_ bp: inout Int, _ x: inout UInt64) -> String? {
+        mutating func uvarint(_ x: inout UInt64) -> String? {
             var v: UInt64 = 0
             var shift: UInt64 = 0
             for k in 0..<10 {
-                let b = peek(bp) &>> 56
-                bp += 8
-                if bp > endBits { return "truncated varint" }
+                let b = read(8)
+                if consumed > endBits { return "truncated varint" }
                 if b < 0x80 {
                     if k == 9 && b > 1 { return "varint overflow" }
                     x = v | b &<< shift
@@ -461,69 +514,125 @@ struct XORChunk {
             return "varint overflow"
         }
 
-        /// One XOR value: '0' repeats the previous value, '10' + `sig` bits reuses the window,
-        /// '11' + 5 bits leading zeros + 6 bits significant bits (0 meaning 64) + the bits opens
-        /// a new one. Returns why it failed (the reasons `Iterator` gives), or nil.
-        @inline(__always) func xorValue(_ bp: inout Int, _ vBits: inout UInt64, _ sig: inout Int, _ trailing: inout Int) -> String? {
-            let w = peek(bp)
-            if w >> 63 == 0 {
-                bp &+= 1
-                return bp > endBits ? "truncated value" : nil
+        /// The number of one-bits `buf` starts with, up to 4: a bucket prefix.
+        @inline(__always) var prefixOnes: Int { (~buf | 1 &<< 59).leadingZeroBitCount }
+
+        /// A timestamp delta-of-delta: '0' | '10'+14 bits | '110'+17 | '1110'+20 | '1111'+64,
+        /// in Prometheus' ranges (-2^(n-1), 2^(n-1)]. Needs 24 bits in `buf` (a refill). The
+        /// small buckets decode without branches: jittery scrapes mix '0' and '10' unpredictably.
+        @inline(__always) mutating func timestampDoD() -> UInt64 {
+            let k = prefixOnes
+            if k == 4 {
+                skip(4)
+                return read(64)
             }
-            if w & (1 << 62) == 0 {
-                bp &+= 2
-                if bp > endBits { return "truncated value" }
-            } else {
-                bp &+= 13
-                if bp > endBits { return "truncated value header" }
-                let l = Int(truncatingIfNeeded: (w &>> 57) & 31)
-                var s = Int(truncatingIfNeeded: (w &>> 51) & 63)
-                if s == 0 { s = 64 }
-                guard l &+ s <= 64 else { return "invalid value window" }
-                sig = s
-                trailing = 64 &- l &- s
-            }
-            // sig is in 1...64, trailing in 0...63.
-            let bits = peek(bp) &>> UInt64(64 &- sig)
-            bp &+= sig
-            if bp > endBits { return "truncated value bits" }
-            vBits ^= bits &<< UInt64(trailing)
-            return nil
+            let sz = k == 0 ? 0 : 11 &+ 3 &* k  // 0, 14, 17, 20
+            // Shifting right by 1 then 63 - sz yields no bits for sz = 0 without a 64-bit shift.
+            let raw = Int64(bitPattern: ((buf &<< (k &+ 1)) &>> 1) &>> (63 &- sz))
+            let half = (Int64(1) &<< Int64(sz)) &>> 1
+            skip(k &+ 1 &+ sz)
+            return UInt64(bitPattern: raw > half ? raw &- (half &<< 1) : raw)
+        }
+    }
+
+    /// Decoding straight from a chunk's bytes (an mmap'ed block file, say) without reading
+    /// outside them, in two phases: while a sample starts at least `margin` bytes before the end,
+    /// neither its bits nor the stream's look-ahead loads can reach past the end, so loads go
+    /// straight to the chunk and truncation checks are skipped; the last samples read from a
+    /// zero-padded copy of the last `tailBytes` bytes, with checks.
+    enum InPlace {
+        /// Bytes a sample can take (two 10-byte varints; 145 bits for an XOR sample) plus the
+        /// bytes a refill loads ahead (8 loaded, up to 63 bits not yet consumed), rounded up.
+        static let margin = 40
+        static let tailBytes = 64
+        /// The copy: at most `consumed` ≤ end + 68 bits before a check stops a decoder, so
+        /// `pos` ≤ tailBytes + 17 and loads end by tailBytes + 25.
+        static let tailCapacity = 128
+
+        protocol SampleDecoder {
+            var s: BitStream { get set }
+            var t: Int64 { get }
+            var sample: Sample { get }
+            /// Samples 0 and 1 (varints); returns why the sample does not decode, or nil.
+            mutating func head(_ i: Int) -> String?
+            /// Samples 2...; `checked`: whether the sample can run past the end.
+            mutating func next(checked: Bool) -> String?
         }
 
-        /// Sets up a peeker over `bytes` (which start with the big-endian u16 sample count) and
-        /// runs `body` with room for the chunk's samples written straight into `out`'s storage.
-        /// `body` gets the sample count, how many samples it may write (fewer than the count
-        /// only for a corrupt header: every sample takes at least two bits, so no more fit),
-        /// where to write, and reports how many it wrote. Capacity grows geometrically so a
-        /// series' chunks append without copying.
+        /// Appends the samples of `bytes` (which start with the big-endian u16 sample count)
+        /// with `mint <= t <= maxt`, written straight into `out`'s storage. Reserves room for
+        /// the header's count up front (capacity grows geometrically so a series' chunks append
+        /// without copying) but no more than the bytes can hold: every sample takes at least
+        /// two bits, so a corrupt count cannot make a small chunk allocate much.
         @inline(__always)
-        static func decodeInPlace(
-            _ bytes: UnsafeRawBufferPointer, into out: inout [Sample],
-            _ body: (BitPeeker, Int, Int, UnsafeMutablePointer<Sample>, inout Int) -> Iterator.DecodeError?
-        ) throws {
+        static func decode<D: SampleDecoder>(_ bytes: UnsafeRawBufferPointer, with d: inout D, mint: Int64, maxt: Int64,
+                                             into out: inout [Sample]) throws {
             let count = bytes.count
             let total = Int(bytes[0]) << 8 | Int(bytes[1])
             let room = count >= total ? total : Swift.min(total, 2 + 4 * count)
-            guard room > 0, let base = bytes.baseAddress else { return }
+            guard room > 0 else { return }
             let start = out.count
             if out.capacity - start < room { out.reserveCapacity(Swift.max(start + room, out.capacity * 2)) }
             // Placeholders, written over below and cut back to what was decoded: cheaper than
             // an append (uniqueness and capacity checks) per sample.
             out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: room))
             var written = 0
-            let error = withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { tail -> Iterator.DecodeError? in
-                tail.initializeMemory(as: UInt8.self, repeating: 0)
-                let tailStart = Swift.max(0, count - 8)
-                tail.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[tailStart...]))
-                let r = BitPeeker(base: base, fastEnd: count - 8, tail: UnsafeRawPointer(tail.baseAddress!),
-                                  tailStart: tailStart, endBits: count * 8)
-                return out.withUnsafeMutableBufferPointer { buf in
-                    body(r, total, room, buf.baseAddress! + start, &written)
+            let error = withUnsafeTemporaryAllocation(byteCount: tailCapacity, alignment: 8) { tail in
+                out.withUnsafeMutableBufferPointer { buf in
+                    run(&d, bytes, tail: tail, total: total, room: room, mint: mint, maxt: maxt,
+                        dst: buf.baseAddress! + start, written: &written)
                 }
             }
             out.removeLast(room - written)
             if let error { throw error }
+        }
+
+        @inline(__always)
+        private static func run<D: SampleDecoder>(
+            _ d: inout D, _ bytes: UnsafeRawBufferPointer, tail: UnsafeMutableRawBufferPointer, total: Int, room: Int,
+            mint: Int64, maxt: Int64, dst: UnsafeMutablePointer<Sample>, written: inout Int
+        ) -> Iterator.DecodeError? {
+            typealias Err = Iterator.DecodeError
+            let fastLimit = bytes.count - margin
+            var inTail = false
+            func toTail(_ d: inout D) {
+                let from = Swift.max(0, bytes.count - tailBytes)
+                tail.initializeMemory(as: UInt8.self, repeating: 0)
+                tail.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[from...]))
+                d.s.rebase(onto: UnsafeRawPointer(tail.baseAddress!), from: from, capacity: tailCapacity)
+                inTail = true
+            }
+            var n = 0
+            defer { written = n }
+            var i = 0
+            while i < Swift.min(2, room) {
+                if !inTail && d.s.pos > fastLimit { toTail(&d) }
+                if let why = d.head(i) { return Err(sampleIndex: i, reason: why) }
+                if d.t > maxt { return nil }
+                if d.t >= mint { dst[n] = d.sample; n += 1 }
+                i += 1
+            }
+            // The loops run on copies whose address is never taken (`head` passes `d` to calls),
+            // so the decoder's state stays in registers.
+            if !inTail {
+                var fast = d
+                while i < room && fast.s.pos <= fastLimit {
+                    if let why = fast.next(checked: false) { return Err(sampleIndex: i, reason: why) }
+                    if fast.t > maxt { return nil }
+                    if fast.t >= mint { dst[n] = fast.sample; n &+= 1 }
+                    i &+= 1
+                }
+                d = fast
+                if i < room { toTail(&d) }
+            }
+            var last = d
+            while i < room {
+                if let why = last.next(checked: true) { return Err(sampleIndex: i, reason: why) }
+                if last.t > maxt { return nil }
+                if last.t >= mint { dst[n] = last.sample; n &+= 1 }
+                i &+= 1
+            }
+            return room < total ? Err(sampleIndex: room, reason: "sample count exceeds the chunk's size") : nil
         }
     }
 
