@@ -85,14 +85,20 @@ public struct Labels: Hashable, Sendable, RandomAccessCollection, CustomStringCo
         return s
     }
 
-    /// Lexicographic order over the sorted pairs, as Prometheus' `labels.Compare`.
-    public static func < (a: Labels, b: Labels) -> Bool {
-        let n = Swift.min(a.count, b.count)
-        for i in 0..<n {
-            if a.pairs[i].name != b.pairs[i].name { return a.pairs[i].name < b.pairs[i].name }
-            if a.pairs[i].value != b.pairs[i].value { return a.pairs[i].value < b.pairs[i].value }
+    /// Lexicographic order over the sorted pairs, as Prometheus' `labels.Compare`. Inlinable and
+    /// through buffer pointers because sorting series calls it millions of times: that way the
+    /// strings are borrowed rather than retained and released per comparison.
+    @inlinable public static func < (a: Labels, b: Labels) -> Bool {
+        a.pairs.withUnsafeBufferPointer { pa in
+            b.pairs.withUnsafeBufferPointer { pb in
+                let n = Swift.min(pa.count, pb.count)
+                for i in 0..<n {
+                    if pa[i].name != pb[i].name { return pa[i].name < pb[i].name }
+                    if pa[i].value != pb[i].value { return pa[i].value < pb[i].value }
+                }
+                return pa.count < pb.count
+            }
         }
-        return a.count < b.count
     }
 }
 

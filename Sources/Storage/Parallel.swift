@@ -11,23 +11,35 @@ public enum ParallelMap {
     public static func run<T>(_ n: Int, minPerWorker: Int = 64, _ body: @Sendable (Int) throws -> T) throws -> [T] {
         let workers = Swift.min(cores, n / Swift.max(1, minPerWorker))
         if workers <= 1 { return try (0..<n).map(body) }
-        var results = [T?](repeating: nil, count: n)
         var errors = [(any Error)?](repeating: nil, count: workers)
-        results.withUnsafeMutableBufferPointer { res in
+        var done = [Int](repeating: 0, count: workers)
+        // Results are written in place: each worker initializes only its own slots, so the
+        // shared buffers need no lock. After a failure, what was initialized is torn down again.
+        let results = [T](unsafeUninitializedCapacity: n) { buf, count in
             errors.withUnsafeMutableBufferPointer { errs in
-                // Each worker writes only its own slots, so the shared buffers need no lock.
-                nonisolated(unsafe) let res = res, errs = errs
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    let lo = n * w / workers, hi = n * (w + 1) / workers
-                    do {
-                        for i in lo..<hi { res[i] = try body(i) }
-                    } catch {
-                        errs[w] = error
+                done.withUnsafeMutableBufferPointer { dn in
+                    nonisolated(unsafe) let buf = buf, errs = errs, dn = dn
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        let lo = n * w / workers, hi = n * (w + 1) / workers
+                        do {
+                            for i in lo..<hi {
+                                (buf.baseAddress! + i).initialize(to: try body(i))
+                                dn[w] += 1
+                            }
+                        } catch {
+                            errs[w] = error
+                        }
                     }
                 }
             }
+            if errors.contains(where: { $0 != nil }) {
+                for w in 0..<workers { (buf.baseAddress! + n * w / workers).deinitialize(count: done[w]) }
+                count = 0
+            } else {
+                count = n
+            }
         }
         if let e = errors.lazy.compactMap({ $0 }).first { throw e }
-        return results.map { $0! }
+        return results
     }
 }

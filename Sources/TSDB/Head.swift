@@ -158,10 +158,11 @@ final class MemSeries {
         return nil
     }
 
-    /// Every chunk (the late-sample buffer encoded on the fly) overlapping [mint, maxt].
-    func chunks(mint: Int64, maxt: Int64, store: HeadChunkStore) -> [ChunkData] {
+    /// Every chunk (the late-sample buffer encoded on the fly) overlapping [mint, maxt]. Chunks
+    /// moved to disk stay references (`disk`) for `SampleMerge.decode` to read from the mapping.
+    func chunks(mint: Int64, maxt: Int64) -> [ChunkData] {
         var out: [ChunkData] = []
-        for c in chunks where c.maxT >= mint && c.minT <= maxt { out.append(store.load(c)) }
+        for c in chunks where c.maxT >= mint && c.minT <= maxt { out.append(c) }
         if let o = open, o.count > 0, o.maxT >= mint, o.minT <= maxt {
             out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
         }

@@ -13,10 +13,24 @@ final class HeadChunkStore {
         var length: UInt32
     }
 
+    /// One file's read-only mapping. Query snapshots hold these while they decode outside the
+    /// head lock, so a file dropped meanwhile stays mapped until its last reader is done.
+    final class Mapping: @unchecked Sendable {
+        let base: UnsafeRawPointer
+        init(_ base: UnsafeRawPointer) { self.base = base }
+        deinit { munmap(UnsafeMutableRawPointer(mutating: base), HeadChunkStore.fileSize) }
+
+        /// The bytes of a chunk written to this file (sealed chunks never change).
+        func bytes(_ r: Ref) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: base + Int(r.offset), count: Int(r.length))
+        }
+    }
+
     private struct File {
         let fd: Int32
-        let base: UnsafeRawPointer
+        let mapping: Mapping
         var live: Int
+        var base: UnsafeRawPointer { mapping.base }
     }
 
     static let fileSize = 64 << 20
@@ -42,8 +56,8 @@ final class HeadChunkStore {
 
     private func path(_ id: UInt32) -> String { dir! + "/" + WAL.segmentName(Int(id)) }
 
+    /// Unmapping waits for the last `Mapping` reference (see there).
     private func drop(_ id: UInt32, _ f: File) {
-        munmap(UnsafeMutableRawPointer(mutating: f.base), HeadChunkStore.fileSize)
         close(f.fd)
         unlink(path(id))
     }
@@ -62,7 +76,7 @@ final class HeadChunkStore {
             unlink(p)
             return false
         }
-        files[id] = File(fd: fd, base: UnsafeRawPointer(m), live: 0)
+        files[id] = File(fd: fd, mapping: Mapping(UnsafeRawPointer(m)), live: 0)
         current = id
         offset = 0
         return true
@@ -92,6 +106,9 @@ final class HeadChunkStore {
         out.disk = nil
         return out
     }
+
+    /// Every file's mapping, for a query to read disk chunks after the head lock is released.
+    func mappings() -> [UInt32: Mapping] { files.mapValues(\.mapping) }
 
     /// The chunk no longer needs its disk copy; files with no live chunks are deleted.
     func release(_ c: ChunkData) {

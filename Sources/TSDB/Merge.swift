@@ -21,22 +21,26 @@ enum SampleMerge {
 
     /// Decodes head or frozen chunks into sorted samples in [mint, maxt]. Head chunks never hold
     /// two samples for one timestamp, but a stable sort plus keep-first makes that irrelevant.
-    static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64) -> [Sample] {
+    /// Chunks moved to disk are read through `mappings` (a chunk whose file is not there reads
+    /// as empty, which cannot happen for a consistent snapshot).
+    static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64, mappings: [UInt32: HeadChunkStore.Mapping] = [:]) -> [Sample] {
         var out: [Sample] = []
-        // An upper bound from the chunk headers, so appends never reallocate.
-        var bound = 0
-        for c in chunks where c.data.count >= 2 { bound += Int(c.data[0]) << 8 | Int(c.data[1]) }
-        out.reserveCapacity(bound)
         var sorted = true
         for c in chunks {
             let before = out.count
             do {
-                try c.data.withUnsafeBytes { b in
+                func decode(_ b: UnsafeRawBufferPointer) throws {
                     if c.decimal {
                         try DecimalChunk.decode(b, mint: mint, maxt: maxt, into: &out)
                     } else {
                         try XORChunk.decode(b, mint: mint, maxt: maxt, into: &out)
                     }
+                }
+                if let r = c.disk {
+                    guard let m = mappings[r.file] else { continue }
+                    try decode(m.bytes(r))
+                } else {
+                    try c.data.withUnsafeBytes { try decode($0) }
                 }
             } catch {
                 // As before: a chunk that does not decode reads as empty.

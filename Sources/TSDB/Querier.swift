@@ -13,7 +13,7 @@ struct TSDBQuerier: Querier {
     /// looked up, so it can run outside the head lock and on every core.
     enum Source {
         case block(Block, [Block.ChunkMeta])
-        case memory([ChunkData])
+        case memory([ChunkData], [UInt32: HeadChunkStore.Mapping])
     }
 
     struct Group {
@@ -23,9 +23,11 @@ struct TSDBQuerier: Querier {
 
     func select(_ matchers: [LabelMatcher]) throws -> [Series] {
         let groups = try self.groups(matchers)
-        return try ParallelMap.run(groups.count) { i in
+        let out = try ParallelMap.run(groups.count) { i in
             Series(labels: groups[i].labels, samples: try decode(groups[i].sources))
-        }.filter { !$0.samples.isEmpty }
+        }
+        // Chunk bounds can overlap the range with no sample inside it; rare, so checked first.
+        return out.contains { $0.samples.isEmpty } ? out.filter { !$0.samples.isEmpty } : out
     }
 
     /// Matching series in label order, each with its sources in precedence order. Block series
@@ -44,9 +46,10 @@ struct TSDBQuerier: Querier {
             if !l.isEmpty { lists.append(l) }
         }
         for mem in [snap.frozen, snap.head] where !mem.isEmpty {
-            var l = mem.map { Group(labels: $0.0, sources: [.memory($0.1)]) }
-            l.sort { $0.labels < $1.labels }
-            lists.append(l)
+            // Sorting indices, not the entries, moves no label sets or chunk lists around.
+            var order = Array(mem.indices)
+            mem.withUnsafeBufferPointer { m in order.sort { m[$0].0 < m[$1].0 } }
+            lists.append(order.map { Group(labels: mem[$0].0, sources: [.memory(mem[$0].1, snap.mappings)]) })
         }
         guard var acc = lists.first else { return [] }
         for l in lists.dropFirst() { acc = Self.merge(acc, l) }
@@ -86,8 +89,8 @@ struct TSDBQuerier: Querier {
                 } else {
                     try b.samples(cs, mint: mint, maxt: maxt, into: &out)
                 }
-            case .memory(let cs):
-                let s = SampleMerge.decode(cs, mint: mint, maxt: maxt)
+            case .memory(let cs, let mappings):
+                let s = SampleMerge.decode(cs, mint: mint, maxt: maxt, mappings: mappings)
                 out = out.isEmpty ? s : SampleMerge.merge(out, s)
             }
         }

@@ -321,6 +321,8 @@ public final class TSDB: Queryable, Sendable {
         var blocks: [Block]
         var frozen: [(Labels, [ChunkData])]
         var head: [(Labels, [ChunkData])]
+        /// Keeps the head chunk files that `head` refers to mapped while the query decodes.
+        var mappings: [UInt32: HeadChunkStore.Mapping]
     }
 
     /// Blocks, frozen data and head chunks taken under the head lock together, so a head cut
@@ -338,10 +340,10 @@ public final class TSDB: Queryable, Sendable {
             let refs = (try? h.postings(for: matchers)) ?? []
             for r in refs {
                 guard let s = h.series[r] else { continue }
-                let cs = s.chunks(mint: mint, maxt: maxt, store: h.chunkStore)
+                let cs = s.chunks(mint: mint, maxt: maxt)
                 if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
             }
-            return Snapshot(blocks: blocks, frozen: frozen, head: out)
+            return Snapshot(blocks: blocks, frozen: frozen, head: out, mappings: h.chunkStore.mappings())
         }
     }
 
