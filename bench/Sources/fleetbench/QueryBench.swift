@@ -31,16 +31,25 @@ struct TimedQuerier: Querier, @unchecked Sendable {
 }
 
 func queryBench(dir: String, query: String, time: Int64?, start: Int64?, end: Int64?, step: Int64?, runs: Int) throws {
+    // As the collector does at start (see CollectorCLI): keep freed heap between queries.
+    _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+    _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 20)
     var logger = Logger(label: "fleetbench")
     logger.logLevel = .warning
     let db = try TSDB.open(directory: dir, logger: logger)
     defer { try? db.close() }
     let engine = Engine()
-    var totals: [Double] = [], selects: [Double] = []
+    var totals: [Double] = [], selects: [Double] = [], cpus: [Double] = []
+    func cpuMs() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000
+    }
     var shape = ""
     for run in 0...runs {  // run 0 warms up
         let ts = TimedStorage(db)
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let c0 = cpuMs()
         let sem = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<QueryValue, any Error>!
         Task {
@@ -53,6 +62,7 @@ func queryBench(dir: String, query: String, time: Int64?, start: Int64?, end: In
         }
         sem.wait()
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        let cpu = cpuMs() - c0
         let v = try result.get()
         if run == 0 {
             switch v {
@@ -64,9 +74,12 @@ func queryBench(dir: String, query: String, time: Int64?, start: Int64?, end: In
             continue
         }
         totals.append(ms)
+        cpus.append(cpu)
         selects.append(Double(ts.selectNanos) / 1e6)
     }
     func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
     let t = median(totals), s = median(selects)
-    print(String(format: "%8.1f ms total  %8.1f ms select  %8.1f ms eval   %@", t, s, t - s, shape))
+    print(String(format: "%8.1f ms total  %8.1f ms select  %8.1f ms eval  %8.1f ms CPU   %@", t, s, t - s, median(cpus), shape))
 }
+
+@_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
