@@ -110,13 +110,17 @@ enum DecimalChunk {
     /// (the rest of the chunk is not decoded), reading the chunk in place so block chunks decode
     /// straight from the memory map. Corrupt or truncated input throws
     /// `XORChunk.Iterator.DecodeError` naming the sample; `out` then holds a prefix of the window.
+    // Out of line for the reason given at `XORChunk.decode`.
+    @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         typealias Err = XORChunk.Iterator.DecodeError
         guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let e = Int(bytes[2])
         guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        var d = Decoder(XORChunk.BitStream(bytes, startByte: 3), divisor: powers[e])
-        try XORChunk.InPlace.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
+        try XORChunk.BitStream.bucketTable.withUnsafeBufferPointer { buckets in
+            var d = Decoder(XORChunk.BitStream(bytes, startByte: 3), divisor: powers[e], buckets: buckets.baseAddress!)
+            try XORChunk.InPlace.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
+        }
     }
 
     /// Decoding state, all in locals of `XORChunk.InPlace.run` once inlined. Errors carry the
@@ -128,10 +132,12 @@ enum DecimalChunk {
         private var m: Int64 = 0
         private var mDelta: Int64 = 0
         private let p: Double
+        private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: XORChunk.BitStream, divisor: Double) {
+        init(_ s: XORChunk.BitStream, divisor: Double, buckets: UnsafePointer<UInt16>) {
             self.s = s
             p = divisor
+            self.buckets = buckets
         }
 
         @inline(__always) var sample: Sample { Sample(t: t, v: Double(m) / p) }
@@ -161,10 +167,10 @@ enum DecimalChunk {
         @inline(__always) mutating func next(checked: Bool) -> String? {
             s.refill()
             var before = s.consumed
-            var k = s.prefixOnes
-            tDelta &+= s.timestampDoD()
+            var b = s.bucket(buckets, XORChunk.BitStream.timestampBuckets)
+            s.timestampDoD(b, into: &tDelta)
             if checked && s.consumed > s.endBits {
-                return before &+ Swift.min(k &+ 1, 4) > s.endBits ? "truncated sample" : "truncated timestamp"
+                return before &+ b.prefix > s.endBits ? "truncated sample" : "truncated timestamp"
             }
             let nt = t &+ Int64(bitPattern: tDelta)
             guard nt > t else { return "non-increasing timestamp" }
@@ -174,19 +180,19 @@ enum DecimalChunk {
             // buckets without branches.
             if s.cnt < 36 { s.refill() }
             before = s.consumed
-            k = s.prefixOnes
+            b = s.bucket(buckets, XORChunk.BitStream.mantissaBuckets)
             let mdod: Int64
-            if k < 4 {
-                let sz = k == 0 ? 0 : 4 &<< k
-                let v = Int64(bitPattern: s.buf &<< (k &+ 1)) &>> (64 &- sz)
-                mdod = k == 0 ? 0 : v
-                s.skip(k &+ 1 &+ sz)
-            } else {
+            if b.width == 64 {
                 s.skip(4)
                 mdod = Int64(bitPattern: s.read(64))
+            } else {
+                // As for timestamps, shifting by 1 then 63 - width keeps width 0 in range.
+                let v = (Int64(bitPattern: s.buf &<< b.prefix) &>> 1) &>> (63 &- b.width)
+                mdod = b.width == 0 ? 0 : v
+                s.skip(b.prefix &+ b.width)
             }
             if checked && s.consumed > s.endBits {
-                return before &+ Swift.min(k &+ 1, 4) > s.endBits ? "truncated sample" : "truncated value"
+                return before &+ b.prefix > s.endBits ? "truncated sample" : "truncated value"
             }
             mDelta &+= mdod
             m &+= mDelta

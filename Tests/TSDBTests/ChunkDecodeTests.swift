@@ -462,6 +462,35 @@ enum XORGolden {
         #expect(threw > 500 && decoded > 500, "damage must produce both failures (\(threw)) and decodable chunks (\(decoded))")
     }
 
+    /// The decoders read straight from the chunk until a sample starts within 40 bytes of the
+    /// end, then from a padded copy of the last bytes with truncation checks: every cut and
+    /// every flipped bit around that switch must still fail or succeed as the old decoders did.
+    @Test func everyCutAndFlipNearTheEndMatchesTheOldDecoders() {
+        var rng = SplitMix(4040)
+        var failures = 0
+        for style in 0..<5 where failures < 5 {
+            let s = Self.series(Int.random(in: 150...400, using: &rng), style: style, &rng)
+            var encoded: [(Kind, [UInt8])] = [(.xor, XORChunk.encode(s))]
+            if let d = DecimalChunk.encode(s) { encoded.append((.decimal, d)) }
+            for (kind, valid) in encoded {
+                var damaged: [[UInt8]] = (Swift.max(2, valid.count - 100)..<valid.count).map { Array(valid.prefix($0)) }
+                for bit in Swift.max(16, valid.count * 8 - 8 * 72)..<valid.count * 8 {
+                    var b = valid
+                    b[bit / 8] ^= 1 << UInt8(bit % 8)
+                    damaged.append(b)
+                }
+                for b in damaged where failures < 5 {
+                    let want = Self.reference(kind, b, mint: .min, maxt: .max)
+                    let got = Self.viaPointer(kind, b, mint: .min, maxt: .max, &rng)
+                    if !Self.same(got, want) {
+                        failures += 1
+                        Issue.record("style \(style) \(kind), \(b.count) of \(valid.count) bytes: got \(Self.describe(got)), old decoder \(Self.describe(want))")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func shortAndEmptyChunksThrowInsteadOfReading() {
         for kind in [Kind.xor, .decimal] {
             for len in 0..<3 {
