@@ -315,14 +315,18 @@ final class Evaluator {
         case .matrixSelector(let vs, let range):
             let r = refs(vs.at, vs.offset, ctx)
             let series = try select(vs.matchers, satSub(r.first!, range), r.last!)
-            var out: [RangeSeries] = []
-            out.reserveCapacity(series.count)
-            for s in series {
-                if s.samples.contains(where: { StaleNaN.isStale($0.v) }) {
-                    out.append(RangeSeries(labels: s.labels, samples: s.samples.filter { !StaleNaN.isStale($0.v) }))
-                } else {
-                    out.append(RangeSeries(labels: s.labels, samples: s.samples))
+            // Stale markers are not samples of a range: a pass over every sample, on all cores.
+            let out: [RangeSeries]
+            do {
+                out = try ParallelMap.run(series.count, minPerWorker: 256) { i in
+                    let s = series[i]
+                    if s.samples.contains(where: { StaleNaN.isStale($0.v) }) {
+                        return RangeSeries(labels: s.labels, samples: s.samples.filter { !StaleNaN.isStale($0.v) })
+                    }
+                    return RangeSeries(labels: s.labels, samples: s.samples)
                 }
+            } catch {
+                throw PromQLError(.internal, "\(error)")
             }
             // Like Prometheus, count what a step holds in memory (each series' largest window)
             // rather than everything the selector loaded.
