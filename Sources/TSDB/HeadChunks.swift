@@ -20,9 +20,22 @@ final class HeadChunkStore {
         init(_ base: UnsafeRawPointer) { self.base = base }
         deinit { munmap(UnsafeMutableRawPointer(mutating: base), HeadChunkStore.fileSize) }
 
-        /// The bytes of a chunk written to this file (sealed chunks never change).
-        func bytes(_ r: Ref) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(start: base + Int(r.offset), count: Int(r.length))
+    }
+
+    /// The files a query snapshot reads: the mappings, held so that a file dropped meanwhile
+    /// stays mapped, and their addresses, so decoding looks chunks up without reference counting.
+    struct Files: @unchecked Sendable {
+        let mappings: [UInt32: Mapping]
+        let bases: [UInt32: UnsafeRawPointer]
+
+        init(_ mappings: [UInt32: Mapping] = [:]) {
+            self.mappings = mappings
+            bases = mappings.mapValues(\.base)
+        }
+
+        /// The bytes of a chunk written to one of the files (sealed chunks never change).
+        func bytes(_ r: Ref) -> UnsafeRawBufferPointer? {
+            bases[r.file].map { UnsafeRawBufferPointer(start: $0 + Int(r.offset), count: Int(r.length)) }
         }
     }
 
@@ -108,7 +121,7 @@ final class HeadChunkStore {
     }
 
     /// Every file's mapping, for a query to read disk chunks after the head lock is released.
-    func mappings() -> [UInt32: Mapping] { files.mapValues(\.mapping) }
+    func mappings() -> Files { Files(files.mapValues(\.mapping)) }
 
     /// The chunk no longer needs its disk copy; files with no live chunks are deleted.
     func release(_ c: ChunkData) {

@@ -21,33 +21,43 @@ enum SampleMerge {
 
     /// Decodes head or frozen chunks into sorted samples in [mint, maxt]. Head chunks never hold
     /// two samples for one timestamp, but a stable sort plus keep-first makes that irrelevant.
-    /// Chunks moved to disk are read through `mappings` (a chunk whose file is not there reads
-    /// as empty, which cannot happen for a consistent snapshot).
-    static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64, mappings: [UInt32: HeadChunkStore.Mapping] = [:]) -> [Sample] {
+    /// Chunks moved to disk are read from `files` (a chunk whose file is not there reads as
+    /// empty, which cannot happen for a consistent snapshot).
+    static func decode(_ chunks: [ChunkData], mint: Int64, maxt: Int64, files: HeadChunkStore.Files = .init()) -> [Sample] {
         var out: [Sample] = []
         var sorted = true
-        for c in chunks {
-            let before = out.count
-            do {
-                func decode(_ b: UnsafeRawBufferPointer) throws {
-                    if c.decimal {
-                        try DecimalChunk.decode(b, mint: mint, maxt: maxt, into: &out)
-                    } else {
-                        try XORChunk.decode(b, mint: mint, maxt: maxt, into: &out)
-                    }
-                }
+        chunks.withUnsafeBufferPointer { chunks in
+            func withBytes(_ c: ChunkData, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
                 if let r = c.disk {
-                    guard let m = mappings[r.file] else { continue }
-                    try decode(m.bytes(r))
+                    if let b = files.bytes(r) { try body(b) }
                 } else {
-                    try c.data.withUnsafeBytes { try decode($0) }
+                    try c.data.withUnsafeBytes(body)
                 }
-            } catch {
-                // As before: a chunk that does not decode reads as empty.
-                out.removeSubrange(before...)
-                continue
             }
-            if before > 0, before < out.count, out[before - 1].t >= out[before].t { sorted = false }
+            // An upper bound from the chunk headers (u16 sample count), so a long range of small
+            // head chunks decodes into one allocation instead of a doubling series of copies.
+            var bound = 0
+            for c in chunks {
+                withBytes(c) { b in if b.count >= 2 { bound += Int(b[0]) << 8 | Int(b[1]) } }
+            }
+            out.reserveCapacity(bound)
+            for c in chunks {
+                let before = out.count
+                do {
+                    try withBytes(c) { b in
+                        if c.decimal {
+                            try DecimalChunk.decode(b, mint: mint, maxt: maxt, into: &out)
+                        } else {
+                            try XORChunk.decode(b, mint: mint, maxt: maxt, into: &out)
+                        }
+                    }
+                } catch {
+                    // As before: a chunk that does not decode reads as empty.
+                    out.removeSubrange(before...)
+                    continue
+                }
+                if before > 0, before < out.count, out[before - 1].t >= out[before].t { sorted = false }
+            }
         }
         if sorted { return out }
         let idx = out.indices.sorted { out[$0].t != out[$1].t ? out[$0].t < out[$1].t : $0 < $1 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Storage
 
 /// Reads blocks, the frozen set being persisted and the head, and merges them per series.
@@ -13,7 +12,7 @@ struct TSDBQuerier: Querier {
     /// looked up, so it can run outside the head lock and on every core.
     enum Source {
         case block(Block, [Block.ChunkMeta])
-        case memory([ChunkData], [UInt32: HeadChunkStore.Mapping])
+        case memory([ChunkData], HeadChunkStore.Files)
     }
 
     struct Group {
@@ -49,7 +48,7 @@ struct TSDBQuerier: Querier {
             // Sorting indices, not the entries, moves no label sets or chunk lists around.
             var order = Array(mem.indices)
             mem.withUnsafeBufferPointer { m in order.sort { m[$0].0 < m[$1].0 } }
-            lists.append(order.map { Group(labels: mem[$0].0, sources: [.memory(mem[$0].1, snap.mappings)]) })
+            lists.append(order.map { Group(labels: mem[$0].0, sources: [.memory(mem[$0].1, snap.files)]) })
         }
         guard var acc = lists.first else { return [] }
         for l in lists.dropFirst() { acc = Self.merge(acc, l) }
@@ -89,8 +88,8 @@ struct TSDBQuerier: Querier {
                 } else {
                     try b.samples(cs, mint: mint, maxt: maxt, into: &out)
                 }
-            case .memory(let cs, let mappings):
-                let s = SampleMerge.decode(cs, mint: mint, maxt: maxt, mappings: mappings)
+            case .memory(let cs, let files):
+                let s = SampleMerge.decode(cs, mint: mint, maxt: maxt, files: files)
                 out = out.isEmpty ? s : SampleMerge.merge(out, s)
             }
         }

@@ -322,7 +322,7 @@ public final class TSDB: Queryable, Sendable {
         var frozen: [(Labels, [ChunkData])]
         var head: [(Labels, [ChunkData])]
         /// Keeps the head chunk files that `head` refers to mapped while the query decodes.
-        var mappings: [UInt32: HeadChunkStore.Mapping]
+        var files: HeadChunkStore.Files
     }
 
     /// Blocks, frozen data and head chunks taken under the head lock together, so a head cut
@@ -343,7 +343,7 @@ public final class TSDB: Queryable, Sendable {
                 let cs = s.chunks(mint: mint, maxt: maxt)
                 if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
             }
-            return Snapshot(blocks: blocks, frozen: frozen, head: out, mappings: h.chunkStore.mappings())
+            return Snapshot(blocks: blocks, frozen: frozen, head: out, files: h.chunkStore.mappings())
         }
     }
 
