@@ -170,12 +170,17 @@ extension Evaluator {
         var keys: [Labels] = []
         var groupOf: [Int] = []
         groupOf.reserveCapacity(vec.count)
-        for c in vec {
-            let key = groupLabels(c.labels, grouping, without: a.without)
-            if let e = index[key] { groupOf.append(e) } else {
-                index[key] = keys.count
-                groupOf.append(keys.count)
-                keys.append(key)
+        if !a.without && grouping.isEmpty {
+            // One group of everything (`count(x)`): no label set to build and hash per series.
+            if !vec.isEmpty { keys = [Labels()]; groupOf = [Int](repeating: 0, count: vec.count) }
+        } else {
+            for c in vec {
+                let key = groupLabels(c.labels, grouping, without: a.without)
+                if let e = index[key] { groupOf.append(e) } else {
+                    index[key] = keys.count
+                    groupOf.append(keys.count)
+                    keys.append(key)
+                }
             }
         }
         let groups = keys.count

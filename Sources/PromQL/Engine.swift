@@ -282,28 +282,36 @@ final class Evaluator {
         let r = refs(vs.at, vs.offset, ctx)
         let lookback = options.lookbackDelta
         let series = try select(vs.matchers, satSub(r.first!, lookback), r.last!)
-        var out: [Col] = []
-        out.reserveCapacity(series.count)
         let n = ctx.n
-        for s in series {
-            try tick(n)
-            var vals = [Double](repeating: absentValue, count: n)
-            var any = false
-            s.samples.withUnsafeBufferPointer { smp in
-                var j = -1  // index of the last sample with t <= ref
-                let cnt = smp.count
-                for i in 0..<n {
-                    let ref = r[i]
-                    while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
-                    if j < 0 { continue }
-                    let sm = smp[j]
-                    if sm.t < satSub(ref, lookback) || StaleNaN.isStale(sm.v) { continue }
-                    vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
-                    any = true
+        let deadline = self.deadline
+        let cols: [Col?]
+        do {
+            // Each series on its own: all cores share them in contiguous runs.
+            cols = try ParallelMap.run(series.count, minPerWorker: Swift.max(64, 20_000 / n)) { k throws(PromQLError) -> Col? in
+                if k & 255 == 0, ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+                var vals = [Double](repeating: absentValue, count: n)
+                var any = false
+                series[k].samples.withUnsafeBufferPointer { smp in
+                    var j = -1  // index of the last sample with t <= ref
+                    let cnt = smp.count
+                    for i in 0..<n {
+                        let ref = r[i]
+                        while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
+                        if j < 0 { continue }
+                        let sm = smp[j]
+                        if sm.t < satSub(ref, lookback) || StaleNaN.isStale(sm.v) { continue }
+                        vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
+                        any = true
+                    }
                 }
+                return any ? Col(labels: series[k].labels, vals: vals) : nil
             }
-            if any { out.append(Col(labels: s.labels, vals: vals)) }
+        } catch let e as PromQLError {
+            throw e
+        } catch {
+            throw PromQLError(.internal, "\(error)")
         }
+        let out = cols.compactMap { $0 }
         try addSamples(out.count * n)
         return out
     }

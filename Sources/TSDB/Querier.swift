@@ -15,15 +15,17 @@ struct TSDBQuerier: Querier {
         case memory([ChunkData], HeadChunkStore.Files)
     }
 
+    /// Most series have one source; keeping it inline spares an array per series.
     struct Group {
         var labels: Labels
-        var sources: [Source]
+        var source: Source
+        var more: [Source] = []
     }
 
     func select(_ matchers: [LabelMatcher]) throws -> [Series] {
         let groups = try self.groups(matchers)
         let out = try ParallelMap.run(groups.count) { i in
-            Series(labels: groups[i].labels, samples: try decode(groups[i].sources))
+            Series(labels: groups[i].labels, samples: try decode(groups[i]))
         }
         // Chunk bounds can overlap the range with no sample inside it; rare, so checked first.
         return out.contains { $0.samples.isEmpty } ? out.filter { !$0.samples.isEmpty } : out
@@ -40,7 +42,7 @@ struct TSDBQuerier: Querier {
             for ref in try b.postings(for: matchers) {
                 let e = try b.series(ref)
                 let cs = e.chunks.filter { $0.maxT >= mint && $0.minT <= maxt }
-                if !cs.isEmpty { l.append(Group(labels: e.labels, sources: [.block(b, cs)])) }
+                if !cs.isEmpty { l.append(Group(labels: e.labels, source: .block(b, cs))) }
             }
             if !l.isEmpty { lists.append(l) }
         }
@@ -48,7 +50,7 @@ struct TSDBQuerier: Querier {
             // Sorting indices, not the entries, moves no label sets or chunk lists around.
             var order = Array(mem.indices)
             mem.withUnsafeBufferPointer { m in order.sort { m[$0].0 < m[$1].0 } }
-            lists.append(order.map { Group(labels: mem[$0].0, sources: [.memory(mem[$0].1, snap.files)]) })
+            lists.append(order.map { Group(labels: mem[$0].0, source: .memory(mem[$0].1, snap.files)) })
         }
         guard var acc = lists.first else { return [] }
         for l in lists.dropFirst() { acc = Self.merge(acc, l) }
@@ -67,7 +69,8 @@ struct TSDBQuerier: Querier {
                 out.append(b[j]); j += 1
             } else {
                 var g = a[i]
-                g.sources += b[j].sources
+                g.more.append(b[j].source)
+                g.more += b[j].more
                 out.append(g); i += 1; j += 1
             }
         }
@@ -78,9 +81,9 @@ struct TSDBQuerier: Querier {
 
     /// One series' samples in [mint, maxt]. Sources that follow each other in time (the usual
     /// case: older blocks, then the head) are decoded straight into one array.
-    func decode(_ sources: [Source]) throws -> [Sample] {
+    func decode(_ g: Group) throws -> [Sample] {
         var out: [Sample] = []
-        for src in sources {
+        func add(_ src: Source) throws {
             switch src {
             case .block(let b, let cs):
                 if let last = out.last, let first = cs.first, first.minT <= last.t {
@@ -93,6 +96,8 @@ struct TSDBQuerier: Querier {
                 out = out.isEmpty ? s : SampleMerge.merge(out, s)
             }
         }
+        try add(g.source)
+        for src in g.more { try add(src) }
         return out
     }
 
