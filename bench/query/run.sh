@@ -5,6 +5,9 @@
 #
 #   bench/query/run.sh                       # from the repository root; binaries from ${BIN:-.build/release}
 #   CLUSTERS=100 HOURS=6 QRUNS=5 bench/query/run.sh
+#   KEEP=1 bench/query/run.sh                # keep the data; then, collector stopped, in-process timings
+#                                            # split into storage and evaluation, with CPU time:
+#   bench/.build/release/fleetbench query --dir WORK/collector/tsdb --query Q --start S --end E --step 90
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
