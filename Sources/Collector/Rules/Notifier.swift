@@ -128,10 +128,19 @@ struct Notifier: Sendable {
         w.raw("}")
     }
 
+    /// `2026-11-30T06:00:00.123Z`, as ISO8601DateFormatter with fractional seconds writes it,
+    /// without building a formatter for every timestamp of every alert.
     static func rfc3339(_ ms: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        var secs = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
+        let frac = Int(ms - Int64(secs) * 1000)
+        var t = tm()
+        gmtime_r(&secs, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: Swift.max(0, width - s.count)) + s
+        }
+        return pad(t.tm_year + 1900, 4) + "-" + pad(t.tm_mon + 1, 2) + "-" + pad(t.tm_mday, 2) + "T" + pad(t.tm_hour, 2) + ":"
+            + pad(t.tm_min, 2) + ":" + pad(t.tm_sec, 2) + "." + pad(Int32(frac), 3) + "Z"
     }
 
     /// Alertmanager's fingerprint: FNV-1a 64 over sorted names and values, 0xff-separated.
