@@ -212,6 +212,23 @@ final class Evaluator {
         }
     }
 
+    /// Independent per-series work on all cores (`ParallelMap`), with the query deadline checked
+    /// per item since the workers cannot reach the evaluator's tick counter.
+    func parallel<T>(_ n: Int, minPerWorker: Int, _ body: @Sendable (Int) throws(PromQLError) -> T) throws(PromQLError) -> [T] {
+        try checkNow()
+        let deadline = self.deadline
+        do {
+            return try ParallelMap.run(n, minPerWorker: minPerWorker) { i in
+                if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+                return try body(i)
+            }
+        } catch let e as PromQLError {
+            throw e
+        } catch {
+            throw PromQLError(.internal, "\(error)")
+        }
+    }
+
     func atTime(_ at: AtModifier) -> Int64 {
         switch at {
         case .timestamp(let t): return t
@@ -283,33 +300,24 @@ final class Evaluator {
         let lookback = options.lookbackDelta
         let series = try select(vs.matchers, satSub(r.first!, lookback), r.last!)
         let n = ctx.n
-        let deadline = self.deadline
-        let cols: [Col?]
-        do {
-            // Each series on its own: all cores share them in contiguous runs.
-            cols = try ParallelMap.run(series.count, minPerWorker: Swift.max(64, 20_000 / n)) { k throws(PromQLError) -> Col? in
-                if k & 255 == 0, ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
-                var vals = [Double](repeating: absentValue, count: n)
-                var any = false
-                series[k].samples.withUnsafeBufferPointer { smp in
-                    var j = -1  // index of the last sample with t <= ref
-                    let cnt = smp.count
-                    for i in 0..<n {
-                        let ref = r[i]
-                        while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
-                        if j < 0 { continue }
-                        let sm = smp[j]
-                        if sm.t < satSub(ref, lookback) || StaleNaN.isStale(sm.v) { continue }
-                        vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
-                        any = true
-                    }
+        // Each series on its own: all cores share them in contiguous runs.
+        let cols = try parallel(series.count, minPerWorker: Swift.max(64, 20_000 / n)) { k throws(PromQLError) -> Col? in
+            var vals = [Double](repeating: absentValue, count: n)
+            var any = false
+            series[k].samples.withUnsafeBufferPointer { smp in
+                var j = -1  // index of the last sample with t <= ref
+                let cnt = smp.count
+                for i in 0..<n {
+                    let ref = r[i]
+                    while j + 1 < cnt && smp[j + 1].t <= ref { j += 1 }
+                    if j < 0 { continue }
+                    let sm = smp[j]
+                    if sm.t < satSub(ref, lookback) || StaleNaN.isStale(sm.v) { continue }
+                    vals[i] = timestamps ? Double(sm.t) / 1000 : sm.v
+                    any = true
                 }
-                return any ? Col(labels: series[k].labels, vals: vals) : nil
             }
-        } catch let e as PromQLError {
-            throw e
-        } catch {
-            throw PromQLError(.internal, "\(error)")
+            return any ? Col(labels: series[k].labels, vals: vals) : nil
         }
         let out = cols.compactMap { $0 }
         try addSamples(out.count * n)
@@ -324,17 +332,12 @@ final class Evaluator {
             let r = refs(vs.at, vs.offset, ctx)
             let series = try select(vs.matchers, satSub(r.first!, range), r.last!)
             // Stale markers are not samples of a range: a pass over every sample, on all cores.
-            let out: [RangeSeries]
-            do {
-                out = try ParallelMap.run(series.count, minPerWorker: 256) { i in
-                    let s = series[i]
-                    if s.samples.contains(where: { StaleNaN.isStale($0.v) }) {
-                        return RangeSeries(labels: s.labels, samples: s.samples.filter { !StaleNaN.isStale($0.v) })
-                    }
-                    return RangeSeries(labels: s.labels, samples: s.samples)
+            let out = try parallel(series.count, minPerWorker: 256) { i throws(PromQLError) in
+                let s = series[i]
+                if s.samples.contains(where: { StaleNaN.isStale($0.v) }) {
+                    return RangeSeries(labels: s.labels, samples: s.samples.filter { !StaleNaN.isStale($0.v) })
                 }
-            } catch {
-                throw PromQLError(.internal, "\(error)")
+                return RangeSeries(labels: s.labels, samples: s.samples)
             }
             // Like Prometheus, count what a step holds in memory (each series' largest window)
             // rather than everything the selector loaded.

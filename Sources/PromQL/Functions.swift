@@ -551,20 +551,10 @@ extension Evaluator {
         }
         // Series are independent: each core takes a contiguous run of them.
         let refs = ra.refs, series = ra.series, args = scalars
-        let deadline = self.deadline
-        try checkNow()
-        let cols: [Col?]
-        do {
-            cols = try ParallelMap.run(series.count, minPerWorker: Swift.max(1, 20_000 / Swift.max(1, n))) { k throws(PromQLError) -> Col? in
-                if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
-                let s = series[k]
-                guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx) else { return nil }
-                return Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)
-            }
-        } catch let e as PromQLError {
-            throw e
-        } catch {
-            throw PromQLError(.internal, "\(error)")
+        let cols = try parallel(series.count, minPerWorker: Swift.max(1, 20_000 / Swift.max(1, n))) { k throws(PromQLError) -> Col? in
+            let s = series[k]
+            guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx) else { return nil }
+            return Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)
         }
         if fn == .absent_over_time {
             // A step is covered when any series has a sample in its window.

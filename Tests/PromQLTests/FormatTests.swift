@@ -67,22 +67,10 @@ private enum Reference {
     }
 }
 
-/// SplitMix64 with a fixed seed, so a failure names values that reproduce.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Values that exercise every branch: random bit patterns (NaN payloads, subnormals, huge and tiny
 /// exponents), decimals like monitoring values, integers around 2^53, and the format boundaries.
 private func sampleValues() -> [Double] {
-    var rng = SeededGenerator(state: 0x5EED_F0A7)
+    var rng = TestData.RNG(state: 0x5EED_F0A7)
     var values: [Double] = [
         0, -0.0, .nan, -.nan, .signalingNaN, .infinity, -.infinity,
         .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude, .leastNormalMagnitude.nextDown,
@@ -181,7 +169,7 @@ private func describe(_ v: Double) -> String { "\(v) (bits 0x\(String(v.bitPatte
     }
 
     @Test func appendDecimalMatchesStringInit() {
-        var rng = SeededGenerator(state: 42)
+        var rng = TestData.RNG(state: 42)
         var ints: [Int64] = [0, 1, -1, 9, 10, 99, 100, -100, .max, .min, .max - 1, .min + 1]
         for _ in 0..<10_000 { ints.append(Int64(bitPattern: rng.next()) >> Int64.random(in: 0...63, using: &rng)) }
         for v in ints {
