@@ -50,20 +50,13 @@ func queryBench(dir: String, query: String, time: Int64?, start: Int64?, end: In
         let ts = TimedStorage(db)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let c0 = cpuMs()
-        let sem = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<QueryValue, any Error>!
-        Task {
-            do {
-                if let time { result = .success(try await engine.instantQuery(query, at: time * 1000, storage: ts)) } else if let start, let end, let step {
-                    result = .success(try await engine.rangeQuery(query, start: start * 1000, end: end * 1000, step: step * 1000, storage: ts))
-                } else { throw PromQLError(.badData, "query needs --time or --start/--end/--step") }
-            } catch { result = .failure(error) }
-            sem.signal()
+        let v = try blocking { () async throws -> QueryValue in
+            if let time { return try await engine.instantQuery(query, at: time * 1000, storage: ts) }
+            guard let start, let end, let step else { throw PromQLError(.badData, "query needs --time or --start/--end/--step") }
+            return try await engine.rangeQuery(query, start: start * 1000, end: end * 1000, step: step * 1000, storage: ts)
         }
-        sem.wait()
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         let cpu = cpuMs() - c0
-        let v = try result.get()
         if run == 0 {
             switch v {
             case .matrix(let m): shape = "\(m.count) series, \(m.reduce(0) { $0 + $1.samples.count }) points"

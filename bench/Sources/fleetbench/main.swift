@@ -6,9 +6,10 @@ import TSDB
 ///                 [--interval-ms MS] [--end-ms MS] [--seed N]
 /// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N]
 /// fleetbench flush-tsdb --dir COLLECTOR_DATA_DIR/tsdb   (collector must be stopped)
+/// fleetbench ingest-hotpath [--clusters 200] [--scrapes 12]   (decode + validate + TSDB append, no HTTP)
 /// fleetbench query --dir COLLECTOR_DATA_DIR/tsdb --query Q (--time S | --start S --end S --step S) [--runs N]
 ///                 (collector must be stopped; in-process latency with the time spent in storage apart)
-let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | query --dir DIR --query Q ..."
+let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | ingest-hotpath | query --dir DIR --query Q ..."
 
 func options(_ args: ArraySlice<String>) throws -> [String: String] {
     var o: [String: String] = [:]
@@ -54,6 +55,8 @@ do {
         try db.flushHead()
         try db.close()
         print("flushed head of \(dir) into blocks")
+    case "ingest-hotpath":
+        try ingestHotPath(clusters: try int("clusters", 200), scrapes: try int("scrapes", 12))
     case "query":
         guard let dir = o["dir"], let q = o["query"] else { throw BenchError("query needs --dir and --query") }
         try queryBench(dir: dir, query: q, time: o["time"].flatMap(Int64.init), start: o["start"].flatMap(Int64.init),
