@@ -28,6 +28,14 @@ watchdog() {
     PIDS+=("$(cat "$f")"); rm -f "$f"
 }
 
+# begin NAME SECONDS: the work directory ($WORK, removed on exit unless KEEP=1), the whole run
+# bounded by the watchdog (TIMEOUT= overrides SECONDS), and the machine line every result starts with.
+begin() {
+    WORK=$(mktemp -d "/tmp/fleetbench-$1.XXXXXX")
+    watchdog "${TIMEOUT:-$2}"
+    machine_info
+}
+
 need() { command -v "$1" >/dev/null || { echo "missing $1 (apt-get install -y $2)" >&2; exit 1; }; }
 
 build_fleetbench() {

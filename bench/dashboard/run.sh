@@ -15,9 +15,7 @@ read -r -a SIZES <<<"${SIZES[*]}"
 check_bins collector
 need chromium chromium
 need curl curl
-watchdog 1500
-WORK=$(mktemp -d /tmp/fleetscope-bench-dashboard.XXXXXX)
-machine_info
+begin dashboard 1500
 
 chrome() { chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$WORK/chrome" "$@" 2>/dev/null; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }

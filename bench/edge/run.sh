@@ -24,10 +24,8 @@ RUNS=${RUNS:-3}
 need prometheus prometheus; need vmagent victoria-metrics; need victoria-metrics victoria-metrics
 need prometheus-node-exporter prometheus-node-exporter; need curl curl; need python3 python3
 check_bins edge-scraper
-WORK=$(mktemp -d /tmp/fleetbench-edge.XXXXXX)
+begin edge $(( RUNS * (DURATION + WARMUP + 60) + 120 ))
 RESULTS=$WORK/results.txt; : >"$RESULTS"
-watchdog "${TIMEOUT:-$(( RUNS * (DURATION + WARMUP + 60) + 120 ))}"
-machine_info
 
 # Metric value (summed over label sets) from a /metrics page.
 metric() { curl -sf "$1" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%.0f\n", s }'; }

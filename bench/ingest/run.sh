@@ -24,14 +24,9 @@ SETTLE=${SETTLE:-5}
 need prometheus prometheus; need victoria-metrics victoria-metrics; need curl curl
 case " $SYSTEMS " in *" collector "*) check_bins collector ;; esac
 build_fleetbench
-WORK=$(mktemp -d /tmp/fleetbench-ingest.XXXXXX)
+begin ingest 1800
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
-
-# Whole run bounded in time, whatever happens.
-watchdog "${TIMEOUT:-1800}"
-
-machine_info
 echo "# workload: $CLUSTERS clusters x 151 series, $STEPS scrapes at 15 s, ~2000 samples per request, concurrency $CONCURRENCY, $RUNS runs"
 "$FLEETBENCH" gen --out "$WORK/load" --clusters "$CLUSTERS" --steps "$STEPS" | sed 's/^/#   /'
 SERIES=$(awk -F= '$1=="series" {print $2}' "$WORK/load/meta.txt")

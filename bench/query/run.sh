@@ -19,10 +19,7 @@ CONCURRENCY=${CONCURRENCY:-2}
 need prometheus prometheus; need victoria-metrics victoria-metrics; need curl curl; need python3 python3
 check_bins collector
 build_fleetbench
-WORK=$(mktemp -d /tmp/fleetbench-query.XXXXXX)
-watchdog "${TIMEOUT:-2400}"
-
-machine_info
+begin query 2400
 STEPS=$((HOURS * 240))
 END_MS=$(( ($(date +%s) - 120) * 1000 ))
 echo "# workload: $CLUSTERS clusters x 151 series, $HOURS h at 15 s ($STEPS scrapes), 40 samples per series per request (a backlog, oldest first)"
