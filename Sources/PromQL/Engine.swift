@@ -1,4 +1,5 @@
 import Storage
+import Synchronization
 
 public struct EngineOptions: Sendable {
     public var lookbackDelta: Int64 = 300_000
@@ -47,7 +48,7 @@ public struct Engine: Sendable {
     public func instantQuery(_ expr: Expr, at time: Int64, storage: any Queryable) async throws(PromQLError) -> QueryValue {
         let ev = Evaluator(storage: storage, options: options, queryStart: time, queryEnd: time)
         let ctx = Ctx(start: time, end: time, interval: 1)
-        let v = try ev.eval(expr, ctx)
+        let v = try await ev.evalCancellable(expr, ctx)
         switch v {
         case .scalar(let s): return .scalar(t: time, v: s[0])
         case .string(let s): return .string(t: time, v: s)
@@ -79,7 +80,7 @@ public struct Engine: Sendable {
         }
         let ev = Evaluator(storage: storage, options: options, queryStart: start, queryEnd: end)
         let ctx = Ctx(start: start, end: end, interval: step)
-        let v = try ev.eval(expr, ctx)
+        let v = try await ev.evalCancellable(expr, ctx)
         switch v {
         case .scalar(let s):
             var samples: [Sample] = []
@@ -174,12 +175,21 @@ struct RangeArg {
     var selector: VectorSelector?
 }
 
+final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
 final class Evaluator {
     let storage: any Queryable
     let options: EngineOptions
     let queryStart: Int64
     let queryEnd: Int64
     let deadline: ContinuousClock.Instant
+    /// Set when the query's task is cancelled: read by workers of `parallel`, which run outside
+    /// the task and cannot see `Task.isCancelled`.
+    let cancelled = CancelFlag()
     var samples = 0
     var ticks = 0
 
@@ -200,6 +210,17 @@ final class Evaluator {
         }
     }
 
+    /// `eval` with the task's cancellation forwarded to `cancelled`.
+    func evalCancellable(_ e: Expr, _ ctx: Ctx) async throws(PromQLError) -> Val {
+        let flag = cancelled
+        let r = await withTaskCancellationHandler {
+            Result { () throws(PromQLError) -> Val in try eval(e, ctx) }
+        } onCancel: {
+            flag.set()
+        }
+        return try r.get()
+    }
+
     func checkNow() throws(PromQLError) {
         if Task.isCancelled { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
         if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
@@ -212,13 +233,14 @@ final class Evaluator {
         }
     }
 
-    /// Independent per-series work on all cores (`ParallelMap`), with the query deadline checked
-    /// per item since the workers cannot reach the evaluator's tick counter.
+    /// Independent per-series work on all cores (`ParallelMap`), with cancellation and the
+    /// deadline checked per item since the workers cannot reach the evaluator's tick counter.
     func parallel<T>(_ n: Int, minPerWorker: Int, _ body: @Sendable (Int) throws(PromQLError) -> T) throws(PromQLError) -> [T] {
         try checkNow()
-        let deadline = self.deadline
+        let deadline = self.deadline, cancelled = self.cancelled
         do {
             return try ParallelMap.run(n, minPerWorker: minPerWorker) { i in
+                if cancelled.isSet { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
                 if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
                 return try body(i)
             }

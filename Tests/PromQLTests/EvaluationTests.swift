@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 import Testing
 import Storage
 @testable import PromQL
@@ -249,6 +253,45 @@ import Storage
         } catch let error as PromQLError {
             #expect(error.type == .canceled)
         }
+    }
+
+    /// A query cancelled while it runs (here: while its selector reads storage) stops with
+    /// `canceled` before the per-series work that runs on other cores, rather than finishing.
+    @Test func cancellationDuringEvaluation() async throws {
+        let base = MemoryStorage()
+        for k in 0..<500 {
+            for i in 0...200 { base.append(Self.l(["__name__": "c", "k": String(k)]), Int64(i) * 15_000, Double(i)) }
+        }
+        let box = TaskBox()
+        let storage = CancellingStorage(inner: base, box: box)
+        let task = Task { try await Engine().rangeQuery("sum(rate(c[5m]))", start: 300_000, end: 3_000_000, step: 15_000, storage: storage) }
+        box.task.withLock { $0 = task }
+        do {
+            _ = try await task.value
+            Issue.record("cancellation during evaluation must apply")
+        } catch let error as PromQLError {
+            #expect(error.type == .canceled)
+        }
+        #expect(storage.selects.load(ordering: .relaxed) == 1)
+    }
+}
+
+final class TaskBox: Sendable {
+    let task = Mutex<Task<QueryValue, any Error>?>(nil)
+}
+
+/// Cancels the query's task from inside its first storage read (after waiting until the task is
+/// known), then answers normally.
+final class CancellingStorage: Queryable, Sendable {
+    let inner: MemoryStorage
+    let box: TaskBox
+    let selects = Atomic<Int>(0)
+    init(inner: MemoryStorage, box: TaskBox) { self.inner = inner; self.box = box }
+    func querier(mint: Int64, maxt: Int64) throws -> any Querier {
+        selects.add(1, ordering: .relaxed)
+        while box.task.withLock({ $0 == nil }) { usleep(1000) }
+        box.task.withLock { $0?.cancel() }
+        return try inner.querier(mint: mint, maxt: maxt)
     }
 }
 
