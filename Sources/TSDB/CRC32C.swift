@@ -1,4 +1,5 @@
 import CRC32CHW
+
 /// CRC-32C (Castagnoli), the checksum Prometheus uses for WAL records and index sections.
 /// Every WAL record and every chunk read passes through it: the CPU instruction where there is
 /// one (CRC32CHW), else slicing-by-8 tables.

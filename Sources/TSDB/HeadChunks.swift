@@ -19,7 +19,6 @@ final class HeadChunkStore {
         let base: UnsafeRawPointer
         init(_ base: UnsafeRawPointer) { self.base = base }
         deinit { munmap(UnsafeMutableRawPointer(mutating: base), HeadChunkStore.fileSize) }
-
     }
 
     /// The files a query snapshot reads: the mappings, held so that a file dropped meanwhile
@@ -121,7 +120,7 @@ final class HeadChunkStore {
     }
 
     /// Every file's mapping, for a query to read disk chunks after the head lock is released.
-    func mappings() -> Files { Files(files.mapValues(\.mapping)) }
+    func filesForQuery() -> Files { Files(files.mapValues(\.mapping)) }
 
     /// The chunk no longer needs its disk copy; files with no live chunks are deleted.
     func release(_ c: ChunkData) {

@@ -343,7 +343,7 @@ public final class TSDB: Queryable, Sendable {
                 let cs = s.chunks(mint: mint, maxt: maxt)
                 if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
             }
-            return Snapshot(blocks: blocks, frozen: frozen, head: out, files: h.chunkStore.mappings())
+            return Snapshot(blocks: blocks, frozen: frozen, head: out, files: h.chunkStore.filesForQuery())
         }
     }
 
