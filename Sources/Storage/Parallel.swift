@@ -21,10 +21,13 @@ public enum ParallelMap {
                     nonisolated(unsafe) let buf = buf, errs = errs, dn = dn
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
                         let lo = n * w / workers, hi = n * (w + 1) / workers
+                        // Counted locally and stored once: workers' counters share a cache line.
+                        var made = 0
+                        defer { dn[w] = made }
                         do {
                             for i in lo..<hi {
                                 (buf.baseAddress! + i).initialize(to: try body(i))
-                                dn[w] += 1
+                                made += 1
                             }
                         } catch {
                             errs[w] = error

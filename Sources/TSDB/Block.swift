@@ -407,21 +407,6 @@ final class Block: Sendable, PostingsIndex {
         return SeriesEntry(labels: Labels(sortedUnchecked: pairs), chunks: chunks)
     }
 
-    func chunk(_ ref: UInt64) throws -> (encoding: UInt8, data: [UInt8]) {
-        let file = dir + "/chunks"
-        guard ref >= 5, ref < UInt64(chunksFile.count) else {
-            throw TSDBError.corrupt(file, Int(clamping: ref), "chunk reference outside the file")
-        }
-        var r = ByteReader(chunksFile.buffer, file: file, start: Int(ref))
-        let len = try r.count(limit: r.remaining)
-        let rec = try r.bytes(len + 1)
-        guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corrupt(file, Int(ref), "chunk checksum mismatch") }
-        guard rec[0] == BlockWriter.encodingXOR || rec[0] == BlockWriter.encodingDecimal else {
-            throw TSDBError.corrupt(file, Int(ref), "unknown chunk encoding \(rec[0])")
-        }
-        return (rec[0], Array(UnsafeRawBufferPointer(rebasing: rec[1...])))
-    }
-
     func samples(_ entry: SeriesEntry, mint: Int64, maxt: Int64) throws -> [Sample] {
         try samples(entry.chunks, mint: mint, maxt: maxt)
     }

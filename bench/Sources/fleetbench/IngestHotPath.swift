@@ -4,8 +4,8 @@ import RemoteWrite
 import Storage
 import TSDB
 
-/// Micro benchmark of the ingest hot path without HTTP: snappy decompress + WireDecoder + the
-/// validator's checks + TSDB.append (WAL + head) of pre-generated 2,000-sample requests of the
+/// Micro benchmark of the ingest hot path without HTTP: snappy decompress + WireDecoder +
+/// SeriesValidator + TSDB.append (WAL + head) of pre-generated 2,000-sample requests of the
 /// workload's label sets. Prints CPU-ns per sample (process CPU time, so the WAL's fsync thread
 /// counts too).
 func ingestHotPath(clusters: Int, scrapes: Int) throws {
@@ -33,24 +33,7 @@ func ingestHotPath(clusters: Int, scrapes: Int) throws {
         bodies.append(reqs)
     }
 
-    // Same checks as Collector's SeriesValidator on the success path.
-    func validate(_ ts: TimeSeries) -> Labels? {
-        if ts.problem != nil { return nil }
-        var pairs = ts.labels
-        pairs.sort { $0.name < $1.name }
-        var out: [Label] = []
-        out.reserveCapacity(pairs.count + 1)
-        var name: String?
-        for (i, l) in pairs.enumerated() {
-            if i > 0 && pairs[i - 1].name == l.name { return nil }
-            guard isValidLabelName(l.name) else { return nil }
-            if l.name == Labels.metricName { name = l.value }
-            if l.value.isEmpty { continue }
-            out.append(l)
-        }
-        guard let name, isValidMetricName(name) else { return nil }
-        return Labels(sortedUnchecked: out)
-    }
+    let validator = SeriesValidator()
 
     func cpuNanos() -> UInt64 {
         var ts = timespec()
@@ -74,7 +57,10 @@ func ingestHotPath(clusters: Int, scrapes: Int) throws {
             var batch: [SeriesSamples] = []
             batch.reserveCapacity(req.timeseries.count)
             for ts in req.timeseries {
-                if let l = validate(ts) { batch.append(SeriesSamples(labels: l, samples: ts.samples)); n += ts.samples.count }
+                if case .success(let l) = validator.validate(ts, cluster: nil) {
+                    batch.append(SeriesSamples(labels: l, samples: ts.samples))
+                    n += ts.samples.count
+                }
             }
             let b = cpuNanos()
             accepted += try blocking { try await db.append(batch) }.accepted
