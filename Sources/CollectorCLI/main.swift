@@ -26,6 +26,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PromQL query timeout, e.g. 2m.") var queryTimeout: String?
     @Option(help: "Maximum samples a query may load.") var queryMaxSamples: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(name: .customLong("debug.clock-offset"), help: ArgumentHelp("Shift the collector's clock, e.g. -1h (tests).", visibility: .hidden))
+    var clockOffset: String?
 
     func run() async throws {
         // A query decodes tens of MB of samples and frees them when it answers. By default glibc
@@ -48,6 +50,11 @@ struct Serve: AsyncParsableCommand {
             if let d = queryLookbackDelta { opts.engine.lookbackDelta = try duration(d, "--query-lookback-delta") }
             if let t = queryTimeout { opts.engine.timeout = .milliseconds(try duration(t, "--query-timeout")) }
             if let m = queryMaxSamples { opts.engine.maxSamples = m }
+            if let o = clockOffset {
+                let negative = o.hasPrefix("-")
+                let ms = try duration(negative ? String(o.dropFirst()) : o, "--debug.clock-offset")
+                opts.clockOffsetMs = negative ? -ms : ms
+            }
         } catch let e as OptionsError {
             throw ValidationError(e.description)
         }

@@ -4,7 +4,7 @@ import Hummingbird
 /// shells; the browser reads everything else through the collector's HTTP API, so this target
 /// never touches storage and every page honours the caller's access scope for free.
 public struct DashboardRoutes: Sendable {
-    public static func register<C: RequestContext>(on router: Router<C>) {
+    public static func register(on router: some RouterMethods) {
         let paths: [RouterPath] = ["/", "/alerts", "/explore", "/clusters/:name", "/assets/:file"]
         for path in paths {
             router.get(path) { request, _ in DashboardSite.respond(path: request.uri.path).response }

@@ -18,7 +18,7 @@ public struct WireDecoder {
                     var sub = try r.submessage(in: "WriteRequest.metadata")
                     req.metadata.append(try metadata(&sub))
                 default:
-                    try r.skip(wire, in: "WriteRequest")
+                    try r.skipUnknown(field, wire, known: [1: 2, 3: 2], in: "WriteRequest")
                 }
             }
             return req
@@ -47,7 +47,7 @@ public struct WireDecoder {
                             ts.problem = "value of label \"\(name)\" is not valid UTF-8"; valid = false; continue
                         }
                         value = s
-                    default: try sub.skip(w, in: "Label")
+                    default: try sub.skipUnknown(f, w, known: [1: 2, 2: 2], in: "Label")
                     }
                 }
                 if valid { ts.labels.append(Label(name, value)) }
@@ -59,7 +59,7 @@ public struct WireDecoder {
                     switch (f, w) {
                     case (1, 1): s.v = Double(bitPattern: try sub.fixed64(in: "Sample.value"))
                     case (2, 0): s.t = Int64(bitPattern: try sub.varint(in: "Sample.timestamp"))
-                    default: try sub.skip(w, in: "Sample")
+                    default: try sub.skipUnknown(f, w, known: [1: 1, 2: 0], in: "Sample")
                     }
                 }
                 ts.samples.append(s)
@@ -70,7 +70,7 @@ public struct WireDecoder {
                 _ = try r.submessage(in: "TimeSeries.histograms")
                 ts.histogramCount += 1
             default:
-                try r.skip(wire, in: "TimeSeries")
+                try r.skipUnknown(field, wire, known: [1: 2, 2: 2, 3: 2, 4: 2], in: "TimeSeries")
             }
         }
         return ts
@@ -85,7 +85,7 @@ public struct WireDecoder {
             case (2, 2): m.family = try r.string(in: "MetricMetadata.metric_family_name") ?? ""
             case (4, 2): m.help = try r.string(in: "MetricMetadata.help") ?? ""
             case (5, 2): m.unit = try r.string(in: "MetricMetadata.unit") ?? ""
-            default: try r.skip(w, in: "MetricMetadata")
+            default: try r.skipUnknown(f, w, known: [1: 0, 2: 2, 4: 2, 5: 2], in: "MetricMetadata")
             }
         }
         return m
@@ -175,6 +175,16 @@ struct Reader {
             return true
         }
         return same ? s : nil
+    }
+
+    /// Skips a field this decoder does not read. A *known* field with another wire type is
+    /// an encoding error, not an unknown field: accepting it would store a default value
+    /// (a sample with value 0) for bytes that meant something else. protobuf-c refuses it too.
+    @inline(__always) mutating func skipUnknown(_ field: UInt64, _ wire: UInt64, known: KeyValuePairs<UInt64, UInt64>, in ctx: String) throws(RemoteWriteError) {
+        for (f, w) in known where f == field {
+            throw fail("field \(field) has wire type \(wire), expected \(w)", ctx)
+        }
+        try skip(wire, in: ctx)
     }
 
     mutating func skip(_ wire: UInt64, in ctx: String) throws(RemoteWriteError) {

@@ -5,12 +5,11 @@ extension TSDB {
     /// this every minute or so; tests call it directly.
     public func maintain() throws {
         try maintenance.withLock { _ in
-            let cutoff: Int64? = head.withLock { h in
-                guard h.maxT != .min else { return nil }
-                // Keep between half and one and a half block ranges of recent data in memory.
-                let c = alignDown(h.maxT &- options.blockRange / 2, options.blockRange)
-                return h.minT < c ? c : nil
-            }
+            // Keep between half and one and a half block ranges before *now* in memory. Samples
+            // ahead of the clock (only a store written before future samples were refused holds
+            // them) simply stay in the head until their time comes.
+            let c = alignDown(options.horizon(minus: options.blockRange / 2), options.blockRange)
+            let cutoff: Int64? = head.withLock { h in h.minT < c ? c : nil }
             if let cutoff { try persistHead(before: cutoff) }
             try compactBlocks()
             try applyRetention()
@@ -148,7 +147,8 @@ extension TSDB {
             }
         }
         if group.count > 1 { return group }
-        guard let newest = blocks.map(\.meta.maxTime).max() else { return nil }
+        // Only windows that lie wholly in the past by the store's clock are complete.
+        let newest = options.now()
         for r in compactionRanges.dropFirst() {
             var windows: [Int64: [Block]] = [:]
             for b in byTime {
@@ -217,11 +217,9 @@ extension TSDB {
     }
 
     private func applyRetention() throws {
-        let newest = head.withLock { $0.maxT }
+        let horizon = options.horizon(minus: options.retention)
         var doomed: [Block] = shared.withLock { s in
-            guard newest != .min else { return [] }
-            let horizon = newest &- options.retention
-            return s.blocks.filter { ($0.meta.stats.maxSampleTime ?? ($0.meta.maxTime &- 1)) < horizon }
+            s.blocks.filter { ($0.meta.stats.maxSampleTime ?? ($0.meta.maxTime &- 1)) < horizon }
         }
         if options.maxBytes > 0 {
             let remaining = shared.withLock { $0.blocks }.filter { b in !doomed.contains { $0 === b } }

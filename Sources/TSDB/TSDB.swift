@@ -3,14 +3,33 @@ import Storage
 import Synchronization
 
 public struct TSDBOptions: Sendable {
-    /// Milliseconds; samples older than (newest sample time - retention) are "too old".
+    /// Milliseconds; samples older than (now - retention) are "too old", blocks that end
+    /// before it are deleted.
     public var retention: Int64 = 15 * 86_400_000
     /// Size-based retention of blocks, 0 = unlimited.
     public var maxBytes: Int64 = 0
     /// The head is cut into blocks of this span (milliseconds).
     public var blockRange: Int64 = 2 * 3_600_000
     public var walSegmentSize: Int = 128 << 20
+    /// The store's own clock, milliseconds since the epoch. Every horizon (too old, head cut,
+    /// compaction eligibility, retention) is measured from it and never from sample
+    /// timestamps: one edge device whose clock jumped a century ahead must not turn everybody
+    /// else's data into "past retention".
+    public var now: @Sendable () -> Int64 = TSDBOptions.systemMillis
     public init() {}
+
+    public static let systemMillis: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// `now - span`, saturating instead of trapping (a retention of 1000 years is allowed);
+    /// kept far enough from Int64.min that aligning it to a block range cannot overflow.
+    func horizon(minus span: Int64) -> Int64 {
+        let (h, o) = now().subtractingReportingOverflow(span)
+        return o ? Int64.min / 2 : max(h, Int64.min / 2)
+    }
 }
 
 public struct SeriesSamples: Sendable {
@@ -255,7 +274,7 @@ public final class TSDB: Queryable, Sendable {
         var report = AppendReport()
         var batchMax = h.maxT
         for ss in batch { for s in ss.samples where s.t > batchMax { batchMax = s.t } }
-        let minValid = batchMax == .min ? Int64.min : batchMax &- options.retention
+        let minValid = options.horizon(minus: options.retention)
         var newSeries: [MemSeries] = []
         var work: [(MemSeries, [Sample])] = []
         work.reserveCapacity(batch.count)
@@ -365,6 +384,41 @@ public final class TSDB: Queryable, Sendable {
             if let name { out.formUnion(b.values(of: name)) } else { out.formUnion(b.labelNames) }
         }
         return out.sorted()
+    }
+
+    /// Head statistics over the series matching `matchers` (a user's scope): counted from
+    /// those series' labels, so nothing outside the scope — not even a label value — shows.
+    public func status(limit: Int, matchers: [LabelMatcher]) -> TSDBStatus {
+        if matchers.isEmpty { return status(limit: limit) }
+        let blockCount = shared.withLock { $0.blocks.count }
+        return head.withLock { h in
+            let refs = (try? h.postings(for: matchers)) ?? []
+            var chunks = 0, minT = Int64.max, maxT = Int64.min
+            var byMetric: [String: Int] = [:], pairs: [String: Int] = [:], memory: [String: Int] = [:]
+            var values: [String: Set<String>] = [:]
+            for r in refs {
+                guard let s = h.series[r] else { continue }
+                chunks += s.chunkCount
+                if let m = s.minTime { minT = min(minT, m) }
+                if let m = s.maxTime { maxT = max(maxT, m) }
+                for l in h.labels(of: s) {
+                    if l.name == Labels.metricName { byMetric[l.value, default: 0] += 1 }
+                    pairs[l.name + "=" + l.value, default: 0] += 1
+                    memory[l.name, default: 0] += l.value.utf8.count
+                    values[l.name, default: []].insert(l.value)
+                }
+            }
+            func top(_ xs: [String: Int]) -> [(name: String, value: Int)] {
+                Array(xs.map { (name: $0.key, value: $0.value) }
+                    .sorted { $0.value != $1.value ? $0.value > $1.value : $0.name < $1.name }.prefix(max(0, limit)))
+            }
+            return TSDBStatus(
+                headSeries: refs.count, headChunks: chunks,
+                minTime: minT == .max ? 0 : minT, maxTime: maxT == .min ? 0 : maxT,
+                blockCount: blockCount,
+                seriesCountByMetricName: top(byMetric), labelValueCountByLabelName: top(values.mapValues(\.count)),
+                memoryInBytesByLabelName: top(memory), seriesCountByLabelValuePair: top(pairs))
+        }
     }
 
     public func status(limit: Int) -> TSDBStatus {

@@ -91,3 +91,129 @@ import Testing
         #expect(text.contains("fleetscope_remote_write_requests_total{code=\"204\"} 1"))
     }
 }
+
+/// Issue: one edge device with its clock a century ahead wiped the store and froze ingest.
+@Suite struct ClockTests {
+    static let century: Int64 = 100 * 365 * 86_400_000
+    static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    @Test func futureSamplesAreRefusedPerSeriesAndHarmNothing() async throws {
+        let s = try await TestServer(noAuth: true) { $0.tsdb.retention = 86_400_000 }
+        defer { Task { await s.stop() } }
+        let now = Self.nowMs
+        // Ordinary history first, then the broken device.
+        #expect(try await s.write(WriteRequest(timeseries: [series("good", ["cluster": "ok-1"], [(now - 60_000, 1)])])).0 == 204)
+        let (code, msg) = try await s.write(WriteRequest(timeseries: [
+            series("good", ["cluster": "ok-1"], [(now, 2)]),
+            series("up", ["cluster": "rtc-less", "job": "node"], [(now + Self.century, 1)]),
+            series("mixed", ["cluster": "rtc-less"], [(now - 1000, 5), (now + 3_600_000, 6)]),
+            series("drift", ["cluster": "ok-1"], [(now + 300_000, 7)]),  // 5 min ahead: ordinary drift
+        ]))
+        #expect(code == 400)
+        #expect(msg.contains("cluster \"rtc-less\"") && msg.contains("rejected (future)"), "\(msg)")
+        #expect(msg.contains("100y") && msg.contains("up{") && msg.contains("ingest.max_future 10m"), "\(msg)")
+        #expect(msg.contains("stored 4 of 4 series"), "\(msg)")
+        // The good series, the good sample of the mixed one and the drifting one are stored.
+        var counts: [String: String] = [:]
+        for name in ["good", "mixed", "drift"] {
+            let (_, j) = try await s.get("/api/v1/query?query=count_over_time(\(name)%5B10m%5D)&time=\(Double(now + 300_000) / 1000)")
+            counts[name] = (((j["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first?["value"] as? [Any])?.last as? String
+        }
+        #expect(counts == ["good": "2", "mixed": "1", "drift": "1"])
+        // Later writes from everyone still go in; maintenance deletes nothing.
+        #expect(try await s.write(WriteRequest(timeseries: [series("good", ["cluster": "ok-1"], [(now + 1000, 3)])])).0 == 204)
+        try s.server.tsdb.maintain()
+        #expect(s.server.tsdb.metrics.retentionDeletedBlocks == 0)
+        // The operator sees it: per-cluster counter, and the cluster flagged in the fleet API.
+        let (_, _, metrics) = try await s.raw("GET", "/metrics")
+        #expect(metrics.contains(#"fleetscope_samples_rejected_total{reason="future",cluster="rtc-less"} 2"#), "\(metrics)")
+        let (_, c) = try await s.get("/api/v1/fleet/clusters/rtc-less")
+        let ahead = ((c["data"] as? [String: Any])?["clock_ahead_seconds"] as? NSNumber)?.int64Value ?? 0
+        #expect(ahead > Self.century / 1000 - 60, "\(c)")
+        #expect((c["data"] as? [String: Any])?["health"] as? String != "healthy")
+        let (_, ok) = try await s.get("/api/v1/fleet/clusters/ok-1")
+        #expect((ok["data"] as? [String: Any])?["clock_ahead_seconds"] is NSNull, "\(ok)")
+    }
+
+    @Test func maxFutureIsConfigurable() async throws {
+        let s = try await TestServer(noAuth: true) { $0.maxFutureMs = 1000 }
+        defer { Task { await s.stop() } }
+        let (code, msg) = try await s.write(WriteRequest(timeseries: [series("x", ["cluster": "c"], [(Self.nowMs + 120_000, 1)])]))
+        #expect(code == 400 && msg.contains("2m ahead") && msg.contains("ingest.max_future 1s"), "\(msg)")
+    }
+
+    @Test func configKeyParses() throws {
+        let path = NSTemporaryDirectory() + "fleetscope-\(UUID().uuidString).yml"
+        try "ingest:\n  max_future: 1h\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var o = CollectorOptions()
+        try o.apply(configFile: path)
+        #expect(o.maxFutureMs == 3_600_000)
+    }
+
+    @Test func durationsReadLikePeopleWriteThem() {
+        #expect(formatDuration(ms: 250) == "250ms")
+        #expect(formatDuration(ms: 90_000) == "1m30s")
+        #expect(formatDuration(ms: Self.century + 12 * 86_400_000 + 5000) == "100y12d")
+        #expect(formatDuration(ms: Self.century - 5000) == "100y")
+        #expect(formatDuration(ms: 119_900) == "2m")
+        #expect(formatDuration(ms: 3_600_000 + 29_000) == "1h")
+        #expect(formatDuration(ms: 59_600) == "1m")
+    }
+}
+
+@Suite struct WriteProtocolTests {
+    @Test func writeNeedsSnappyEncodingAndPost() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let req = WriteRequest(timeseries: [series("up", [:], [(1, 1)])])
+        let (c1, m1) = try await s.write(req, encoding: nil)
+        #expect(c1 == 415 && m1.contains("Content-Encoding: snappy"), "\(m1)")
+        let (c2, h2, m2) = try await s.raw("GET", "/api/v1/write")
+        #expect(c2 == 405 && h2["allow"] == "POST" && m2.contains("POST"), "\(m2)")
+    }
+
+    /// A series with invalid UTF-8 is refused alone; the rest of its request is stored.
+    @Test func invalidUTF8RejectsOnlyItsSeries() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        func label(_ n: [UInt8], _ v: [UInt8]) -> [UInt8] { [0x0A, UInt8(n.count)] + n + [0x12, UInt8(v.count)] + v }
+        func ts(_ labels: [[UInt8]]) -> [UInt8] {
+            let sample: [UInt8] = [0x09] + withUnsafeBytes(of: (1.0).bitPattern.littleEndian, Array.init) + [0x10, 0x01]
+            var body: [UInt8] = []
+            for l in labels { body += [0x0A, UInt8(l.count)] + l }
+            body += [0x12, UInt8(sample.count)] + sample
+            return [0x0A, UInt8(body.count)] + body
+        }
+        let good = ts([label(Array("__name__".utf8), Array("good".utf8))])
+        let bad = ts([label(Array("__name__".utf8), Array("bad".utf8)), label(Array("x".utf8), [0x66, 0xC3, 0x28])])
+        let (code, msg) = try await s.write(WriteRequest(), body: Snappy.compress(good + bad))
+        #expect(code == 400 && msg.contains("stored 1 of 2 series") && msg.contains("UTF-8"), "\(msg)")
+        let (_, json) = try await s.get("/api/v1/series?match[]=good")
+        #expect(seriesSet(json) == [["__name__": "good"]])
+    }
+
+    /// Without tokens (behind an authenticating proxy) the per-cluster limit counts the
+    /// clusters the samples belong to, not the one proxy connection they came through.
+    @Test func admissionIsPerClusterWithoutTokens() async throws {
+        let admission = Admission(.init(maxInflightBytes: 1 << 30, maxInflightPerCluster: 1))
+        #expect(admission.enter(clusters: ["a"]) == nil)
+        #expect(admission.enter(clusters: ["b", "a"]) == "a")
+        #expect(admission.enter(clusters: ["b"]) == nil)  // all or nothing: b was not taken above
+        admission.leave(clusters: ["a", "b"])
+        #expect(admission.enter(clusters: ["a", "b"]) == nil)
+
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let ingest = IngestService(tsdb: s.server.tsdb, metrics: CollectorMetrics(), admission: Admission(.init(maxInflightBytes: 1 << 30, maxInflightPerCluster: 1)),
+                                   maxDecodedBytes: 1 << 20, maxFutureMs: 600_000, now: { Int64(Date().timeIntervalSince1970 * 1000) },
+                                   logger: .init(label: "t"), onAppended: { _, _ in })
+        #expect(ingest.admission.enter(clusters: ["store-a"]) == nil)  // store-a is busy
+        func send(_ cluster: String) async -> IngestOutcome {
+            await ingest.ingest(body: WireEncoder.encodeCompressed(WriteRequest(timeseries: [series("up", ["cluster": cluster], [(1000, 1)])])),
+                                contentEncoding: "snappy", contentType: "application/x-protobuf", cluster: nil)
+        }
+        #expect(await send("store-b").status == 204)
+        let busy = await send("store-a")
+        #expect(busy.status == 429 && busy.message.contains("store-a"))
+    }
+}

@@ -18,13 +18,17 @@ final class TestServer: @unchecked Sendable {
     private(set) var port = 0
     private var task: Task<Void, Error>?
 
-    init(noAuth: Bool = true, dataDir: String? = nil) async throws {
+    init(noAuth: Bool = true, dataDir: String? = nil, configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
         var opts = CollectorOptions()
         opts.host = "127.0.0.1"
         opts.port = 0
         opts.dataDir = self.dataDir
         opts.noAuth = noAuth
+        // Most tests write at small, readable timestamps (t=1000 ms): with retention measured
+        // from the real clock they must not count as too old.
+        opts.tsdb.retention = 100 * 365 * 86_400_000
+        configure(&opts)
         var logger = Logger(label: "test-collector")
         logger.logLevel = .warning
         server = try CollectorServer(options: opts, logger: logger)
@@ -70,10 +74,36 @@ final class TestServer: @unchecked Sendable {
     }
 }
 
-/// GET over a blocking loopback socket; returns status and body. Reads until Content-Length
-/// is satisfied (or the server closes), with a receive timeout so a server bug fails the test
-/// instead of hanging it.
+extension TestServer {
+    /// Any method, any path exactly as given (no client-side normalisation), any headers.
+    /// Answers status, lower-cased response headers and body.
+    func raw(_ method: String, _ path: String, headers: [String] = [], body: [UInt8] = []) async throws -> (Int, [String: String], String) {
+        let port = self.port
+        let (code, head, data) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int, String, Data), Error>) in
+            Thread { c.resume(with: Result { try rawRequest(port: port, method: method, path: path, headers: headers, body: body) }) }.start()
+        }
+        var h: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            h[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (code, h, String(decoding: data, as: UTF8.self))
+    }
+}
+
+func basicAuth(_ user: String, _ password: String) -> String {
+    "Authorization: Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+}
+
 func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
+    let (code, _, body) = try rawRequest(port: port, method: "GET", path: path, headers: headers, body: [])
+    return (code, body)
+}
+
+/// One request over a blocking loopback socket; returns status, header block and body. Reads
+/// until Content-Length is satisfied (or the server closes), with a receive timeout so a
+/// server bug fails the test instead of hanging it.
+func rawRequest(port: Int, method: String, path: String, headers: [String], body: [UInt8]) throws -> (Int, String, Data) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var timeout = timeval(tv_sec: 30, tv_usec: 0)
@@ -84,8 +114,15 @@ func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     guard rc == 0 else { throw TestError("connect to 127.0.0.1:\(port) failed") }
-    let req = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
-    _ = req.withCString { send(fd, $0, strlen($0), 0) }
+    let length = body.isEmpty && method == "GET" ? "" : "Content-Length: \(body.count)\r\n"
+    let req = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + length + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    let bytes = Array(req.utf8) + body
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { throw TestError("send to 127.0.0.1:\(port) failed") }
+        sent += n
+    }
     var resp = Data()
     var buf = [UInt8](repeating: 0, count: 65536)
     var bodyStart: Int?
@@ -106,7 +143,7 @@ func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
     guard let sep = resp.range(of: Data("\r\n\r\n".utf8)) else { throw TestError("malformed HTTP response") }
     let head = String(decoding: resp[..<sep.lowerBound], as: UTF8.self)
     let code = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-    return (code, Data(resp[sep.upperBound...]))
+    return (code, head, Data(resp[sep.upperBound...]))
 }
 
 struct TestError: Error, CustomStringConvertible {

@@ -101,6 +101,27 @@ func targetScrape(instance: String, t: Int64, count: Int) -> [TimeSeries] {
         await q.close()
     }
 
+    /// The receiver's Date header says 2 h earlier than this machine: the edge reports its
+    /// clock 2 h ahead (the collector would refuse its samples beyond ingest.max_future).
+    @Test func measuresClockSkewFromTheDateHeader() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let twoHoursAgo = formatHTTPDate(DeliveryClock.nowMillis() / 1000 - 7200)
+        let rx = try await TestReceiver { _, _ in (204, [("Date", twoHoursAgo)], "") }
+        defer { Task { await rx.stop() } }
+        let q = try DiskQueue(dir: dir.path, maxBytes: 16 << 20)
+        let registry = MetricsRegistry()
+        let metrics = RemoteWriteMetrics(registry: registry, remote: "collector")
+        let w = RemoteWriter(config: rwConfig(rx.url), queue: q, transport: NIOHTTPTransport(), metrics: metrics)
+        let run = Task { await w.run() }
+        try await q.enqueue(targetScrape(instance: "a:1", t: 1000, count: 5))
+        #expect(await eventually { rx.acceptedSamples == 5 })
+        run.cancel()
+        await run.value
+        #expect((7195...7205).contains(metrics.clockSkew.get), "skew \(metrics.clockSkew.get)")
+        #expect(registry.render().contains("edge_scraper_clock_skew_seconds{remote_name=\"collector\"}"))
+        await q.close()
+    }
+
     @Test func retries5xxUntilDeliveredWithoutLossOrDuplicates() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         // The first four requests fail with 503.
@@ -244,5 +265,20 @@ func targetScrape(instance: String, t: Int64, count: Int) -> [TimeSeries] {
         #expect(HTTPDate.parse("Thu, 01 Jan 1970 00:00:00 GMT") == 0)
         #expect(HTTPDate.parse("Tue, 29 Feb 2028 12:00:00 GMT") == 1_835_438_400)
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 PST") == nil)
+        // A hostile year must not overflow the arithmetic.
+        #expect(HTTPDate.parse("Sun, 06 Nov 9223372036854775807 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 06 Nov -9223372036854775807 08:49:37 GMT") == nil)
+        #expect(ClockSkewMonitor.skewSeconds(dateHeader: "Thu, 01 Jan 1970 00:10:00 GMT", localMillis: 1_200_000) == 600)
+        #expect(ClockSkewMonitor.skewSeconds(dateHeader: "garbage", localMillis: 0) == nil)
     }
+}
+
+/// IMF-fixdate for a Unix time, the inverse of HTTPDate.parse (tests only).
+func formatHTTPDate(_ unix: Int64) -> String {
+    var t = time_t(unix)
+    var tm = Glibc.tm()
+    gmtime_r(&t, &tm)
+    var buf = [CChar](repeating: 0, count: 64)
+    let n = strftime(&buf, buf.count, "%a, %d %b %Y %H:%M:%S GMT", &tm)
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

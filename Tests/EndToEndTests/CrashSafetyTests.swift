@@ -25,7 +25,7 @@ struct CrashSafetyTests {
         for round in 0..<3 {
             let port = E2E.freePort()
             let coll = try ChildProcess("collector-\(round)", try E2E.binary("collector"),
-                                        ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth"], logDir: dir)
+                                        ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth", "--retention", "36500d"], logDir: dir)
             let url = "http://127.0.0.1:\(port)"
             try await E2E.waitUntil("collector to start (round \(round))") { await E2E.get(url + "/-/ready")?.0 == 200 }
             // Everything acknowledged so far must have survived the previous kill.
@@ -70,7 +70,7 @@ struct CrashSafetyTests {
 
         let port = E2E.freePort()
         let coll = try ChildProcess("collector-final", try E2E.binary("collector"),
-                                    ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth"], logDir: dir)
+                                    ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth", "--retention", "36500d"], logDir: dir)
         defer { coll.stop() }
         let url = "http://127.0.0.1:\(port)"
         try await E2E.waitUntil("collector to start after WAL damage") { await E2E.get(url + "/-/ready")?.0 == 200 }

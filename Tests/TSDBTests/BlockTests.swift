@@ -6,9 +6,11 @@ import Testing
 @Suite struct BlockTests {
     let hour: Int64 = 3_600_000
 
-    func fillHours(_ db: TSDB, from: Int64, hours: Int64, series: Int = 4, step: Int64 = 60_000) async throws {
+    /// Appends `hours` of data from `from`; a given clock follows the data as a live sender's would.
+    func fillHours(_ db: TSDB, from: Int64, hours: Int64, series: Int = 4, step: Int64 = 60_000, clock: TestClock? = nil) async throws {
         var t = from
         while t < from + hours * hour {
+            clock?.now = t
             let batch = (0..<series).map { i in
                 SeriesSamples(labels: lbls(["__name__": "load", "node": "n\(i)"]), samples: [Sample(t: t, v: Double(t / 1000 + Int64(i)))])
             }
@@ -23,7 +25,7 @@ import Testing
 
     @Test func headIsCutIntoBlocksAndCompacted() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let db = try openDB(dir)  // 2h blocks, 15d retention: ranges 2h, 6h, 18h
+        let db = try openDB(dir, clock: TestClock(20 * hour))  // 2h blocks, 15d retention: ranges 2h, 6h, 18h
         try await fillHours(db, from: 0, hours: 20, step: 300_000)
         let before = try db.querier(mint: .min, maxt: .max).select([])
         try db.maintain()
@@ -41,7 +43,7 @@ import Testing
         #expect(zip(after, before).allSatisfy { bitsEqual($0.samples, $1.samples) })
         // The WAL was truncated: replay after restart gives the same answer without duplicating.
         try db.close()
-        let db2 = try openDB(dir)
+        let db2 = try openDB(dir, clock: TestClock(20 * hour))
         let again = try db2.querier(mint: .min, maxt: .max).select([])
         #expect(zip(again, before).allSatisfy { bitsEqual($0.samples, $1.samples) })
         #expect(db2.metrics.blocks == m.blocks)
@@ -60,10 +62,11 @@ import Testing
 
     @Test func retentionByTime() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let db = try openDB(dir) { $0.retention = 10 * self.hour }
-        try await fillHours(db, from: 0, hours: 30, step: 600_000)
+        let clock = TestClock()
+        let db = try openDB(dir, clock: clock) { $0.retention = 10 * self.hour }
+        try await fillHours(db, from: 0, hours: 30, step: 600_000, clock: clock)
         try db.maintain()
-        try await fillHours(db, from: 30 * hour, hours: 1, step: 600_000)
+        try await fillHours(db, from: 30 * hour, hours: 1, step: 600_000, clock: clock)
         try db.maintain()
         #expect(db.metrics.retentionDeletedBlocks >= 1)
         let oldest = try db.querier(mint: .min, maxt: .max).select([]).compactMap { $0.samples.first?.t }.min()!
@@ -214,13 +217,15 @@ import Testing
     @Test func walIsTruncatedAfterHeadCuts() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let hour: Int64 = 3_600_000
-        let db = try openDB(dir) { $0.walSegmentSize = 4096 }
+        let clock = TestClock()
+        let db = try openDB(dir, clock: clock) { $0.walSegmentSize = 4096 }
         func walBytes() throws -> Int64 {
             try FileIO.list(dir.path + "/wal").reduce(0) { $0 + FileIO.fileSize(dir.path + "/wal/" + $1) }
         }
         var peak: Int64 = 0
         for step in 0..<(48 * 12) {
             let t = Int64(step) * 300_000
+            clock.now = t
             _ = try await db.append((0..<20).map { SeriesSamples(labels: lbls(["__name__": "w", "i": String($0)]), samples: [Sample(t: t, v: Double(step))]) })
             if step % 12 == 0 { try db.maintain() }
             peak = max(peak, try walBytes())

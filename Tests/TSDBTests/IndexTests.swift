@@ -100,8 +100,9 @@ import Testing
 
     @Test func symbolTableShrinksWithChurn() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let db = try openDB(dir)
         let hour: Int64 = 3_600_000
+        let clock = TestClock()
+        let db = try openDB(dir, clock: clock)
         // Pods that come and go: each hour a new set of unique pod names.
         for h in 0..<6 {
             let batch = (0..<50).map { i in
@@ -109,6 +110,7 @@ import Testing
                               samples: [Sample(t: Int64(h) * hour, v: 1), Sample(t: Int64(h) * hour + hour / 2, v: 1)])
             }
             _ = try await db.append(batch)
+            clock.now = Int64(h) * hour + hour / 2
             try db.maintain()
         }
         let symbols = db.head.withLock { $0.symbols.count }

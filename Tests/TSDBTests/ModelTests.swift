@@ -24,7 +24,8 @@ import Testing
             o.retention = Int64(1) << 50
             o.walSegmentSize = 4096
         }
-        var db = try openDB(dir, configure)
+        let clock = TestClock()
+        var db = try openDB(dir, clock: clock, configure)
         let ref = MemoryStorage()
         var universe: [Labels] = []
         for i in 0..<24 {
@@ -68,6 +69,7 @@ import Testing
             let rep = try await db.append(batch)
             if debugEveryRound { print(rep) }
             now += Int64.random(in: 500...6000, using: &rng)
+            clock.now = now
 
             let action = Int.random(in: 0..<10, using: &rng)
             if debugEveryRound { print("round \(round) action \(action) now \(now)") }
@@ -76,10 +78,10 @@ import Testing
             case 4: try db.flushHead()
             case 5:
                 try db.close()
-                db = try openDB(dir, configure)
+                db = try openDB(dir, clock: clock, configure)
             case 6 where crashy:
                 // No close: the old instance's fsynced WAL and blocks must be enough.
-                db = try openDB(dir, configure)
+                db = try openDB(dir, clock: clock, configure)
             default: break
             }
             if round % 5 == 4 || round == rounds - 1 || debugEveryRound {
@@ -103,7 +105,7 @@ import Testing
         #expect(try expectSameAnswers(db, ref, mint: .min, maxt: .max, matchers: Self.matchers()))
         #expect(db.metrics.blocks > 0)
         try db.close()
-        let db2 = try openDB(dir, configure)
+        let db2 = try openDB(dir, clock: clock, configure)
         #expect(try expectSameAnswers(db2, ref, mint: .min, maxt: .max, matchers: Self.matchers()))
         try db2.close()
     }

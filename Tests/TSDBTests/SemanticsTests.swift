@@ -99,16 +99,68 @@ import Testing
         try db.close()
     }
 
-    @Test func tooOldSamplesAreRejected() async throws {
+    @Test func tooOldIsMeasuredFromTheClockNotFromSamples() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let db = try openDB(dir) { $0.retention = 100_000 }
+        let clock = TestClock(1_000_000)
+        let db = try openDB(dir, clock: clock) { $0.retention = 100_000 }
         var r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 1_000_000, v: 1)])])
         r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 800_000, v: 1), Sample(t: 950_000, v: 2)])])
         #expect(r.tooOld == 1 && r.accepted == 1)
-        // A batch that moves time forward judges its own old samples against the new horizon.
-        r = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: 1_000, v: 1), Sample(t: 2_000_000, v: 2)])])
-        #expect(r.tooOld == 1 && r.accepted == 1)
+        // A sample a century ahead does not move the horizon: later ordinary writes are accepted.
+        let century: Int64 = 100 * 365 * 86_400_000
+        r = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: century, v: 9)])])
+        #expect(r.accepted == 1)
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 990_000, v: 3), Sample(t: 1_001_000, v: 4)])])
+        #expect(r.tooOld == 0 && r.accepted == 2)
+        // The horizon follows the clock.
+        clock.now = 1_050_000
+        r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 940_000, v: 5)])])
+        #expect(r.tooOld == 1)
         #expect(db.metrics.tooOldSamples == 2)
+        try db.close()
+    }
+
+    /// A store written before future samples were refused may hold samples a century ahead.
+    /// Start-up, head cuts, compaction and retention must keep every sample.
+    @Test func farFutureSamplesInTheStoreLoseNothing() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let hour: Int64 = 3_600_000
+        let century: Int64 = 100 * 365 * 86_400_000
+        let clock = TestClock()
+        let configure: (inout TSDBOptions) -> Void = { $0.retention = 60 * hour }
+        var db = try openDB(dir, clock: clock, configure)
+        var expected = 0
+        for k in Int64(0)..<(40 * 4) {
+            let t = 8 * hour + k * hour / 4
+            clock.now = t
+            _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: t, v: Double(k))])])
+            expected += 1
+            if k % 16 == 0 { try db.maintain() }
+        }
+        clock.now = 48 * hour
+        _ = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: century, v: 1)])])
+        expected += 1
+        // A block beyond the clock, as an older version's head cut could leave it.
+        try db.flushHead()
+        _ = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: century + 1000, v: 2)])])
+        expected += 1
+        for _ in 0..<3 { try db.maintain() }
+        try db.close()
+        db = try openDB(dir, clock: clock, configure)
+        try db.maintain()
+        let all = try db.querier(mint: .min, maxt: .max).select([])
+        #expect(all.reduce(0) { $0 + $1.samples.count } == expected)
+        #expect(db.metrics.retentionDeletedBlocks == 0)
+        // Ordinary writes still go in.
+        let r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 47 * hour + 1, v: 1)])])
+        #expect(r.accepted == 1 && r.tooOld == 0)
+        // Retention still works by the clock: a week later the ordinary data has expired,
+        // the samples from the future have not.
+        clock.now = 200 * hour
+        try db.maintain()
+        let left = try db.querier(mint: .min, maxt: .max).select([])
+        #expect(left.map { $0.labels } == [b])
+        #expect(left.first?.samples.count == 2)
         try db.close()
     }
 

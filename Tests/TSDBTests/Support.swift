@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Storage
+import Synchronization
 @testable import TSDB
 
 /// A fresh directory under /tmp, removed by `cleanup()`.
@@ -35,8 +36,20 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
 
 func lbls(_ pairs: [String: String]) -> Labels { Labels(pairs) }
 
-func openDB(_ dir: TempDir, _ configure: (inout TSDBOptions) -> Void = { _ in }) throws -> TSDB {
+/// The store's clock in tests: it stands still unless the test moves it, so every horizon
+/// (too old, head cut, retention) is explicit in the test.
+final class TestClock: Sendable {
+    private let t: Mutex<Int64>
+    init(_ t: Int64 = 0) { self.t = Mutex(t) }
+    var now: Int64 {
+        get { t.withLock { $0 } }
+        set { t.withLock { $0 = newValue } }
+    }
+}
+
+func openDB(_ dir: TempDir, clock: TestClock = TestClock(), _ configure: (inout TSDBOptions) -> Void = { _ in }) throws -> TSDB {
     var o = TSDBOptions()
+    o.now = { clock.now }
     configure(&o)
     return try TSDB.open(directory: dir.path, options: o, logger: quietLogger)
 }

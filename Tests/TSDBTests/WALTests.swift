@@ -33,7 +33,9 @@ import Testing
             try db.close()
         }
         let box = CapturingLogHandler.Box()
-        let db = try TSDB.open(directory: dir.path, logger: Logger(label: "t", factory: { _ in CapturingLogHandler(box: box) }))
+        var options = TSDBOptions()
+        options.now = { 1_000_000 }  // the samples are from 1970
+        let db = try TSDB.open(directory: dir.path, options: options, logger: Logger(label: "t", factory: { _ in CapturingLogHandler(box: box) }))
         #expect(try expectSameAnswers(db, ref, mint: .min, maxt: .max, matchers: [[]]))
         #expect(box.lines.contains { $0.hasPrefix("replaying WAL segment 1/") })
         #expect(db.metrics.walCorruptionsRepaired == 0)
@@ -185,7 +187,7 @@ import Testing
         series(7, b); sample(7, 3000, 4)
         try FileIO.writeFileAtomically(dir.path + "/wal/00000001", seg)
 
-        let db = try openDB(dir)
+        let db = try openDB(dir, clock: TestClock(5 * h))
         #expect(db.metrics.headSeries == 2)
         // A new series must not take ref 9, which the old segment still uses for `a`.
         _ = try await db.append([SeriesSamples(labels: lbls(["__name__": "m", "x": "c"]), samples: [Sample(t: 5 * h, v: 5)])])
@@ -207,7 +209,7 @@ import Testing
     @Test func damagedCheckpointStillOpens() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let h: Int64 = 3_600_000
-        let db = try openDB(dir)
+        let db = try openDB(dir, clock: TestClock(5 * h))
         for k in 0..<40 {
             _ = try await db.append((0..<5).map { SeriesSamples(labels: lbls(["__name__": "c", "i": String($0)]), samples: [Sample(t: Int64(k) * h / 8, v: Double(k))]) })
         }

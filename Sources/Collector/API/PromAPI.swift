@@ -37,14 +37,16 @@ struct PromAPI: Sendable {
     /// Largest time range (ms) a query may cover; Prometheus' resolution limit.
     static let maxPoints: Int64 = 11_000
 
-    func handle(_ endpoint: String, _ p: Params, storage: any Queryable) async -> APIResponse {
+    /// `scope`: the caller's label scope, already applied to `storage`; endpoints that read the
+    /// TSDB's own statistics apply it themselves.
+    func handle(_ endpoint: String, _ p: Params, storage: any Queryable, scope: [LabelMatcher] = []) async -> APIResponse {
         do {
             switch endpoint {
             case "query": return try await query(p, storage)
             case "query_range": return try await queryRange(p, storage)
             case "series": return try series(p, storage)
             case "labels": return try labels(p, storage)
-            case "status/tsdb": return tsdbStatus(p)
+            case "status/tsdb": return tsdbStatus(p, scope: scope)
             case "status/buildinfo": return buildInfo()
             case "metadata": return .success { $0.raw("{}") }
             case "query_exemplars": return .success { $0.raw("[]") }
@@ -228,9 +230,9 @@ struct PromAPI: Sendable {
         return .success { $0.stringArray(sorted) }
     }
 
-    private func tsdbStatus(_ p: Params) -> APIResponse {
+    private func tsdbStatus(_ p: Params, scope: [LabelMatcher]) -> APIResponse {
         let limit = p["limit"].flatMap(Int.init) ?? 10
-        let s = tsdb.status(limit: limit)
+        let s = tsdb.status(limit: limit, matchers: scope)
         func list(_ w: inout JSONWriter, _ key: String, _ items: [(name: String, value: Int)]) {
             w.raw(",\"\(key)\":[")
             for (i, it) in items.enumerated() {

@@ -185,6 +185,8 @@ struct FleetAPI: Sendable {
         w.int(Int64(c.targetsDown))
         w.raw(",\"alerts_firing\":")
         w.int(Int64(c.alertsFiring))
+        w.raw(",\"clock_ahead_seconds\":")
+        if let ms = c.clockAheadMs { w.int(ms / 1000) } else { w.raw("null") }
         w.raw("}")
     }
 }

@@ -89,6 +89,9 @@ public struct FleetCluster: Sendable {
     public var targetsUp: Int
     public var targetsDown: Int
     public var alertsFiring: Int
+    /// How far ahead of the collector's clock the cluster's newest refused sample was, while
+    /// the cluster keeps sending such samples (nil otherwise).
+    public var clockAheadMs: Int64?
 
     /// The labels a user's scope is matched against.
     func label(_ name: String) -> String {
@@ -247,6 +250,21 @@ public final class FleetRegistry: Sendable {
         return h
     }
 
+    /// A cluster sent samples beyond `ingest.max_future`: shown as "clock ahead by …" until
+    /// it has sent none for `clockAheadShownForMs`. A cluster heard of only through such
+    /// samples gets an entry too: it is exactly the one an operator must find.
+    public func recordClockAhead(cluster: String, aheadMs: Int64) {
+        let now = clock()
+        state.withLock { st in
+            st.version &+= 1
+            let i = st.entryIndex(cluster)
+            st.entries[i].clockAheadMs = aheadMs
+            st.entries[i].clockAheadSeenMs = now
+        }
+    }
+
+    static let clockAheadShownForMs: Int64 = 900_000
+
     // MARK: derived numbers
 
     public func applyDerived(_ d: FleetDerived) {
@@ -379,6 +397,8 @@ struct Entry {
     var disk: Double?
     var pods: PodCounts?
     var alertsFiring: Int32 = 0
+    var clockAheadMs: Int64 = 0
+    var clockAheadSeenMs = Int64.min
     var dirty = false
     /// What the database holds: `.min` when the cluster has no row yet.
     var persistedLastSeenMs = Int64.min
@@ -525,14 +545,16 @@ struct State {
             let span = max(Double(now - e.rateStartMs), 60_000)
             rate = e.rateAcc * exp(-age / tau) / (tau / 1000 * (1 - exp(-span / tau)))
         }
+        let clockAhead = e.clockAheadSeenMs != .min && now &- e.clockAheadSeenMs < FleetRegistry.clockAheadShownForMs
         return FleetCluster(
             name: e.name, nameLower: e.nameLower, region: e.region, site: e.site,
             health: Self.health(lastSeenMs: seen ? e.lastSeenMs : nil, up: up, down: down, failedPods: e.pods?.failed ?? 0,
-                                alerts: Int(e.alertsFiring), now: now, options: options),
+                                alerts: Int(e.alertsFiring) + (clockAhead ? 1 : 0), now: now, options: options),
             firstSeenMs: seen ? e.firstSeenMs : nil, lastSeenMs: seen ? e.lastSeenMs : nil,
             samplesPerSecond: rate, series: Self.seriesCount(e, now: now), samplesTotal: e.samplesTotal,
             cpuPercent: e.cpu, memoryPercent: e.memory, diskPercent: e.disk, pods: e.pods,
-            targetsUp: up, targetsDown: down, alertsFiring: Int(e.alertsFiring))
+            targetsUp: up, targetsDown: down, alertsFiring: Int(e.alertsFiring),
+            clockAheadMs: clockAhead ? e.clockAheadMs : nil)
     }
 
     static func health(lastSeenMs: Int64?, up: Int, down: Int, failedPods: Int, alerts: Int, now: Int64, options: FleetOptions) -> FleetHealth {

@@ -21,11 +21,23 @@ struct IngestService: Sendable {
     let admission: Admission
     let validator = SeriesValidator()
     let maxDecodedBytes: Int
+    /// Samples further than this ahead of `now` are refused (`ingest.max_future`).
+    let maxFutureMs: Int64
+    /// The collector's clock, milliseconds since the epoch (the TSDB's).
+    let now: @Sendable () -> Int64
     let logger: Logger
     let onAppended: @Sendable (_ cluster: String?, _ series: [SeriesSamples]) -> Void
+    /// A cluster sent samples from the future: how far ahead its newest one was.
+    var onClockAhead: @Sendable (_ cluster: String, _ aheadMs: Int64) -> Void = { _, _ in }
 
     func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, cluster: String?) async -> IngestOutcome {
-        if let enc = contentEncoding?.lowercased(), enc != "snappy" {
+        // The spec requires the header; guessing would turn a plain protobuf body into a
+        // confusing snappy error.
+        guard let enc = contentEncoding?.lowercased() else {
+            metrics.requestRejected("unsupported_encoding")
+            return IngestOutcome(status: 415, message: "missing Content-Encoding header: remote-write 1.0 bodies must be snappy block-compressed and sent with \"Content-Encoding: snappy\"")
+        }
+        if enc != "snappy" {
             metrics.requestRejected("unsupported_encoding")
             return IngestOutcome(status: 415, message: "unsupported Content-Encoding \"\(enc)\": remote-write 1.0 bodies must be snappy block-compressed")
         }
@@ -44,17 +56,18 @@ struct IngestService: Sendable {
             metrics.requestRejected("too_large")
             return IngestOutcome(status: 413, message: "\(RemoteWriteError.tooLarge(decoded: declared, limit: maxDecodedBytes))")
         }
-        let tenant = cluster ?? ""
-        switch admission.admit(bytes: declared + body.count, cluster: tenant) {
-        case .admitted: break
-        case .overloaded:
+        guard admission.admit(bytes: declared + body.count) else {
             metrics.requestRejected("overloaded")
             return IngestOutcome(status: 429, message: "collector is saturated (too many bytes in flight); retry later", retryAfterSeconds: 5)
-        case .clusterBusy:
-            metrics.requestRejected("cluster_busy")
-            return IngestOutcome(status: 429, message: "too many concurrent writes from cluster \"\(tenant)\"; retry later", retryAfterSeconds: 2)
         }
-        defer { admission.release(bytes: declared + body.count, cluster: tenant) }
+        defer { admission.release(bytes: declared + body.count) }
+        // With a token the cluster is known before decoding, so a busy cluster costs no decode.
+        var entered: [String] = []
+        defer { admission.leave(clusters: entered) }
+        if let cluster {
+            if let busy = admission.enter(clusters: [cluster]) { return clusterBusy(busy) }
+            entered = [cluster]
+        }
 
         let request: WriteRequest
         do {
@@ -69,13 +82,24 @@ struct IngestService: Sendable {
         var rejected: [RejectReason: (count: Int, first: String)] = [:]
         var rejectedSamples = 0
         var ignoredHistograms = 0, ignoredExemplars = 0
+        let nowMs = now()
+        let futureLimit = nowMs.addingReportingOverflow(maxFutureMs).overflow ? Int64.max : nowMs + maxFutureMs
+        var future = FutureSamples()
         for ts in request.timeseries {
             ignoredHistograms += ts.histogramCount
             ignoredExemplars += ts.exemplarCount
             if ts.samples.isEmpty { continue }
             switch validator.validate(ts, cluster: cluster) {
             case .success(let labels):
-                batch.append(SeriesSamples(labels: labels, samples: ts.samples))
+                var samples = ts.samples
+                if samples.contains(where: { $0.t > futureLimit }) {
+                    let ahead = samples.reduce(Int64.min) { max($0, $1.t) } &- nowMs
+                    samples.removeAll { $0.t > futureLimit }
+                    future.add(cluster: labels[SeriesValidator.clusterLabel] ?? "", series: labels,
+                               samples: ts.samples.count - samples.count, aheadMs: ahead)
+                    if samples.isEmpty { continue }
+                }
+                batch.append(SeriesSamples(labels: labels, samples: samples))
             case .failure(let r):
                 rejectedSamples += ts.samples.count
                 if let e = rejected[r.reason] { rejected[r.reason] = (e.count + 1, e.first) } else { rejected[r.reason] = (1, r.message) }
@@ -85,6 +109,16 @@ struct IngestService: Sendable {
         if ignoredExemplars > 0 { metrics.ignored("exemplar", ignoredExemplars) }
         for (reason, e) in rejected { metrics.samplesRejected(reason.rawValue, 0, series: e.count) }
         if rejectedSamples > 0 { metrics.samplesRejectedTotal(rejectedSamples) }
+
+        for (c, f) in future.byCluster {
+            metrics.futureSamplesRejected(cluster: c, f.samples)
+            if !c.isEmpty { onClockAhead(c, f.aheadMs) }
+        }
+        if cluster == nil {
+            let clusters = Set(batch.lazy.map { $0.labels[SeriesValidator.clusterLabel] ?? "" })
+            if let busy = admission.enter(clusters: clusters) { return clusterBusy(busy) }
+            entered = Array(clusters)
+        }
 
         var report = AppendReport()
         if !batch.isEmpty {
@@ -105,11 +139,68 @@ struct IngestService: Sendable {
         if report.tooOld > 0 {
             problems.append("\(report.tooOld) samples older than the retention period were dropped")
         }
+        problems += future.problems(limitMs: maxFutureMs)
         if problems.isEmpty { return .stored }
         let total = request.timeseries.count
         let bad = rejected.values.reduce(0) { $0 + $1.count }
         return IngestOutcome(status: 400, message: "stored \(total - bad) of \(total) series; " + problems.joined(separator: "; "))
     }
+
+    private func clusterBusy(_ cluster: String) -> IngestOutcome {
+        metrics.requestRejected("cluster_busy")
+        return IngestOutcome(status: 429, message: "too many concurrent writes from cluster \"\(cluster)\"; retry later", retryAfterSeconds: 2)
+    }
+}
+
+/// Samples refused because they lie beyond `ingest.max_future`, per cluster: an edge device
+/// whose clock runs ahead (no RTC, no NTP yet). Only those samples are refused; the rest of
+/// their series and of the request are stored.
+struct FutureSamples {
+    struct PerCluster {
+        var samples = 0
+        var series = 0
+        var aheadMs: Int64 = 0
+        var example: Labels
+    }
+    private(set) var byCluster: [String: PerCluster] = [:]
+
+    mutating func add(cluster: String, series: Labels, samples: Int, aheadMs: Int64) {
+        var e = byCluster[cluster] ?? PerCluster(example: series)
+        e.samples += samples
+        e.series += 1
+        if aheadMs > e.aheadMs { e.aheadMs = aheadMs; e.example = series }
+        byCluster[cluster] = e
+    }
+
+    /// One line per cluster, at most 10 (a proxy's request may carry thousands of clusters).
+    func problems(limitMs: Int64) -> [String] {
+        let sorted = byCluster.sorted { $0.key < $1.key }
+        var out = sorted.prefix(10).map { c, e in
+            "\(e.samples) samples of \(e.series) series from cluster \"\(c)\" rejected (future): up to \(formatDuration(ms: e.aheadMs)) ahead of the collector's clock, e.g. \(e.example), limit ingest.max_future \(formatDuration(ms: limitMs)); fix the clock of that cluster (NTP)"
+        }
+        if sorted.count > 10 { out.append("and future samples from \(sorted.count - 10) more clusters") }
+        return out
+    }
+}
+
+/// `100y12d`, `3h5m`, `1m30s`, `250ms`: the two largest units, rounded to the second one, as
+/// people read durations.
+func formatDuration(ms: Int64) -> String {
+    if ms < 1000 { return "\(max(ms, 0))ms" }
+    let units: [(String, Int64)] = [("y", 365 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+    var rest = ms
+    if let first = units.firstIndex(where: { ms >= $0.1 }) {
+        let step = units[min(first + 1, units.count - 1)].1
+        rest = (ms / step + (ms % step >= step / 2 ? 1 : 0)) * step
+    }
+    var parts: [String] = []
+    for (u, size) in units where parts.count < 2 && (rest >= size || !parts.isEmpty) {
+        if rest >= size { parts.append("\(rest / size)\(u)") }
+        rest %= size
+        if parts.isEmpty { continue }
+        if rest == 0 { break }
+    }
+    return parts.joined()
 }
 
 extension Error {

@@ -92,10 +92,20 @@ final class RuleManager: Service, Sendable {
         await notifier.sendToWebhooks(toWebhooks)
     }
 
-    /// Active (pending or firing) alerts, for `/api/v1/alerts` and the fleet registry.
-    func activeAlerts(scope: [LabelMatcher] = []) -> [Alert] {
-        let all = states.withLock { $0 }.flatMap { $0 }.flatMap { $0.alerts.values }
-        return all.filter { $0.state != AlertState.inactive && $0.labels.matches(scope) }.sorted { $0.labels < $1.labels }
+    /// Active (pending or firing) alerts a caller with `scope` may see (see RuleVisibility),
+    /// with whether the caller may see their annotations.
+    func activeAlerts(scope: [LabelMatcher] = []) -> [(alert: Alert, full: Bool)] {
+        let vis = RuleVisibility(scope: scope)
+        var out: [(alert: Alert, full: Bool)] = []
+        for rules in states.withLock({ $0 }) {
+            for r in rules {
+                let inside = vis.ruleInside(r.rule)
+                for a in r.alerts.values where a.state != .inactive && (inside || vis.dataLabelsMatch(a, of: r.rule)) {
+                    out.append((a, inside))
+                }
+            }
+        }
+        return out.sorted { $0.alert.labels < $1.alert.labels }
     }
 
     /// Firing alerts per `cluster` label, which the fleet registry counts into health.
@@ -121,14 +131,13 @@ final class RuleManager: Service, Sendable {
             w.raw("{\"alerts\":[")
             for (i, a) in activeAlerts(scope: scope).enumerated() {
                 if i > 0 { w.raw(",") }
-                Self.alertJSON(&w, a)
+                Self.alertJSON(&w, a.alert, annotations: a.full)
             }
             w.raw("]}")
         }
     }
 
-    /// `type=alert|record` filters like Prometheus; a scoped user sees every rule but only
-    /// the alerts inside its scope.
+    /// `type=alert|record` filters like Prometheus; a scoped user sees what RuleVisibility allows.
     func rulesJSON(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
         let type = p["type"]
         guard type == nil || type == "alert" || type == "record" else {
@@ -136,22 +145,29 @@ final class RuleManager: Service, Sendable {
         }
         let evals = lastGroupEval.withLock { $0 }
         let all = states.withLock { $0 }
+        let vis = RuleVisibility(scope: scope)
         return .success { w in
             w.raw("{\"groups\":[")
+            var firstGroup = true
             for (gi, g) in groups.enumerated() {
-                if gi > 0 { w.raw(",") }
-                let rules = all[gi].filter {
-                    switch ($0.rule.kind, type) {
-                    case (_, nil), (.alerting, "alert"), (.recording, "record"): return true
-                    default: return false
+                let rules: [(RuleState, [Alert]?)] = all[gi].compactMap { r in
+                    switch (r.rule.kind, type) {
+                    case (_, nil), (.alerting, "alert"), (.recording, "record"): break
+                    default: return nil
                     }
+                    if vis.ruleInside(r.rule) { return (r, nil) }
+                    let alerts = r.alerts.values.filter { $0.state != .inactive && vis.dataLabelsMatch($0, of: r.rule) }
+                    return alerts.isEmpty ? nil : (r, alerts)
                 }
+                if rules.isEmpty && !vis.isUnscoped { continue }
+                if !firstGroup { w.raw(",") }
+                firstGroup = false
                 w.raw("{\"name\":"); w.string(g.name)
                 w.raw(",\"file\":"); w.string(g.file)
                 w.raw(",\"rules\":[")
-                for (ri, r) in rules.enumerated() {
+                for (ri, (r, visible)) in rules.enumerated() {
                     if ri > 0 { w.raw(",") }
-                    Self.ruleJSON(&w, r, scope: scope)
+                    Self.ruleJSON(&w, r, redactedTo: visible)
                 }
                 w.raw("],\"interval\":"); w.raw(formatPromValue(Double(g.intervalMs) / 1000))
                 w.raw(",\"limit\":0,\"evaluationTime\":"); w.raw(formatPromValue(evals[gi]?.1 ?? 0))
@@ -162,40 +178,43 @@ final class RuleManager: Service, Sendable {
         }
     }
 
-    private static func ruleJSON(_ w: inout JSONWriter, _ r: RuleState, scope: [LabelMatcher]) {
+    /// `redactedTo`: nil shows the whole rule; otherwise only these alerts, without the rule's
+    /// query, labels and annotations (a rule outside the caller's scope).
+    private static func ruleJSON(_ w: inout JSONWriter, _ r: RuleState, redactedTo visible: [Alert]?) {
         let rule = r.rule
+        let full = visible == nil
         if case .alerting(let forMs, let keepMs) = rule.kind {
-            let alerts = r.alerts.values.filter { $0.state != .inactive && $0.labels.matches(scope) }.sorted { $0.labels < $1.labels }
+            let alerts = (visible ?? r.alerts.values.filter { $0.state != .inactive }).sorted { $0.labels < $1.labels }
             let state = alerts.contains { $0.state == .firing } ? "firing" : alerts.isEmpty ? "inactive" : "pending"
             w.raw("{\"state\":"); w.string(state)
             w.raw(",\"name\":"); w.string(rule.name)
-            w.raw(",\"query\":"); w.string(rule.query)
+            w.raw(",\"query\":"); w.string(full ? rule.query : "")
             w.raw(",\"duration\":"); w.raw(formatPromValue(Double(forMs) / 1000))
             w.raw(",\"keepFiringFor\":"); w.raw(formatPromValue(Double(keepMs) / 1000))
-            w.raw(",\"labels\":"); Notifier.object(&w, rule.labels)
-            w.raw(",\"annotations\":"); Notifier.object(&w, rule.annotations)
+            w.raw(",\"labels\":"); Notifier.object(&w, full ? rule.labels : [])
+            w.raw(",\"annotations\":"); Notifier.object(&w, full ? rule.annotations : [])
             w.raw(",\"alerts\":[")
             for (i, a) in alerts.enumerated() {
                 if i > 0 { w.raw(",") }
-                alertJSON(&w, a)
+                alertJSON(&w, a, annotations: full)
             }
             w.raw("]")
         } else {
             w.raw("{\"name\":"); w.string(rule.name)
-            w.raw(",\"query\":"); w.string(rule.query)
-            w.raw(",\"labels\":"); Notifier.object(&w, rule.labels)
+            w.raw(",\"query\":"); w.string(full ? rule.query : "")
+            w.raw(",\"labels\":"); Notifier.object(&w, full ? rule.labels : [])
         }
         w.raw(",\"health\":"); w.string(r.health)
-        if !r.lastError.isEmpty { w.raw(",\"lastError\":"); w.string(r.lastError) }
+        if !r.lastError.isEmpty && full { w.raw(",\"lastError\":"); w.string(r.lastError) }
         w.raw(",\"evaluationTime\":"); w.raw(formatPromValue(r.evaluationSeconds))
         w.raw(",\"lastEvaluation\":"); w.string(r.lastEvaluationMs > 0 ? Notifier.rfc3339(r.lastEvaluationMs) : "0001-01-01T00:00:00Z")
         w.raw(",\"type\":"); w.string(rule.kind == .recording ? "recording" : "alerting")
         w.raw("}")
     }
 
-    private static func alertJSON(_ w: inout JSONWriter, _ a: Alert) {
+    private static func alertJSON(_ w: inout JSONWriter, _ a: Alert, annotations: Bool) {
         w.raw("{\"labels\":"); Notifier.object(&w, a.labels.map { ($0.name, $0.value) })
-        w.raw(",\"annotations\":"); Notifier.object(&w, a.annotations)
+        w.raw(",\"annotations\":"); Notifier.object(&w, annotations ? a.annotations : [])
         w.raw(",\"state\":"); w.string(a.state.rawValue)
         w.raw(",\"activeAt\":"); w.string(Notifier.rfc3339(a.activeAtMs))
         w.raw(",\"value\":"); w.string(goExponent(a.value))

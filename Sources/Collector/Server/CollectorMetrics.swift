@@ -7,7 +7,6 @@ import TSDB
 final class CollectorMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let samplesIngested: Counter
-    private let samplesRejected: Counter
     private let duplicates: Counter
     private let conflicts: Counter
     private let tooOld: Counter
@@ -17,7 +16,6 @@ final class CollectorMetrics: Sendable {
 
     init() {
         samplesIngested = Self.counterIn(registry, "fleetscope_samples_ingested_total", labels: [], help: "Samples stored durably (WAL fsynced) from remote-write.")
-        samplesRejected = Self.counterIn(registry, "fleetscope_samples_rejected_total", labels: [], help: "Samples refused because their series was invalid.")
         duplicates = Self.counterIn(registry, "fleetscope_samples_duplicate_total", labels: [], help: "Samples identical to one already stored (accepted idempotently).")
         conflicts = Self.counterIn(registry, "fleetscope_samples_conflict_total", labels: [], help: "Samples whose timestamp was already stored with another value (the first value wins).")
         tooOld = Self.counterIn(registry, "fleetscope_samples_too_old_total", labels: [], help: "Samples older than the retention period, dropped.")
@@ -45,7 +43,28 @@ final class CollectorMetrics: Sendable {
                              help: "Series refused from remote-write requests, by reason.").increment(by: Int64(series))
     }
 
-    func samplesRejectedTotal(_ n: Int) { samplesRejected.increment(by: Int64(n)) }
+    func samplesRejectedTotal(_ n: Int) {
+        counter("fleetscope_samples_rejected_total", labels: [("reason", "invalid_series")], help: Self.rejectedHelp).increment(by: Int64(n))
+    }
+
+    /// Per cluster, so the operator sees which site's clock is wrong; only clusters that ever
+    /// sent future samples get a series, and at most `maxFutureClusters` of them (without
+    /// tokens the cluster comes from the sender, who must not be able to grow /metrics).
+    func futureSamplesRejected(cluster: String, _ n: Int) {
+        let name = futureClusters.withLock { known in
+            if known.contains(cluster) { return cluster }
+            if known.count >= Self.maxFutureClusters { return "_other" }
+            known.insert(cluster)
+            return cluster
+        }
+        counter("fleetscope_samples_rejected_total", labels: [("reason", "future"), ("cluster", name)], help: Self.rejectedHelp)
+            .increment(by: Int64(n))
+    }
+
+    static let maxFutureClusters = 10_000
+    private let futureClusters = Mutex<Set<String>>([])
+
+    private static let rejectedHelp = "Samples refused: reason=\"invalid_series\" (see fleetscope_series_rejected_total), reason=\"future\" (beyond ingest.max_future ahead of the collector's clock, per cluster)."
 
     func ignored(_ kind: String, _ n: Int) {
         counter("fleetscope_ignored_total", labels: [("kind", kind)],

@@ -16,6 +16,11 @@ public struct CollectorOptions: Sendable {
     public var maxBodyBytes = 16 << 20
     /// Decompressed body limit, checked against the snappy header before allocating.
     public var maxDecodedBytes = 32 << 20
+    /// Samples further ahead of the collector's clock are refused (`ingest.max_future`):
+    /// ordinary drift passes, an edge device with a broken clock does not.
+    public var maxFutureMs: Int64 = 600_000
+    /// Shifts the collector's own clock (fault injection for tests: `--debug.clock-offset`).
+    public var clockOffsetMs: Int64 = 0
     /// How often head compaction, block compaction and retention run.
     public var maintenanceInterval: Duration = .seconds(60)
     /// Health thresholds and refresh cadence of the fleet registry.
@@ -47,7 +52,7 @@ public struct CollectorOptions: Sendable {
     /// ```yaml
     /// storage: { retention: 15d, retention_size: 50GB }
     /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000 }
-    /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB }
+    /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB, max_future: 10m }
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
     /// rules: { files: [rules/*.yml], evaluation_interval: 30s }
     /// alerting: { alertmanagers: [http://127.0.0.1:9093], webhooks: [http://hooks/x], external_url: http://collector:9490 }
@@ -63,7 +68,7 @@ public struct CollectorOptions: Sendable {
         let known: [String: Set<String>] = [
             "storage": ["retention", "retention_size"],
             "query": ["lookback_delta", "timeout", "max_samples"],
-            "ingest": ["max_body_bytes", "max_decoded_bytes"],
+            "ingest": ["max_body_bytes", "max_decoded_bytes", "max_future"],
             "fleet": ["down_after", "stale_after", "refresh_interval"],
             "rules": ["files", "evaluation_interval"],
             "alerting": ["alertmanagers", "webhooks", "external_url"],
@@ -110,6 +115,7 @@ public struct CollectorOptions: Sendable {
                 case ("query", "max_samples"): engine.maxSamples = try Int(value) ?? { throw bad("number") }()
                 case ("ingest", "max_body_bytes"): maxBodyBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
                 case ("ingest", "max_decoded_bytes"): maxDecodedBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
+                case ("ingest", "max_future"): maxFutureMs = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("fleet", "down_after"): fleet.downAfterMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
                 case ("fleet", "stale_after"): fleet.staleAfterMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
                 case ("fleet", "refresh_interval"):

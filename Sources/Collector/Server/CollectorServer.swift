@@ -25,8 +25,16 @@ public final class CollectorServer: Sendable {
         self.options = options
         self.logger = logger
         try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
+        // One clock for every horizon: TSDB retention and cuts, ingest's future limit, fleet ages.
+        var tsdbOptions = options.tsdb
+        if options.clockOffsetMs != 0 {
+            let base = tsdbOptions.now, offset = options.clockOffsetMs
+            tsdbOptions.now = { base() &+ offset }
+            logger.warning("the collector's clock is shifted by \(offset) ms (--debug.clock-offset)")
+        }
+        let now = tsdbOptions.now
         logger.info("opening TSDB in \(options.dataDir)/tsdb")
-        tsdb = try TSDB.open(directory: options.dataDir + "/tsdb", options: options.tsdb, logger: logger)
+        tsdb = try TSDB.open(directory: options.dataDir + "/tsdb", options: tsdbOptions, logger: logger)
         if options.noAuth {
             logger.warning("--no-auth: authentication and access control are OFF; use only for local development")
             access = nil
@@ -35,11 +43,14 @@ public final class CollectorServer: Sendable {
             access = a
             try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
         }
-        let fleet = try FleetRegistry(path: options.dataDir + "/fleet.sqlite", options: options.fleet)
+        let fleet = try FleetRegistry(path: options.dataDir + "/fleet.sqlite", options: options.fleet, clock: now)
         self.fleet = fleet
         let metrics = self.metrics
-        ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
-                               logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
+        var ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
+                                   maxFutureMs: options.maxFutureMs, now: now,
+                                   logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
+        ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
+        self.ingest = ingest
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
@@ -67,18 +78,25 @@ public final class CollectorServer: Sendable {
 
     func router() -> Router<CollectorContext> {
         let router = Router(context: CollectorContext.self)
-        router.add(middleware: AuthMiddleware(access: access, logger: logger))
-
+        // Open: liveness and readiness probes.
         router.get("/-/healthy") { _, _ in Self.plain("Fleetscope collector is Healthy.\n") }
         router.get("/-/ready") { _, _ in Self.plain("Fleetscope collector is Ready.\n") }
-        router.get("/metrics") { [metrics, tsdb, fleet] _, _ in
-            metrics.refresh(from: tsdb.metrics)
-            metrics.refreshFleet(fleet.snapshot())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        // Every other method on the write path: say which one is allowed instead of a bare 404.
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+            router.on("/api/v1/write", method: method) { _, _ in
+                var r = AuthResponses.text(405, "remote-write takes POST (snappy-compressed protobuf WriteRequest)")
+                r.headers[.allow] = "POST"
+                return r
+            }
         }
+        addWriteRoutes(router.group().add(middleware: IngestAuthMiddleware(access: access, logger: logger)))
+        addUserRoutes(router.group().add(middleware: UserAuthMiddleware(access: access, logger: logger)))
+        return router
+    }
 
-        router.post("/api/v1/write") { [ingest, metrics, options] request, context in
+    /// Remote-write: ingest identities only (IngestAuthMiddleware).
+    private func addWriteRoutes(_ group: RouterGroup<CollectorContext>) {
+        group.post("/api/v1/write") { [ingest, metrics, options] request, context in
             let started = ContinuousClock.now
             var request = request
             let body: ByteBuffer
@@ -86,7 +104,7 @@ public final class CollectorServer: Sendable {
                 body = try await request.collectBody(upTo: options.maxBodyBytes)
             } catch {
                 metrics.request(code: 413, seconds: 0)
-                return AuthMiddleware.text(413, "request body larger than \(options.maxBodyBytes) bytes; send smaller batches")
+                return AuthResponses.text(413, "request body larger than \(options.maxBodyBytes) bytes; send smaller batches")
             }
             let cluster: String?
             if case .cluster(let c) = context.principal { cluster = c } else { cluster = nil }
@@ -95,32 +113,46 @@ public final class CollectorServer: Sendable {
                                           contentType: request.headers[.contentType], cluster: cluster)
             metrics.request(code: out.status, seconds: (ContinuousClock.now - started).seconds)
             if out.status == 204 { return Response(status: .noContent) }
-            var r = AuthMiddleware.text(out.status, out.message)
+            var r = AuthResponses.text(out.status, out.message)
             if let ra = out.retryAfterSeconds { r.headers[.retryAfter] = String(ra) }
             return r
+        }
+    }
+
+    /// What people and their tools read: users only (UserAuthMiddleware), each read narrowed
+    /// to the user's scope.
+    private func addUserRoutes(_ group: RouterGroup<CollectorContext>) {
+        group.get("/metrics") { [metrics, tsdb, fleet] _, context in
+            // Fleet-wide counts: only for callers that may see the whole fleet.
+            guard context.principal.scope.isEmpty else {
+                return AuthResponses.text(403, "/metrics shows fleet-wide numbers; it needs an admin or an unscoped user (`collector user add --role viewer --scope all`)")
+            }
+            metrics.refresh(from: tsdb.metrics)
+            metrics.refreshFleet(fleet.snapshot())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
 
         let endpoints = ["query", "query_range", "series", "labels", "status/tsdb", "status/buildinfo", "metadata",
                          "query_exemplars", "rules", "alerts"]
         for e in endpoints {
-            router.get("/api/v1/\(e)") { [self] req, ctx in await apiResponse(e, req, ctx) }
-            router.post("/api/v1/\(e)") { [self] req, ctx in await apiResponse(e, req, ctx) }
+            group.get("/api/v1/\(e)") { [self] req, ctx in await apiResponse(e, req, ctx) }
+            group.post("/api/v1/\(e)") { [self] req, ctx in await apiResponse(e, req, ctx) }
         }
-        router.get("/api/v1/label/:name/values") { [self] req, ctx in
+        group.get("/api/v1/label/:name/values") { [self] req, ctx in
             await apiResponse("label/\(ctx.parameters.get("name") ?? "")/values", req, ctx)
         }
 
         let fleetAPI = FleetAPI(registry: fleet)
         for e in ["summary", "grid", "clusters"] {
-            router.get("/api/v1/fleet/\(e)") { req, ctx in Self.fleetResponse(fleetAPI, e, req, ctx) }
+            group.get("/api/v1/fleet/\(e)") { req, ctx in Self.fleetResponse(fleetAPI, e, req, ctx) }
         }
-        router.get("/api/v1/fleet/clusters/:name") { req, ctx in
+        group.get("/api/v1/fleet/clusters/:name") { req, ctx in
             let raw = ctx.parameters.get("name") ?? ""
             return Self.fleetResponse(fleetAPI, "clusters/" + (raw.removingPercentEncoding ?? raw), req, ctx)
         }
 
-        DashboardRoutes.register(on: router)
-        return router
+        DashboardRoutes.register(on: group)
     }
 
     private func apiResponse(_ endpoint: String, _ request: Request, _ context: CollectorContext) async -> Response {
@@ -138,20 +170,14 @@ public final class CollectorServer: Sendable {
         case "alerts": r = rules.alertsJSON(scope: context.principal.scope)
         case "rules":
             do { r = try rules.rulesJSON(params, scope: context.principal.scope) } catch { r = .error(error) }
-        default: r = await api.handle(endpoint, params, storage: storage)
+        default: r = await api.handle(endpoint, params, storage: storage, scope: context.principal.scope)
         }
         return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }
 
     private static func fleetResponse(_ api: FleetAPI, _ endpoint: String, _ request: Request, _ context: CollectorContext) -> Response {
-        let r: APIResponse
-        if case .cluster = context.principal {
-            // Ingest tokens write; they never read the fleet.
-            r = .error(APIError(type: "forbidden", message: "ingest tokens cannot read the fleet API; authenticate as a user", status: 403))
-        } else {
-            r = api.handle(endpoint, Params(query: request.uri.query), scope: context.principal.scope)
-        }
+        let r = api.handle(endpoint, Params(query: request.uri.query), scope: context.principal.scope)
         return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }

@@ -83,6 +83,13 @@ extension DashboardAssets {
       if (s < 86400) return (s / 3600).toFixed(s < 36000 ? 1 : 0) + ' h ago';
       return (s / 86400).toFixed(1) + ' d ago';
     }
+    // "clock ahead by 3 h": a cluster whose samples are refused because its clock runs ahead.
+    function clockAhead(seconds) {
+      if (seconds === null || seconds === undefined) return null;
+      const s = seconds, text = s < 3600 ? Math.round(s / 60) + ' min' : s < 86400 * 2 ? (s / 3600).toFixed(1) + ' h'
+        : s < 86400 * 730 ? Math.round(s / 86400) + ' d' : Math.round(s / 86400 / 365) + ' years';
+      return el('span', { class: 'problem h-down', title: 'Samples from this cluster are refused: its clock is ahead of the collector\'s. Fix its time (NTP).', text: 'clock ahead by ' + text });
+    }
     function pct(v) { return v === null || v === undefined ? '–' : (Math.round(v * 10) / 10).toFixed(1) + '%'; }
     function num(v, d) { if (v === null || v === undefined) return '–'; return Number(v).toLocaleString(undefined, { maximumFractionDigits: d === undefined ? 1 : d }); }
     function healthBadge(hv) { return el('span', { class: 'badge', dataset: { health: hv || 'unknown' }, text: hv || 'unknown' }); }

@@ -102,6 +102,8 @@ extension DashboardAssets {
           add('Series', num(c.series, 0));
           add('Samples/s', num(c.samples_per_second, 1));
           add('Targets', num(c.targets_up, 0) + ' up, ' + num(c.targets_down, 0) + ' down');
+          const clock = clockAhead(c.clock_ahead_seconds);
+          if (clock) add('Problem', clock);
           const labels = Object.entries(c.labels || {}).filter(([k]) => k !== 'cluster' && k !== 'region');
           if (labels.length) add('Labels', el('span', {}, labels.map(([k, v]) => el('span', { class: 'label-chip', text: k + '=' + v }))));
           const pods = c.pods || {};

@@ -143,7 +143,8 @@ extension DashboardAssets {
         });
         tr.addEventListener('click', e => { if (!e.target.closest('a') && !window.getSelection().toString()) open(); });
         tr.append(
-          el('td', { class: 'name', title: c.cluster }, el('a', { href: clusterHref(c.cluster), tabindex: '-1', text: c.cluster })),
+          el('td', { class: 'name', title: c.cluster }, el('a', { href: clusterHref(c.cluster), tabindex: '-1', text: c.cluster }),
+            clockAhead(c.clock_ahead_seconds)),
           el('td', { text: c.region || '–' }),
           el('td', {}, healthBadge(c.health)),
           el('td', { title: c.last_seen ? FS.formatFullTime(c.last_seen) : '', text: ago(c.last_seen) }),

@@ -135,6 +135,7 @@ extension DashboardAssets {
     .facts div { display: flex; gap: .4rem; }
     .facts dt { color: var(--muted); }
     .facts dd { margin: 0; }
+    .problem { display: inline-block; margin-left: .4rem; font-size: .8rem; font-weight: 600; }
     .label-chip { display: inline-block; background: var(--row-hover); border-radius: 4px; padding: 0 .4rem; margin: 0 .2rem .2rem 0; font-size: .82rem; }
     .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5rem, 1fr)); gap: .7rem; margin: .8rem 0; }
     .tile { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: .5rem .8rem; }

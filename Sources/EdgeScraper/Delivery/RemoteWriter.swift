@@ -22,6 +22,7 @@ public final class RemoteWriter: Sendable {
     private let transport: any HTTPTransport
     private let logger: Logger
     private let metrics: RemoteWriteMetrics
+    private let clockSkew: ClockSkewMonitor
     /// Set at shutdown: partial batches go out at once instead of after batch_send_deadline.
     private let draining = Atomic<Bool>(false)
 
@@ -32,6 +33,7 @@ public final class RemoteWriter: Sendable {
         self.transport = transport
         self.logger = logger
         self.metrics = metrics
+        clockSkew = ClockSkewMonitor(gauge: metrics.clockSkew, logger: logger, url: config.url)
     }
 
     var maxPerSend: Int { max(config.queueConfig.maxSamplesPerSend, 1) }
@@ -153,6 +155,7 @@ public final class RemoteWriter: Sendable {
                 let resp = try await transport.send(HTTPRequest(method: "POST", url: config.url, headers: headers, body: body,
                                                                 tls: config.tls, timeout: config.remoteTimeout))
                 metrics.request(code: resp.status)
+                clockSkew.observe(dateHeader: resp.header("Date"), localMillis: DeliveryClock.nowMillis())
                 switch RemoteWriteProtocol.outcome(status: resp.status) {
                 case .delivered:
                     metrics.latency.observe(Double(DeliveryClock.monotonicNanos() - started) / 1e9)
@@ -273,8 +276,9 @@ public enum HTTPDate {
 
     public static func parse(_ s: String) -> Int64? {
         let parts = s.split(separator: " ")
+        // The year is bounded so a hostile header cannot overflow the day arithmetic.
         guard parts.count == 6, parts[5] == "GMT", let day = Int64(parts[1]),
-              let mi = months.firstIndex(of: parts[2].lowercased()), let year = Int64(parts[3]) else { return nil }
+              let mi = months.firstIndex(of: parts[2].lowercased()), let year = Int64(parts[3]), (1...9999).contains(year) else { return nil }
         let hms = parts[4].split(separator: ":")
         guard hms.count == 3, let h = Int64(hms[0]), let m = Int64(hms[1]), let sec = Int64(hms[2]),
               day >= 1, day <= 31, h < 24, m < 60, sec <= 60 else { return nil }
@@ -337,13 +341,14 @@ public struct RemoteWriteMetrics: Sendable {
     public var latency: Histogram
     public var shards: Gauge
     public var lastSuccess: Gauge
+    public var clockSkew: Gauge
     private var registry: MetricsRegistry?
     private var remote: String
     private var detachedDrops: Counter
 
     public init() {
         sent = Counter(); wireBytes = Counter(); retries = Counter()
-        latency = Histogram(bounds: [0.1, 1]); shards = Gauge(); lastSuccess = Gauge()
+        latency = Histogram(bounds: [0.1, 1]); shards = Gauge(); lastSuccess = Gauge(); clockSkew = Gauge()
         registry = nil; remote = ""; detachedDrops = Counter()
     }
 
@@ -355,6 +360,7 @@ public struct RemoteWriteMetrics: Sendable {
         latency = registry.histogram("edge_scraper_remote_send_duration_seconds", "Duration of successful remote-write requests.", l)
         shards = registry.gauge("edge_scraper_remote_shards", "Concurrent remote-write shards.", l)
         lastSuccess = registry.gauge("edge_scraper_remote_last_success_timestamp_seconds", "Time of the last 2xx from the receiver.", l)
+        clockSkew = registry.gauge("edge_scraper_clock_skew_seconds", "How far this machine's clock is ahead of the receiver's (its Date header; negative: behind).", l)
         self.registry = registry
         self.remote = remote
         detachedDrops = Counter()
