@@ -18,19 +18,32 @@ final class TestServer: @unchecked Sendable {
     private(set) var port = 0
     private var task: Task<Void, Error>?
 
-    init(noAuth: Bool = true, dataDir: String? = nil) async throws {
+    init(noAuth: Bool = true, dataDir: String? = nil, logger: Logger? = nil,
+         configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
         var opts = CollectorOptions()
         opts.host = "127.0.0.1"
         opts.port = 0
         opts.dataDir = self.dataDir
         opts.noAuth = noAuth
-        var logger = Logger(label: "test-collector")
-        logger.logLevel = .warning
+        configure(&opts)
+        let logger = logger ?? {
+            var l = Logger(label: "test-collector")
+            l.logLevel = .warning
+            return l
+        }()
         server = try CollectorServer(options: opts, logger: logger)
         let (stream, cont) = AsyncStream<Int>.makeStream()
-        task = Task { [server] in try await server.run { port in cont.yield(port) } }
+        task = Task { [server] in
+            defer { cont.finish() }
+            try await server.run { port in cont.yield(port) }
+        }
         for await p in stream { port = p; break }
+        if port == 0 {
+            // run() ended before listening (bad TLS files, say): report why instead of waiting forever.
+            if case .failure(let e) = await task!.result { throw e }
+            throw TestError("collector stopped before listening")
+        }
     }
 
     func stop() async {

@@ -3,7 +3,8 @@ import Hummingbird
 import HTTPTypes
 import Logging
 
-/// Establishes the caller on every request: an ingest token for `/api/v1/write`, a user
+/// Establishes the caller on every request: an ingest token (or a verified client
+/// certificate, see ClientCertificateAuth.swift) for `/api/v1/write`, a user
 /// (HTTP Basic) for everything else. Only the health endpoints are open. `--no-auth`
 /// turns it off.
 struct AuthMiddleware: RouterMiddleware {
@@ -20,6 +21,15 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let auth = request.headers[.authorization] ?? ""
         if path == "/api/v1/write" {
+            if !auth.lowercased().hasPrefix("bearer ") {
+                switch await Self.principalFromClientCertificate(context) {
+                case .success(let principal)?:
+                    context.principal = principal
+                    return try await next(request, context)
+                case .failure(let refusal)?: return Self.text(401, refusal.description)
+                case nil: break
+                }
+            }
             guard auth.lowercased().hasPrefix("bearer ") else {
                 return Self.text(401, "missing ingest token: send \"Authorization: Bearer <token>\"; create one with `collector token create --data-dir DIR --cluster NAME`")
             }
