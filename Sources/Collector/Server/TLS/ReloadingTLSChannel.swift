@@ -77,7 +77,7 @@ final class ClientCertificateHandler: ChannelInboundHandler, RemovableChannelHan
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !handshakeDone, let e = error as? NIOSSLError, case .handshakeFailed = e {
-            let peer = context.remoteAddress?.description ?? "unknown address"
+            let peer = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown address"
             let cert = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
             let reason = CertificateText.handshakeFailure(error, peerCertificate: cert, options: options)
             // A client that hangs up mid-handshake (port scans, health probes) is noise.
