@@ -132,6 +132,17 @@ struct MutualTLSTests {
             coll.logTail(400).contains(#"client certificate "CN=store-17" issued by "CN=other-ca" does not chain to a CA in tls.client_ca_file"#)
         }
         #expect(!coll.logTail(400).contains("without TLS"), "no plain-HTTP warning with TLS on")
+
+        // The binary's data dir: directories 0700, files 0600 (umask 077 plus explicit modes).
+        let data = dir + "/data"
+        var loose: [String] = []
+        for rel in ["."] + (try FileManager.default.subpathsOfDirectory(atPath: data)) {
+            let attrs = try FileManager.default.attributesOfItem(atPath: data + "/" + rel)
+            let mode = attrs[.posixPermissions] as? Int ?? -1
+            let want = attrs[.type] as? FileAttributeType == .typeDirectory ? 0o700 : 0o600
+            if mode != want { loose.append("\(rel): \(String(mode, radix: 8))") }
+        }
+        #expect(loose.isEmpty, "\(loose)")
         #expect(coll.isRunning && prom.isRunning && edge.isRunning)
     }
 }
