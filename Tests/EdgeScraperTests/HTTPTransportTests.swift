@@ -267,6 +267,17 @@ import Testing
         }
     }
 
+    /// The alerts a collector with client certificates answers (BoringSSL's spelling) become
+    /// sentences naming the file to fix; anything else is left alone.
+    @Test func tlsAlertsAreExplained() {
+        struct Raw: Error, CustomStringConvertible { let description: String }
+        let expired = Raw(description: "sslError([Error: 268436501 error:10000415:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED])")
+        #expect(TLSAlerts.explain(expired)?.hasPrefix("the server refused our client certificate as expired: renew tls_config.cert_file [sslError(") == true)
+        let unknownCA = Raw(description: "error:10000418:SSL routines:OPENSSL_internal:TLSV1_ALERT_UNKNOWN_CA")
+        #expect(TLSAlerts.explain(unknownCA)?.contains("does not trust the CA that issued our client certificate") == true)
+        #expect(TLSAlerts.explain(Raw(description: "connection reset by peer")) == nil)
+    }
+
     @Test func insecureSkipVerifyAcceptsAnyCertificate() async throws {
         try await withServer { server, _ in
             var tls = TLSConfig()

@@ -11,7 +11,8 @@ struct MutualTLSTests {
         let script = E2E.repoRoot + "/scripts/make-certs.sh"
         for args in [["ca", "ca"], ["ca", "other-ca"], ["server", "ca", "server", "IP:127.0.0.1"],
                      ["client", "ca", "prom", "prom-edge"], ["client", "ca", "edge", "store-17"],
-                     ["client", "other-ca", "rogue", "store-17"]] {
+                     ["client", "other-ca", "rogue", "store-17"],
+                     ["client", "ca", "expired", "store-3", "", "20240101000000Z", "20240102000000Z"]] {
             _ = try EdgeDeliveryTests.run("/bin/bash", [script, args[0], dir + "/pki"] + args.dropFirst(), in: dir)
         }
     }
@@ -131,6 +132,20 @@ struct MutualTLSTests {
         try await E2E.waitUntil("the refusal in the collector's log", seconds: 10) {
             coll.logTail(400).contains(#"client certificate "CN=store-17" issued by "CN=other-ca" does not chain to a CA in tls.client_ca_file"#)
         }
+        // An edge scraper with an expired certificate: both ends say so in words.
+        let expiredConfig = try String(contentsOfFile: dir + "/edge.yml", encoding: .utf8)
+            .replacingOccurrences(of: "\(pki)/edge.", with: "\(pki)/expired.")
+            .replacingOccurrences(of: "\(dir)/queue", with: "\(dir)/queue-expired")
+        try expiredConfig.write(toFile: dir + "/edge-expired.yml", atomically: true, encoding: .utf8)
+        let stale = try EdgeDeliveryTests.startEdge(dir, config: dir + "/edge-expired.yml", listen: E2E.freePort(), tag: "expired")
+        defer { stale.stop() }
+        try await E2E.waitUntil("the expired edge's refusal in both logs", seconds: 30) {
+            stale.logTail(50).contains("the server refused our client certificate as expired: renew tls_config.cert_file")
+                && coll.logTail(400).contains(#"client certificate "CN=store-3" expired at 2024-01-02T00:00:00Z"#)
+        }
+        #expect(Self.curlJSON(dir, base + "/api/v1/label/cluster/values", user: admin)?["data"] as? [String] == ["prom-edge", "store-17"],
+                "nothing from the expired certificate was stored")
+
         #expect(!coll.logTail(400).contains("without TLS"), "no plain-HTTP warning with TLS on")
 
         // The binary's data dir: directories 0700, files 0600 (umask 077 plus explicit modes).

@@ -207,7 +207,9 @@ public final class NIOHTTPTransport: HTTPTransport {
             case ClientExchangeError.tooLarge:
                 throw ExchangeFailure(error: .responseTooLarge(url: url.description, limit: maxResponseBytes), beforeResponse: false, reused: reused)
             default:
-                throw ExchangeFailure(error: .io(url: url.description, "\(error)"), beforeResponse: false, reused: reused)
+                let failure: HTTPTransportError = TLSAlerts.explain(error).map { .tls(url: url.description, $0) }
+                    ?? .io(url: url.description, "\(error)")
+                throw ExchangeFailure(error: failure, beforeResponse: false, reused: reused)
             }
         }
         if result.keepAlive && head.isKeepAlive { release(channel, key) } else { channel.close(promise: nil) }
