@@ -226,13 +226,16 @@ struct TLSTests {
         } throws: { "\($0)".contains("does the key belong to the certificate?") }
     }
 
-    @Test func onlyLoopbackCountsAsLocal() {
+    @Test func plainHTTPBeyondLoopbackIsWarnedAbout() {
         #expect(CollectorServer.isLoopback("127.0.0.1"))
         #expect(CollectorServer.isLoopback("::1"))
         #expect(CollectorServer.isLoopback("localhost"))
         #expect(!CollectorServer.isLoopback("0.0.0.0"))
         #expect(!CollectorServer.isLoopback("::"))
         #expect(!CollectorServer.isLoopback("10.1.2.3"))
+        #expect(CollectorServer.plainHTTPWarning(host: "127.0.0.1", port: 9490) == nil)
+        #expect(CollectorServer.plainHTTPWarning(host: "0.0.0.0", port: 9490)?
+            .hasPrefix("listening on 0.0.0.0:9490 without TLS: passwords and ingest tokens cross the network in clear") == true)
     }
 }
 

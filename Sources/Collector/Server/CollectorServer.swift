@@ -175,9 +175,7 @@ public final class CollectorServer: Sendable {
             logger.info("TLS on: client_auth_type \(tls.clientAuth.rawValue)\(tls.clientAuth.verifies ? ", clusters from client certificate \(tls.clusterFrom.rawValue)" : "")")
         } else {
             server = .http1()
-            if !Self.isLoopback(options.host) {
-                logger.warning("listening on \(options.host):\(options.port) without TLS: passwords and ingest tokens cross the network in clear; set tls: { cert_file, key_file } in collector.yml (README, Security)")
-            }
+            if let warning = Self.plainHTTPWarning(host: options.host, port: options.port) { logger.warning("\(warning)") }
         }
         let app = Application(
             router: router(),
@@ -199,6 +197,11 @@ public final class CollectorServer: Sendable {
     /// Addresses only this machine can reach; anything else deserves TLS.
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// What to say at start when serving plain HTTP beyond loopback (nil on loopback).
+    static func plainHTTPWarning(host: String, port: Int) -> String? {
+        isLoopback(host) ? nil : "listening on \(host):\(port) without TLS: passwords and ingest tokens cross the network in clear; set tls: { cert_file, key_file } in collector.yml (README, Security)"
     }
 }
 
