@@ -247,3 +247,17 @@ func waitFor(_ what: String, _ check: () -> Bool) async throws {
     }
     throw TestError("timed out waiting for \(what)")
 }
+
+@Suite struct LogBudgetTests {
+    @Test func boundsLinesPerWindowAndCountsTheRest() {
+        let b = LogBudget(perWindow: 2, window: .seconds(10))
+        let t0: UInt64 = 1_000_000_000_000
+        #expect(b.take(now: t0) == 0)
+        #expect(b.take(now: t0 + 1) == 0)
+        #expect(b.take(now: t0 + 2) == nil)
+        #expect(b.take(now: t0 + 3) == nil)
+        // The next window's first line reports the two left out.
+        #expect(b.take(now: t0 + 10_000_000_000) == 2)
+        #expect(b.take(now: t0 + 10_000_000_001) == 0)
+    }
+}

@@ -28,7 +28,7 @@ struct ReloadingTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
                 ssl = NIOSSLServerHandler(context: context)
             }
             try channel.pipeline.syncOperations.addHandler(ssl)
-            try channel.pipeline.syncOperations.addHandler(ClientCertificateHandler(options: tls.options, logger: logger))
+            try channel.pipeline.syncOperations.addHandler(ClientCertificateHandler(options: tls.options, logger: logger, budget: tls.refusalLog))
         }.flatMap {
             base.setup(channel: channel, logger: childLogger)
         }
@@ -55,13 +55,15 @@ final class ClientCertificateHandler: ChannelInboundHandler, RemovableChannelHan
     typealias InboundIn = ByteBuffer
     let options: TLSOptions
     let logger: Logger
+    let budget: LogBudget
     /// Set once on the event loop at handshake completion, read only there.
     private(set) var identity: ClientCertificateIdentity = .none
     private var handshakeDone = false
 
-    init(options: TLSOptions, logger: Logger) {
+    init(options: TLSOptions, logger: Logger, budget: LogBudget) {
         self.options = options
         self.logger = logger
+        self.budget = budget
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -83,8 +85,9 @@ final class ClientCertificateHandler: ChannelInboundHandler, RemovableChannelHan
             // A client that hangs up mid-handshake (port scans, health probes) is noise.
             if "\(error)".contains("eofDuringHandshake") || "\(error)".contains("EOF") {
                 logger.debug("TLS handshake with \(peer) ended early: \(reason)")
-            } else {
-                logger.warning("TLS handshake with \(peer) refused: \(reason)")
+            } else if let left = budget.take() {
+                let note = left > 0 ? " (\(left) more refusals before this one were not logged)" : ""
+                logger.warning("TLS handshake with \(peer) refused: \(reason)\(note)")
             }
         }
         context.fireErrorCaught(error)

@@ -17,6 +17,8 @@ import Synchronization
 /// logged once, and the next connection after the rotation completes picks up the new files.
 final class ServerTLSContext: Sendable {
     let options: TLSOptions
+    /// Shared by every connection's handshake-refusal log line.
+    let refusalLog = LogBudget()
     private let logger: Logger
     private let state: Mutex<State>
 
