@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev pkg-config \
-        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium
+        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl
 
 .PHONY: deps build release test demo bench clean
 deps:

@@ -50,6 +50,11 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            // HTTPS and client certificates on the listener (the same BoringSSL the edge scraper uses).
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The edge agent stays off Foundation, Yams and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, its own small YAML reader.

@@ -11,6 +11,13 @@ struct CollectorCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Token.self, User.self],
         defaultSubcommand: Serve.self
     )
+
+    static func main() async {
+        // Everything the collector and its admin commands write (SQLite with password and token
+        // hashes, the WAL, blocks) is for the owner only; the code sets explicit modes too.
+        umask(0o077)
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {

@@ -80,7 +80,7 @@ final class BlockWriter {
         try? FileIO.removeAll(tmpDir)
         try FileIO.mkdirAll(tmpDir)
         let path = tmpDir + "/chunks"
-        chunksFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        chunksFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard chunksFD >= 0 else { throw FileIO.error("cannot create", path) }
         chunkBuf.putBytes(BlockWriter.chunksMagic)
     }

@@ -33,11 +33,17 @@ enum FileIO {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
-            if !isDirectory(prefix) && mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if !isDirectory(prefix) && mkdir(prefix, 0o700) != 0 && errno != EEXIST {
                 throw error("cannot create directory", prefix)
             }
             prefix += "/"
         }
+    }
+
+    /// Data directories made before modes were explicit may be 0755: tighten to owner-only,
+    /// which also closes every file below them to other users.
+    static func restrictToOwner(_ path: String) throws {
+        if chmod(path, 0o700) != 0 { throw error("cannot restrict permissions (chmod 0700) of", path) }
     }
 
     static func list(_ path: String) throws -> [String] {
@@ -100,7 +106,7 @@ enum FileIO {
 
     static func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
         let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("cannot create", tmp) }
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: tmp) }
@@ -162,7 +168,7 @@ extension FileIO {
     /// reopening inside one process (tests simulating a crash) still works.
     static func lockDirectory(_ dir: String) throws -> Int32 {
         let path = dir + "/lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw error("cannot create lock file", path) }
         var fl = flock()
         fl.l_type = Int16(F_WRLCK)

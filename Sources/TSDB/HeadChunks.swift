@@ -78,7 +78,7 @@ final class HeadChunkStore {
         if let f = files[current], f.live == 0 { drop(current, f); files[current] = nil }
         let id = current &+ 1
         let p = path(id)
-        let fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
         // Sparse: reads through the mapping never go past the end, writes use pwrite so a
         // full disk is an error return, not a SIGBUS.

@@ -129,6 +129,7 @@ public final class TSDB: Queryable, Sendable {
             throw TSDBError("invalid TSDB options: blockRange, retention and walSegmentSize must be positive")
         }
         try FileIO.mkdirAll(directory)
+        try FileIO.restrictToOwner(directory)
         let walDir = directory + "/wal"
         try FileIO.mkdirAll(walDir)
         let lockFD = try FileIO.lockDirectory(directory)

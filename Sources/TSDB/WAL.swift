@@ -184,7 +184,7 @@ final class WAL: Sendable {
     }
 
     private static func create(_ path: String) throws -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileIO.error("cannot create WAL segment", path) }
         return fd
     }

@@ -18,7 +18,8 @@ final class TestServer: @unchecked Sendable {
     private(set) var port = 0
     private var task: Task<Void, Error>?
 
-    init(noAuth: Bool = true, dataDir: String? = nil, configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
+    init(noAuth: Bool = true, dataDir: String? = nil, logger: Logger? = nil,
+         configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
         var opts = CollectorOptions()
         opts.host = "127.0.0.1"
@@ -29,12 +30,23 @@ final class TestServer: @unchecked Sendable {
         // from the real clock they must not count as too old.
         opts.tsdb.retention = 100 * 365 * 86_400_000
         configure(&opts)
-        var logger = Logger(label: "test-collector")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var l = Logger(label: "test-collector")
+            l.logLevel = .warning
+            return l
+        }()
         server = try CollectorServer(options: opts, logger: logger)
         let (stream, cont) = AsyncStream<Int>.makeStream()
-        task = Task { [server] in try await server.run { port in cont.yield(port) } }
+        task = Task { [server] in
+            defer { cont.finish() }
+            try await server.run { port in cont.yield(port) }
+        }
         for await p in stream { port = p; break }
+        if port == 0 {
+            // run() ended before listening (bad TLS files, say): report why instead of waiting forever.
+            if case .failure(let e) = await task!.result { throw e }
+            throw TestError("collector stopped before listening")
+        }
     }
 
     func stop() async {

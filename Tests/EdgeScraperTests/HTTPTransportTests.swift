@@ -246,6 +246,38 @@ import Testing
         }
     }
 
+    /// Rotated tls_config files apply from the next connection on, without a restart: here
+    /// the CA bundle first holds another CA, then the one that issued the server's certificate.
+    @Test func rereadsRotatedTLSFiles() async throws {
+        try await withServer { server, pki in
+            let d = pki.dir.path
+            guard system("cd \(d) && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key -out trusted.pem -days 1 -subj /CN=some-other-ca >/dev/null 2>&1") == 0 else {
+                throw QueueError("openssl could not make a second CA")
+            }
+            var tls = TLSConfig()
+            tls.caFile = d + "/trusted.pem"
+            let t = NIOHTTPTransport()
+            await #expect(throws: HTTPTransportError.self) {
+                _ = try await t.send(HTTPRequest(url: "https://localhost:\(server.port)/", tls: tls, timeout: 5000))
+            }
+            guard system("cp \(d)/ca.crt \(d)/trusted.pem") == 0 else { throw QueueError("cp failed") }
+            let r = try await t.send(HTTPRequest(url: "https://localhost:\(server.port)/", tls: tls, timeout: 60_000))
+            #expect(r.status == 200)
+            await t.shutdown()
+        }
+    }
+
+    /// The alerts a collector with client certificates answers (BoringSSL's spelling) become
+    /// sentences naming the file to fix; anything else is left alone.
+    @Test func tlsAlertsAreExplained() {
+        struct Raw: Error, CustomStringConvertible { let description: String }
+        let expired = Raw(description: "sslError([Error: 268436501 error:10000415:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_EXPIRED])")
+        #expect(TLSAlerts.explain(expired)?.hasPrefix("the server refused our client certificate as expired: renew tls_config.cert_file [sslError(") == true)
+        let unknownCA = Raw(description: "error:10000418:SSL routines:OPENSSL_internal:TLSV1_ALERT_UNKNOWN_CA")
+        #expect(TLSAlerts.explain(unknownCA)?.contains("does not trust the CA that issued our client certificate") == true)
+        #expect(TLSAlerts.explain(Raw(description: "connection reset by peer")) == nil)
+    }
+
     @Test func insecureSkipVerifyAcceptsAnyCertificate() async throws {
         try await withServer { server, _ in
             var tls = TLSConfig()

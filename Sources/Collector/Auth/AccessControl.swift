@@ -42,6 +42,7 @@ final class AccessControl: Sendable {
     private let verified = Mutex<[String: (Principal, Date)]>([:])
 
     init(path: String) throws {
+        try PrivateFiles.prepareDatabase(path)
         db = try DatabaseQueue(path: path)
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in

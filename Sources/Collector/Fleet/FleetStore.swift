@@ -24,6 +24,7 @@ struct FleetStore: Sendable {
     init(path: String) throws {
         var config = Configuration()
         config.label = "fleet"
+        try PrivateFiles.prepareDatabase(path)
         db = try DatabaseQueue(path: path, configuration: config)
         // WAL: a flush of many rows does not rewrite the whole file through a rollback journal.
         _ = try db.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode=WAL") }

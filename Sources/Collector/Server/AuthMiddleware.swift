@@ -9,8 +9,9 @@ import Logging
 /// the router, not a string comparison, decides which group a request reaches.
 /// `--no-auth` (access nil) lets everything through as `.anonymous`.
 
-/// The remote-write group: an ingest token (`Authorization: Bearer`), nothing else. User
-/// credentials are refused here so a viewer can never write as a cluster.
+/// The remote-write group: an ingest token (`Authorization: Bearer`) or a verified client
+/// certificate (ClientCertificateAuth.swift), nothing else. User credentials are refused here
+/// so a viewer can never write as a cluster.
 struct IngestAuthMiddleware: RouterMiddleware {
     typealias Context = CollectorContext
     let access: AccessControl?
@@ -20,6 +21,15 @@ struct IngestAuthMiddleware: RouterMiddleware {
         guard let access else { return try await next(request, context) }
         var context = context
         let auth = request.headers[.authorization] ?? ""
+        if !auth.lowercased().hasPrefix("bearer ") {
+            switch await Self.principalFromClientCertificate(context) {
+            case .success(let principal)?:
+                context.principal = principal
+                return try await next(request, context)
+            case .failure(let refusal)?: return AuthResponses.text(401, refusal.description)
+            case nil: break
+            }
+        }
         guard auth.lowercased().hasPrefix("bearer ") else {
             return AuthResponses.text(401, "remote-write needs an ingest token: send \"Authorization: Bearer <token>\"; create one with `collector token create --data-dir DIR --cluster NAME` (user credentials cannot write)")
         }

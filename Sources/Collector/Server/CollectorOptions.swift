@@ -34,6 +34,8 @@ public struct CollectorOptions: Sendable {
     public var webhooks: [String] = []
     /// How alert links (generatorURL) reach this collector.
     public var externalURL: String?
+    /// HTTPS and client certificates on the listener (`tls:`); nil serves plain HTTP.
+    public var tls: TLSOptions?
 
     public init() {}
 
@@ -56,6 +58,7 @@ public struct CollectorOptions: Sendable {
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
     /// rules: { files: [rules/*.yml], evaluation_interval: 30s }
     /// alerting: { alertmanagers: [http://127.0.0.1:9093], webhooks: [http://hooks/x], external_url: http://collector:9490 }
+    /// tls: { cert_file: server.crt, key_file: server.key, client_ca_file: edge-ca.crt, client_auth_type: RequireAndVerifyClientCert }
     /// ```
     public mutating func apply(configFile path: String) throws {
         let text: String
@@ -72,8 +75,10 @@ public struct CollectorOptions: Sendable {
             "fleet": ["down_after", "stale_after", "refresh_interval"],
             "rules": ["files", "evaluation_interval"],
             "alerting": ["alertmanagers", "webhooks", "external_url"],
+            "tls": TLSOptions.configKeys,
         ]
         let baseDir = (path as NSString).deletingLastPathComponent
+        var tlsValues: [String: (value: String, line: Int)] = [:]
         for (k, v) in root {
             guard let section = k.string, let keys = known[section] else {
                 throw OptionsError("\(path):\(k.mark?.line ?? 0): unknown section \"\(k.string ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
@@ -108,6 +113,7 @@ public struct CollectorOptions: Sendable {
                 case ("alerting", "alertmanagers"): alertmanagers = try urls()
                 case ("alerting", "webhooks"): webhooks = try urls()
                 case ("alerting", "external_url"): externalURL = value
+                case ("tls", _): tlsValues[key] = (value, line)
                 case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
                 case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()
@@ -124,6 +130,7 @@ public struct CollectorOptions: Sendable {
                 }
             }
         }
+        if root["tls"] != nil { tls = try TLSOptions(configValues: tlsValues, file: path, baseDir: baseDir) }
         if fleet.staleAfterMs < fleet.downAfterMs {
             throw OptionsError("\(path): fleet.stale_after (\(fleet.staleAfterMs / 1000)s) must not be shorter than fleet.down_after (\(fleet.downAfterMs / 1000)s)")
         }

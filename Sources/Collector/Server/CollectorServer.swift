@@ -1,6 +1,7 @@
 import Dashboard
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HTTPTypes
 import Logging
 import PromQL
@@ -24,7 +25,7 @@ public final class CollectorServer: Sendable {
     public init(options: CollectorOptions, logger: Logger) throws {
         self.options = options
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: options.dataDir, withIntermediateDirectories: true)
+        try PrivateFiles.prepareDirectory(options.dataDir)
         // One clock for every horizon: TSDB retention and cuts, ingest's future limit, fleet ages.
         var tsdbOptions = options.tsdb
         if options.clockOffsetMs != 0 {
@@ -54,7 +55,7 @@ public final class CollectorServer: Sendable {
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
-                                externalURL: options.externalURL ?? "http://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
+                                externalURL: options.externalURL ?? "\(options.tls == nil ? "http" : "https")://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
                                 logger: logger, metrics: metrics)
         if !groups.isEmpty && notifier.isEmpty && groups.contains(where: { $0.rules.contains { $0.kind != .recording } }) {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
@@ -78,6 +79,8 @@ public final class CollectorServer: Sendable {
 
     func router() -> Router<CollectorContext> {
         let router = Router(context: CollectorContext.self)
+        // First, so that 401s and 404s carry the headers too.
+        router.add(middleware: SecurityHeadersMiddleware())
         // Open: liveness and readiness probes.
         router.get("/-/healthy") { _, _ in Self.plain("Fleetscope collector is Healthy.\n") }
         router.get("/-/ready") { _, _ in Self.plain("Fleetscope collector is Ready.\n") }
@@ -189,8 +192,21 @@ public final class CollectorServer: Sendable {
     /// Serves until SIGTERM/SIGINT (or task cancellation), then persists and closes storage.
     /// `onListening` receives the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        defer {
+            do { try fleet.close() } catch { logger.error("writing fleet.sqlite: \(error)") }
+            do { try tsdb.close() } catch { logger.error("closing TSDB: \(error)") }
+        }
+        let server: HTTPServerBuilder
+        if let tls = options.tls {
+            server = .reloadingTLS(try ServerTLSContext(options: tls, logger: logger), logger: logger)
+            logger.info("TLS on: client_auth_type \(tls.clientAuth.rawValue)\(tls.clientAuth.verifies ? ", clusters from client certificate \(tls.clusterFrom.rawValue)" : "")")
+        } else {
+            server = .http1()
+            if let warning = Self.plainHTTPWarning(host: options.host, port: options.port) { logger.warning("\(warning)") }
+        }
         let app = Application(
             router: router(),
+            server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
                        FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger),
@@ -202,11 +218,17 @@ public final class CollectorServer: Sendable {
             },
             logger: logger
         )
-        defer {
-            do { try fleet.close() } catch { logger.error("writing fleet.sqlite: \(error)") }
-            do { try tsdb.close() } catch { logger.error("closing TSDB: \(error)") }
-        }
         try await app.runService()
+    }
+
+    /// Addresses only this machine can reach; anything else deserves TLS.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// What to say at start when serving plain HTTP beyond loopback (nil on loopback).
+    static func plainHTTPWarning(host: String, port: Int) -> String? {
+        isLoopback(host) ? nil : "listening on \(host):\(port) without TLS: passwords and ingest tokens cross the network in clear; set tls: { cert_file, key_file } in collector.yml (README, Security)"
     }
 }
 

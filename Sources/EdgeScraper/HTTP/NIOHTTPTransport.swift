@@ -3,14 +3,21 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// HTTP/1.1 client on SwiftNIO. Idle keep-alive connections are pooled per host:port so a
 /// scrape loop or a remote-write shard does not pay a TCP handshake per request.
 public final class NIOHTTPTransport: HTTPTransport {
     private let group: any EventLoopGroup
     private let pool = Mutex<[String: [any Channel]]>([:])
-    /// Building a TLS context loads CA bundles and keys: once per distinct `tls_config`.
-    private let tlsContexts = Mutex<[String: NIOSSLContext]>([:])
+    /// Building a TLS context loads CA bundles and keys: once per distinct `tls_config` and
+    /// state of its files, so a rotated client certificate or CA bundle is used from the next
+    /// new connection on (pooled connections keep the session they authenticated).
+    private let tlsContexts = Mutex<[String: (files: String, context: NIOSSLContext)]>([:])
     private let maxIdlePerHost: Int
     private let maxResponseBytes: Int
     private let userAgent: String
@@ -115,7 +122,8 @@ public final class NIOHTTPTransport: HTTPTransport {
 
     private func tlsContext(_ c: TLSConfig, _ url: HTTPURL) throws -> NIOSSLContext {
         let k = tlsKey(c)
-        if let ctx = tlsContexts.withLock({ $0[k] }) { return ctx }
+        let files = fileStamps([c.caFile, c.certFile, c.keyFile])
+        if let cached = tlsContexts.withLock({ $0[k] }), cached.files == files { return cached.context }
         var conf = TLSConfiguration.makeClientConfiguration()
         do {
             if let ca = c.caFile { conf.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
@@ -125,11 +133,27 @@ public final class NIOHTTPTransport: HTTPTransport {
             if let key = c.keyFile { conf.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)) }
             if c.insecureSkipVerify { conf.certificateVerification = .none }
             let ctx = try NIOSSLContext(configuration: conf)
-            tlsContexts.withLock { $0[k] = ctx }
+            tlsContexts.withLock { $0[k] = (files, ctx) }
             return ctx
         } catch {
             throw HTTPTransportError.tls(url: url.description, "\(error) (check tls_config: ca_file, cert_file, key_file)")
         }
+    }
+
+    /// Inode, size and mtime of each file: a rename over it or a rewrite changes them. A few
+    /// `stat`s per request are nothing beside the request.
+    private func fileStamps(_ paths: [String?]) -> String {
+        paths.map { p -> String in
+            guard let p else { return "-" }
+            var st = stat()
+            guard stat(p, &st) == 0 else { return "missing" }
+            #if canImport(Darwin)
+            let m = st.st_mtimespec
+            #else
+            let m = st.st_mtim
+            #endif
+            return "\(st.st_ino):\(st.st_size):\(m.tv_sec).\(m.tv_nsec)"
+        }.joined(separator: "|")
     }
 
     private func connect(_ url: HTTPURL, tls: NIOSSLContext?, tlsConfig: TLSConfig, deadline: NIODeadline,
@@ -183,7 +207,9 @@ public final class NIOHTTPTransport: HTTPTransport {
             case ClientExchangeError.tooLarge:
                 throw ExchangeFailure(error: .responseTooLarge(url: url.description, limit: maxResponseBytes), beforeResponse: false, reused: reused)
             default:
-                throw ExchangeFailure(error: .io(url: url.description, "\(error)"), beforeResponse: false, reused: reused)
+                let failure: HTTPTransportError = TLSAlerts.explain(error).map { .tls(url: url.description, $0) }
+                    ?? .io(url: url.description, "\(error)")
+                throw ExchangeFailure(error: failure, beforeResponse: false, reused: reused)
             }
         }
         if result.keepAlive && head.isKeepAlive { release(channel, key) } else { channel.close(promise: nil) }
