@@ -18,13 +18,14 @@ final class TestServer: @unchecked Sendable {
     private(set) var port = 0
     private var task: Task<Void, Error>?
 
-    init(noAuth: Bool = true, dataDir: String? = nil) async throws {
+    init(noAuth: Bool = true, dataDir: String? = nil, configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
         var opts = CollectorOptions()
         opts.host = "127.0.0.1"
         opts.port = 0
         opts.dataDir = self.dataDir
         opts.noAuth = noAuth
+        configure(&opts)
         var logger = Logger(label: "test-collector")
         logger.logLevel = .warning
         server = try CollectorServer(options: opts, logger: logger)

@@ -22,9 +22,11 @@ struct IngestService: Sendable {
     let validator = SeriesValidator()
     let maxDecodedBytes: Int
     let logger: Logger
-    let onAppended: @Sendable (_ cluster: String?, _ series: [SeriesSamples]) -> Void
+    let onAppended: @Sendable (_ identity: IngestIdentity?, _ series: [SeriesSamples]) -> Void
 
-    func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, cluster: String?) async -> IngestOutcome {
+    /// - Parameter identity: the sender's ingest token (cluster and bound labels, set on every
+    ///   series); nil when auth is off.
+    func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, identity: IngestIdentity?) async -> IngestOutcome {
         if let enc = contentEncoding?.lowercased(), enc != "snappy" {
             metrics.requestRejected("unsupported_encoding")
             return IngestOutcome(status: 415, message: "unsupported Content-Encoding \"\(enc)\": remote-write 1.0 bodies must be snappy block-compressed")
@@ -44,7 +46,7 @@ struct IngestService: Sendable {
             metrics.requestRejected("too_large")
             return IngestOutcome(status: 413, message: "\(RemoteWriteError.tooLarge(decoded: declared, limit: maxDecodedBytes))")
         }
-        let tenant = cluster ?? ""
+        let tenant = identity?.cluster ?? ""
         switch admission.admit(bytes: declared + body.count, cluster: tenant) {
         case .admitted: break
         case .overloaded:
@@ -73,7 +75,7 @@ struct IngestService: Sendable {
             ignoredHistograms += ts.histogramCount
             ignoredExemplars += ts.exemplarCount
             if ts.samples.isEmpty { continue }
-            switch validator.validate(ts, cluster: cluster) {
+            switch validator.validate(ts, cluster: identity?.cluster, bound: identity?.labels ?? []) {
             case .success(let labels):
                 batch.append(SeriesSamples(labels: labels, samples: ts.samples))
             case .failure(let r):
@@ -95,7 +97,7 @@ struct IngestService: Sendable {
                 metrics.requestRejected("storage_error")
                 return IngestOutcome(status: 503, message: "storage failure: \(error); the samples were not stored, retry", retryAfterSeconds: 5)
             }
-            onAppended(cluster, batch)
+            onAppended(identity, batch)
         }
         metrics.appended(report)
 

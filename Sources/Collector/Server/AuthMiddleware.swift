@@ -31,17 +31,22 @@ struct AuthMiddleware: RouterMiddleware {
             context.principal = .cluster(cluster)
             return try await next(request, context)
         }
-        guard auth.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(auth.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
-        else { return Self.challenge("authentication required") }
-        let user = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
-        guard let principal = try access.authenticate(user: user, password: password) else {
-            logger.warning("failed login for user \"\(user)\"")
-            return Self.challenge("invalid user name or password")
+        switch await access.login.authenticate(authorization: auth, remoteAddress: context.remoteAddress?.ipAddress) {
+        case .success(let principal):
+            context.principal = principal
+            return try await next(request, context)
+        case .failure(let refusal):
+            return Self.refuse(refusal, logger: logger)
         }
-        context.principal = principal
-        return try await next(request, context)
+    }
+
+    /// 401 asks for credentials again; 429 says when to retry (no bcrypt ran).
+    static func refuse(_ r: LoginRefusal, logger: Logger) -> Response {
+        if let line = r.logMessage { logger.warning("\(line)") }
+        if r.status == 401 { return challenge(r.message) }
+        var resp = text(r.status, r.message)
+        if let s = r.retryAfterSeconds { resp.headers[.retryAfter] = String(s) }
+        return resp
     }
 
     static func text(_ status: Int, _ message: String) -> Response {

@@ -1,11 +1,15 @@
 import Hummingbird
+import NIOCore
 
 /// Per-request context: Hummingbird's core plus who is calling.
-struct CollectorContext: RequestContext {
+struct CollectorContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var principal: Principal = .anonymous
+    /// The peer's address: failed logins are throttled per source address.
+    let remoteAddress: SocketAddress?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

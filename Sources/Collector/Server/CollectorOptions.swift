@@ -29,6 +29,8 @@ public struct CollectorOptions: Sendable {
     public var webhooks: [String] = []
     /// How alert links (generatorURL) reach this collector.
     public var externalURL: String?
+    /// Login throttling and how fast user changes reach this process (tests shorten them).
+    var login = LoginPolicy()
 
     public init() {}
 
