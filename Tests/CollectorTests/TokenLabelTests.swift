@@ -87,7 +87,7 @@ import Testing
         let token = "fst_" + String(repeating: "ab", count: 20)
         let hash = AccessControl.sha256(token)
         let q = try DatabaseQueue(path: path)
-        try q.write { db in
+        try await q.write { db in
             try db.execute(sql: """
                 CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
                 INSERT INTO grdb_migrations VALUES ('v1');
