@@ -3,14 +3,20 @@ import Storage
 
 /// What the `collector token|user` subcommands do, kept here so tests reach it.
 public enum AdminCommands {
-    static func open(_ dataDir: String) throws -> AccessControl {
-        try AccessControl(path: dataDir + "/fleetscope.sqlite")
+    /// `create`: commands that add something may run before the collector ever started.
+    static func open(_ dataDir: String, create: Bool = false) throws -> AccessControl {
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dataDir, isDirectory: &isDir) || !isDir.boolValue {
+            guard create else { throw AuthError(message: "no data directory \(dataDir) (give the collector's --data-dir)") }
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        }
+        return try AccessControl(path: dataDir + "/fleetscope.sqlite")
     }
 
     /// - Parameter labels: `NAME=VALUE` pairs the token binds besides the cluster
     ///   (`--label region=eu`); the collector sets them on every series it writes.
     public static func createToken(dataDir: String, cluster: String, labels: [String] = []) throws -> String {
-        try open(dataDir).createIngestToken(cluster: cluster, labels: try labels.map(TokenLabels.parse))
+        try open(dataDir, create: true).createIngestToken(cluster: cluster, labels: try labels.map(TokenLabels.parse))
     }
 
     public static func revokeTokens(dataDir: String, cluster: String) throws -> Int {
@@ -22,7 +28,7 @@ public enum AdminCommands {
         guard let r = Role(rawValue: role) else {
             throw AuthError(message: "unknown role \"\(role)\" (known: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        try open(dataDir).addUser(name: name, password: password, role: r, scope: scope)
+        try open(dataDir, create: true).addUser(name: name, password: password, role: r, scope: scope)
     }
 
     public static func setPassword(dataDir: String, name: String, password: String) throws {
