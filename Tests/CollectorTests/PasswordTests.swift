@@ -198,6 +198,25 @@ import Testing
         #expect(await status(gate.authenticate(authorization: basicAuth("ana", "correct horse"), remoteAddress: "10.0.1.5")) == 200)
     }
 
+    /// Many requests with the same credentials at once (a dashboard, Grafana panels) share one
+    /// check: none is throttled, bcrypt runs once. Whatever the interleaving, a request that
+    /// comes late finds the verified password and runs no bcrypt either.
+    @Test func identicalConcurrentLoginsShareOneCheck() async throws {
+        var policy = LoginPolicy()
+        policy.failuresBeforeBackoff = 2
+        let (a, _) = try access(policy)
+        try a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
+        let gate = a.login
+        let codes = await withTaskGroup(of: Int.self) { g in
+            for _ in 0..<12 {
+                g.addTask { await self.status(gate.authenticate(authorization: basicAuth("ana", "correct horse"), remoteAddress: "10.0.0.1")) }
+            }
+            return await g.reduce(into: []) { $0.append($1) }
+        }
+        #expect(codes == Array(repeating: 200, count: 12))
+        #expect(gate.bcryptChecks.load(ordering: .relaxed) == 1)
+    }
+
     @Test func checksInFlightCountAgainstTheFailuresLeft() {
         var policy = LoginPolicy()
         policy.failuresBeforeBackoff = 2

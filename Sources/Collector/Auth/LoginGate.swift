@@ -35,6 +35,10 @@ final class LoginGate: Sendable {
     /// dashboard polling every few seconds does not pay bcrypt each time, and a changed hash
     /// (`collector user passwd`) no longer matches.
     private let verified = Mutex<Set<String>>([])
+    /// Checks under way, by user and password: a dashboard or Grafana opening many panels at
+    /// once with the same credentials waits for one check instead of queueing one per request
+    /// (and being throttled as if each were a separate guess).
+    private let inFlight = Mutex<[String: Task<Result<Principal, LoginRefusal>, Never>]>([:])
     /// bcrypt checks run, and how many of them were against the dummy hash (unknown users).
     let bcryptChecks = Atomic<Int>(0)
     let dummyChecks = Atomic<Int>(0)
@@ -63,6 +67,19 @@ final class LoginGate: Sendable {
             return .failure(LoginRefusal(status: 401, message: "authentication required"))
         }
         let (user, password) = credentials
+        let flight = Self.sha256(user + "\u{0}" + password)
+        let (task, leader) = inFlight.withLock { m in
+            if let t = m[flight] { return (t, false) }
+            let t = Task { await self.check(user: user, password: password, remoteAddress: remoteAddress) }
+            m[flight] = t
+            return (t, true)
+        }
+        let result = await task.value
+        if leader { inFlight.withLock { _ = $0.removeValue(forKey: flight) } }
+        return result
+    }
+
+    private func check(user: String, password: String, remoteAddress: String?) async -> Result<Principal, LoginRefusal> {
         // NUL would cut the password short inside bcrypt's C code (`password\0junk` passed as
         // `password`); control characters in a name could forge log lines.
         guard !Credentials.hasControlCharacters(user), !Credentials.hasControlCharacters(password) else {
@@ -136,7 +153,11 @@ final class LoginGate: Sendable {
     }
 
     private static func verifiedKey(_ user: String, _ password: String, _ hash: String) -> String {
-        SHA256.hash(data: Array((user + "\u{0}" + password + "\u{0}" + hash).utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256(user + "\u{0}" + password + "\u{0}" + hash)
+    }
+
+    private static func sha256(_ s: String) -> String {
+        SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 
