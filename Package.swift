@@ -44,6 +44,9 @@ let package = Package(
             "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -82,7 +85,8 @@ let package = Package(
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC"]),
         .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB",
+                                                           .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
         .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.

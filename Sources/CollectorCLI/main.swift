@@ -89,10 +89,13 @@ struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an ingest token bound to a cluster and print it (shown once; only its hash is stored).")
         @Option(help: "Collector data directory.") var dataDir = "./data"
         @Option(help: "Cluster the token writes as; the collector sets the `cluster` label from it.") var cluster: String
+        @Option(name: .customLong("label"), help: ArgumentHelp(
+            "A further label the token binds, NAME=VALUE (repeatable), e.g. --label region=eu --label site=ber. The collector sets it on every series; the fleet registry takes region and site from it.",
+            valueName: "name=value")) var labels: [String] = []
 
         func run() throws {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            print(try AdminCommands.createToken(dataDir: dataDir, cluster: cluster))
+            print(try AdminCommands.createToken(dataDir: dataDir, cluster: cluster, labels: labels))
         }
     }
 
@@ -109,7 +112,15 @@ struct Token: ParsableCommand {
 }
 
 struct User: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Manage users (changes reach a running collector within a second or two).",
+        subcommands: [Add.self, Passwd.self, Delete.self, List.self])
+
+    /// The first line of a password file.
+    static func password(_ file: String) throws -> String {
+        try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).first
+            .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) } ?? ""
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add or update a user.")
@@ -117,12 +128,44 @@ struct User: ParsableCommand {
         @Option(help: "User name.") var name: String
         @Option(help: "File holding the password (first line).") var passwordFile: String
         @Option(help: "admin or viewer.") var role = "viewer"
-        @Option(help: "Label scope every read is narrowed to, e.g. '{region=\"eu\"}'.") var scope = ""
+        @Option(help: "Label scope every read is narrowed to, e.g. '{region=\"eu\"}', or 'all' for everything. Required for viewers.")
+        var scope: String?
 
         func run() throws {
-            let password = try String(contentsOfFile: passwordFile, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
-            try AdminCommands.addUser(dataDir: dataDir, name: name, password: password, role: role, scope: scope)
-            print("user \(name) saved (role \(role)\(scope.isEmpty ? "" : ", scope \(scope)"))")
+            try AdminCommands.addUser(dataDir: dataDir, name: name, password: try User.password(passwordFile), role: role, scope: scope)
+            print("user \(name) saved (role \(role), scope \(scope ?? "all"))")
+        }
+    }
+
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password.")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @Option(help: "User name.") var name: String
+        @Option(help: "File holding the new password (first line).") var passwordFile: String
+
+        func run() throws {
+            try AdminCommands.setPassword(dataDir: dataDir, name: name, password: try User.password(passwordFile))
+            print("password of user \(name) changed")
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user.")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @Option(help: "User name.") var name: String
+
+        func run() throws {
+            try AdminCommands.deleteUser(dataDir: dataDir, name: name)
+            print("user \(name) deleted")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users with role and scope (never passwords).")
+        @Option(help: "Collector data directory.") var dataDir = "./data"
+
+        func run() throws {
+            print(try AdminCommands.listUsers(dataDir: dataDir), terminator: "")
         }
     }
 }

@@ -17,7 +17,7 @@ public struct Rejection: Error, Sendable {
 }
 
 /// Checks one decoded series and produces the label set we store: sorted, empty values
-/// dropped, `cluster` set from the sender's token. Beside the decoder rather than in the
+/// dropped, `cluster` and the token's other bound labels set from the sender's token. Beside the decoder rather than in the
 /// collector so the ingest micro benchmark runs the same checks without the server stack.
 public struct SeriesValidator: Sendable {
     public var maxLabels = 128
@@ -27,9 +27,11 @@ public struct SeriesValidator: Sendable {
 
     public init() {}
 
-    /// - Parameter cluster: the cluster the sender's token is bound to; nil when auth is off,
-    ///   in which case a `cluster` label the sender set is kept as it is.
-    public func validate(_ ts: TimeSeries, cluster: String?) -> Result<Labels, Rejection> {
+    /// - Parameters:
+    ///   - cluster: the cluster the sender's token is bound to; nil when auth is off,
+    ///     in which case a `cluster` label the sender set is kept as it is.
+    ///   - bound: further labels the token binds (e.g. `region`, `site`), set the same way.
+    public func validate(_ ts: TimeSeries, cluster: String?, bound: [Label] = []) -> Result<Labels, Rejection> {
         if let p = ts.problem { return .failure(Rejection(reason: .invalidUTF8, message: p)) }
         if ts.labels.count > maxLabels {
             return .failure(Rejection(reason: .tooManyLabels, message: "series has \(ts.labels.count) labels, the limit is \(maxLabels)"))
@@ -60,15 +62,17 @@ public struct SeriesValidator: Sendable {
             return .failure(Rejection(reason: .invalidMetricName, message: "invalid metric name \"\(name)\""))
         }
         var labels = Labels(sortedUnchecked: out)
-        if let cluster {
-            // The token decides the cluster. A sender-set value that disagrees is kept as
-            // exported_cluster, as Prometheus does for clashing target labels.
-            if let own = labels[Self.clusterLabel], own != cluster {
-                labels = labels.setting("exported_" + Self.clusterLabel, own)
-            }
-            labels = labels.setting(Self.clusterLabel, cluster)
-        }
+        if let cluster { labels = Self.bind(labels, Self.clusterLabel, cluster) }
+        for l in bound { labels = Self.bind(labels, l.name, l.value) }
         return .success(labels)
+    }
+
+    /// The token decides a bound label. A sender-set value that disagrees is kept as
+    /// `exported_<name>`, as Prometheus does for clashing target labels.
+    private static func bind(_ labels: Labels, _ name: String, _ value: String) -> Labels {
+        var labels = labels
+        if let own = labels[name], own != value { labels = labels.setting("exported_" + name, own) }
+        return labels.setting(name, value)
     }
 
     private func describe(_ ts: TimeSeries) -> String {

@@ -210,7 +210,7 @@ import Testing
         #expect(ingest.admission.enter(clusters: ["store-a"]) == nil)  // store-a is busy
         func send(_ cluster: String) async -> IngestOutcome {
             await ingest.ingest(body: WireEncoder.encodeCompressed(WriteRequest(timeseries: [series("up", ["cluster": cluster], [(1000, 1)])])),
-                                contentEncoding: "snappy", contentType: "application/x-protobuf", cluster: nil)
+                                contentEncoding: "snappy", contentType: "application/x-protobuf", identity: nil)
         }
         #expect(await send("store-b").status == 204)
         let busy = await send("store-a")

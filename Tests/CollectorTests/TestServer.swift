@@ -103,8 +103,9 @@ extension TestServer {
     }
 }
 
-func basicAuth(_ user: String, _ password: String) -> String {
-    "Authorization: Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+/// A whole header line for `raw(...)`.
+func basicAuthHeader(_ user: String, _ password: String) -> String {
+    "Authorization: " + basicAuth(user, password)
 }
 
 func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {

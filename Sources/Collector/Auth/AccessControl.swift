@@ -4,12 +4,11 @@ import GRDB
 import HummingbirdBcrypt
 import PromQL
 import Storage
-import Synchronization
 
 /// Who is calling. Ingest callers are clusters; API and dashboard callers are users whose
 /// role carries a label scope that every read is narrowed to.
 enum Principal: Sendable {
-    case cluster(String)
+    case cluster(IngestIdentity)
     case user(name: String, role: Role, scope: [LabelMatcher])
     /// `--no-auth`: local development and tests.
     case anonymous
@@ -35,15 +34,25 @@ struct AuthError: Error, CustomStringConvertible {
 /// Users, roles and per-cluster ingest tokens in SQLite. Secrets are stored only as
 /// hashes: ingest tokens as SHA-256 (they are 160 random bits, so a slow hash adds
 /// nothing), passwords with bcrypt.
+///
+/// The collector and the `collector token|user` commands open the file from different
+/// processes at once. WAL journal mode lets their reads go on while a command writes, and
+/// a busy timeout makes the rare lock wait instead of failing a request.
 final class AccessControl: Sendable {
-    private let db: DatabaseQueue
-    /// Verified credentials, so that a dashboard polling every few seconds does not pay
-    /// bcrypt's deliberate ~100 ms on each request. Keyed by a SHA-256 of user+password.
-    private let verified = Mutex<[String: (Principal, Date)]>([:])
+    static let bcryptCost: UInt8 = 10
+    /// Long enough for any admin write (one bcrypt-free transaction) to commit.
+    static let busyTimeout: TimeInterval = 10
+    private let db: DatabasePool
+    /// HTTP Basic logins against the users table.
+    let login: LoginGate
 
-    init(path: String) throws {
+    init(path: String, loginPolicy: LoginPolicy = LoginPolicy()) throws {
         try PrivateFiles.prepareDatabase(path)
-        db = try DatabaseQueue(path: path)
+        var config = Configuration()
+        config.label = "access"
+        config.busyMode = .timeout(Self.busyTimeout)
+        let db = try DatabasePool(path: path, configuration: config)
+        self.db = db
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -63,19 +72,32 @@ final class AccessControl: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2: token labels, user updated_at") { db in
+            // Labels a token binds besides its cluster, as a JSON object ('' = none).
+            try db.execute(sql: "ALTER TABLE ingest_tokens ADD COLUMN labels TEXT NOT NULL DEFAULT ''")
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN updated_at REAL")
+            try db.execute(sql: "UPDATE users SET updated_at = created_at")
+        }
         try m.migrate(db)
+        login = LoginGate(policy: loginPolicy) { name in try Self.fetchUser(db, name) }
     }
 
     // MARK: ingest tokens
 
-    /// Creates a token bound to `cluster` and returns it; only its hash is kept.
-    func createIngestToken(cluster: String) throws -> String {
+    /// Creates a token bound to `cluster` and `labels` and returns it; only its hash is kept.
+    func createIngestToken(cluster: String, labels: [Label] = []) throws -> String {
         guard !cluster.isEmpty else { throw AuthError(message: "cluster name must not be empty") }
+        guard !Credentials.hasControlCharacters(cluster) else { throw AuthError(message: "cluster name must not contain control characters") }
+        for l in labels { try TokenLabels.check(l) }
+        if let dup = Dictionary(grouping: labels, by: \.name).first(where: { $0.value.count > 1 }) {
+            throw AuthError(message: "label \(dup.key) given more than once")
+        }
         var rng = SystemRandomNumberGenerator()
         let token = "fst_" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        let encoded = try TokenLabels.encode(labels)
         try db.write { db in
-            try db.execute(sql: "INSERT INTO ingest_tokens (cluster, token_sha256, created_at) VALUES (?, ?, ?)",
-                           arguments: [cluster, Self.sha256(token), Date().timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO ingest_tokens (cluster, token_sha256, created_at, labels) VALUES (?, ?, ?, ?)",
+                           arguments: [cluster, Self.sha256(token), Date().timeIntervalSince1970, encoded])
         }
         return token
     }
@@ -89,50 +111,121 @@ final class AccessControl: Sendable {
         return n
     }
 
-    /// The cluster a bearer token belongs to, or nil. Not cached: `collector token revoke`
-    /// runs in another process, and a revoked token must stop working at once. The lookup
-    /// is one indexed SQLite read (microseconds), small next to a remote-write request.
-    func cluster(forToken token: String) throws -> String? {
+    /// The cluster a bearer token belongs to and the labels bound with it, or nil. Not
+    /// cached: `collector token revoke` runs in another process, and a revoked token must
+    /// stop working at once. The lookup is one indexed SQLite read (microseconds), small
+    /// next to a remote-write request.
+    func cluster(forToken token: String) throws -> IngestIdentity? {
         let h = Self.sha256(token)
-        return try db.read { db in
-            try String.fetchOne(db, sql: "SELECT cluster FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", arguments: [h])
-        }
+        guard let row = try db.read({ db in
+            try Row.fetchOne(db, sql: "SELECT cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", arguments: [h])
+        }) else { return nil }
+        return IngestIdentity(cluster: row["cluster"], labels: try TokenLabels.decode(row["labels"]))
     }
 
     // MARK: users
 
-    func addUser(name: String, password: String, role: Role, scope: String) throws {
-        guard !name.isEmpty, !name.contains(":") else { throw AuthError(message: "user name must be non-empty and contain no ':'") }
-        guard password.count >= 8 else { throw AuthError(message: "password must have at least 8 characters") }
-        _ = try ScopeParser.parse(scope)
-        let hash = Bcrypt.hash(password, cost: 10)
+    /// Adds or replaces a user. `scope` is a selector such as `{region="eu"}`, or `all`;
+    /// a viewer must be given one (nil), so that seeing everything is a choice.
+    func addUser(name: String, password: String, role: Role, scope: String?) throws {
+        try Self.checkName(name)
+        try Self.checkPassword(password)
+        let stored: String
+        switch scope?.trimmingCharacters(in: .whitespaces) {
+        case nil:
+            guard role == .admin else {
+                throw AuthError(message: "a viewer needs --scope: a label scope such as '{region=\"eu\"}', or --scope all to let it see everything")
+            }
+            stored = ""
+        case "all"?: stored = ""
+        case let s?:
+            guard !s.isEmpty else { throw AuthError(message: "empty --scope: give a label scope such as '{region=\"eu\"}', or --scope all") }
+            _ = try ScopeParser.parse(s)
+            stored = s
+        }
+        let hash = Self.hashPassword(password)
+        let now = Date().timeIntervalSince1970
         try db.write { db in
             try db.execute(sql: """
-                INSERT INTO users (name, password_bcrypt, role, scope, created_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET password_bcrypt = excluded.password_bcrypt, role = excluded.role, scope = excluded.scope
-                """, arguments: [name, hash, role.rawValue, scope, Date().timeIntervalSince1970])
+                INSERT INTO users (name, password_bcrypt, role, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET password_bcrypt = excluded.password_bcrypt, role = excluded.role,
+                    scope = excluded.scope, updated_at = excluded.updated_at
+                """, arguments: [name, hash, role.rawValue, stored, now, now])
         }
-        verified.withLock { $0.removeAll() }
+    }
+
+    /// Sets a user's password; throws when the user does not exist.
+    func setPassword(name: String, password: String) throws {
+        try Self.checkPassword(password)
+        let hash = Self.hashPassword(password)
+        let n = try db.write { db in
+            try db.execute(sql: "UPDATE users SET password_bcrypt = ?, updated_at = ? WHERE name = ?",
+                           arguments: [hash, Date().timeIntervalSince1970, name])
+            return db.changesCount
+        }
+        guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+    }
+
+    /// Deletes a user; throws when the user does not exist.
+    func deleteUser(name: String) throws {
+        let n = try db.write { db in
+            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
+            return db.changesCount
+        }
+        guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+    }
+
+    struct UserInfo: Sendable, Equatable {
+        var name: String
+        var role: String
+        /// "" = everything.
+        var scope: String
+        var createdAt: Date
+        var updatedAt: Date
+    }
+
+    func listUsers() throws -> [UserInfo] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, role, scope, created_at, updated_at FROM users ORDER BY name").map { r in
+                let created: Double = r["created_at"]
+                let updated: Double? = r["updated_at"]
+                return UserInfo(name: r["name"], role: r["role"], scope: r["scope"],
+                                createdAt: Date(timeIntervalSince1970: created),
+                                updatedAt: Date(timeIntervalSince1970: updated ?? created))
+            }
+        }
     }
 
     var userCount: Int {
         get throws { try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 } }
     }
 
-    /// Checks a user's password; nil when the user is unknown or the password is wrong.
-    func authenticate(user: String, password: String) throws -> Principal? {
-        let key = Self.sha256(user + "\u{0}" + password)
-        if let (p, at) = verified.withLock({ $0[key] }), Date().timeIntervalSince(at) < 300 { return p }
+    private static func fetchUser(_ db: DatabasePool, _ name: String) throws -> UserRecord? {
         guard let row = try db.read({ db in
-            try Row.fetchOne(db, sql: "SELECT password_bcrypt, role, scope FROM users WHERE name = ?", arguments: [user])
+            try Row.fetchOne(db, sql: "SELECT password_bcrypt, role, scope FROM users WHERE name = ?", arguments: [name])
         }) else { return nil }
-        let hash: String = row["password_bcrypt"]
-        guard Bcrypt.verify(password, hash: hash) else { return nil }
-        let role = Role(rawValue: row["role"]) ?? .viewer
-        let p = Principal.user(name: user, role: role, scope: try ScopeParser.parse(row["scope"]))
-        verified.withLock { $0[key] = (p, Date()) }
-        return p
+        return UserRecord(bcryptHash: row["password_bcrypt"], role: Role(rawValue: row["role"]) ?? .viewer,
+                          scope: try ScopeParser.parse(row["scope"]))
     }
+
+    private static func checkName(_ name: String) throws {
+        guard !name.isEmpty, !name.contains(":") else { throw AuthError(message: "user name must be non-empty and contain no ':'") }
+        guard !Credentials.hasControlCharacters(name) else {
+            throw AuthError(message: "user name must not contain control characters (NUL, newline, tab, ...)")
+        }
+        guard name.utf8.count <= 128 else { throw AuthError(message: "user name must be at most 128 bytes") }
+    }
+
+    private static func checkPassword(_ password: String) throws {
+        guard password.count >= 8 else { throw AuthError(message: "password must have at least 8 characters") }
+        guard !Credentials.hasControlCharacters(password) else {
+            throw AuthError(message: "password must not contain control characters (NUL, newline, tab, ...)")
+        }
+        // bcrypt ignores everything past 72 bytes: two passwords sharing those would both work.
+        guard password.utf8.count <= 72 else { throw AuthError(message: "password must be at most 72 bytes (bcrypt's limit)") }
+    }
+
+    static func hashPassword(_ password: String) -> String { Bcrypt.hash(password, cost: bcryptCost) }
 
     static func sha256(_ s: String) -> String {
         SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()

@@ -172,12 +172,21 @@ public final class FleetRegistry: Sendable {
     /// Called after a durable append. `cluster` is the ingest token's cluster; without one
     /// (`--no-auth`) every series counts for the cluster in its own `cluster` label.
     public func record(cluster: String?, series: [SeriesSamples]) {
+        record(identity: cluster.map { IngestIdentity(cluster: $0) }, series: series)
+    }
+
+    /// As `record(cluster:series:)` for an ingest token: region and site come from the
+    /// token when it binds them, never from what the cluster sends.
+    public func record(identity: IngestIdentity?, series: [SeriesSamples]) {
+        let cluster = identity?.cluster
         guard !series.isEmpty else { return }
         var groups: [BatchCluster] = []
         var slotByName: [String: Int] = [:]
         var obs: [SeriesObservation] = []
         obs.reserveCapacity(series.count)
-        if let cluster { groups.append(BatchCluster(name: cluster)) }
+        if let identity {
+            groups.append(BatchCluster(name: identity.cluster, region: identity.label("region"), site: identity.label("site")))
+        }
         var lastName = ""
         var lastSlot = -1
         for s in series where !s.samples.isEmpty {

@@ -25,6 +25,9 @@ struct FleetStore: Sendable {
         var config = Configuration()
         config.label = "fleet"
         try PrivateFiles.prepareDatabase(path)
+        // A flush must wait out a lock (another process reading the file, a checkpoint) rather
+        // than fail and leave rows for the next flush.
+        config.busyMode = .timeout(10)
         db = try DatabaseQueue(path: path, configuration: config)
         // WAL: a flush of many rows does not rewrite the whole file through a rollback journal.
         _ = try db.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode=WAL") }

@@ -26,11 +26,14 @@ struct IngestService: Sendable {
     /// The collector's clock, milliseconds since the epoch (the TSDB's).
     let now: @Sendable () -> Int64
     let logger: Logger
-    let onAppended: @Sendable (_ cluster: String?, _ series: [SeriesSamples]) -> Void
+    let onAppended: @Sendable (_ identity: IngestIdentity?, _ series: [SeriesSamples]) -> Void
     /// A cluster sent samples from the future: how far ahead its newest one was.
     var onClockAhead: @Sendable (_ cluster: String, _ aheadMs: Int64) -> Void = { _, _ in }
 
-    func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, cluster: String?) async -> IngestOutcome {
+    /// - Parameter identity: the sender's ingest token (cluster and bound labels, set on every
+    ///   series); nil when auth is off.
+    func ingest(body: [UInt8], contentEncoding: String?, contentType: String?, identity: IngestIdentity?) async -> IngestOutcome {
+        let cluster = identity?.cluster
         // The spec requires the header; guessing would turn a plain protobuf body into a
         // confusing snappy error.
         guard let enc = contentEncoding?.lowercased() else {
@@ -89,7 +92,7 @@ struct IngestService: Sendable {
             ignoredHistograms += ts.histogramCount
             ignoredExemplars += ts.exemplarCount
             if ts.samples.isEmpty { continue }
-            switch validator.validate(ts, cluster: cluster) {
+            switch validator.validate(ts, cluster: cluster, bound: identity?.labels ?? []) {
             case .success(let labels):
                 var samples = ts.samples
                 if samples.contains(where: { $0.t > futureLimit }) {
@@ -129,7 +132,7 @@ struct IngestService: Sendable {
                 metrics.requestRejected("storage_error")
                 return IngestOutcome(status: 503, message: "storage failure: \(error); the samples were not stored, retry", retryAfterSeconds: 5)
             }
-            onAppended(cluster, batch)
+            onAppended(identity, batch)
         }
         metrics.appended(report)
 

@@ -34,11 +34,21 @@ struct IngestAuthMiddleware: RouterMiddleware {
             return AuthResponses.text(401, "remote-write needs an ingest token: send \"Authorization: Bearer <token>\"; create one with `collector token create --data-dir DIR --cluster NAME` (user credentials cannot write)")
         }
         let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard let cluster = try access.cluster(forToken: token) else {
+        let identity: IngestIdentity?
+        do {
+            identity = try access.cluster(forToken: token)
+        } catch {
+            // The access database is busy or broken: the sender must retry, not give up.
+            logger.error("looking up an ingest token failed: \(error)")
+            var r = AuthResponses.text(503, "cannot check the ingest token right now; retry")
+            r.headers[.retryAfter] = "5"
+            return r
+        }
+        guard let identity else {
             logger.warning("remote-write with an unknown or revoked ingest token")
             return AuthResponses.text(401, "unknown or revoked ingest token")
         }
-        context.principal = .cluster(cluster)
+        context.principal = .cluster(identity)
         return try await next(request, context)
     }
 }
@@ -54,17 +64,13 @@ struct UserAuthMiddleware: RouterMiddleware {
         guard let access else { return try await next(request, context) }
         var context = context
         let auth = request.headers[.authorization] ?? ""
-        guard auth.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(auth.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
-        else { return AuthResponses.challenge("authentication required") }
-        let user = String(pair[..<colon]), password = String(pair[pair.index(after: colon)...])
-        guard let principal = try access.authenticate(user: user, password: password) else {
-            logger.warning("failed login for user \(AuthResponses.quoted(user))")
-            return AuthResponses.challenge("invalid user name or password")
+        switch await access.login.authenticate(authorization: auth, remoteAddress: context.remoteAddress?.ipAddress) {
+        case .success(let principal):
+            context.principal = principal
+            return try await next(request, context)
+        case .failure(let refusal):
+            return AuthResponses.refuse(refusal, logger: logger)
         }
-        context.principal = principal
-        return try await next(request, context)
     }
 }
 
@@ -74,31 +80,18 @@ enum AuthResponses {
                  body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 
+    /// 401 asks for credentials again; 429 says when to retry (no bcrypt ran).
+    static func refuse(_ r: LoginRefusal, logger: Logger) -> Response {
+        if let line = r.logMessage { logger.warning("\(line)") }
+        if r.status == 401 { return challenge(r.message) }
+        var resp = text(r.status, r.message)
+        if let s = r.retryAfterSeconds { resp.headers[.retryAfter] = String(s) }
+        return resp
+    }
+
     static func challenge(_ message: String) -> Response {
         var r = text(401, message)
         r.headers[.wwwAuthenticate] = "Basic realm=\"fleetscope\", charset=\"UTF-8\""
         return r
-    }
-
-    /// A caller-chosen string in a log line, quoted and escaped, so a user name with `"` or a
-    /// newline cannot forge log lines.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.prefix(128).unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f || (0x80..<0xa0).contains(u.value) || u.value == 0x2028 || u.value == 0x2029 {
-                    out += "\\u{" + String(u.value, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }

@@ -36,6 +36,8 @@ public struct CollectorOptions: Sendable {
     public var externalURL: String?
     /// HTTPS and client certificates on the listener (`tls:`); nil serves plain HTTP.
     public var tls: TLSOptions?
+    /// Login throttling and how fast user changes reach this process (tests shorten them).
+    var login = LoginPolicy()
 
     public init() {}
 

@@ -40,7 +40,8 @@ public final class CollectorServer: Sendable {
             logger.warning("--no-auth: authentication and access control are OFF; use only for local development")
             access = nil
         } else {
-            let a = try AccessControl(path: options.dataDir + "/fleetscope.sqlite")
+            let a = try AccessControl(path: options.dataDir + "/fleetscope.sqlite", loginPolicy: options.login)
+            a.login.warmUp()
             access = a
             try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
         }
@@ -49,7 +50,7 @@ public final class CollectorServer: Sendable {
         let metrics = self.metrics
         var ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
                                    maxFutureMs: options.maxFutureMs, now: now,
-                                   logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
+                                   logger: logger, onAppended: { identity, series in fleet.record(identity: identity, series: series) })
         ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
         self.ingest = ingest
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
@@ -71,7 +72,7 @@ public final class CollectorServer: Sendable {
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<20).map { _ in alphabet.randomElement(using: &rng)! })
-        try a.addUser(name: "admin", password: password, role: .admin, scope: "")
+        try a.addUser(name: "admin", password: password, role: .admin, scope: "all")
         let path = dataDir + "/initial-admin-password"
         FileManager.default.createFile(atPath: path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
         logger.notice("created user \"admin\"; its password is in \(path)")
@@ -109,11 +110,11 @@ public final class CollectorServer: Sendable {
                 metrics.request(code: 413, seconds: 0)
                 return AuthResponses.text(413, "request body larger than \(options.maxBodyBytes) bytes; send smaller batches")
             }
-            let cluster: String?
-            if case .cluster(let c) = context.principal { cluster = c } else { cluster = nil }
+            let identity: IngestIdentity?
+            if case .cluster(let c) = context.principal { identity = c } else { identity = nil }
             let out = await ingest.ingest(body: Array(body.readableBytesView),
                                           contentEncoding: request.headers[.contentEncoding],
-                                          contentType: request.headers[.contentType], cluster: cluster)
+                                          contentType: request.headers[.contentType], identity: identity)
             metrics.request(code: out.status, seconds: (ContinuousClock.now - started).seconds)
             if out.status == 204 { return Response(status: .noContent) }
             var r = AuthResponses.text(out.status, out.message)

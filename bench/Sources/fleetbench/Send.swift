@@ -9,6 +9,8 @@ final class Conn {
     let port: UInt16
     var fd: Int32 = -1
     var buf = [UInt8](repeating: 0, count: 65536)
+    /// Source address to connect from (any 127.0.0.0/8 address works on Linux); nil = the kernel's choice.
+    var source: String?
 
     init(port: UInt16) { self.port = port }
 
@@ -18,6 +20,15 @@ final class Conn {
         guard s >= 0 else { throw BenchError("socket: \(errno)") }
         var one: Int32 = 1
         setsockopt(s, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let b = withUnsafePointer(to: &local) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard b == 0 else { close(s); throw BenchError("bind \(source): errno \(errno)") }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
@@ -42,8 +53,17 @@ final class Conn {
 
     /// POSTs one body; returns the status code and (for errors) the response body.
     func post(path: String, extraHeaders: String, body: UnsafeRawBufferPointer) throws -> (Int, String) {
+        try request("POST", path: path, extraHeaders: extraHeaders, body: body)
+    }
+
+    func get(path: String, extraHeaders: String) throws -> (Int, String) {
+        try request("GET", path: path, extraHeaders: extraHeaders, body: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    func request(_ method: String, path: String, extraHeaders: String, body: UnsafeRawBufferPointer) throws -> (Int, String) {
         try connectIfNeeded()
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extraHeaders)Content-Length: \(body.count)\r\n\r\n"
+        let length = method == "GET" ? "" : "Content-Length: \(body.count)\r\n"
+        let head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extraHeaders)\(length)\r\n"
         var h = Array(head.utf8)
         try h.withUnsafeMutableBytes { try writeAll(UnsafeRawBufferPointer($0)) }
         try writeAll(body)

@@ -9,6 +9,8 @@ import TSDB
 /// fleetbench ingest-hotpath [--clusters 200] [--scrapes 12]   (decode + validate + TSDB append, no HTTP)
 /// fleetbench query --dir COLLECTOR_DATA_DIR/tsdb --query Q (--time S | --start S --end S --step S) [--runs N]
 ///                 (collector must be stopped; in-process latency with the time spent in storage apart)
+/// fleetbench login-storm --port P --token T --dir LOAD_DIR [--attackers 16] [--seconds 20] [--interval-ms 20] [--spread 0|1]
+///                 (wrong-password logins against a running collector; /-/healthy and ingest latency meanwhile)
 let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | ingest-hotpath | query --dir DIR --query Q ..."
 
 func options(_ args: ArraySlice<String>) throws -> [String: String] {
@@ -57,6 +59,10 @@ do {
         print("flushed head of \(dir) into blocks")
     case "ingest-hotpath":
         try ingestHotPath(clusters: try int("clusters", 200), scrapes: try int("scrapes", 12))
+    case "login-storm":
+        guard let dir = o["dir"], let token = o["token"] else { throw BenchError("login-storm needs --port, --token and --dir") }
+        try loginStorm(port: try int("port", 0), token: token, dir: dir, attackers: try int("attackers", 16),
+                       seconds: Double(try int("seconds", 20)), intervalMs: try int("interval-ms", 20), spread: try int("spread", 0) != 0)
     case "query":
         guard let dir = o["dir"], let q = o["query"] else { throw BenchError("query needs --dir and --query") }
         try queryBench(dir: dir, query: q, time: o["time"].flatMap(Int64.init), start: o["start"].flatMap(Int64.init),

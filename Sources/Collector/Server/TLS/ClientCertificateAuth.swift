@@ -12,7 +12,7 @@ extension IngestAuthMiddleware {
     static func principalFromClientCertificate(_ context: CollectorContext) async -> Result<Principal, CertificateRefusal>? {
         switch await context.clientCertificateIdentity() {
         case .none: return nil
-        case .cluster(let cluster, _): return .success(.cluster(cluster))
+        case .cluster(let cluster, _): return .success(.cluster(IngestIdentity(cluster: cluster)))
         case .unusable(let why): return .failure(CertificateRefusal(description: why))
         }
     }

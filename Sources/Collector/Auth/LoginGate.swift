@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import Storage
+import Synchronization
+
+/// A user as the login path needs it.
+struct UserRecord: Sendable {
+    var bcryptHash: String
+    var role: Role
+    var scope: [LabelMatcher]
+}
+
+/// Why a login was refused, and what to answer.
+struct LoginRefusal: Error, Sendable, Equatable {
+    /// 401 (ask for credentials again) or 429 (throttled or too many checks in flight).
+    var status: Int
+    var message: String
+    var retryAfterSeconds: Int?
+    /// For the server log; user names in it are escaped.
+    var logMessage: String?
+}
+
+/// HTTP Basic logins: parse, refuse malformed credentials, throttle failures per user and
+/// per source address, verify with bcrypt on its own pool, and remember verified passwords
+/// only as long as the user's stored hash stays the same.
+final class LoginGate: Sendable {
+    let policy: LoginPolicy
+    let throttle: LoginThrottle
+    private let pool: BcryptPool
+    private let fetchUser: @Sendable (String) throws -> UserRecord?
+    /// Users as last read from the database, with when; re-read after `userRefreshInterval`.
+    private let users = Mutex<[String: (record: UserRecord, fetched: ContinuousClock.Instant)]>([:])
+    /// SHA-256 of user, password and the stored hash the password was verified against: a
+    /// dashboard polling every few seconds does not pay bcrypt each time, and a changed hash
+    /// (`collector user passwd`) no longer matches.
+    private let verified = Mutex<Set<String>>([])
+    /// Checks under way, by user and password: a dashboard or Grafana opening many panels at
+    /// once with the same credentials waits for one check instead of queueing one per request
+    /// (and being throttled as if each were a separate guess).
+    private let inFlight = Mutex<[String: Task<Result<Principal, LoginRefusal>, Never>]>([:])
+    /// bcrypt checks run, and how many of them were against the dummy hash (unknown users).
+    let bcryptChecks = Atomic<Int>(0)
+    let dummyChecks = Atomic<Int>(0)
+
+    /// Unknown users are checked against this, so they cost what a wrong password costs and
+    /// user names cannot be told apart by timing. Same cost as real hashes.
+    static let dummyHash: String = {
+        var rng = SystemRandomNumberGenerator()
+        return Bcrypt.hash(String((0..<24).map { _ in Character(UnicodeScalar(UInt8.random(in: 97...122, using: &rng))) }),
+                           cost: AccessControl.bcryptCost)
+    }()
+
+    init(policy: LoginPolicy, pool: BcryptPool = .shared, fetchUser: @escaping @Sendable (String) throws -> UserRecord?) {
+        self.policy = policy
+        self.throttle = LoginThrottle(policy: policy)
+        self.pool = pool
+        self.fetchUser = fetchUser
+    }
+
+    /// Computes the dummy hash now (start-up), not on the first unknown user.
+    func warmUp() { _ = Self.dummyHash }
+
+    /// Checks an `Authorization` header value; `remoteAddress` is the peer's IP address.
+    func authenticate(authorization: String, remoteAddress: String?) async -> Result<Principal, LoginRefusal> {
+        guard let credentials = Self.basicCredentials(authorization) else {
+            return .failure(LoginRefusal(status: 401, message: "authentication required"))
+        }
+        let (user, password) = credentials
+        let flight = Self.sha256(user + "\u{0}" + password)
+        let (task, leader) = inFlight.withLock { m in
+            if let t = m[flight] { return (t, false) }
+            let t = Task { await self.check(user: user, password: password, remoteAddress: remoteAddress) }
+            m[flight] = t
+            return (t, true)
+        }
+        let result = await task.value
+        if leader { inFlight.withLock { _ = $0.removeValue(forKey: flight) } }
+        return result
+    }
+
+    private func check(user: String, password: String, remoteAddress: String?) async -> Result<Principal, LoginRefusal> {
+        // NUL would cut the password short inside bcrypt's C code (`password\0junk` passed as
+        // `password`); control characters in a name could forge log lines.
+        guard !Credentials.hasControlCharacters(user), !Credentials.hasControlCharacters(password) else {
+            return .failure(LoginRefusal(status: 401, message: "user names and passwords must not contain control characters",
+                                         logMessage: "refused login with control characters for user \(LogText.quoted(user))"))
+        }
+        let keys = ["user\u{0}" + user, "addr\u{0}" + (remoteAddress ?? "unknown")]
+        if case .throttled(let seconds) = throttle.admit(keys) {
+            return .failure(LoginRefusal(status: 429, message: "too many failed logins for this user or address; retry in \(seconds) s",
+                                         retryAfterSeconds: seconds))
+        }
+        let record: UserRecord?
+        do {
+            record = try userRecord(user)
+        } catch {
+            throttle.finish(keys, .abandoned)
+            return .failure(LoginRefusal(status: 503, message: "user database unavailable; retry", retryAfterSeconds: 1,
+                                         logMessage: "reading user \(LogText.quoted(user)): \(error)"))
+        }
+        let key = record.map { Self.verifiedKey(user, password, $0.bcryptHash) }
+        if let key, verified.withLock({ $0.contains(key) }), let record {
+            throttle.finish(keys, .success)
+            return .success(.user(name: user, role: record.role, scope: record.scope))
+        }
+        let ok: Bool
+        do {
+            ok = try await pool.run { [self] in
+                bcryptChecks.wrappingAdd(1, ordering: .relaxed)
+                guard let hash = record?.bcryptHash else {
+                    dummyChecks.wrappingAdd(1, ordering: .relaxed)
+                    _ = Bcrypt.verify(password, hash: Self.dummyHash)
+                    return false
+                }
+                return Bcrypt.verify(password, hash: hash)
+            }
+        } catch {
+            throttle.finish(keys, .abandoned)
+            return .failure(LoginRefusal(status: 429, message: "too many logins in progress; retry in 1 s", retryAfterSeconds: 1))
+        }
+        guard ok, let record, let key else {
+            throttle.finish(keys, .failure)
+            return .failure(LoginRefusal(status: 401, message: "invalid user name or password",
+                                         logMessage: "failed login for user \(LogText.quoted(user)) from \(remoteAddress ?? "unknown")"))
+        }
+        verified.withLock { v in
+            if v.count >= 10_000 { v.removeAll() }
+            v.insert(key)
+        }
+        throttle.finish(keys, .success)
+        return .success(.user(name: user, role: record.role, scope: record.scope))
+    }
+
+    /// The user as stored, at most `userRefreshInterval` old. Unknown names are not
+    /// remembered (random names must not grow memory); their lookup is one indexed read.
+    private func userRecord(_ name: String) throws -> UserRecord? {
+        let now = policy.clock.now()
+        if let c = users.withLock({ $0[name] }), now - c.fetched < policy.userRefreshInterval { return c.record }
+        let r = try fetchUser(name)
+        users.withLock { u in
+            if let r { u[name] = (r, now) } else { u[name] = nil }
+        }
+        return r
+    }
+
+    static func basicCredentials(_ header: String) -> (String, String)? {
+        guard header.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+        else { return nil }
+        return (String(pair[..<colon]), String(pair[pair.index(after: colon)...]))
+    }
+
+    private static func verifiedKey(_ user: String, _ password: String, _ hash: String) -> String {
+        sha256(user + "\u{0}" + password + "\u{0}" + hash)
+    }
+
+    private static func sha256(_ s: String) -> String {
+        SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Rules every user name and password obeys, at login and at `collector user add|passwd`.
+enum Credentials {
+    static func hasControlCharacters(_ s: String) -> Bool {
+        s.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}
+
+/// Text from callers, made safe for one log line.
+enum LogText {
+    /// `"name"` with quotes, backslashes and control characters escaped, at most 128 characters.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars.prefix(128) {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.properties.generalCategory == .control || u.properties.generalCategory == .lineSeparator
+                    || u.properties.generalCategory == .paragraphSeparator {
+                    out += String(format: "\\u{%x}", u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        if s.unicodeScalars.count > 128 { out += "…" }
+        return out + "\""
+    }
+}
