@@ -579,33 +579,27 @@ extension Evaluator {
         guard case .string(let dst) = unwrapParens(c.args[1]), case .string(let repl) = unwrapParens(c.args[2]),
               case .string(let src) = unwrapParens(c.args[3]), case .string(let re) = unwrapParens(c.args[4])
         else { throw PromQLError(.execution, "label_replace() needs string literal arguments") }
-        let regex: Regex<AnyRegexOutput>
+        // RE2: linear in the label value, so the per-series tick below bounds the whole call.
+        let regex: RE2Regex
         do {
-            regex = try Regex("(?:" + re + ")")
+            regex = try RE2Regex(re)
         } catch {
             throw PromQLError(.execution, "invalid regular expression in label_replace(): \(re)")
         }
         if !isValidLabelName(dst) { throw PromQLError(.execution, "invalid destination label name in label_replace(): \(dst)") }
         let v = try evalVector(c.args[0], ctx)
         var names: [String: Int] = [:]
+        for (k, name) in regex.groupNames.enumerated() { if let name, names[name] == nil { names[name] = k } }
         var out: [Col] = []
         var cache: [String: String?] = [:]
         for col in v {
+            try tick(1 + col.vals.count)
             let sv = col.labels[src] ?? ""
             let res: String?
             if let cached = cache[sv] {
                 res = cached
             } else {
-                if let m = try? regex.wholeMatch(in: sv) {
-                    var groups: [String?] = []
-                    for k in 0..<m.output.count {
-                        groups.append(m.output[k].substring.map(String.init))
-                        if let nm = m.output[k].name { names[nm] = k }
-                    }
-                    res = expandTemplate(repl, groups, names)
-                } else {
-                    res = nil
-                }
+                res = regex.match(sv).map { expandTemplate(repl, $0, names) }
                 cache[sv] = res
             }
             if let res { out.append(Col(labels: col.labels.setting(dst, res), vals: col.vals)) } else { out.append(col) }
