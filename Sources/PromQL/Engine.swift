@@ -182,6 +182,18 @@ final class CancelFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
+/// Deadline and cancellation as a value, for work that runs outside the evaluator (the
+/// workers of `parallel`, the per-window kernels) and so cannot use its tick counter.
+struct StopCheck: Sendable {
+    let deadline: ContinuousClock.Instant
+    let cancelled: CancelFlag
+
+    func check() throws(PromQLError) {
+        if cancelled.isSet { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
+        if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+    }
+}
+
 /// Carries an evaluation's result from its Dispatch thread back to the awaiting task.
 struct EvalOutcome: @unchecked Sendable {
     // @unchecked: `Val` holds plain arrays and strings, handed over once and never shared.
@@ -253,16 +265,15 @@ final class Evaluator {
 
     /// Independent per-series work on all cores (`ParallelMap`), with cancellation and the
     /// deadline checked by the workers themselves: they cannot reach the evaluator's tick counter.
+    var stop: StopCheck { StopCheck(deadline: deadline, cancelled: cancelled) }
+
     func parallel<T>(_ n: Int, minPerWorker: Int, _ body: @Sendable (Int) throws(PromQLError) -> T) throws(PromQLError) -> [T] {
         try checkNow()
-        let deadline = self.deadline, cancelled = self.cancelled
+        let stop = self.stop
         do {
             return try ParallelMap.run(n, minPerWorker: minPerWorker) { i in
                 // Every 64th item: reading the clock per series would be a visible cost.
-                if i & 63 == 0 {
-                    if cancelled.isSet { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
-                    if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
-                }
+                if i & 63 == 0 { try stop.check() }
                 return try body(i)
             }
         } catch let e as PromQLError {

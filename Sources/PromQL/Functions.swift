@@ -111,7 +111,8 @@ func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, range
 
 /// One series of a range-vector function at every step: the value per step (absent where the
 /// window is empty or the function gives nothing), or nil when no step has a value.
-func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range: Int64, scalars: [[Double]], ctx: Ctx) throws(PromQLError) -> [Double]? {
+func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range: Int64, scalars: [[Double]], ctx: Ctx,
+                 stop: StopCheck? = nil) throws(PromQLError) -> [Double]? {
     let n = refs.count
     var vals = [Double](repeating: absentValue, count: n)
     var any = false
@@ -130,12 +131,20 @@ func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range:
                 prev = x.v
             }
         }
+        // Windows overlap: one series can cost steps × window size (a day of 1 s subquery points
+        // at every step), so deadline and cancellation are checked by work done, not per series.
+        var work = 0
         for i in 0..<n {
             let ref = refs[i]
             let mint = satSub(ref, range)
             if i > 0 && ref < refs[i - 1] { lo = 0; hi = 0 }
             while hi < cnt && smp[hi].t <= ref { hi += 1 }
             while lo < hi && smp[lo].t < mint { lo += 1 }
+            work &+= hi - lo + 1
+            if work >= 1 << 20, let stop {
+                work = 0
+                try stop.check()
+            }
             if lo >= hi { continue }
             let w = UnsafeBufferPointer(rebasing: smp[lo..<hi])
             var r: Double?
@@ -550,10 +559,10 @@ extension Evaluator {
             throw PromQLError(.internal, "no implementation for function \(name)")
         }
         // Series are independent: each core takes a contiguous run of them.
-        let refs = ra.refs, series = ra.series, args = scalars
+        let refs = ra.refs, series = ra.series, args = scalars, stop = self.stop
         let cols = try parallel(series.count, minPerWorker: Swift.max(1, 20_000 / Swift.max(1, n))) { k throws(PromQLError) -> Col? in
             let s = series[k]
-            guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx) else { return nil }
+            guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx, stop: stop) else { return nil }
             return Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)
         }
         if fn == .absent_over_time {
