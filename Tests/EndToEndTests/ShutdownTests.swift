@@ -34,7 +34,7 @@ struct ShutdownTests {
         #expect(!String(decoding: answer.1, as: UTF8.self).contains(#""y":"#))
 
         // CPU-bound queries allowed to run for ten minutes, more of them than there are cores.
-        let heavy = "count_over_time(max_over_time(vector(1)[1d:1s])[2h:1s])"
+        let heavy = "count_over_time(max_over_time(vector(1)[1d:1s])[6h:1s])"
         let finished = Finished()
         let heavyURL = Self.queryURL(url, heavy, "&timeout=600s")
         let fired = (0..<4).map { _ in
