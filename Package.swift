@@ -29,11 +29,17 @@ let package = Package(
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
         .target(name: "RemoteWireC", dependencies: ["CProtobufC"]),
+        // RE2 (libre2-dev) behind a small C shim: every user-supplied regex is matched in linear time
+        // with Prometheus' syntax. The archive is linked in, so the binaries need no libre2 at run time.
+        .target(name: "CRE2", linkerSettings: [
+            .unsafeFlags(["-Xlinker", "-l:libre2.a"], .when(platforms: [.linux])),
+            .linkedLibrary("re2", .when(platforms: [.macOS])),
+        ]),
 
         // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
         .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
-        .target(name: "Storage"),
+        .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
         .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
@@ -88,7 +94,7 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
-        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage"]),
     ]

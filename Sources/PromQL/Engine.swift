@@ -1,3 +1,4 @@
+import Dispatch
 import Storage
 import Synchronization
 
@@ -181,6 +182,25 @@ final class CancelFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
+/// Deadline and cancellation as a value, for work that runs outside the evaluator (the
+/// workers of `parallel`, the per-window kernels) and so cannot use its tick counter.
+struct StopCheck: Sendable {
+    let deadline: ContinuousClock.Instant
+    let cancelled: CancelFlag
+
+    func check() throws(PromQLError) {
+        if cancelled.isSet { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
+        if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
+    }
+}
+
+/// Carries an evaluation's result from its Dispatch thread back to the awaiting task.
+struct EvalOutcome: @unchecked Sendable {
+    // @unchecked: `Val` holds plain arrays and strings, handed over once and never shared.
+    let result: Result<Val, PromQLError>
+    init(_ result: Result<Val, PromQLError>) { self.result = result }
+}
+
 final class Evaluator {
     let storage: any Queryable
     let options: EngineOptions
@@ -210,19 +230,29 @@ final class Evaluator {
         }
     }
 
-    /// `eval` with the task's cancellation forwarded to `cancelled`.
+    /// `eval` on a thread of its own, with the task's cancellation forwarded to `cancelled`.
+    /// Evaluation is long synchronous CPU work: on Swift's cooperative pool (one thread per core)
+    /// a few such queries would hold every thread, starving health checks, ingest and the
+    /// handling of SIGTERM itself until they end. A serial Dispatch queue per query is
+    /// overcommitting, so it gets a thread even when all cores are busy.
     func evalCancellable(_ e: Expr, _ ctx: Ctx) async throws(PromQLError) -> Val {
         let flag = cancelled
-        let r = await withTaskCancellationHandler {
-            Result { () throws(PromQLError) -> Val in try eval(e, ctx) }
+        // The evaluator is used by exactly one thread at a time: this task waits for the result.
+        nonisolated(unsafe) let evaluator = self
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<EvalOutcome, Never>) in
+                DispatchQueue(label: "promql.query").async {
+                    done.resume(returning: EvalOutcome(Result { () throws(PromQLError) -> Val in try evaluator.eval(e, ctx) }))
+                }
+            }
         } onCancel: {
             flag.set()
         }
-        return try r.get()
+        return try outcome.result.get()
     }
 
     func checkNow() throws(PromQLError) {
-        if Task.isCancelled { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
+        if cancelled.isSet || Task.isCancelled { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
         if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
     }
 
@@ -235,16 +265,15 @@ final class Evaluator {
 
     /// Independent per-series work on all cores (`ParallelMap`), with cancellation and the
     /// deadline checked by the workers themselves: they cannot reach the evaluator's tick counter.
+    var stop: StopCheck { StopCheck(deadline: deadline, cancelled: cancelled) }
+
     func parallel<T>(_ n: Int, minPerWorker: Int, _ body: @Sendable (Int) throws(PromQLError) -> T) throws(PromQLError) -> [T] {
         try checkNow()
-        let deadline = self.deadline, cancelled = self.cancelled
+        let stop = self.stop
         do {
             return try ParallelMap.run(n, minPerWorker: minPerWorker) { i in
                 // Every 64th item: reading the clock per series would be a visible cost.
-                if i & 63 == 0 {
-                    if cancelled.isSet { throw PromQLError(.canceled, "query was canceled in expression evaluation") }
-                    if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
-                }
+                if i & 63 == 0 { try stop.check() }
                 return try body(i)
             }
         } catch let e as PromQLError {

@@ -111,7 +111,8 @@ func extrapolatedRate(_ s: UnsafeBufferPointer<Sample>, rangeStart: Int64, range
 
 /// One series of a range-vector function at every step: the value per step (absent where the
 /// window is empty or the function gives nothing), or nil when no step has a value.
-func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range: Int64, scalars: [[Double]], ctx: Ctx) throws(PromQLError) -> [Double]? {
+func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range: Int64, scalars: [[Double]], ctx: Ctx,
+                 stop: StopCheck? = nil) throws(PromQLError) -> [Double]? {
     let n = refs.count
     var vals = [Double](repeating: absentValue, count: n)
     var any = false
@@ -130,12 +131,20 @@ func rangeKernel(_ fn: RangeFunction, _ samples: [Sample], refs: [Int64], range:
                 prev = x.v
             }
         }
+        // Windows overlap: one series can cost steps × window size (a day of 1 s subquery points
+        // at every step), so deadline and cancellation are checked by work done, not per series.
+        var work = 0
         for i in 0..<n {
             let ref = refs[i]
             let mint = satSub(ref, range)
             if i > 0 && ref < refs[i - 1] { lo = 0; hi = 0 }
             while hi < cnt && smp[hi].t <= ref { hi += 1 }
             while lo < hi && smp[lo].t < mint { lo += 1 }
+            work &+= hi - lo + 1
+            if work >= 1 << 20, let stop {
+                work = 0
+                try stop.check()
+            }
             if lo >= hi { continue }
             let w = UnsafeBufferPointer(rebasing: smp[lo..<hi])
             var r: Double?
@@ -550,10 +559,10 @@ extension Evaluator {
             throw PromQLError(.internal, "no implementation for function \(name)")
         }
         // Series are independent: each core takes a contiguous run of them.
-        let refs = ra.refs, series = ra.series, args = scalars
+        let refs = ra.refs, series = ra.series, args = scalars, stop = self.stop
         let cols = try parallel(series.count, minPerWorker: Swift.max(1, 20_000 / Swift.max(1, n))) { k throws(PromQLError) -> Col? in
             let s = series[k]
-            guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx) else { return nil }
+            guard let vals = try rangeKernel(fn, s.samples, refs: refs, range: range, scalars: args, ctx: ctx, stop: stop) else { return nil }
             return Col(labels: keepName ? s.labels : s.labels.withoutMetricName, vals: vals)
         }
         if fn == .absent_over_time {
@@ -579,33 +588,27 @@ extension Evaluator {
         guard case .string(let dst) = unwrapParens(c.args[1]), case .string(let repl) = unwrapParens(c.args[2]),
               case .string(let src) = unwrapParens(c.args[3]), case .string(let re) = unwrapParens(c.args[4])
         else { throw PromQLError(.execution, "label_replace() needs string literal arguments") }
-        let regex: Regex<AnyRegexOutput>
+        // RE2: linear in the label value, so the per-series tick below bounds the whole call.
+        let regex: RE2Regex
         do {
-            regex = try Regex("(?:" + re + ")")
+            regex = try RE2Regex(re)
         } catch {
             throw PromQLError(.execution, "invalid regular expression in label_replace(): \(re)")
         }
         if !isValidLabelName(dst) { throw PromQLError(.execution, "invalid destination label name in label_replace(): \(dst)") }
         let v = try evalVector(c.args[0], ctx)
         var names: [String: Int] = [:]
+        for (k, name) in regex.groupNames.enumerated() { if let name, names[name] == nil { names[name] = k } }
         var out: [Col] = []
         var cache: [String: String?] = [:]
         for col in v {
+            try tick(1 + col.vals.count)
             let sv = col.labels[src] ?? ""
             let res: String?
             if let cached = cache[sv] {
                 res = cached
             } else {
-                if let m = try? regex.wholeMatch(in: sv) {
-                    var groups: [String?] = []
-                    for k in 0..<m.output.count {
-                        groups.append(m.output[k].substring.map(String.init))
-                        if let nm = m.output[k].name { names[nm] = k }
-                    }
-                    res = expandTemplate(repl, groups, names)
-                } else {
-                    res = nil
-                }
+                res = regex.match(sv).map { expandTemplate(repl, $0, names) }
                 cache[sv] = res
             }
             if let res { out.append(Col(labels: col.labels.setting(dst, res), vals: col.vals)) } else { out.append(col) }

@@ -10,9 +10,10 @@ public struct MatcherError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// A label matcher as in PromQL selectors. Regexes are fully anchored, like Prometheus'
-/// `^(?:re)$`. Common regex shapes (literal alternations, `.*`, `.+`, `prefix.*`) are
-/// recognised up front because index lookups run them once per distinct label value.
+/// A label matcher as in PromQL selectors. Regexes are RE2 (`RE2Regex`), fully anchored like
+/// Prometheus' `^(?:re)$`. Common regex shapes (literal alternations, `.*`, `.+`, `prefix.*`) are
+/// recognised up front because index lookups run them once per distinct label value; they give
+/// RE2's answers (`.` does not match a newline).
 public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
     public let type: MatchType
     public let name: String
@@ -21,11 +22,11 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
 
     enum FastPath: Sendable, Hashable {
         case none
-        case matchAll            // .*
+        case matchAll            // .*: any value without a newline
         case matchNonEmpty       // .+
-        case literals(Set<String>)  // a|b|c
+        case literals(Set<ExactString>)  // a|b|c, compared by bytes as RE2 does
         case prefix(String)      // abc.*
-        case regex(RegexBox)
+        case regex(RE2Regex)
     }
 
     public init(_ type: MatchType, _ name: String, _ value: String) throws {
@@ -59,53 +60,50 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
     private func regexMatches(_ v: String) -> Bool {
         switch fast {
         case .none: return false
-        case .matchAll: return true
-        case .matchNonEmpty: return !v.isEmpty
-        case .literals(let set): return set.contains(v)
-        case .prefix(let p): return v.hasPrefix(p)
-        case .regex(let box): return box.wholeMatch(v)
+        case .matchAll: return !v.utf8.contains(0x0A)
+        case .matchNonEmpty: return !v.isEmpty && !v.utf8.contains(0x0A)
+        case .literals(let set): return set.contains(ExactString(v))
+        case .prefix(let p):
+            // Bytes, not Characters: RE2 compares UTF-8, Swift's hasPrefix canonical equivalents.
+            return v.utf8.starts(with: p.utf8) && !v.utf8.dropFirst(p.utf8.count).contains(0x0A)
+        case .regex(let re): return re.matches(v)
         }
     }
 
-    private static let meta: Set<Character> = ["\\", ".", "+", "*", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$"]
-
-    private static func isLiteral<S: StringProtocol>(_ s: S) -> Bool { !s.contains { meta.contains($0) } }
+    /// No RE2 metacharacter among the bytes. Not by Character: a combining mark after `.` would
+    /// hide the dot inside one grapheme.
+    static func isLiteral<S: StringProtocol>(_ s: S) -> Bool { !s.utf8.contains { isRegexMeta($0) } }
 
     static func compile(_ re: String) throws -> FastPath {
         if re == ".*" { return .matchAll }
         if re == ".+" { return .matchNonEmpty }
-        if isLiteral(re) { return .literals([re]) }
+        if isLiteral(re) { return .literals([ExactString(re)]) }
         let alts = re.split(separator: "|", omittingEmptySubsequences: false)
-        if alts.count > 1, alts.allSatisfy({ isLiteral($0) }) { return .literals(Set(alts.map(String.init))) }
+        if alts.count > 1, alts.allSatisfy({ isLiteral($0) }) { return .literals(Set(alts.map { ExactString(String($0)) })) }
         if re.hasSuffix(".*") {
             let p = re.dropLast(2)
             if isLiteral(p) { return .prefix(String(p)) }
         }
-        return .regex(try RegexBox(re))
+        do {
+            return .regex(try RE2Regex(re))
+        } catch {
+            throw MatcherError(message: error.description)
+        }
     }
 
     public var description: String { "\(name)\(type.rawValue)\"\(escapeLabelValue(value))\"" }
 }
 
-/// Wraps a compiled regex so matchers stay `Hashable` (by source text).
-struct RegexBox: @unchecked Sendable, Hashable {
-    // Regex is immutable once compiled; matching does not mutate shared state.
-    let source: String
-    let regex: Regex<AnyRegexOutput>
-
-    init(_ source: String) throws {
-        self.source = source
-        do {
-            regex = try Regex("(?:" + source + ")")
-        } catch {
-            throw MatcherError(message: "invalid regular expression \"\(source)\": \(error)")
-        }
+/// RE2's metacharacters: `\ . + * ? ( ) [ ] { } | ^ $`.
+@inline(__always) public func isRegexMeta(_ b: UInt8) -> Bool {
+    switch b {
+    case UInt8(ascii: "\\"), UInt8(ascii: "."), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "("),
+         UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "|"),
+         UInt8(ascii: "^"), UInt8(ascii: "$"):
+        return true
+    default:
+        return false
     }
-
-    func wholeMatch(_ s: String) -> Bool { (try? regex.wholeMatch(in: s)) != nil }
-
-    static func == (a: RegexBox, b: RegexBox) -> Bool { a.source == b.source }
-    func hash(into h: inout Hasher) { h.combine(source) }
 }
 
 extension Labels {

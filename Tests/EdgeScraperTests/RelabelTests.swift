@@ -86,21 +86,51 @@ import Storage
                 == ["foo": "bAr123Foo", "foo_uppercase": "BAR123FOO"])
     }
 
-    /// The regex-free shapes give exactly what the regex engine gives.
-    @Test func fastPathsAgreeWithTheRegexEngine() throws {
+    /// The regex-free shapes give exactly what RE2 gives.
+    @Test func fastPathsAgreeWithRE2() throws {
         let patterns = ["(.*)", "(.+)", ".*", ".+", "foo", "foo.*", "foo.+", "foo(.*)", "__meta_kubernetes_pod_label_(.+)",
-                        "a|b|", "(GET|POST)", "go_|process_", "", "x(.+)"]
+                        "a|b|", "(GET|POST)", "go_|process_", "", "x(.+)", "é(.*)", "K|k"]
         let inputs = ["", "a", "b", "foo", "foobar", "GET", "POST", "go_", "process_", "__meta_kubernetes_pod_label_app",
-                      "__meta_kubernetes_pod_label_", "line\nbreak", "foo\n", "x", "xy", "é😀"]
+                      "__meta_kubernetes_pod_label_", "line\nbreak", "foo\n", "x", "xy", "é😀", "e\u{301}x", "éx\u{301}", "\u{212A}", "K"]
         for p in patterns {
             let fast = try AnchoredRegex(p)
-            let re = try Regex("(?:" + p + ")")
+            let re = try RE2Regex(p)
             for s in inputs {
-                let m = try re.wholeMatch(in: s)
-                #expect(fast.matches(s) == (m != nil), "\(p) on \(s.debugDescription)")
-                if let m, let c = fast.captures(s) {
-                    #expect(c.groups.map { $0.map(String.init) } == m.output.map { $0.substring.map(String.init) }, "\(p) on \(s.debugDescription)")
-                }
+                #expect(fast.matches(s) == re.matches(s), "\(p) on \(s.debugDescription)")
+                #expect(fast.captures(s)?.groups.map { $0.map(String.init) } == re.match(s), "\(p) on \(s.debugDescription)")
+            }
+        }
+    }
+
+    /// Rules beyond the shortcuts go through RE2: Perl classes, counted repetition, named and
+    /// optional groups, and patterns that would backtrack exponentially.
+    @Test func regexRulesThroughRE2() throws {
+        #expect(try run(["pod": "web-7d4b9c-x2z9q"], [rule(src: ["pod"], regex: "(?P<app>[a-z]+)-[0-9a-f]{6}-[a-z0-9]{5}", target: "app", replacement: "${app}")])?["app"]
+                == "web")
+        #expect(try run(["v": "1.26.3"], [rule(src: ["v"], regex: #"(\d+)\.(\d+)(?:\.(\d+))?"#, target: "minor", replacement: "$1.$2/$3")])?["minor"]
+                == "1.26/3")
+        #expect(try run(["v": "1.26"], [rule(src: ["v"], regex: #"(\d+)\.(\d+)(?:\.(\d+))?"#, target: "minor", replacement: "$1.$2/$3")])?["minor"]
+                == "1.26/")
+        #expect(try run(["n": "Straße"], [rule(.keep, src: ["n"], regex: #"\pL+"#)]) == ["n": "Straße"])
+        #expect(try run(["n": "node7"], [rule(.drop, src: ["n"], regex: #"node\d{1,2}"#)]) == nil)
+        #expect(try run(["n": "node777"], [rule(.drop, src: ["n"], regex: #"node\d{1,2}"#)]) == ["n": "node777"])
+        let long = String(repeating: "a", count: 64)
+        #expect(try run(["a": long], [rule(.drop, src: ["a"], regex: "(a*)*b")]) == ["a": long])
+        #expect(try run(["a": long], [rule(src: ["a"], regex: "(a|a)*", target: "t", replacement: "ok")])?["t"] == "ok")
+        #expect(try run(["__meta_kubernetes_pod_label_app_kubernetes_io_name": "api", "__meta_x": "y"],
+                        [rule(.labelmap, regex: "__meta_kubernetes_pod_label_(app)_kubernetes_io_(name)", replacement: "${1}_$2")])
+                == ["__meta_kubernetes_pod_label_app_kubernetes_io_name": "api", "__meta_x": "y", "app_name": "api"])
+        #expect(try run(abc, [rule(.labeldrop, regex: "[bc]")]) == ["a": "foo"])
+        #expect(try run(abc, [rule(.labelkeep, regex: "[^c]")]) == ["a": "foo", "b": "bar"])
+    }
+
+    /// Perl constructs RE2 lacks are refused with RE2's reason, as Prometheus refuses them.
+    @Test func nonRE2SyntaxIsRefused() {
+        for (re, reason) in [("foo(?=bar)", "invalid perl operator: (?="), ("(a)\\1", "invalid escape sequence: \\1"),
+                             ("a++", "bad repetition operator: ++"), ("(?>a)", "invalid perl operator"), ("(", "missing )")] {
+            #expect { try RelabelRule(rule(src: ["a"], regex: re, target: "b")) } throws: { error in
+                let m = "\(error)"
+                return m.hasPrefix("invalid regular expression \"\(re)\"") && m.contains(reason)
             }
         }
     }

@@ -174,7 +174,10 @@ public final class CollectorServer: Sendable {
         case "alerts": r = rules.alertsJSON(scope: context.principal.scope)
         case "rules":
             do { r = try rules.rulesJSON(params, scope: context.principal.scope) } catch { r = .error(error) }
-        default: r = await api.handle(endpoint, params, storage: storage, scope: context.principal.scope)
+        default:
+            // Reads only: on SIGTERM a running query is cancelled rather than awaited, so shutdown
+            // never waits for a query's timeout (a viewer may ask for minutes).
+            r = await cancelWhenGracefulShutdown { [api, params, context] in await api.handle(endpoint, params, storage: storage, scope: context.principal.scope) }
         }
         return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: r.body)))

@@ -9,26 +9,27 @@ public struct RelabelError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// A regex anchored at both ends, as Prometheus' `relabel.Regexp`.
-public struct AnchoredRegex: @unchecked Sendable {
-    // Regex values are immutable once compiled and safe to share for matching.
+/// A regex anchored at both ends, as Prometheus' `relabel.Regexp`: RE2 syntax and linear-time
+/// matching through `RE2Regex`, with the common shapes answered without it.
+public struct AnchoredRegex: Sendable {
     public let source: String
-    private let compiled: Regex<AnyRegexOutput>?
+    private let compiled: RE2Regex?
     private let fast: Fast
 
-    /// Shapes that cover most relabel rules, matched without the regex engine (which costs
-    /// about 2 MiB of resident memory once touched, a seventh of the edge budget).
+    /// Shapes that cover most relabel rules, matched without compiling a regex (which keeps
+    /// the edge agent's resident memory down when its rules are all of these shapes).
     private enum Fast {
         case none
         case literal
         /// `a|b|c`, or `(a|b|c)` with the group captured.
-        case alternation(Set<String>, grouped: Bool)
+        case alternation(Set<ExactString>, grouped: Bool)
         /// `p.*`, `p.+`, `p(.*)`, `p(.+)` for a literal `p` (possibly empty).
         case prefix(String, grouped: Bool, nonEmpty: Bool)
     }
 
     private static func isLiteral<S: StringProtocol>(_ s: S) -> Bool {
-        !s.contains(where: { "\\.+*?()[]{}|^$".contains($0) })
+        // By byte: a combining mark after `.` would hide the dot inside one Character.
+        !s.utf8.contains(where: isRegexMeta)
     }
 
     private static func fastPath(_ source: String) -> Fast {
@@ -46,73 +47,30 @@ public struct AnchoredRegex: @unchecked Sendable {
         }
         let alts = body.split(separator: "|", omittingEmptySubsequences: false)
         if alts.count > 1, alts.allSatisfy({ isLiteral($0) }) {
-            return .alternation(Set(alts.map(String.init)), grouped: grouped)
+            return .alternation(Set(alts.map { ExactString(String($0)) }), grouped: grouped)
         }
         return .none
     }
 
+    /// Constructs RE2 rejects (lookaround, backreferences, atomic groups, possessive
+    /// quantifiers) fail here as in Prometheus, with RE2's reason in the message.
     public init(_ source: String) throws {
         self.source = source
-        if let unsupported = AnchoredRegex.nonRE2Construct(source) {
-            throw RelabelError(message: "invalid regular expression \"\(source)\": \(unsupported) is not supported (Prometheus uses RE2 syntax)")
-        }
         fast = AnchoredRegex.fastPath(source)
         if case .none = fast {
             do {
-                compiled = try Regex("(?:" + source + ")")
+                compiled = try RE2Regex(source)
             } catch {
-                throw RelabelError(message: "invalid regular expression \"\(source)\": \(error)")
+                throw RelabelError(message: error.description)
             }
         } else {
             compiled = nil
         }
     }
 
-    /// Swift's regex engine accepts Perl constructs RE2 rejects; configs valid here must be
-    /// valid in Prometheus, so they are refused: lookaround, backreferences, atomic groups,
-    /// possessive quantifiers.
-    static func nonRE2Construct(_ re: String) -> String? {
-        let b = Array(re.utf8)
-        var i = 0
-        var inClass = false
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "\\") {
-                if !inClass, i + 1 < b.count, b[i + 1] >= UInt8(ascii: "1"), b[i + 1] <= UInt8(ascii: "9") { return "a backreference" }
-                i += 2
-                continue
-            }
-            if inClass {
-                if c == UInt8(ascii: "]") { inClass = false }
-                i += 1
-                continue
-            }
-            if c == UInt8(ascii: "[") {
-                inClass = true
-                // A leading ']' (or '^]') is a literal inside the class.
-                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "^") { i += 1 }
-                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "]") { i += 1 }
-                i += 1
-                continue
-            }
-            if c == UInt8(ascii: "("), i + 2 < b.count, b[i + 1] == UInt8(ascii: "?") {
-                let n = b[i + 2]
-                if n == UInt8(ascii: "=") || n == UInt8(ascii: "!") { return "lookahead" }
-                if n == UInt8(ascii: ">") { return "an atomic group" }
-                if n == UInt8(ascii: "<"), i + 3 < b.count, b[i + 3] == UInt8(ascii: "=") || b[i + 3] == UInt8(ascii: "!") { return "lookbehind" }
-            }
-            if (c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "?") || c == UInt8(ascii: "}")),
-               i + 1 < b.count, b[i + 1] == UInt8(ascii: "+") {
-                return "a possessive quantifier"
-            }
-            i += 1
-        }
-        return nil
-    }
-
     public func matches(_ s: String) -> Bool {
         switch fast {
-        case .none: return (try? compiled?.wholeMatch(in: s)) != nil
+        case .none: return compiled?.matches(s) ?? false
         default: return captures(s) != nil
         }
     }
@@ -121,29 +79,24 @@ public struct AnchoredRegex: @unchecked Sendable {
     public func captures(_ s: String) -> Captures? {
         switch fast {
         case .literal:
-            return s == source ? Captures(groups: [Substring(s)], names: [nil]) : nil
+            return s.utf8.elementsEqual(source.utf8) ? Captures(groups: [Substring(s)], names: [nil]) : nil
         case .alternation(let set, let grouped):
-            guard set.contains(s) else { return nil }
+            guard set.contains(ExactString(s)) else { return nil }
             return grouped ? Captures(groups: [Substring(s), Substring(s)], names: [nil, nil]) : Captures(groups: [Substring(s)], names: [nil])
         case .prefix(let p, let grouped, let nonEmpty):
-            guard s.hasPrefix(p) else { return nil }
+            // Bytes, not Characters: RE2 compares UTF-8, Swift's hasPrefix canonical equivalents.
+            guard s.utf8.starts(with: p.utf8) else { return nil }
             let rest = s.utf8.dropFirst(p.utf8.count)
             // `.` does not match a newline, as in RE2.
             if (nonEmpty && rest.isEmpty) || rest.contains(0x0A) { return nil }
             let whole = Substring(s)
             if !grouped { return Captures(groups: [whole], names: [nil]) }
-            let suffix = whole[whole.utf8.index(whole.startIndex, offsetBy: p.utf8.count)...]
+            // Through unicode scalars: a Substring of Characters would round a split grapheme down.
+            let suffix = Substring(whole.unicodeScalars[whole.utf8.index(whole.startIndex, offsetBy: p.utf8.count)...])
             return Captures(groups: [whole, suffix], names: [nil, nil])
         case .none:
-            guard let re = compiled, let m = try? re.wholeMatch(in: s) else { return nil }
-            var groups: [Substring?] = []
-            var names: [String?] = []
-            groups.reserveCapacity(m.output.count)
-            for el in m.output {
-                groups.append(el.substring)
-                names.append(el.name)
-            }
-            return Captures(groups: groups, names: names)
+            guard let re = compiled, let groups = re.match(s) else { return nil }
+            return Captures(groups: groups.map { $0.map { Substring($0) } }, names: re.groupNames)
         }
     }
 
