@@ -18,13 +18,14 @@ final class TestServer: @unchecked Sendable {
     private(set) var port = 0
     private var task: Task<Void, Error>?
 
-    init(noAuth: Bool = true, dataDir: String? = nil) async throws {
+    init(noAuth: Bool = true, dataDir: String? = nil, configure: (inout CollectorOptions) -> Void = { _ in }) async throws {
         self.dataDir = dataDir ?? NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
         var opts = CollectorOptions()
         opts.host = "127.0.0.1"
         opts.port = 0
         opts.dataDir = self.dataDir
         opts.noAuth = noAuth
+        configure(&opts)
         var logger = Logger(label: "test-collector")
         logger.logLevel = .warning
         server = try CollectorServer(options: opts, logger: logger)
@@ -74,6 +75,12 @@ final class TestServer: @unchecked Sendable {
 /// is satisfied (or the server closes), with a receive timeout so a server bug fails the test
 /// instead of hanging it.
 func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
+    let (code, _, body) = try rawGetWithHead(port: port, path: path, headers: headers)
+    return (code, body)
+}
+
+/// `rawGet` that also returns the response head (status line and headers) as text.
+func rawGetWithHead(port: Int, path: String, headers: [String]) throws -> (Int, String, Data) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var timeout = timeval(tv_sec: 30, tv_usec: 0)
@@ -106,7 +113,7 @@ func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
     guard let sep = resp.range(of: Data("\r\n\r\n".utf8)) else { throw TestError("malformed HTTP response") }
     let head = String(decoding: resp[..<sep.lowerBound], as: UTF8.self)
     let code = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-    return (code, Data(resp[sep.upperBound...]))
+    return (code, head, Data(resp[sep.upperBound...]))
 }
 
 struct TestError: Error, CustomStringConvertible {

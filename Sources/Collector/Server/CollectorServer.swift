@@ -40,7 +40,8 @@ public final class CollectorServer: Sendable {
         let metrics = self.metrics
         ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
                                logger: logger, onAppended: { cluster, series in fleet.record(cluster: cluster, series: series) })
-        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
+        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
+                      gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries))
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
                                 externalURL: options.externalURL ?? "http://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
@@ -140,8 +141,9 @@ public final class CollectorServer: Sendable {
             do { r = try rules.rulesJSON(params, scope: context.principal.scope) } catch { r = .error(error) }
         default: r = await api.handle(endpoint, params, storage: storage)
         }
-        return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let ra = r.retryAfterSeconds { headers[.retryAfter] = String(ra) }
+        return Response(status: .init(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }
 
     private static func fleetResponse(_ api: FleetAPI, _ endpoint: String, _ request: Request, _ context: CollectorContext) -> Response {
