@@ -111,7 +111,7 @@ import Testing
             "N", "-N", "vector(N)", "up @ N", "up @ -N", "timestamp(up @ N)", "sum_over_time(up[5m] @ N)",
             "max_over_time(up[1h:5m] @ N)", "topk(N, up)", "bottomk(N, up)", "quantile(N, up)",
             "count_values(\"v\", vector(N))", "quantile_over_time(N, up[5m])", "predict_linear(up[5m], N)",
-            "holt_winters(up[5m], N, 0.5)", "round(up, N)", "year(vector(N))", "day_of_week(vector(N))",
+            "holt_winters(up[5m], N, 0.5)", "holt_winters(up[5m], 0.5, N)", "round(up, N)", "year(vector(N))", "day_of_week(vector(N))",
             "clamp(up, N, N)", "histogram_quantile(N, h_bucket)", "time() + N", "up > bool N", "up % N", "up ^ N",
         ]
         let durationTemplates = [
@@ -150,9 +150,9 @@ import Testing
             ("/api/v1/series?match%5B%5D=up&start=1e300", 400, "invalid parameter \"start\": cannot parse \"1e300\" to a valid timestamp. It overflows int64"),
             ("/api/v1/labels?end=-1e300", 400, "invalid parameter \"end\": cannot parse \"-1e300\" to a valid timestamp. It overflows int64"),
             ("/api/v1/label/region/values?start=1e19", 400, "invalid parameter \"start\": cannot parse \"1e19\" to a valid timestamp. It overflows int64"),
-            ("/api/v1/query?query=" + enc("rate(up[99999999999999999y])"), 400, "invalid parameter \"query\": 1:9: parse error: duration out of range"),
-            ("/api/v1/query?query=" + enc("up offset 99999999999999999y"), 400, "invalid parameter \"query\": 1:11: parse error: duration out of range"),
-            ("/api/v1/query?query=" + enc("topk(1e300, up)"), 422, "Scalar value 1e+300 overflows int64"),
+            ("/api/v1/query?query=" + Self.enc("rate(up[99999999999999999y])"), 400, "invalid parameter \"query\": 1:9: parse error: duration out of range"),
+            ("/api/v1/query?query=" + Self.enc("up offset 99999999999999999y"), 400, "invalid parameter \"query\": 1:11: parse error: duration out of range"),
+            ("/api/v1/query?query=" + Self.enc("topk(1e300, up)"), 422, "Scalar value 1e+300 overflows int64"),
             ("/api/v1/query_range?query=1&start=-9.2e15&end=9.2e15&step=1e9", 400,
              "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"),
         ]
@@ -169,8 +169,8 @@ import Testing
         #expect(((j2["data"] as? [String: Any])?["clusters"] as? [Any])?.isEmpty == true)
         // What Prometheus accepts we accept: the widest ranges, just inside every bound.
         for path in ["/api/v1/query?query=up&time=9223309901257974", "/api/v1/query?query=up&time=-9223309901257974",
-                     "/api/v1/series?match%5B%5D=up", "/api/v1/query?query=" + enc("up offset 292y"),
-                     "/api/v1/query?query=" + enc("rate(up[292y])"), "/api/v1/query_range?query=1&start=0&end=1&step=9e9"] {
+                     "/api/v1/series?match%5B%5D=up", "/api/v1/query?query=" + Self.enc("up offset 292y"),
+                     "/api/v1/query?query=" + Self.enc("rate(up[292y])"), "/api/v1/query_range?query=1&start=0&end=1&step=9e9"] {
             #expect(try await Self.check(s, path).0 == 200, "\(path)")
         }
         try await Self.alive(s)
