@@ -422,9 +422,9 @@ final class Evaluator {
             let end = r.last!
             var out: [RangeSeries] = []
             if start <= end {
-                // Every inner result holds at least one value per step (a scalar does, and so
-                // does each series): bound the step count by what is left of the budget before
-                // allocating per-step arrays for it.
+                // Any inner result but an empty vector holds a value per step (a scalar, or each
+                // series): bound the step count by what is left of the budget before anything
+                // allocates per-step arrays for it.
                 guard let steps = TimeMath.steps(start: start, end: end, step: interval,
                                                  limit: Int64(Swift.max(0, options.maxSamples - samples)))
                 else { throw Self.tooManySamples }
