@@ -45,6 +45,7 @@ bench: release
 	./bench/query/run.sh
 	./bench/edge/run.sh
 	./bench/dashboard/run.sh
+	./bench/admission/run.sh
 
 clean:
 	rm -rf .build data

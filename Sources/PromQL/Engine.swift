@@ -72,8 +72,7 @@ public struct Engine: Sendable {
             throw PromQLError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
         if end < start { throw PromQLError(.badData, "end timestamp must not be before start time") }
-        let (span, overflow) = end.subtractingReportingOverflow(start)
-        if overflow || span / step > 11000 {
+        if TimeMath.steps(start: start, end: end, step: step, limit: 11001) == nil {
             throw PromQLError(.badData, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
         if expr.type != .scalar && expr.type != .vector {
@@ -130,12 +129,9 @@ func keepsOrder(_ e: Expr) -> Bool {
 
 // MARK: - Internal representation
 
-/// Timestamps minus offsets and ranges, saturating instead of trapping on absurd inputs
-/// (`offset 200000000y` is valid PromQL).
-@inline(__always) func satSub(_ a: Int64, _ b: Int64) -> Int64 {
-    let (r, o) = a.subtractingReportingOverflow(b)
-    return o ? (b > 0 ? Int64.min : Int64.max) : r
-}
+/// Timestamps minus offsets and ranges: offsets of nested subqueries stack without bound, so
+/// this saturates (`TimeMath.subtracting`) instead of trapping.
+@inline(__always) func satSub(_ a: Int64, _ b: Int64) -> Int64 { TimeMath.subtracting(a, b) }
 
 /// A signalling NaN with a payload no arithmetic produces: marks "no sample at this step".
 let absentBits: UInt64 = 0x7ff4_dead_beef_0001
@@ -160,6 +156,8 @@ enum Val {
     case string(String)
 }
 
+/// The steps of one evaluation. Every place that builds one has bounded `(end - start) / interval`
+/// first (range queries by 11,000 points, subqueries by `max_samples`), so `n` and `t` cannot overflow.
 struct Ctx {
     let start: Int64
     let end: Int64
@@ -256,10 +254,24 @@ final class Evaluator {
         if ContinuousClock.now >= deadline { throw PromQLError(.timeout, "query timed out in expression evaluation") }
     }
 
+    /// Counts `n` more samples (values of any series at any step, loaded or computed) as held in
+    /// memory, failing the query past `max_samples`. Callers count before they allocate where
+    /// they can, so the limit bounds memory rather than reporting it afterwards.
     func addSamples(_ n: Int) throws(PromQLError) {
-        samples += n
-        if samples > options.maxSamples {
-            throw PromQLError(.execution, "query processing would load too many samples into memory in query execution")
+        let (sum, o) = samples.addingReportingOverflow(n)
+        samples = sum
+        if o || sum > options.maxSamples { throw Self.tooManySamples }
+    }
+
+    static let tooManySamples = PromQLError(.execution, "query processing would load too many samples into memory in query execution")
+
+    /// What a value holds: every series has a slot per step, scalars one per step.
+    static func sampleCount(_ v: Val, _ ctx: Ctx) -> Int {
+        switch v {
+        case .scalar(let s): return s.count
+        case .vector(let cols): return cols.count &* ctx.n
+        case .matrix(let m): return m.reduce(0) { $0 &+ $1.samples.count }
+        case .string: return 0
         }
     }
 
@@ -310,10 +322,24 @@ final class Evaluator {
 
     // MARK: eval
 
+    /// Evaluates `e` and accounts for memory the way Prometheus does: while a node runs, its
+    /// inputs and what it builds count towards `max_samples`; once it is done, its inputs are
+    /// released and only its result stays counted. Generated values (`vector(1)`, numbers,
+    /// `time()`) count like loaded ones, so they cannot grow without bound either.
     func eval(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> Val {
+        let before = samples
+        let v = try evalNode(e, ctx)
+        samples = before
+        try addSamples(Self.sampleCount(v, ctx))
+        return v
+    }
+
+    func evalNode(_ e: Expr, _ ctx: Ctx) throws(PromQLError) -> Val {
         try checkNow()
         switch e {
-        case .number(let v): return .scalar([Double](repeating: v, count: ctx.n))
+        case .number(let v):
+            try addSamples(ctx.n)
+            return .scalar([Double](repeating: v, count: ctx.n))
         case .string(let s): return .string(s)
         case .paren(let x): return try eval(x, ctx)
         case .vectorSelector(let vs): return .vector(try evalVectorSelector(vs, ctx, timestamps: false))
@@ -354,6 +380,12 @@ final class Evaluator {
         let lookback = options.lookbackDelta
         let series = try select(vs.matchers, satSub(r.first!, lookback), r.last!)
         let n = ctx.n
+        // Each selected series may get a slot per step: refuse before allocating them. (Series
+        // without a sample in the range are dropped below and their count released.)
+        let (upper, o) = series.count.multipliedReportingOverflow(by: n)
+        if o { throw Self.tooManySamples }
+        try addSamples(upper)
+        samples -= upper
         // Each series on its own: all cores share them in contiguous runs.
         let cols = try parallel(series.count, minPerWorker: Swift.max(64, 20_000 / n)) { k throws(PromQLError) -> Col? in
             var vals = [Double](repeating: absentValue, count: n)
@@ -415,25 +447,31 @@ final class Evaluator {
             let interval = sq.step != 0 ? sq.step : options.defaultEvaluationInterval
             let lo = satSub(r.first!, sq.range)
             var start = interval * (lo / interval)
-            if start < lo { start += interval }
+            if start < lo { start = TimeMath.adding(start, interval) }
             let end = r.last!
             var out: [RangeSeries] = []
             if start <= end {
-                // Guard the step count before allocating per-step arrays for it.
-                let (span, overflow) = end.subtractingReportingOverflow(start)
-                if overflow || span / interval >= Int64(options.maxSamples) {
-                    throw PromQLError(.execution, "query processing would load too many samples into memory in query execution")
-                }
+                // Any inner result but an empty vector holds a value per step (a scalar, or each
+                // series): bound the step count by what is left of the budget before anything
+                // allocates per-step arrays for it.
+                guard let steps = TimeMath.steps(start: start, end: end, step: interval,
+                                                 limit: Int64(Swift.max(0, options.maxSamples - samples)))
+                else { throw Self.tooManySamples }
                 let inner = Ctx(start: start, end: end, interval: interval)
                 let v = try eval(sq.expr, inner)
+                // The inner result stays in memory while its points are copied out: count both.
                 switch v {
                 case .vector(let cols):
+                    var points = 0
+                    for c in cols { for x in c.vals where !isAbsent(x) { points &+= 1 } }
+                    try addSamples(points)
                     for c in cols {
                         var smp: [Sample] = []
                         for i in 0..<inner.n where !isAbsent(c.vals[i]) { smp.append(Sample(t: inner.t(i), v: c.vals[i])) }
                         if !smp.isEmpty { out.append(RangeSeries(labels: c.labels, samples: smp)) }
                     }
                 case .scalar(let s):
+                    try addSamples(Int(steps))
                     out.append(RangeSeries(labels: Labels(), samples: (0..<inner.n).map { Sample(t: inner.t($0), v: s[$0]) }))
                 default:
                     throw PromQLError(.execution, "subquery is only allowed on instant vector")

@@ -236,25 +236,34 @@ public func formatDuration(_ ms: Int64) -> String {
     return r
 }
 
-/// Prometheus' `model.ParseDuration` ("1h30m", units in descending order, each at most once).
-func parsePromDuration(_ s: String) -> Int64? {
-    if s == "0" { return 0 }
+/// Why `parsePromDuration` refused a string: Prometheus tells syntax from range.
+enum DurationError: Error {
+    case syntax
+    /// Longer than `TimeMath.maxDuration` (Prometheus: "duration out of range").
+    case outOfRange
+}
+
+/// Prometheus' `model.ParseDuration` ("1h30m", units in descending order, each at most once),
+/// in ms, bounded by `TimeMath.maxDuration` as Go's time.Duration bounds it.
+func parsePromDuration(_ s: String) -> Result<Int64, DurationError> {
+    if s == "0" { return .success(0) }
     let b = Array(s.utf8)
-    if b.isEmpty { return nil }
+    if b.isEmpty { return .failure(.syntax) }
     var i = 0
     var total: Int64 = 0
     var lastUnit = -1
+    var tooLong = false
     while i < b.count {
         var n: Int64 = 0
         let startDigits = i
         while i < b.count, b[i] >= 48, b[i] <= 57 {
+            // Digits past Int64 still have to be consumed to tell syntax from range.
             let (m, o1) = n.multipliedReportingOverflow(by: 10)
             let (a, o2) = m.addingReportingOverflow(Int64(b[i] - 48))
-            if o1 || o2 { return nil }
-            n = a
+            if o1 || o2 { tooLong = true } else { n = a }
             i += 1
         }
-        if i == startDigits { return nil }
+        if i == startDigits { return .failure(.syntax) }
         var unitIdx = -1
         if i + 1 < b.count, b[i] == UInt8(ascii: "m"), b[i + 1] == UInt8(ascii: "s") {
             unitIdx = 6; i += 2
@@ -266,33 +275,34 @@ func parsePromDuration(_ s: String) -> Int64? {
             case UInt8(ascii: "h"): unitIdx = 3
             case UInt8(ascii: "m"): unitIdx = 4
             case UInt8(ascii: "s"): unitIdx = 5
-            default: return nil
+            default: return .failure(.syntax)
             }
             i += 1
         } else {
-            return nil
+            return .failure(.syntax)
         }
-        if unitIdx <= lastUnit { return nil }
+        if unitIdx <= lastUnit { return .failure(.syntax) }
         lastUnit = unitIdx
         let (m, o) = n.multipliedReportingOverflow(by: durationUnits[unitIdx].1)
-        if o { return nil }
         let (t, o2) = total.addingReportingOverflow(m)
-        if o2 { return nil }
-        total = t
+        if o || o2 || t > TimeMath.maxDuration { tooLong = true } else { total = t }
     }
-    return total
+    return tooLong ? .failure(.outOfRange) : .success(total)
 }
 
 /// Durations as the HTTP API accepts them for `step` and `timeout`: float seconds ("15", "0.5")
-/// or a Prometheus duration ("1h30m"). Returns milliseconds.
+/// or a Prometheus duration ("1h30m"). Returns milliseconds, at most `TimeMath.maxDuration` either
+/// way, with Prometheus' messages.
 public func parseDuration(_ s: String) throws(PromQLError) -> Int64 {
     if let f = Double(s), !s.contains(where: { $0 == "n" || $0 == "N" || $0 == "i" || $0 == "I" }) {
-        let ms = (f * 1000).rounded()
-        if !ms.isFinite || ms > 9.2e18 || ms < -9.2e18 {
+        guard let ms = TimeMath.duration(seconds: f) else {
             throw PromQLError(.badData, "cannot parse \"\(s)\" to a valid duration. It overflows int64")
         }
-        return Int64(ms)
+        return ms
     }
-    if let d = parsePromDuration(s) { return d }
-    throw PromQLError(.badData, "cannot parse \"\(s)\" to a valid duration")
+    switch parsePromDuration(s) {
+    case .success(let d): return d
+    case .failure(.outOfRange): throw PromQLError(.badData, "cannot parse \"\(s)\" to a valid duration. It overflows int64")
+    case .failure(.syntax): throw PromQLError(.badData, "cannot parse \"\(s)\" to a valid duration")
+    }
 }

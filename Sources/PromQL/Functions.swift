@@ -670,13 +670,15 @@ extension Evaluator {
     }
 }
 
+/// Go's `%f`: the exact decimal expansion with 6 decimals, for any magnitude (`@ 1e300` is
+/// reported with all 301 digits), which C's `%.6f` writes the same way.
 func goFixed6(_ v: Double) -> String {
     if v.isNaN { return "NaN" }
     if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-    let scaled = (Swift.abs(v) * 1_000_000).rounded()
-    let ip = Int64(scaled / 1_000_000), fp = Int64(scaled.truncatingRemainder(dividingBy: 1_000_000))
-    let f = String(fp)
-    return (v < 0 ? "-" : "") + "\(ip)." + String(repeating: "0", count: 6 - f.count) + f
+    // The longest is -DBL_MAX: 309 digits, a sign, a point and 6 decimals.
+    var buf = [CChar](repeating: 0, count: 330)
+    let n = withVaList([v]) { vsnprintf(&buf, buf.count, "%.6f", $0) }
+    return n > 0 ? String(decoding: buf[0..<Swift.min(Int(n), buf.count - 1)].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "\(v)"
 }
 
 /// Go's strconv.ParseFloat for the values `le` labels carry ("0.5", "+Inf", "1e3").

@@ -184,8 +184,16 @@ struct Lexer {
             }
         }
         let text = String(decoding: b[start..<i], as: UTF8.self)
-        if let v = parseGoNumber(text) { return Token(kind: .number, text: text, pos: start, num: v) }
-        if let d = parsePromDuration(text) { return Token(kind: .duration, text: text, pos: start, dur: d) }
+        if let v = parseGoNumber(text) {
+            // Go's ParseFloat refuses what rounds to ±Inf; only `Inf` itself spells infinity.
+            if v.isInfinite { throw err(start, "error parsing number: strconv.ParseFloat: parsing \(goQuote(text)): value out of range") }
+            return Token(kind: .number, text: text, pos: start, num: v)
+        }
+        switch parsePromDuration(text) {
+        case .success(let d): return Token(kind: .duration, text: text, pos: start, dur: d)
+        case .failure(.outOfRange): throw err(start, "duration out of range")
+        case .failure(.syntax): break
+        }
         if text.utf8.allSatisfy({ Lexer.isDigit($0) || "smhdwy".utf8.contains($0) }) {
             throw err(start, "not a valid duration string: \(goQuote(text))")
         }
@@ -444,10 +452,10 @@ struct Parser {
                 if case .op(let o) = tok.kind, o == .sub || o == .add { sign = o == .sub ? -1 : 1; try advance() }
                 if tok.kind == .number {
                     let v = tok.num * sign
-                    if !v.isFinite || Swift.abs(v * 1000) > 9.2e18 {
+                    guard let ms = TimeMath.timestamp(seconds: v) else {
                         throw err(start, "timestamp out of bounds for @ modifier: \(goFixed6(v))")
                     }
-                    at = .timestamp(Int64((v * 1000).rounded()))
+                    at = .timestamp(ms)
                     try advance()
                 } else if tok.kind == .ident, tok.text == "start" || tok.text == "end" {
                     at = tok.text == "start" ? .start : .end

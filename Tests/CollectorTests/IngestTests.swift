@@ -72,7 +72,7 @@ import Testing
         #expect(c1 == 400)
         #expect(j1["status"] as? String == "error")
         #expect(j1["errorType"] as? String == "bad_data")
-        #expect(j1["error"] as? String == "end timestamp must not be before start time")
+        #expect(j1["error"] as? String == "invalid parameter \"end\": end timestamp must not be before start time")
         let (c2, j2) = try await s.get("/api/v1/series")
         #expect(c2 == 400 && j2["error"] as? String == "no match[] parameter provided")
         let (c3, j3) = try await s.get("/api/v1/query_range?query=up&start=0&end=100000&step=1")

@@ -108,6 +108,11 @@ func basicAuthHeader(_ user: String, _ password: String) -> String {
     "Authorization: " + basicAuth(user, password)
 }
 
+/// `rawGet` that also returns the response head (status line and headers) as text.
+func rawGetWithHead(port: Int, path: String, headers: [String]) throws -> (Int, String, Data) {
+    try rawRequest(port: port, method: "GET", path: path, headers: headers, body: [])
+}
+
 func rawGet(port: Int, path: String, headers: [String]) throws -> (Int, Data) {
     let (code, _, body) = try rawRequest(port: port, method: "GET", path: path, headers: headers, body: [])
     return (code, body)

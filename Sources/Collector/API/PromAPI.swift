@@ -7,6 +7,8 @@ import TSDB
 struct APIResponse: Sendable {
     var status: Int
     var body: [UInt8]
+    /// Seconds for a `Retry-After` header (503 from query admission).
+    var retryAfterSeconds: Int? = nil
 
     static func success(_ write: (inout JSONWriter) -> Void) -> APIResponse {
         var w = JSONWriter()
@@ -34,19 +36,48 @@ struct PromAPI: Sendable {
     let tsdb: TSDB
     let engine: Engine
     let metrics: CollectorMetrics
-    /// Largest time range (ms) a query may cover; Prometheus' resolution limit.
+    /// `query.max_concurrency`: admission for everything that reads the store.
+    let gate: QueryGate
+    /// Most steps (minus one) a range query may have: Prometheus' resolution limit.
     static let maxPoints: Int64 = 11_000
+
+    /// Endpoints that read the store; they pass `gate` first.
+    static let admitted: Set<String> = ["query", "query_range", "series", "labels"]
 
     /// `scope`: the caller's label scope, already applied to `storage`; endpoints that read the
     /// TSDB's own statistics apply it themselves.
     func handle(_ endpoint: String, _ p: Params, storage: any Queryable, scope: [LabelMatcher] = []) async -> APIResponse {
+        let arrived = ContinuousClock.now
+        let gated = Self.admitted.contains(endpoint) || endpoint.hasPrefix("label/")
+        if gated {
+            // A waiter gives up when its whole query timeout has passed in the queue.
+            switch await gate.enter(maxWait: engine.options.timeout) {
+            case .admitted: break
+            case .queueFull:
+                metrics.queryRejected("queue_full")
+                var r = APIResponse.error(.unavailable(
+                    "too many queries: \(gate.maxConcurrent) running and \(gate.maxQueued) waiting (query.max_concurrency); retry later"))
+                r.retryAfterSeconds = 1
+                return r
+            case .timedOut:
+                metrics.queryRejected("queue_timeout")
+                var r = APIResponse.error(APIError(type: "timeout", message: "query timed out in query queue", status: 503))
+                r.retryAfterSeconds = 5
+                return r
+            }
+        }
+        defer { if gated { gate.leave() } }
+        return await dispatch(endpoint, p, storage: storage, scope: scope, waited: ContinuousClock.now - arrived)
+    }
+
+    private func dispatch(_ endpoint: String, _ p: Params, storage: any Queryable, scope: [LabelMatcher], waited: Duration) async -> APIResponse {
         do {
             switch endpoint {
-            case "query": return try await query(p, storage)
-            case "query_range": return try await queryRange(p, storage)
+            case "query": return try await query(p, storage, waited: waited)
+            case "query_range": return try await queryRange(p, storage, waited: waited)
             case "series": return try series(p, storage)
             case "labels": return try labels(p, storage)
-            case "status/tsdb": return tsdbStatus(p, scope: scope)
+            case "status/tsdb": return try tsdbStatus(p, scope: scope)
             case "status/buildinfo": return buildInfo()
             case "metadata": return .success { $0.raw("{}") }
             case "query_exemplars": return .success { $0.raw("[]") }
@@ -68,16 +99,27 @@ struct PromAPI: Sendable {
 
     // MARK: queries
 
-    private func timeout(_ p: Params) throws(APIError) -> EngineOptions? {
-        guard let t = p["timeout"] else { return nil }
-        var o = engine.options
-        o.timeout = .milliseconds(try TimeParam.duration(t, name: "timeout"))
-        return o
+    /// The query's own timeout: a client's `timeout` may shorten the server's `query.timeout`,
+    /// never lengthen it (a viewer must not be able to hold the server longer than its operator allows).
+    func effectiveTimeout(_ p: Params) throws(APIError) -> Duration {
+        let server = engine.options.timeout
+        guard let t = p["timeout"], !t.isEmpty else { return server }
+        let ms = try TimeParam.duration(t, name: "timeout")
+        guard ms > 0 else { throw .badData("invalid parameter \"timeout\": timeout must be positive, got \"\(t)\"") }
+        return Swift.min(.milliseconds(ms), server)
     }
 
-    private func query(_ p: Params, _ storage: any Queryable) async throws -> APIResponse {
-        let at = try p["time"].map { s throws(APIError) in try TimeParam.parse(s, name: "time") } ?? TimeParam.nowMs()
-        let eng = try timeout(p).map { Engine(options: $0) } ?? engine
+    /// An engine with what is left of the timeout after the wait in the queue, as in Prometheus,
+    /// where the queue wait counts against the query's deadline.
+    private func engine(timeout: Duration, waited: Duration) -> Engine {
+        var o = engine.options
+        o.timeout = Swift.max(.zero, timeout - waited)
+        return Engine(options: o)
+    }
+
+    private func query(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+        let at = try TimeParam.optional(p, "time", default: TimeParam.nowMs())
+        let eng = engine(timeout: try effectiveTimeout(p), waited: waited)
         let started = ContinuousClock.now
         let value: QueryValue
         do {
@@ -89,21 +131,20 @@ struct PromAPI: Sendable {
         return .success { w in Self.writeValue(value, into: &w) }
     }
 
-    private func queryRange(_ p: Params, _ storage: any Queryable) async throws -> APIResponse {
-        guard let s = p["start"] else { throw APIError.badData("invalid parameter \"start\": missing parameter") }
-        guard let e = p["end"] else { throw APIError.badData("invalid parameter \"end\": missing parameter") }
-        guard let st = p["step"] else { throw APIError.badData("invalid parameter \"step\": missing parameter") }
-        let start = try TimeParam.parse(s, name: "start")
-        let end = try TimeParam.parse(e, name: "end")
-        let step = try TimeParam.duration(st, name: "step")
-        guard end >= start else { throw APIError.badData("end timestamp must not be before start time") }
+    private func queryRange(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+        // Prometheus' checks, in its order and words (a missing parameter parses as "").
+        let start = try TimeParam.parse(p["start"] ?? "", name: "start")
+        let end = try TimeParam.parse(p["end"] ?? "", name: "end")
+        guard end >= start else { throw APIError.badData("invalid parameter \"end\": end timestamp must not be before start time") }
+        let step = try TimeParam.duration(p["step"] ?? "", name: "step")
         guard step > 0 else {
-            throw APIError.badData("zero or negative query resolution step widths are not accepted. Try a positive integer")
+            throw APIError.badData("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
-        guard (end - start) / step <= Self.maxPoints else {
+        // Both ends are bounded instants, so the span fits; the count is checked without overflow.
+        guard TimeMath.steps(start: start, end: end, step: step, limit: Self.maxPoints + 1) != nil else {
             throw APIError.badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        let eng = try timeout(p).map { Engine(options: $0) } ?? engine
+        let eng = engine(timeout: try effectiveTimeout(p), waited: waited)
         let started = ContinuousClock.now
         let value: QueryValue
         do {
@@ -167,8 +208,8 @@ struct PromAPI: Sendable {
     // MARK: metadata endpoints
 
     private func range(_ p: Params) throws(APIError) -> (Int64, Int64) {
-        let start = try p["start"].map { s throws(APIError) in try TimeParam.parse(s, name: "start") } ?? Int64.min / 2
-        let end = try p["end"].map { s throws(APIError) in try TimeParam.parse(s, name: "end") } ?? Int64.max / 2
+        let start = try TimeParam.optional(p, "start", default: TimeMath.minTime)
+        let end = try TimeParam.optional(p, "end", default: TimeMath.maxTime)
         guard end >= start else { throw .badData("end timestamp must not be before start time") }
         return (start, end)
     }
@@ -230,8 +271,13 @@ struct PromAPI: Sendable {
         return .success { $0.stringArray(sorted) }
     }
 
-    private func tsdbStatus(_ p: Params, scope: [LabelMatcher]) -> APIResponse {
-        let limit = p["limit"].flatMap(Int.init) ?? 10
+    private func tsdbStatus(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+        var limit = 10
+        if let l = p["limit"], !l.isEmpty {
+            // Prometheus (2.45+): strconv.Atoi, then at least 1.
+            guard let n = Int(l), n >= 1 else { throw .badData("limit must be a positive number") }
+            limit = n
+        }
         let s = tsdb.status(limit: limit, matchers: scope)
         func list(_ w: inout JSONWriter, _ key: String, _ items: [(name: String, value: Int)]) {
             w.raw(",\"\(key)\":[")

@@ -277,7 +277,8 @@ struct FleetQuery: Sendable {
         case "samples_per_second": idx = Self.byNumber(idx, descending, scale: 1000) { clusters[Int($0)].samplesPerSecond }
         default: idx = Self.byNumber(idx, descending, scale: 1) { Double(clusters[Int($0)].series) }
         }
-        let end = min(total, offset + limit)
+        // offset < total here, so total - offset cannot overflow where offset + limit could.
+        let end = offset + min(limit, total - offset)
         return (total, idx[offset..<end].map { clusters[Int($0)] })
     }
 

@@ -33,6 +33,11 @@ final class CollectorMetrics: Sendable {
 
     func query(seconds: Double) { queryDuration.record(seconds) }
 
+    func queryRejected(_ reason: String) {
+        counter("fleetscope_queries_rejected_total", labels: [("reason", reason)],
+                help: "API queries refused by query.max_concurrency admission (queue full, or no slot within the query timeout).").increment()
+    }
+
     func requestRejected(_ reason: String) {
         counter("fleetscope_remote_write_rejected_requests_total", labels: [("reason", reason)],
                              help: "Whole remote-write requests refused, by reason.").increment()

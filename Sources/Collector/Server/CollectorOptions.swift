@@ -12,6 +12,15 @@ public struct CollectorOptions: Sendable {
     public var noAuth = false
     public var tsdb = TSDBOptions()
     public var engine = EngineOptions()
+    /// `query.max_concurrency`: API queries evaluated at once; more wait. One core less than the
+    /// machine has (at least 1), not Prometheus' 20: measured on 2 cores, 20 heavy-query slots
+    /// starved ingest (write p99 7 s) where one slot kept it at 0.6 s (docs/benchmarks.md).
+    public var maxConcurrentQueries = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
+    /// How many more may wait for a slot (each at most `query.timeout`) before the rest get a 503:
+    /// 4 per slot, and at least `minQueuedQueries` so a dashboard's burst of panel queries fits
+    /// even behind one slot.
+    public var maxQueuedQueries: Int { max(4 * maxConcurrentQueries, minQueuedQueries) }
+    var minQueuedQueries = 100
     /// Compressed body limit (413 above it).
     public var maxBodyBytes = 16 << 20
     /// Decompressed body limit, checked against the snappy header before allocating.
@@ -55,7 +64,7 @@ public struct CollectorOptions: Sendable {
     /// Applies a YAML config file:
     /// ```yaml
     /// storage: { retention: 15d, retention_size: 50GB }
-    /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000 }
+    /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000, max_concurrency: 20 }
     /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB, max_future: 10m }
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
     /// rules: { files: [rules/*.yml], evaluation_interval: 30s }
@@ -72,7 +81,7 @@ public struct CollectorOptions: Sendable {
         guard let root = node?.mapping else { return }
         let known: [String: Set<String>] = [
             "storage": ["retention", "retention_size"],
-            "query": ["lookback_delta", "timeout", "max_samples"],
+            "query": ["lookback_delta", "timeout", "max_samples", "max_concurrency"],
             "ingest": ["max_body_bytes", "max_decoded_bytes", "max_future"],
             "fleet": ["down_after", "stale_after", "refresh_interval"],
             "rules": ["files", "evaluation_interval"],
@@ -119,8 +128,11 @@ public struct CollectorOptions: Sendable {
                 case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
                 case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()
-                case ("query", "timeout"): engine.timeout = .milliseconds(try parseDurationMs(value) ?? { throw bad("duration") }())
-                case ("query", "max_samples"): engine.maxSamples = try Int(value) ?? { throw bad("number") }()
+                case ("query", "timeout"): engine.timeout = .milliseconds(try positiveDurationMs(value) ?? { throw bad("duration") }())
+                case ("query", "max_samples"):
+                    engine.maxSamples = try Int(value).flatMap { $0 > 0 ? $0 : nil } ?? { throw bad("positive number") }()
+                case ("query", "max_concurrency"):
+                    maxConcurrentQueries = try Int(value).flatMap { (1...100_000).contains($0) ? $0 : nil } ?? { throw bad("number (1 to 100000)") }()
                 case ("ingest", "max_body_bytes"): maxBodyBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
                 case ("ingest", "max_decoded_bytes"): maxDecodedBytes = Int(try parseBytes(value) ?? { throw bad("size") }())
                 case ("ingest", "max_future"): maxFutureMs = try parseDurationMs(value) ?? { throw bad("duration") }()
@@ -169,5 +181,6 @@ public func parseBytes(_ s: String) -> Int64? {
     case "TB", "TIB", "T": mult = 1024 * 1024 * 1024 * 1024
     default: return nil
     }
-    return Int64(n * mult)
+    // Compared as a Double first: `Int64(1e300)` would trap.
+    return TimeMath.int64((n * mult).rounded(.down))
 }

@@ -53,7 +53,8 @@ public final class CollectorServer: Sendable {
                                    logger: logger, onAppended: { identity, series in fleet.record(identity: identity, series: series) })
         ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
         self.ingest = ingest
-        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics)
+        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
+                      gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries))
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
                                 externalURL: options.externalURL ?? "\(options.tls == nil ? "http" : "https")://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
@@ -179,8 +180,9 @@ public final class CollectorServer: Sendable {
             // never waits for a query's timeout (a viewer may ask for minutes).
             r = await cancelWhenGracefulShutdown { [api, params, context] in await api.handle(endpoint, params, storage: storage, scope: context.principal.scope) }
         }
-        return Response(status: .init(code: r.status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let ra = r.retryAfterSeconds { headers[.retryAfter] = String(ra) }
+        return Response(status: .init(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
     }
 
     private static func fleetResponse(_ api: FleetAPI, _ endpoint: String, _ request: Request, _ context: CollectorContext) -> Response {

@@ -80,13 +80,25 @@ struct APIError: Error {
 }
 
 /// Time parameters as the Prometheus API takes them: unix seconds (fractional allowed) or RFC 3339.
+/// Every number goes through `TimeMath`, which bounds it so nothing computed from it can trap.
 enum TimeParam {
     static func parse(_ s: String, name: String) throws(APIError) -> Int64 {
-        if let d = Double(s), d.isFinite {
-            return Int64((d * 1000).rounded())
+        if let d = Double(s) {
+            // Prometheus 2.42 turns NaN, ±Inf and 1e300 into garbage instants; refuse them instead.
+            guard let ms = TimeMath.timestamp(seconds: d) else {
+                throw .badData("invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid timestamp"
+                               + (d.isFinite ? ". It overflows int64" : ""))
+            }
+            return ms
         }
         if let t = parseRFC3339(s) { return t }
         throw .badData("invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid timestamp")
+    }
+
+    /// An optional time: absent or empty means `default`, as Prometheus' parseTimeParam has it.
+    static func optional(_ p: Params, _ name: String, default d: Int64) throws(APIError) -> Int64 {
+        guard let s = p[name], !s.isEmpty else { return d }
+        return try parse(s, name: name)
     }
 
     /// `2015-07-01T20:10:51.781Z` or with a `±hh:mm` offset.
@@ -145,15 +157,12 @@ enum TimeParam {
         return era * 146097 + doe - 719468
     }
 
-    /// Step / timeout: float seconds or a Prometheus duration.
+    /// Step / timeout: float seconds or a Prometheus duration, at most `TimeMath.maxDuration`.
     static func duration(_ s: String, name: String) throws(APIError) -> Int64 {
-        if let d = Double(s), d.isFinite {
-            return Int64((d * 1000).rounded())
-        }
         do {
             return try parseDuration(s)
         } catch {
-            throw .badData("invalid parameter \"\(name)\": cannot parse \"\(s)\" to a valid duration")
+            throw .badData("invalid parameter \"\(name)\": \(error.message)")
         }
     }
 

@@ -113,10 +113,20 @@ final class Conn {
 struct SendResult {
     var requests = 0, samples = 0, errors = 0, retries = 0
     var firstError = ""
+    /// Milliseconds from sending a request to its (final) answer, retries included.
+    var latenciesMs: [Double] = []
 }
 
-/// Sends every body of a generated workload round by round with `concurrency` connections.
-func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int) throws {
+/// The q-quantile (nearest rank) of sorted values; 0 when there are none.
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    if sorted.isEmpty { return 0 }
+    let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
+    return sorted[min(max(rank, 0), sorted.count - 1)]
+}
+
+/// Sends every body of a generated workload round by round with `concurrency` connections,
+/// starting at round `firstRound` (so two runs can send different scrapes of one workload).
+func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int, firstRound: Int = 0) throws {
     guard let u = URL(string: url), let port = u.port else { throw BenchError("bad --url \(url): need http://127.0.0.1:PORT/path") }
     let path = u.path.isEmpty ? "/" : u.path
     let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/bodies.bin"), options: .alwaysMapped)
@@ -127,6 +137,7 @@ func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int) thr
         while byRound.count <= f[0] { byRound.append([]) }
         byRound[f[0]].append((f[1], f[2], f[3]))
     }
+    byRound = Array(byRound.dropFirst(firstRound))
     if maxRounds > 0 && byRound.count > maxRounds { byRound = Array(byRound.prefix(maxRounds)) }
     let headers = "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nUser-Agent: fleetbench\r\n"
     let conns = (0..<concurrency).map { _ in Conn(port: UInt16(port)) }
@@ -149,6 +160,8 @@ func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int) thr
                         let (off, len, samples) = reqs[i]
                         let body = UnsafeRawBufferPointer(rebasing: base[off..<(off + len)])
                         var attempt = 0
+                        let sent = DispatchTime.now().uptimeNanoseconds
+                        defer { mine.latenciesMs.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6) }
                         while true {
                             do {
                                 let (status, msg) = try conns[w].post(path: path, extraHeaders: headers, body: body)
@@ -171,6 +184,7 @@ func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int) thr
                     lock.lock()
                     total.requests += mine.requests; total.samples += mine.samples
                     total.errors += mine.errors; total.retries += mine.retries
+                    total.latenciesMs += mine.latenciesMs
                     if total.firstError.isEmpty { total.firstError = mine.firstError }
                     lock.unlock()
                 }
@@ -182,7 +196,9 @@ func send(dir: String, url: String, concurrency: Int, rounds maxRounds: Int) thr
     }
     let secs = Date().timeIntervalSince(start)
     for c in conns { c.reset() }
-    print(String(format: "sent requests=%d samples=%d seconds=%.3f samples_per_sec=%.0f errors=%d retries=%d",
-                 total.requests, total.samples, secs, Double(total.samples) / secs, total.errors, total.retries))
+    let lat = total.latenciesMs.sorted()
+    print(String(format: "sent requests=%d samples=%d seconds=%.3f samples_per_sec=%.0f errors=%d retries=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f",
+                 total.requests, total.samples, secs, Double(total.samples) / secs, total.errors, total.retries,
+                 quantile(lat, 0.5), quantile(lat, 0.99), lat.last ?? 0))
     if !total.firstError.isEmpty { print("first_error=\(total.firstError.replacingOccurrences(of: "\n", with: " "))") }
 }

@@ -4,7 +4,8 @@ import TSDB
 
 /// fleetbench gen  --out DIR [--clusters N] [--steps S] [--samples-per-series K] [--samples-per-request R]
 ///                 [--interval-ms MS] [--end-ms MS] [--seed N]
-/// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N]
+/// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N] [--first-round K]
+///                 (prints p50/p99/max request latency too)
 /// fleetbench flush-tsdb --dir COLLECTOR_DATA_DIR/tsdb   (collector must be stopped)
 /// fleetbench ingest-hotpath [--clusters 200] [--scrapes 12]   (decode + validate + TSDB append, no HTTP)
 /// fleetbench query --dir COLLECTOR_DATA_DIR/tsdb --query Q (--time S | --start S --end S --step S) [--runs N]
@@ -48,7 +49,8 @@ do {
         try generate(g)
     case "send":
         guard let dir = o["dir"], let url = o["url"] else { throw BenchError("send needs --dir and --url") }
-        try send(dir: dir, url: url, concurrency: try int("concurrency", 8), rounds: try int("rounds", 0))
+        try send(dir: dir, url: url, concurrency: try int("concurrency", 8), rounds: try int("rounds", 0),
+                 firstRound: try int("first-round", 0))
     case "flush-tsdb":
         guard let dir = o["dir"] else { throw BenchError("flush-tsdb needs --dir") }
         var logger = Logger(label: "fleetbench")
