@@ -42,7 +42,7 @@ import Testing
         #expect(summary["status"] as? String == "success")
         let data = try #require(summary["data"] as? [String: Any])
         #expect(data["total"] as? Int == 2)
-        #expect(data["by_health"] as? [String: Int] == ["healthy": 1, "degraded": 0, "down": 1, "stale": 0])
+        #expect(data["by_health"] as? [String: Int] == ["healthy": 1, "degraded": 0, "catching_up": 0, "down": 1, "stale": 0])
         let regions = try #require(data["regions"] as? [[String: Any]])
         #expect(regions.map { $0["region"] as! String } == ["eu-west", "us-east"])
         #expect(regions.map { $0["down"] as! Int } == [0, 1])
@@ -101,7 +101,7 @@ import Testing
         #expect((bad["error"] as? String ?? "").contains("invalid parameter \"sort\""))
         let (c8, badHealth) = try await s.get("/api/v1/fleet/clusters?health=sick")
         #expect(c8 == 400)
-        #expect((badHealth["error"] as? String ?? "").contains("healthy, degraded, down, stale"))
+        #expect((badHealth["error"] as? String ?? "").contains("healthy, degraded, catching_up, down, stale"))
     }
 
     @Test func viewersSeeOnlyTheirScopeAndTheRegistrySurvivesARestart() async throws {

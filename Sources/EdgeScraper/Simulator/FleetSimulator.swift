@@ -135,6 +135,11 @@ public final class FleetSimulator: Sendable {
             SimCluster(index: i, seed: o.seed, seriesTarget: o.seriesPerCluster, regions: o.regions,
                        failFraction: o.failFraction, token: o.tokens[SimCluster.clusterName(i)] ?? o.defaultToken)
         }
+        if backfillTicks > 0 {
+            logger.info(o.backfillBeforeLive
+                ? "simulate: backfilling \(backfillTicks) intervals of history first, then live"
+                : "simulate: live first; backfilling \(backfillTicks) intervals of history beside it")
+        }
         let reporter = Task { await self.reportProgress(clusters: n, backfillTicks: backfillTicks) }
         let backfill: @Sendable () async -> Void = {
             guard backfillTicks > 0 else { return }
@@ -177,15 +182,10 @@ public final class FleetSimulator: Sendable {
     /// A line every 10 s while backfilling, then one a minute.
     private func reportProgress(clusters n: Int, backfillTicks: Int) async {
         var last = 0
-        var announcedLive = false
         var quietTicks = 0
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(10)) } catch { break }
             let s = current
-            if !announcedLive && s.liveClusters >= n {
-                logger.info("simulate: live: every cluster has sent its current sample")
-                announcedLive = true
-            }
             let backfilling = backfillTicks > 0 && s.backfilledClusters < n
             quietTicks += 1
             if backfilling || quietTicks >= 6 {
@@ -194,7 +194,9 @@ public final class FleetSimulator: Sendable {
                     "samples": "\(s.samples)", "samples_per_s": "\((s.samples - last) / 10)", "requests": "\(s.requests)",
                     "failed": "\(s.failedRequests)", "live_clusters": "\(s.liveClusters)"]
                 if backfillTicks > 0 { meta["backfilled_clusters"] = "\(s.backfilledClusters) of \(n)" }
-                logger.info(backfilling ? "simulate: backfilling" : "simulate: progress", metadata: meta)
+                // The phase is in the message itself: `make demo` shows these lines as they are.
+                logger.info(backfilling ? "simulate: backfilling: \(s.backfilledClusters) of \(n) clusters done" : "simulate: progress",
+                            metadata: meta)
             }
             last = s.samples
         }
@@ -252,7 +254,10 @@ public final class FleetSimulator: Sendable {
                         for part in enc.split(maxSamples: maxPer) { await send(part, c) }
                     }
                 }
-                if k == 0 { summary.withLock { $0.liveClusters += 1 } }
+                if k == 0 {
+                    let all = summary.withLock { s -> Bool in s.liveClusters += 1; return s.liveClusters == clusters.count }
+                    if all { logger.info("simulate: live: every cluster has sent its current sample (\(clusters.count) clusters)") }
+                }
             }
             k += 1
         }
