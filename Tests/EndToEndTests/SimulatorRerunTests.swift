@@ -21,7 +21,8 @@ struct SimulatorRerunTests {
             let key = metric.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             let values = try #require(r["values"] as? [[Any]])
             out[key] = try values.map { pair in
-                [try #require(pair[0] as? Double), try #require(Double(try #require(pair[1] as? String)))]
+                let text = try #require(pair[1] as? String)
+                return [try #require(pair[0] as? Double), try #require(Double(text))]
             }
         }
         return out

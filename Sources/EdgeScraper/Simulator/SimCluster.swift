@@ -162,8 +162,10 @@ struct SimCluster: Sendable {
         let sizes = [Double(64 + rng.int(448)) * 1_073_741_824, Double(100 + rng.int(900)) * 1_073_741_824]
         let busy = 0.1 + 0.4 * rng.unit()
         let room = min(busy - 0.02, 0.95 - busy)
-        let slow = Self.wave(&rng, amplitude: room * 0.6 * rng.unit(), minMs: 1_200_000, maxMs: 10_800_000)
-        let fast = Self.wave(&rng, amplitude: room * 0.4 * rng.unit(), minMs: 120_000, maxMs: 900_000)
+        let slowAmplitude = room * 0.6 * rng.unit()
+        let slow = Self.wave(&rng, amplitude: slowAmplitude, minMs: 1_200_000, maxMs: 10_800_000)
+        let fastAmplitude = room * 0.4 * rng.unit()
+        let fast = Self.wave(&rng, amplitude: fastAmplitude, minMs: 120_000, maxMs: 900_000)
         let modes = SimCluster.modes.count
         var modeRate: [Double] = []
         var usedRate: [Double] = []
@@ -177,7 +179,8 @@ struct SimCluster: Sendable {
             }
             usedRate.append(used)
         }
-        let mem = Self.wave(&rng, amplitude: 0.05 + 0.1 * rng.unit(), minMs: 1_800_000, maxMs: 14_400_000)
+        let memAmplitude = 0.05 + 0.1 * rng.unit()
+        let mem = Self.wave(&rng, amplitude: memAmplitude, minMs: 1_800_000, maxMs: 14_400_000)
         let memBase = 0.35 + 0.4 * rng.unit()
         var fsPeriod: [Int64] = [], fsPhase: [Int64] = []
         for _ in sizes {
