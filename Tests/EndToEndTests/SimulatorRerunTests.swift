@@ -58,7 +58,9 @@ struct SimulatorRerunTests {
         try await E2E.waitUntil("collector ready") { await E2E.get(base + "/-/ready")?.0 == 200 }
 
         try await simulate(base, dir: dir, run: 1)
-        let afterFirst = Date().timeIntervalSince1970
+        // Compare up to run 1's newest sample: later grid points are new samples from run 2.
+        let newest = try await Self.stored(base, at: Date().timeIntervalSince1970).values.compactMap { $0.last?[0] }.max()
+        let afterFirst = try #require(newest)
         let first = try await Self.stored(base, at: afterFirst)
         #expect(first.count > 150, "series stored by run 1: \(first.count)")
         #expect(first.values.allSatisfy { $0.count >= 170 }, "3 minutes at 1 s, plus the live tick")
