@@ -81,8 +81,9 @@ cat <<MSG
   Logs: $RUN/*.log        Ctrl-C stops the demo.
 
 MSG
-# The simulator's phase lines (live, backfilling, backfill done), as they happen; tail ends with this script.
-tail --pid=$$ -n +1 -F "$RUN/simulate.log" 2>/dev/null \
-  | grep --line-buffered -o 'simulate: \(live.*\|backfill.*\)' \
-  | while IFS= read -r line; do say "${line#simulate: }"; done & pids+=($!)
+# The simulator's phase lines (live, backfilling, backfill done), as they happen. tail is the
+# process the cleanup stops (the filter ends with it); --pid also ends it should this script die.
+tail --pid=$$ -n +1 -F "$RUN/simulate.log" 2>/dev/null > >(
+  grep --line-buffered -o '\] simulate: \(live.*\|backfill.*\)' | while IFS= read -r line; do say "${line#] simulate: }"; done
+) & pids+=($!)
 wait

@@ -140,7 +140,14 @@ public final class FleetSimulator: Sendable {
                 ? "simulate: backfilling \(backfillTicks) intervals of history first, then live"
                 : "simulate: live first; backfilling \(backfillTicks) intervals of history beside it")
         }
-        let reporter = Task { await self.reportProgress(clusters: n, backfillTicks: backfillTicks) }
+        // For the progress lines: one interval's samples of every cluster, times the intervals.
+        var oneTick = 0
+        if backfillTicks > 0 {
+            var e = SimEncoder(capacity: 0)
+            for c in clusters { e.reset(); _ = c.samples(at: liveStart, intervalMs: interval, into: &e); oneTick += e.samples }
+        }
+        let expected = oneTick * backfillTicks
+        let reporter = Task { await self.reportProgress(clusters: n, backfillTicks: backfillTicks, expectedSamples: expected) }
         let backfill: @Sendable () async -> Void = {
             guard backfillTicks > 0 else { return }
             await withTaskGroup(of: Void.self) { group in
@@ -180,7 +187,7 @@ public final class FleetSimulator: Sendable {
     }
 
     /// A line every 10 s while backfilling, then one a minute.
-    private func reportProgress(clusters n: Int, backfillTicks: Int) async {
+    private func reportProgress(clusters n: Int, backfillTicks: Int, expectedSamples: Int) async {
         var last = 0
         var quietTicks = 0
         while !Task.isCancelled {
@@ -195,8 +202,10 @@ public final class FleetSimulator: Sendable {
                     "failed": "\(s.failedRequests)", "live_clusters": "\(s.liveClusters)"]
                 if backfillTicks > 0 { meta["backfilled_clusters"] = "\(s.backfilledClusters) of \(n)" }
                 // The phase is in the message itself: `make demo` shows these lines as they are.
-                logger.info(backfilling ? "simulate: backfilling: \(s.backfilledClusters) of \(n) clusters done" : "simulate: progress",
-                            metadata: meta)
+                let percent = min(99, s.backfillSamples * 100 / max(expectedSamples, 1))
+                logger.info(backfilling
+                    ? "simulate: backfilling: \(percent) % (\(s.backfillSamples) of about \(expectedSamples) samples; \(s.backfilledClusters) of \(n) clusters done)"
+                    : "simulate: progress", metadata: meta)
             }
             last = s.samples
         }
@@ -215,20 +224,22 @@ public final class FleetSimulator: Sendable {
         for j in stride(from: w, to: clusters.count, by: workers) {
             let c = clusters[j]
             enc.reset()
-            var sent = 0
             for k in 0..<ticks {
                 if Task.isCancelled { return }
                 one.reset()
                 guard c.samples(at: first + Int64(k) * interval, intervalMs: interval, into: &one) else { continue }
                 if enc.samples > 0 && enc.samples + one.samples > maxPer {
                     await send(enc, c)
-                    sent += enc.samples
+                    summary.withLock { $0.backfillSamples += enc.samples }
                     enc.reset()
                 }
                 enc.append(one)
             }
-            if enc.samples > 0 { await send(enc, c); sent += enc.samples }
-            summary.withLock { $0.backfilledClusters += 1; $0.backfillSamples += sent }
+            if enc.samples > 0 {
+                await send(enc, c)
+                summary.withLock { $0.backfillSamples += enc.samples }
+            }
+            summary.withLock { $0.backfilledClusters += 1 }
         }
     }
 
