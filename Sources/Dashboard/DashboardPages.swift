@@ -7,7 +7,7 @@ enum DashboardPages {
         <section class="panel" aria-labelledby="map-title">
           <div class="panel-head"><h2 id="map-title">Heat map</h2>
             <p class="hint">One cell per cluster, grouped by region. Hover or focus for details; click or Enter opens it; arrow keys move.</p>
-            <ul class="key" aria-label="Colours"><li data-health="healthy">healthy</li><li data-health="degraded">degraded</li><li data-health="down">down</li><li data-health="stale">stale</li></ul></div>
+            <ul class="key" aria-label="Colours"><li data-health="healthy">healthy</li><li data-health="degraded">degraded</li><li data-health="catching_up">catching up</li><li data-health="down">down</li><li data-health="stale">stale</li></ul></div>
           <div class="heatmap" id="heatmap"><canvas id="heatmap-canvas" tabindex="0" role="application"
             aria-label="Cluster heat map. Arrow keys move between clusters, Enter opens the focused cluster."></canvas>
             <div class="tip" id="heatmap-tip" hidden></div></div>

@@ -64,7 +64,8 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Remote-write URL, e.g. http://127.0.0.1:9490/api/v1/write.") var remoteWrite: String
     @Option(help: "Scrape interval of every cluster.") var interval: String = "15s"
     @Option(help: "How long to run; 0 runs until interrupted.") var duration: String = "60s"
-    @Option(help: "First send this much history at the interval (e.g. 1h), then go live.") var backfill: String = "0"
+    @Option(help: "Also send this much history at the interval (e.g. 1h), beside the live samples.") var backfill: String = "0"
+    @Flag(help: "Send the whole backfill before the first live sample, each series in time order (for receivers that refuse out-of-order samples).") var backfillBeforeLive = false
     @Option(help: "File with `cluster token` lines, or one token for every cluster.") var tokenFile: String?
     @Option(help: "Comma-separated regions, assigned round-robin.") var regions: String = "eu-west,eu-central,us-east,us-west,ap-south"
     @Option(help: "Share of clusters that fail now and then (go silent or report up=0).") var failFraction: Double = 0.05
@@ -83,6 +84,7 @@ struct Simulate: AsyncParsableCommand {
         o.intervalMs = try duration(interval, "--interval", allowZero: false)
         o.durationMs = try duration(duration, "--duration", allowZero: true)
         o.backfillMs = try duration(backfill, "--backfill", allowZero: true)
+        o.backfillBeforeLive = backfillBeforeLive
         o.regions = regions.split(separator: ",").map(String.init).filter { !$0.isEmpty }
         guard !o.regions.isEmpty else { throw ValidationError("--regions needs at least one region") }
         guard clusters > 0 else { throw ValidationError("--clusters must be at least 1") }

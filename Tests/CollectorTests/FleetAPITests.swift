@@ -42,7 +42,7 @@ import Testing
         #expect(summary["status"] as? String == "success")
         let data = try #require(summary["data"] as? [String: Any])
         #expect(data["total"] as? Int == 2)
-        #expect(data["by_health"] as? [String: Int] == ["healthy": 1, "degraded": 0, "down": 1, "stale": 0])
+        #expect(data["by_health"] as? [String: Int] == ["healthy": 1, "degraded": 0, "catching_up": 0, "down": 1, "stale": 0])
         let regions = try #require(data["regions"] as? [[String: Any]])
         #expect(regions.map { $0["region"] as! String } == ["eu-west", "us-east"])
         #expect(regions.map { $0["down"] as! Int } == [0, 1])
@@ -101,7 +101,46 @@ import Testing
         #expect((bad["error"] as? String ?? "").contains("invalid parameter \"sort\""))
         let (c8, badHealth) = try await s.get("/api/v1/fleet/clusters?health=sick")
         #expect(c8 == 400)
-        #expect((badHealth["error"] as? String ?? "").contains("healthy, degraded, down, stale"))
+        #expect((badHealth["error"] as? String ?? "").contains("healthy, degraded, catching_up, down, stale"))
+    }
+
+    /// A cluster that writes now, but only samples from ten minutes ago, is delivering a backlog.
+    @Test func aClusterSendingOldSamplesIsCatchingUpEverywhere() async throws {
+        let s = try await TestServer()
+        defer { Task { await s.stop() } }
+        let old = Self.nowMs - 600_000
+        let (code, msg) = try await s.write(WriteRequest(timeseries: [
+            series("up", ["cluster": "store-late", "region": "eu-west", "job": "node"], [(old - 15_000, 1), (old, 1)]),
+            series("up", ["cluster": "store-now", "region": "eu-west", "job": "node"], [(Self.nowMs - 1000, 1)]),
+        ]))
+        #expect(code == 204, "\(msg)")
+        let (c1, one) = try await s.get("/api/v1/fleet/clusters/store-late")
+        #expect(c1 == 200)
+        let d = try #require(one["data"] as? [String: Any])
+        #expect(d["health"] as? String == "catching_up")
+        let behind = try #require(d["behind_seconds"] as? Int)
+        #expect(behind >= 600 && behind < 700)
+        #expect(d["catch_up_rate"] is NSNull, "one request: nothing to measure a rate from yet")
+        let (_, now) = try await s.get("/api/v1/fleet/clusters/store-now")
+        #expect((now["data"] as? [String: Any])?["behind_seconds"] is NSNull)
+
+        let (_, summary) = try await s.get("/api/v1/fleet/summary")
+        let sd = try #require(summary["data"] as? [String: Any])
+        #expect((sd["by_health"] as? [String: Int])?["catching_up"] == 1)
+        #expect((sd["regions"] as? [[String: Any]])?.first?["catching_up"] as? Int == 1)
+        let (_, grid) = try await s.get("/api/v1/fleet/grid")
+        #expect(((grid["data"] as? [String: Any])?["regions"] as? [[String: Any]])?.first?["health"] as? String == "ch")
+        let (_, filtered) = try await s.get("/api/v1/fleet/clusters?health=catching_up")
+        #expect(((filtered["data"] as? [String: Any])?["clusters"] as? [[String: Any]])?.map { $0["cluster"] as! String } == ["store-late"])
+
+        let refresher = FleetRefresher(registry: s.server.fleet, tsdb: s.server.tsdb, engine: Engine(), logger: Logger(label: "test"))
+        await refresher.refresh()
+        let (_, h) = try await s.get("/api/v1/query?query=fleetscope_cluster_health%3D%3D1")
+        let states = try #require((h["data"] as? [String: Any])?["result"] as? [[String: Any]])
+        #expect(states.compactMap { ($0["metric"] as? [String: String]).map { "\($0["cluster"]!)=\($0["state"]!)" } }.sorted()
+                == ["store-late=catching_up", "store-now=healthy"])
+        let (_, metrics) = try await s.get("/metrics")
+        #expect((metrics["raw"] as? String ?? "").contains(#"fleetscope_fleet_clusters{health="catching_up"} 1"#))
     }
 
     @Test func viewersSeeOnlyTheirScopeAndTheRegistrySurvivesARestart() async throws {

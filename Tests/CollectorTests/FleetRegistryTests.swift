@@ -12,6 +12,7 @@ final class FakeClock: Sendable {
     init(_ start: Int64 = 1_800_000_000_000) { ms = Mutex(start) }
     var now: Int64 { ms.withLock { $0 } }
     func advance(seconds: Double) { ms.withLock { $0 += Int64(seconds * 1000) } }
+    func set(_ v: Int64) { ms.withLock { $0 = v } }
     var read: @Sendable () -> Int64 { { [self] in self.now } }
 }
 
@@ -220,12 +221,88 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let reg = try makeRegistry(clock)
         reg.record(cluster: nil, series: [fleetSeries("up", ["cluster": "a", "region": "eu"], [(clock.now - 2000, 0)])])
         let out = FleetRefresher.stateSeries(reg.snapshot(), at: clock.now)
-        #expect(out.count == 5)
+        #expect(out.count == 1 + FleetHealth.allCases.count)
         let last = try #require(out.first { $0.labels.metricName == "fleetscope_cluster_last_seen_seconds" })
         #expect(last.labels == Labels(["__name__": "fleetscope_cluster_last_seen_seconds", "cluster": "a", "region": "eu", "job": "fleetscope"]))
         #expect(last.samples == [Sample(t: clock.now, v: Double(clock.now - 2000) / 1000)])
         let ones = out.filter { $0.labels.metricName == "fleetscope_cluster_health" && $0.samples[0].v == 1 }
         #expect(ones.map { $0.labels["state"] } == ["down"])
+        #expect(Set(out.compactMap { $0.labels["state"] }) == ["healthy", "degraded", "catching_up", "down", "stale"])
+    }
+
+    /// An edge back after a 10-minute outage sends its queued backlog oldest first, a minute of
+    /// samples every 5 s: reachable, but its newest sample is old. Not down: catching up, with
+    /// how far behind and how fast the gap closes; healthy once the newest sample is recent.
+    @Test func aBacklogAfterAnOutageIsCatchingUpNotDown() throws {
+        let clock = FakeClock()
+        let reg = try makeRegistry(clock)
+        let outageStart = clock.now
+        reg.record(cluster: "edge", series: [fleetSeries("up", ["job": "node"], [(outageStart, 1)])])
+        clock.advance(seconds: 600)
+        var c = try #require(reg.cluster("edge"))
+        #expect(c.health == .down)
+        #expect(c.behindMs == nil && c.catchUpRate == nil)
+
+        var newest = outageStart
+        var states: [FleetHealth] = []
+        var rates: [Double] = []
+        for _ in 0..<40 {
+            clock.advance(seconds: 5)
+            let minute = (1...4).map { (newest + Int64($0) * 15_000, 1.0) }
+            newest += 60_000
+            reg.record(cluster: "edge", series: [fleetSeries("up", ["job": "node"], minute)])
+            c = try #require(reg.cluster("edge"))
+            states.append(c.health)
+            if c.health == .catchingUp {
+                #expect(c.behindMs == clock.now - newest)
+                #expect(c.lastSeenMs == newest)
+                if let r = c.catchUpRate { rates.append(r) }
+            } else {
+                #expect(c.behindMs == nil && c.catchUpRate == nil)
+            }
+            if c.health == .healthy { break }
+        }
+        #expect(states.first == .catchingUp)
+        #expect(states.last == .healthy)
+        #expect(!states.contains(.down))
+        // 60 s of samples per 5 s of wall time: the gap shrinks by 11 s every second.
+        #expect(!rates.isEmpty)
+        #expect(rates.allSatisfy { abs($0 - 11) < 0.01 }, "\(rates)")
+
+        // Stuck mid-backlog: nothing arrives any more, so after down_after it is down again.
+        let stuck = try makeRegistry(clock)
+        stuck.record(cluster: "edge", series: [fleetSeries("up", ["job": "node"], [(clock.now - 900_000, 1)])])
+        #expect(stuck.cluster("edge")?.health == .catchingUp)
+        #expect(stuck.cluster("edge")?.behindMs == 900_000)
+        #expect(stuck.cluster("edge")?.catchUpRate == nil, "one request: no rate yet")
+        clock.advance(seconds: 121)
+        #expect(stuck.cluster("edge")?.health == .down)
+        let series = FleetRefresher.stateSeries(stuck.snapshot(), at: clock.now)
+        #expect(series.filter { $0.samples[0].v == 1 }.compactMap { $0.labels["state"] } == ["down"])
+    }
+
+    @Test func aBacklogThatFallsFurtherBehindHasANegativeRateAndOldSilenceIsNotAveragedIn() throws {
+        let clock = FakeClock()
+        let reg = try makeRegistry(clock)
+        let start = clock.now - 3_600_000
+        reg.record(cluster: "slow", series: [fleetSeries("m", [:], [(start, 1)])])
+        // Half a second of samples per second of wall time: falling behind.
+        for k in 1...12 {
+            clock.advance(seconds: 10)
+            reg.record(cluster: "slow", series: [fleetSeries("m", [:], [(start + Int64(k) * 5_000, 1)])])
+        }
+        let c = try #require(reg.cluster("slow"))
+        #expect(c.health == .catchingUp)
+        let rate = try #require(c.catchUpRate)
+        #expect(abs(rate + 0.5) < 0.01, "\(rate)")
+        #expect(FleetRefresher.stateSeries(reg.snapshot(), at: clock.now)
+            .filter { $0.samples[0].v == 1 }.compactMap { $0.labels["state"] } == ["catching_up"])
+
+        // Silent for 10 minutes, then one request: the rate starts over instead of averaging the silence.
+        clock.advance(seconds: 600)
+        reg.record(cluster: "slow", series: [fleetSeries("m", [:], [(start + 70_000, 1)])])
+        #expect(reg.cluster("slow")?.health == .catchingUp)
+        #expect(reg.cluster("slow")?.catchUpRate == nil)
     }
 }
 
@@ -243,12 +320,15 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
             if !region.isEmpty { labels["region"] = region }
             let age: Int64 = i % 5 == 0 ? 300_000 : (i % 7 == 0 ? 7_200_000 : 0)
             let upValue: Double = i % 3 == 0 ? 0 : 1
+            // Sent when it was current: an old sample that arrived now would be catching up.
+            clock.set(t - age)
             reg.record(cluster: nil, series: [
                 fleetSeries("up", labels.merging(["job": "node"]) { a, _ in a }, [(t - age, 1)]),
                 fleetSeries("up", labels.merging(["job": "pods"]) { a, _ in a }, [(t - age, upValue)]),
             ])
             if i % 2 == 0 { cpu[name] = Double((i * 37) % 100) }
         }
+        clock.set(t)
         reg.applyDerived(FleetDerived(cpuPercent: cpu))
         return (clock, reg)
     }
@@ -265,7 +345,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let api = FleetAPI(registry: reg)
         let (total, page) = try list(api, "limit=1000")
         #expect(total == 30)
-        let ranks: [String: Int] = ["down": 0, "degraded": 1, "stale": 2, "healthy": 3]
+        let ranks: [String: Int] = ["down": 0, "degraded": 1, "catching_up": 2, "stale": 3, "healthy": 4]
         let keys: [String] = page.map { c -> String in
             let rank: Int = ranks[c["health"] as! String]!
             return "\(rank) " + (c["cluster"] as! String)
@@ -311,9 +391,15 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let seen = byLast.map { $0["last_seen"] as! Double }
         #expect(seen == seen.sorted())
 
-        // Equal numbers (every cluster has two series) fall back to name order, in both directions.
+        // Equal numbers (every cluster sent two series; those silent for two hours count none now)
+        // fall back to name order, in both directions.
         let (_, bySeries) = try list(api, "sort=series&order=desc&limit=1000")
-        #expect(bySeries.map { $0["cluster"] as! String } == everything.map { $0["cluster"] as! String })
+        let expected = everything.enumerated().sorted { a, b in
+            let (x, y) = (a.element["series"] as! Int, b.element["series"] as! Int)
+            return x != y ? x > y : a.offset < b.offset
+        }.map { $0.element["cluster"] as! String }
+        #expect(Set(everything.map { $0["series"] as! Int }).count == 2)
+        #expect(bySeries.map { $0["cluster"] as! String } == expected)
 
         let (past, empty) = try list(api, "offset=100")
         #expect(past == 30 && empty.isEmpty)
@@ -325,6 +411,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let cases: [(String, String)] = [
             ("sort=color", "\"sort\""), ("order=up", "\"order\""), ("limit=0", "\"limit\""), ("limit=1001", "\"limit\""),
             ("limit=ten", "\"limit\""), ("offset=-1", "\"offset\""), ("health=sick", "\"health\""),
+            ("health=catching up", "\"health\""),
         ]
         for (q, name) in cases {
             let r = api.handle("clusters", Params(query: q), scope: [])
@@ -344,7 +431,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let grid = try #require(try apiJSON(api.handle("grid", Params(), scope: []))["data"] as? [String: Any])
         let regions = try #require(grid["regions"] as? [[String: Any]])
         #expect(regions.map { $0["region"] as! String } == ["", "ap-south", "eu-west", "us-east"])
-        let code = ["healthy": "h", "degraded": "d", "down": "D", "stale": "s"]
+        let code = ["healthy": "h", "degraded": "d", "catching_up": "c", "down": "D", "stale": "s"]
         var seen = 0
         for row in regions {
             let region = row["region"] as! String
@@ -373,7 +460,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(regions.map { $0["region"] as! String } == ["", "ap-south", "eu-west", "us-east"])
         #expect(regions.map { $0["total"] as! Int } == [7, 7, 8, 8])
         for r in regions {
-            #expect(r["total"] as! Int == ["healthy", "degraded", "down", "stale"].map { r[$0] as! Int }.reduce(0, +))
+            #expect(r["total"] as! Int == ["healthy", "degraded", "catching_up", "down", "stale"].map { r[$0] as! Int }.reduce(0, +))
         }
         #expect(data["generated_at"] is Double)
     }
@@ -410,6 +497,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
             #expect(c[k] != nil, "\(k)")
         }
         #expect(c["memory_percent"] is NSNull)
+        #expect(c["behind_seconds"] is NSNull && c["catch_up_rate"] is NSNull, "set only while catching up")
         #expect(c["targets_up"] as? Int == 2)
         #expect(api.handle("clusters/nope", Params(), scope: []).status == 404)
     }

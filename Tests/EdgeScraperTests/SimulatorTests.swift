@@ -6,17 +6,19 @@ import Testing
 @testable import EdgeScraper
 
 @Suite struct SimulatorTests {
-    func tickRequest(_ c: inout SimCluster, _ tick: Int, t: Int64) throws -> WriteRequest? {
+    func request(_ c: SimCluster, at t: Int64, intervalMs: Int64 = 15_000) throws -> WriteRequest? {
         var e = SimEncoder()
-        guard c.tick(tick, t: t, intervalSeconds: 15, into: &e) else { return nil }
+        guard c.samples(at: t, intervalMs: intervalMs, into: &e) else { return nil }
         let req = try WireDecoder.decode(e.body)
         #expect(req.sampleCount == e.samples)
         return req
     }
 
+    static func key(_ ts: TimeSeries) -> String { ts.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",") }
+
     @Test func seriesAreWellFormedAndLabelledWithClusterAndRegion() throws {
-        var c = SimCluster(index: 6, seed: 42, seriesTarget: 500, regions: ["r1", "r2", "r3"], failFraction: 0, token: nil)
-        let req = try #require(try tickRequest(&c, 0, t: 1_000_000))
+        let c = SimCluster(index: 6, seed: 42, seriesTarget: 500, regions: ["r1", "r2", "r3"], failFraction: 0, token: nil)
+        let req = try #require(try request(c, at: 1_000_005))
         #expect(c.name == "edge-00007")
         #expect(req.timeseries.count > 400 && req.timeseries.count < 600)
         var seen = Set<[Label]>()
@@ -25,7 +27,7 @@ import Testing
             #expect(Set(ts.labels.map(\.name)).count == ts.labels.count)
             #expect(ts.labels.first { $0.name == "cluster" }?.value == "edge-00007")
             #expect(ts.labels.first { $0.name == "region" }?.value == "r1")
-            #expect(ts.samples.count == 1 && ts.samples[0].t == 1_000_000)
+            #expect(ts.samples.count == 1 && ts.samples[0].t == 1_000_005)
             #expect(seen.insert(ts.labels).inserted, "duplicate series \(ts.labels)")
         }
         let names = Set(req.timeseries.map { $0.labels[0].value })
@@ -39,15 +41,16 @@ import Testing
     }
 
     @Test func sameSeedSameFleet() throws {
-        var a = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
-        var b = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
-        var other = SimCluster(index: 3, seed: 8, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        let a = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        let b = SimCluster(index: 3, seed: 7, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
+        let other = SimCluster(index: 3, seed: 8, seriesTarget: 300, regions: ["x"], failFraction: 0.5, token: nil)
         var differs = false
-        for k in 0..<50 {
+        for k in Int64(0)..<50 {
             var ea = SimEncoder(), eb = SimEncoder(), eo = SimEncoder()
-            let sa = a.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &ea)
-            let sb = b.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &eb)
-            _ = other.tick(k, t: Int64(k) * 15_000 + 1, intervalSeconds: 15, into: &eo)
+            let t = 1_764_800_000_000 + k * 15_000
+            let sa = a.samples(at: t, intervalMs: 15_000, into: &ea)
+            let sb = b.samples(at: t, intervalMs: 15_000, into: &eb)
+            _ = other.samples(at: t, intervalMs: 15_000, into: &eo)
             #expect(sa == sb)
             #expect(ea.body == eb.body)
             if ea.body != eo.body { differs = true }
@@ -55,25 +58,71 @@ import Testing
         #expect(differs)
     }
 
-    @Test func countersGrowPodsComeAndGoWithStaleMarkers() throws {
-        var c = SimCluster(index: 0, seed: 1, seriesTarget: 400, regions: ["r"], failFraction: 0, token: nil)
-        var lastCPU: [String: Double] = [:]
+    /// The fix for issue 17: a second run (another process, another start time, a backfill
+    /// over what the first run wrote) must write bit-identical samples for the same instants.
+    @Test func samplesArePureFunctionsOfAbsoluteTimeWhateverTheStart() throws {
+        let interval: Int64 = 15_000
+        let base: Int64 = 1_764_800_000_000 // on the grid
+        for index in [0, 5, 17] {
+            let first = SimCluster(index: index, seed: 11, seriesTarget: 300, regions: ["r"], failFraction: 0.5, token: nil)
+            // The "second run" starts 37 minutes later and also walks back over the first run's hour.
+            let second = SimCluster(index: index, seed: 11, seriesTarget: 300, regions: ["r"], failFraction: 0.5, token: nil)
+            var fromFirst: [Int64: [UInt8]] = [:]
+            for k in Int64(0)..<240 {
+                var e = SimEncoder()
+                if first.samples(at: base + k * interval, intervalMs: interval, into: &e) { fromFirst[base + k * interval] = e.body }
+            }
+            var compared = 0
+            for k in stride(from: Int64(388), through: 0, by: -1) {
+                let t = base + k * interval - 148 * interval
+                var e = SimEncoder()
+                let sent = second.samples(at: t, intervalMs: interval, into: &e)
+                guard k >= 148, k - 148 < 240 else { continue }
+                #expect(sent == (fromFirst[t] != nil))
+                if let body = fromFirst[t] { #expect(e.body == body, "cluster \(index) at \(t) differs"); compared += 1 }
+            }
+            #expect(compared > 150)
+        }
+    }
+
+    @Test func countersGrowExceptAtRebootsAndRestarts() throws {
+        let c = SimCluster(index: 0, seed: 1, seriesTarget: 400, regions: ["r"], failFraction: 0, token: nil)
+        // Every node reboots once per window: walk a bit over one window in 5-minute steps.
+        let step: Int64 = 300_000
+        let start: Int64 = 1_764_800_000_000
+        let steps = Int(SimCluster.rebootWindowMs / step) + 300
+        let nodeByInstance = Dictionary(uniqueKeysWithValues: c.nodes.map { ($0.instance, $0) })
+        var last: [String: (v: Double, t: Int64)] = [:]
         var decreases = 0, increases = 0, staleMarkers = 0
         var podsSeen = Set<String>()
-        for k in 0..<600 {
-            guard let req = try tickRequest(&c, k, t: Int64(k + 1) * 15_000) else { continue }
+        for k in 0..<steps {
+            let t = start + Int64(k) * step
+            guard let req = try request(c, at: t, intervalMs: step) else { continue }
             for ts in req.timeseries {
                 let name = ts.labels[0].value
                 let v = ts.samples[0].v
                 if StaleNaN.isStale(v) { staleMarkers += 1; continue }
                 if let pod = ts.labels.first(where: { $0.name == "pod" }) { podsSeen.insert(pod.value) }
-                guard name == "node_cpu_seconds_total" else { continue }
-                let key = ts.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
-                if let last = lastCPU[key] { if v < last { decreases += 1 } else if v > last { increases += 1 } }
-                lastCPU[key] = v
+                guard name.hasSuffix("_total") else { continue }
+                let key = Self.key(ts)
+                defer { last[key] = (v, t) }
+                guard let prev = last[key] else { continue }
+                if v > prev.v { increases += 1; continue }
+                if v == prev.v { continue }
+                decreases += 1
+                if name.hasPrefix("node_") {
+                    let instance = try #require(ts.labels.first { $0.name == "instance" }?.value)
+                    let n = try #require(nodeByInstance[instance])
+                    let bootNow = SimCluster.lastEvent(key: n.key, t: t, windowMs: SimCluster.rebootWindowMs)
+                    #expect(bootNow > prev.t, "\(key) went down from \(prev.v) to \(v) without a reboot")
+                    #expect(v <= Double(t - bootNow) / 1000 * 2e6, "a reboot starts counters from zero")
+                } else {
+                    #expect(name == "container_cpu_usage_seconds_total", "\(key) went down from \(prev.v) to \(v)")
+                }
             }
         }
-        #expect(increases > decreases * 100, "counters should mostly grow (resets are rare)")
+        #expect(decreases > 0, "nodes reboot once per window")
+        #expect(increases > decreases * 100, "counters should mostly grow")
         #expect(staleMarkers > 0, "replaced pods end their series with stale markers")
         #expect(podsSeen.count > c.pods.count, "pods come and go")
     }
@@ -81,9 +130,9 @@ import Testing
     @Test func flakyClustersGoSilentOrReportDown() throws {
         var silent = 0, down = 0
         for i in 0..<20 {
-            var c = SimCluster(index: i, seed: 3, seriesTarget: 100, regions: ["r"], failFraction: 1, token: nil)
-            for k in 0..<SimCluster.failPeriod {
-                guard let req = try tickRequest(&c, k, t: Int64(k + 1) * 1000) else { silent += 1; continue }
+            let c = SimCluster(index: i, seed: 3, seriesTarget: 100, regions: ["r"], failFraction: 1, token: nil)
+            for k in 0..<Int64(SimCluster.failPeriod) {
+                guard let req = try request(c, at: (k + 1) * 1000, intervalMs: 1000) else { silent += 1; continue }
                 if req.timeseries.contains(where: { $0.labels[0].value == "up" && $0.samples[0].v == 0 }) { down += 1 }
             }
         }
@@ -112,7 +161,7 @@ import Testing
         #expect(throws: QueueError.self) { try o.loadTokens(file: path) }
     }
 
-    @Test func playsAFleetAgainstAReceiver() async throws {
+    func playFleet(backfillBeforeLive: Bool) async throws -> [String: [Int64]] {
         let rx = try await TestReceiver()
         defer { Task { await rx.stop() } }
         var o = SimulatorOptions()
@@ -124,12 +173,14 @@ import Testing
         o.backfillMs = 2_000
         o.failFraction = 0
         o.maxSamplesPerRequest = 2_000
+        o.backfillBeforeLive = backfillBeforeLive
         o.tokens = ["edge-00001": "t1", "edge-00002": "t2", "edge-00003": "t3"]
         o.defaultToken = "shared"
         let sim = FleetSimulator(options: o, transport: NIOHTTPTransport())
         let summary = await sim.run()
         #expect(summary.failedRequests == 0)
         #expect(summary.samples == rx.acceptedSamples)
+        #expect(summary.backfilledClusters == 4 && summary.liveClusters == 4)
         var perCluster: [String: [Int64]] = [:]
         for s in rx.seen {
             let req = try #require(s.request)
@@ -144,10 +195,21 @@ import Testing
         }
         #expect(perCluster.count == 4)
         for (_, ts) in perCluster {
-            // 10 backfilled intervals and 3 live ones, in time order, one interval apart.
+            // 10 backfilled intervals and 3 live ones, on the absolute grid, one interval apart.
             #expect(ts.count == 13)
-            #expect(ts == ts.sorted())
-            #expect(zip(ts, ts.dropFirst()).allSatisfy { $1 - $0 == 200 })
+            #expect(ts.allSatisfy { $0 % 200 == 0 })
+            let sorted = ts.sorted()
+            #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $1 - $0 == 200 })
         }
+        return perCluster
+    }
+
+    @Test func playsAFleetLiveFirstWithHistoryBeside() async throws {
+        _ = try await playFleet(backfillBeforeLive: false)
+    }
+
+    @Test func playsAFleetHistoryFirstInTimeOrder() async throws {
+        let perCluster = try await playFleet(backfillBeforeLive: true)
+        for (_, ts) in perCluster { #expect(ts == ts.sorted()) }
     }
 }

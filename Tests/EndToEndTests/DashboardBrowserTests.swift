@@ -88,10 +88,10 @@ struct DashboardBrowserTests {
         #expect(failing.contains { health[$0] == "down" || health[$0] == "degraded" },
                 "clusters the API called failing (\(failing)) are not marked so in the DOM: \(health)")
         #expect(overview.contains(#"data-cells="30""#), "the heat map did not draw 30 cells")
-        let cards = Self.matches(#"data-health="(healthy|degraded|down|stale)" data-count="(\d+)""#, in: overview)
+        let cards = Self.matches(#"data-health="(healthy|degraded|catching_up|down|stale)" data-count="(\d+)""#, in: overview)
         #expect(cards.reduce(0) { $0 + (Int($1[1]) ?? 0) } == 30, "summary cards: \(cards)")
         // Worst first: the first row is no healthier than the last.
-        let rank = ["down": 0, "degraded": 1, "stale": 2, "healthy": 3]
+        let rank = ["down": 0, "degraded": 1, "catching_up": 2, "stale": 3, "healthy": 4]
         if let first = rows.first, let last = rows.last { #expect(rank[first[1]]! <= rank[last[1]]!) }
 
         // Cluster page: its charts draw series from query_range.

@@ -30,13 +30,13 @@ struct FleetAPI: Sendable {
     private func summary(_ scope: [LabelMatcher]) -> APIResponse {
         let snap = registry.snapshot()
         var total = 0
-        var byHealth = [Int](repeating: 0, count: 4)
+        var byHealth = [Int](repeating: 0, count: FleetHealth.allCases.count)
         var regions: [String: [Int]] = [:]
         for c in snap.clusters where Self.inScope(c, scope) {
             total += 1
             let h = Self.healthIndex(c.health)
             byHealth[h] += 1
-            regions[c.region, default: [0, 0, 0, 0]][h] += 1
+            regions[c.region, default: [Int](repeating: 0, count: FleetHealth.allCases.count)][h] += 1
         }
         return .success { w in
             w.raw("{\"total\":")
@@ -118,12 +118,14 @@ struct FleetAPI: Sendable {
         return true
     }
 
+    /// Position in `FleetHealth.allCases`, the order of every count list.
     static func healthIndex(_ h: FleetHealth) -> Int {
         switch h {
         case .healthy: 0
         case .degraded: 1
-        case .down: 2
-        case .stale: 3
+        case .catchingUp: 2
+        case .down: 3
+        case .stale: 4
         }
     }
 
@@ -187,6 +189,12 @@ struct FleetAPI: Sendable {
         w.int(Int64(c.alertsFiring))
         w.raw(",\"clock_ahead_seconds\":")
         if let ms = c.clockAheadMs { w.int(ms / 1000) } else { w.raw("null") }
+        // Set while catching up: seconds the newest sample is behind, and the seconds of that
+        // gap closed per second (the backlog's speed minus one; null until measured).
+        w.raw(",\"behind_seconds\":")
+        if let ms = c.behindMs { w.int(ms / 1000) } else { w.raw("null") }
+        w.raw(",\"catch_up_rate\":")
+        number(c.catchUpRate, &w)
         w.raw("}")
     }
 }
@@ -211,7 +219,7 @@ struct FleetQuery: Sendable {
             for part in h.split(separator: ",") {
                 let name = part.trimmingCharacters(in: .whitespaces)
                 guard let v = FleetHealth(rawValue: name) else {
-                    throw .badData("invalid parameter \"health\": unknown health \"\(name)\"; use a comma-separated list of healthy, degraded, down, stale")
+                    throw .badData("invalid parameter \"health\": unknown health \"\(name)\"; use a comma-separated list of \(FleetHealth.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 set.insert(v)
             }
@@ -263,7 +271,7 @@ struct FleetQuery: Sendable {
         if offset >= total { return (total, []) }
         switch sort {
         case "name": if descending { idx.reverse() }
-        case "health": idx = Self.bucketed(idx, buckets: 4, descending: descending) { clusters[Int($0)].health.severityRank }
+        case "health": idx = Self.bucketed(idx, buckets: FleetHealth.allCases.count, descending: descending) { clusters[Int($0)].health.severityRank }
         case "region":
             // Few distinct regions: group (keeping name order inside each), then order the groups.
             var groups: [String: [Int32]] = [:]

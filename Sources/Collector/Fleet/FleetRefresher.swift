@@ -102,7 +102,7 @@ struct FleetRefresher: Service {
     }
 
     /// `fleetscope_cluster_last_seen_seconds{cluster,region}` and
-    /// `fleetscope_cluster_health{cluster,region,state}` (all four states, 1 for the current
+    /// `fleetscope_cluster_health{cluster,region,state}` (every state, 1 for the current
     /// one, so a state change never leaves a stale 1 behind for the lookback window).
     static func stateSeries(_ snap: FleetSnapshot, at t: Int64) -> [SeriesSamples] {
         var out: [SeriesSamples] = []

@@ -19,13 +19,16 @@ public struct FleetOptions: Sendable {
 }
 
 public enum FleetHealth: String, Sendable, CaseIterable {
-    case healthy, degraded, down, stale
+    /// `catchingUp`: requests keep arriving, but the newest sample is older than `down_after`
+    /// (an edge delivering its backlog after an outage). Not down: it is reachable and the gap closes.
+    case healthy, degraded, catchingUp = "catching_up", down, stale
 
     /// One character per cluster in the grid endpoint.
     var gridCharacter: Character {
         switch self {
         case .healthy: "h"
         case .degraded: "d"
+        case .catchingUp: "c"
         case .down: "D"
         case .stale: "s"
         }
@@ -36,8 +39,9 @@ public enum FleetHealth: String, Sendable, CaseIterable {
         switch self {
         case .down: 0
         case .degraded: 1
-        case .stale: 2
-        case .healthy: 3
+        case .catchingUp: 2
+        case .stale: 3
+        case .healthy: 4
         }
     }
 }
@@ -92,6 +96,10 @@ public struct FleetCluster: Sendable {
     /// How far ahead of the collector's clock the cluster's newest refused sample was, while
     /// the cluster keeps sending such samples (nil otherwise).
     public var clockAheadMs: Int64?
+    /// While catching up: how far the newest sample is behind the collector's clock, and how
+    /// fast that gap shrinks (seconds per second; nil until two measurements a while apart).
+    public var behindMs: Int64?
+    public var catchUpRate: Double?
 
     /// The labels a user's scope is matched against.
     func label(_ name: String) -> String {
@@ -273,6 +281,8 @@ public final class FleetRegistry: Sendable {
     }
 
     static let clockAheadShownForMs: Int64 = 900_000
+    /// The catch-up rate is measured over 30–60 s (plus the time since the last request).
+    static let catchUpCheckpointMs: Int64 = 30_000
 
     // MARK: derived numbers
 
@@ -372,6 +382,11 @@ public final class FleetRegistry: Sendable {
     }
 }
 
+struct GapCheckpoint {
+    var atMs = Int64.min
+    var newestMs = Int64.min
+}
+
 /// The latest `up` value of one scrape target.
 struct UpTarget {
     var hash: UInt64
@@ -408,6 +423,13 @@ struct Entry {
     var alertsFiring: Int32 = 0
     var clockAheadMs: Int64 = 0
     var clockAheadSeenMs = Int64.min
+    /// Collector clock at the last request with samples (not persisted: after a restart a
+    /// cluster has to send again to count as reachable).
+    var lastReceivedMs = Int64.min
+    /// Two (receive time, newest sample) checkpoints at least `catchUpCheckpointMs` apart,
+    /// for the rate at which a backlog closes the gap.
+    var gapRef = GapCheckpoint()
+    var gapCur = GapCheckpoint()
     var dirty = false
     /// What the database holds: `.min` when the cluster has no row yet.
     var persistedLastSeenMs = Int64.min
@@ -491,6 +513,14 @@ struct State {
         if last > e.lastSeenMs { e.lastSeenMs = last }
         if e.lastSeenMs != .min && e.firstSeenMs > e.lastSeenMs { e.firstSeenMs = e.lastSeenMs }
         e.samplesTotal += Int64(samples)
+        e.lastReceivedMs = max(e.lastReceivedMs, now)
+        let checkpoint = FleetRegistry.catchUpCheckpointMs
+        if e.gapCur.atMs == .min || now - e.gapCur.atMs >= checkpoint {
+            // A checkpoint from before a silence would average the silence into the rate.
+            let recent = e.gapCur.atMs != .min && now - e.gapCur.atMs <= 3 * checkpoint
+            e.gapRef = recent ? e.gapCur : GapCheckpoint()
+            e.gapCur = GapCheckpoint(atMs: now, newestMs: e.lastSeenMs)
+        }
         if e.rateStartMs == 0 { e.rateStartMs = now; e.rateAtMs = now }
         let dt = Double(max(0, now - e.rateAtMs))
         e.rateAcc = e.rateAcc * exp(-dt / FleetRegistry.rateTauMs) + Double(samples)
@@ -555,20 +585,38 @@ struct State {
             rate = e.rateAcc * exp(-age / tau) / (tau / 1000 * (1 - exp(-span / tau)))
         }
         let clockAhead = e.clockAheadSeenMs != .min && now &- e.clockAheadSeenMs < FleetRegistry.clockAheadShownForMs
+        let health = Self.health(lastSeenMs: seen ? e.lastSeenMs : nil,
+                                 lastReceivedMs: e.lastReceivedMs == .min ? nil : e.lastReceivedMs,
+                                 up: up, down: down, failedPods: e.pods?.failed ?? 0,
+                                 alerts: Int(e.alertsFiring) + (clockAhead ? 1 : 0), now: now, options: options)
         return FleetCluster(
             name: e.name, nameLower: e.nameLower, region: e.region, site: e.site,
-            health: Self.health(lastSeenMs: seen ? e.lastSeenMs : nil, up: up, down: down, failedPods: e.pods?.failed ?? 0,
-                                alerts: Int(e.alertsFiring) + (clockAhead ? 1 : 0), now: now, options: options),
+            health: health,
             firstSeenMs: seen ? e.firstSeenMs : nil, lastSeenMs: seen ? e.lastSeenMs : nil,
             samplesPerSecond: rate, series: Self.seriesCount(e, now: now), samplesTotal: e.samplesTotal,
             cpuPercent: e.cpu, memoryPercent: e.memory, diskPercent: e.disk, pods: e.pods,
             targetsUp: up, targetsDown: down, alertsFiring: Int(e.alertsFiring),
-            clockAheadMs: clockAhead ? e.clockAheadMs : nil)
+            clockAheadMs: clockAhead ? e.clockAheadMs : nil,
+            behindMs: health == .catchingUp ? now - e.lastSeenMs : nil,
+            catchUpRate: health == .catchingUp ? Self.catchUpRate(e) : nil)
     }
 
-    static func health(lastSeenMs: Int64?, up: Int, down: Int, failedPods: Int, alerts: Int, now: Int64, options: FleetOptions) -> FleetHealth {
+    /// Seconds of gap closed per second of wall time, from the older checkpoint to the last
+    /// request: (newest sample advanced − wall time passed) / wall time passed. 0 while the
+    /// backlog arrives exactly as fast as time passes, negative while it falls further behind.
+    static func catchUpRate(_ e: Entry) -> Double? {
+        let ref = e.gapRef
+        guard ref.atMs != .min, ref.newestMs != .min, e.lastReceivedMs > ref.atMs else { return nil }
+        let wall = Double(e.lastReceivedMs - ref.atMs)
+        return Double(e.lastSeenMs - ref.newestMs) / wall - 1
+    }
+
+    static func health(lastSeenMs: Int64?, lastReceivedMs: Int64? = nil, up: Int, down: Int, failedPods: Int, alerts: Int,
+                       now: Int64, options: FleetOptions) -> FleetHealth {
         guard let last = lastSeenMs else { return .stale }
         let age = now - last
+        // Old newest sample, but requests arriving: delivering a backlog, not gone.
+        if age > options.downAfterMs, let received = lastReceivedMs, now - received <= options.downAfterMs { return .catchingUp }
         if age > options.staleAfterMs { return .stale }
         if age > options.downAfterMs { return .down }
         if down > 0 && up == 0 { return .down }

@@ -7,7 +7,10 @@ extension DashboardAssets {
     'use strict';
     (function () {
     const FS = window.FSChart;
-    const HEALTHS = ['down', 'degraded', 'stale', 'healthy'];
+    const HEALTHS = ['down', 'degraded', 'catching_up', 'stale', 'healthy'];
+    // One character per cluster in /api/v1/fleet/grid.
+    const HEALTH_CHARS = { h: 'healthy', d: 'degraded', c: 'catching_up', D: 'down', s: 'stale' };
+    function healthText(hv) { return String(hv || 'unknown').replace('_', ' '); }
     // ?kiosk=1: for a wall display, no controls, a bigger heat map and only the worst clusters.
     const KIOSK = new URLSearchParams(location.search).get('kiosk') === '1';
 
@@ -92,7 +95,19 @@ extension DashboardAssets {
     }
     function pct(v) { return v === null || v === undefined ? '–' : (Math.round(v * 10) / 10).toFixed(1) + '%'; }
     function num(v, d) { if (v === null || v === undefined) return '–'; return Number(v).toLocaleString(undefined, { maximumFractionDigits: d === undefined ? 1 : d }); }
-    function healthBadge(hv) { return el('span', { class: 'badge', dataset: { health: hv || 'unknown' }, text: hv || 'unknown' }); }
+    function healthBadge(hv) { return el('span', { class: 'badge', dataset: { health: hv || 'unknown' }, text: healthText(hv) }); }
+    function spanText(s) {
+      return s < 90 ? Math.round(s) + ' s' : s < 5400 ? Math.round(s / 60) + ' min' : s < 86400 * 2 ? (s / 3600).toFixed(1) + ' h' : Math.round(s / 86400) + ' d';
+    }
+    // An edge delivering its backlog: how far behind its newest sample is, how fast the gap closes.
+    function catchingUp(c) {
+      if (c.health !== 'catching_up' || c.behind_seconds == null) return null;
+      const r = c.catch_up_rate;
+      let text = spanText(c.behind_seconds) + ' behind';
+      if (r != null && r > 0) text += ', closing ' + (r >= 10 ? Math.round(r) : r.toFixed(1)) + ' s/s (about ' + spanText(c.behind_seconds / r) + ' left)';
+      else if (r != null) text += ', not closing';
+      return el('span', { class: 'problem h-catching_up', title: 'Requests arrive, but the newest sample is old: the cluster is sending its backlog.', text });
+    }
     function clusterHref(name) { return '/clusters/' + encodeURIComponent(name); }
     function errorBox(err, prefix) {
       const box = el('div', { class: 'error', role: 'alert' });

@@ -23,9 +23,11 @@ extension DashboardAssets {
         { id: 'up', title: 'Targets up by job', unit: 'short', q: [`sum by (job) (up{${sel}})`] },
         // Written by the collector's fleet registry: the health state over time, one level per state.
         { id: 'health', title: 'Health over time', unit: 'health', q: [
-          `(fleetscope_cluster_health{${sel},state="healthy"} == 1) * 3`, `(fleetscope_cluster_health{${sel},state="degraded"} == 1) * 2`,
+          `(fleetscope_cluster_health{${sel},state="healthy"} == 1) * 4`, `(fleetscope_cluster_health{${sel},state="degraded"} == 1) * 3`,
+          `(fleetscope_cluster_health{${sel},state="catching_up"} == 1) * 2`,
           `(fleetscope_cluster_health{${sel},state="stale"} == 1) * 1`, `(fleetscope_cluster_health{${sel},state="down"} == 1) * 0`],
-          prefix: ['healthy', 'degraded', 'stale', 'down'], names: true, colors: ['--cell-healthy', '--cell-degraded', '--cell-stale', '--cell-down'] },
+          prefix: ['healthy', 'degraded', 'catching up', 'stale', 'down'], names: true,
+          colors: ['--cell-healthy', '--cell-degraded', '--cell-catching_up', '--cell-stale', '--cell-down'] },
         // Written by the collector's fleet registry: how long ago this cluster's last sample arrived.
         { id: 'lastseen', title: 'Time since last sample (last-seen timeline)', unit: 'seconds', q: [`time() - fleetscope_cluster_last_seen_seconds{${sel}}`], prefix: ['since last sample'] },
       ];
@@ -104,6 +106,8 @@ extension DashboardAssets {
           add('Targets', num(c.targets_up, 0) + ' up, ' + num(c.targets_down, 0) + ' down');
           const clock = clockAhead(c.clock_ahead_seconds);
           if (clock) add('Problem', clock);
+          const behind = catchingUp(c);
+          if (behind) add('Catching up', behind);
           const labels = Object.entries(c.labels || {}).filter(([k]) => k !== 'cluster' && k !== 'region');
           if (labels.length) add('Labels', el('span', {}, labels.map(([k, v]) => el('span', { class: 'label-chip', text: k + '=' + v }))));
           const pods = c.pods || {};

@@ -2,7 +2,7 @@ extension DashboardAssets {
     static let appOverviewJS = #"""
 
     // ================= Fleet overview =================
-    // The registry ranks health down < degraded < stale < healthy, so ascending is worst first.
+    // The registry ranks health down < degraded < catching_up < stale < healthy, so ascending is worst first.
     const WORST_FIRST = { sort: 'health', order: 'asc' };
     const COLUMNS = [
       { key: 'cluster', label: 'Cluster', sort: 'name' },
@@ -44,7 +44,7 @@ extension DashboardAssets {
       const hf = $('f-health');
       const chips = {};
       for (const hv of HEALTHS) {
-        const b = el('button', { type: 'button', class: 'chip', 'aria-pressed': String(state.health.has(hv)), dataset: { health: hv }, text: hv });
+        const b = el('button', { type: 'button', class: 'chip', 'aria-pressed': String(state.health.has(hv)), dataset: { health: hv }, text: healthText(hv) });
         b.addEventListener('click', () => { toggleHealth(hv); });
         chips[hv] = b; hf.append(b);
       }
@@ -92,8 +92,8 @@ extension DashboardAssets {
         for (const hv of HEALTHS) {
           const n = (s.by_health && s.by_health[hv]) || 0;
           cards.push(el('button', { type: 'button', class: 'card', 'aria-pressed': String(state.health.size === 1 && state.health.has(hv)),
-            'aria-label': n + ' ' + hv + ' clusters; show only these', dataset: { health: hv, count: String(n) }, onclick: () => toggleHealth(hv, true) },
-            el('div', { class: 'n', text: num(n, 0) }), el('div', { class: 'l', text: hv })));
+            'aria-label': n + ' ' + healthText(hv) + ' clusters; show only these', dataset: { health: hv, count: String(n) }, onclick: () => toggleHealth(hv, true) },
+            el('div', { class: 'n', text: num(n, 0) }), el('div', { class: 'l', text: healthText(hv) })));
         }
         // Re-rendering must not drop keyboard focus from the card just pressed.
         const focused = box.contains(document.activeElement) ? document.activeElement.dataset.health : null;
@@ -144,7 +144,7 @@ extension DashboardAssets {
         tr.addEventListener('click', e => { if (!e.target.closest('a') && !window.getSelection().toString()) open(); });
         tr.append(
           el('td', { class: 'name', title: c.cluster }, el('a', { href: clusterHref(c.cluster), tabindex: '-1', text: c.cluster }),
-            clockAhead(c.clock_ahead_seconds)),
+            clockAhead(c.clock_ahead_seconds), catchingUp(c)),
           el('td', { text: c.region || '–' }),
           el('td', {}, healthBadge(c.health)),
           el('td', { title: c.last_seen ? FS.formatFullTime(c.last_seen) : '', text: ago(c.last_seen) }),
@@ -209,10 +209,10 @@ extension DashboardAssets {
         this.cache.clear();
         this.canvas.dataset.cells = String(this.total);
         this.canvas.dataset.regions = String(this.regions.length);
-        const counts = { h: 0, d: 0, D: 0, s: 0 };
+        const counts = { h: 0, d: 0, c: 0, D: 0, s: 0 };
         for (const r of this.regions) for (const ch of r.health) counts[ch] = (counts[ch] || 0) + 1;
         this.canvas.dataset.down = String(counts.D); this.canvas.dataset.degraded = String(counts.d);
-        this.canvas.dataset.healthy = String(counts.h); this.canvas.dataset.stale = String(counts.s);
+        this.canvas.dataset.healthy = String(counts.h); this.canvas.dataset.stale = String(counts.s); this.canvas.dataset.catchingUp = String(counts.c);
         if (this.focus && (this.focus.r >= this.regions.length || this.focus.i >= this.regions[this.focus.r].health.length)) this.focus = null;
         this.draw();
       }
@@ -251,7 +251,7 @@ extension DashboardAssets {
         ctx.clearRect(0, 0, width, height);
         const css = getComputedStyle(document.documentElement);
         const colors = { h: css.getPropertyValue('--cell-healthy').trim(), d: css.getPropertyValue('--cell-degraded').trim(),
-          D: css.getPropertyValue('--cell-down').trim(), s: css.getPropertyValue('--cell-stale').trim() };
+          D: css.getPropertyValue('--cell-down').trim(), s: css.getPropertyValue('--cell-stale').trim(), c: css.getPropertyValue('--cell-catching_up').trim() };
         ctx.font = '600 ' + Math.round(12 * em) + 'px system-ui, sans-serif'; ctx.textBaseline = 'middle';
         if (!this.regions.length) {
           ctx.fillStyle = css.getPropertyValue('--muted').trim();
@@ -263,9 +263,9 @@ extension DashboardAssets {
           const counts = {};
           for (const ch of r.health) counts[ch] = (counts[ch] || 0) + 1;
           ctx.fillStyle = css.getPropertyValue('--fg').trim();
-          const title = r.region + '  ·  ' + num(r.health.length, 0) + (counts.D ? '  ·  ' + num(counts.D, 0) + ' down' : '') + (counts.d ? '  ·  ' + num(counts.d, 0) + ' degraded' : '') + (counts.s ? '  ·  ' + num(counts.s, 0) + ' stale' : '');
+          const title = r.region + '  ·  ' + num(r.health.length, 0) + (counts.D ? '  ·  ' + num(counts.D, 0) + ' down' : '') + (counts.d ? '  ·  ' + num(counts.d, 0) + ' degraded' : '') + (counts.c ? '  ·  ' + num(counts.c, 0) + ' catching up' : '') + (counts.s ? '  ·  ' + num(counts.s, 0) + ' stale' : '');
           ctx.fillText(title, 0, L.y0 - headerH / 2);
-          for (const ch of ['h', 'd', 'D', 's']) {
+          for (const ch of ['h', 'd', 'c', 'D', 's']) {
             ctx.fillStyle = colors[ch] || '#888';
             ctx.beginPath();
             for (let i = 0; i < r.health.length; i++) {
@@ -318,7 +318,7 @@ extension DashboardAssets {
         this.placeTip(x, y);
         if (this.hoverKey === key) return;
         this.hoverKey = key;
-        const hc = { h: 'healthy', d: 'degraded', D: 'down', s: 'stale' }[this.regions[hit.r].health[hit.i]] || 'unknown';
+        const hc = HEALTH_CHARS[this.regions[hit.r].health[hit.i]] || 'unknown';
         this.tip.replaceChildren(el('div', { class: 't-name', text: this.regions[hit.r].region + ' #' + (hit.i + 1) }), healthBadge(hc), el('div', { class: 'muted', text: 'loading…' }));
         this.tip.hidden = false;
         clearTimeout(this.tipTimer);
@@ -328,12 +328,12 @@ extension DashboardAssets {
           try { c = await this.cluster(hit); } catch (err) { if (this.hoverKey === key) this.tip.replaceChildren(errorBox(err)); return; }
           if (this.hoverKey !== key || !c) return;
           const pods = c.pods || {};
-          const rows = [['Region', c.region], ['Last seen', ago(c.last_seen)], ['CPU', pct(c.cpu_percent)], ['Memory', pct(c.memory_percent)],
+          const rows = [['Region', c.region], ['Last seen', ago(c.last_seen)], ...(catchingUp(c) ? [['Catching up', catchingUp(c).textContent]] : []), ['CPU', pct(c.cpu_percent)], ['Memory', pct(c.memory_percent)],
             ['Disk', pct(c.disk_percent)], ['Pods', num(pods.running, 0) + ' running, ' + num(pods.pending, 0) + ' pending, ' + num(pods.failed, 0) + ' failed'],
             ['Targets', num(c.targets_up, 0) + ' up, ' + num(c.targets_down, 0) + ' down'], ['Alerts', num(c.alerts_firing, 0) + ' firing'], ['Samples/s', num(c.samples_per_second, 1)]];
           this.tip.replaceChildren(el('div', { class: 't-name', text: c.cluster }), healthBadge(c.health),
             el('table', {}, el('tbody', {}, rows.map(([k, v]) => el('tr', {}, el('td', { text: k }), el('td', { text: v }))))));
-          this.live.textContent = c.cluster + ', ' + c.health + ', last seen ' + ago(c.last_seen);
+          this.live.textContent = c.cluster + ', ' + healthText(c.health) + ', last seen ' + ago(c.last_seen);
         }, 120);
       }
       placeTip(x, y) {

@@ -34,8 +34,8 @@ extension DashboardAssets {
         return { div: 1, suffix: per };
       }
       function trimZeros(s) { return s.indexOf('.') < 0 ? s : s.replace(/\.?0+$/, ''); }
-      // unit 'health': the cluster page plots health states as levels 0..3.
-      const HEALTH_LEVELS = ['down', 'stale', 'degraded', 'healthy'];
+      // unit 'health': the cluster page plots health states as levels 0..4.
+      const HEALTH_LEVELS = ['down', 'stale', 'catching up', 'degraded', 'healthy'];
       function formatValue(unit, v) {
         if (v === null || v === undefined || Number.isNaN(v)) return '–';
         if (unit === 'health') return HEALTH_LEVELS[Math.round(v)] || String(v);
@@ -208,7 +208,7 @@ extension DashboardAssets {
             const i0 = Math.max(0, lowerBound(s.xs, a) - 1), i1 = Math.min(s.xs.length, lowerBound(s.xs, b) + 1);
             for (let i = i0; i < i1; i++) { const y = s.ys[i]; if (Number.isFinite(y)) { if (y < lo) lo = y; if (y > hi) hi = y; } }
           }
-          if (this.opts.unit === 'health') return [-0.2, 3.2];
+          if (this.opts.unit === 'health') return [-0.2, 4.2];
           if (lo === Infinity) return [0, 1];
           if (lo >= 0 && this.opts.unit !== 'seconds') lo = 0;
           if (hi === lo) { hi = lo === 0 ? 1 : lo + Math.abs(lo) * 0.1; }

@@ -6,16 +6,16 @@ extension DashboardAssets {
     :root {
       --bg: #f6f8fa; --panel: #ffffff; --fg: #1f2328; --muted: #57606a; --border: #d0d7de;
       --accent: #0969da; --accent-fg: #ffffff; --focus: #0969da; --row-hover: #eef2f6;
-      --h-healthy: #1a7f37; --h-degraded: #9a6700; --h-down: #cf222e; --h-stale: #6e7781; --h-unknown: #8c959f;
-      --cell-healthy: #2da44e; --cell-degraded: #d4a72c; --cell-down: #cf222e; --cell-stale: #8c959f;
+      --h-healthy: #1a7f37; --h-degraded: #9a6700; --h-catching_up: #8250df; --h-down: #cf222e; --h-stale: #6e7781; --h-unknown: #8c959f;
+      --cell-healthy: #2da44e; --cell-degraded: #d4a72c; --cell-catching_up: #8250df; --cell-down: #cf222e; --cell-stale: #8c959f;
       --chart-grid: rgba(31, 35, 40, 0.10); --chart-axis: #57606a; --tip-bg: #ffffff; --shadow: 0 4px 16px rgba(0,0,0,.12);
       --error-bg: #ffebe9; --error-fg: #82071e;
     }
     :root[data-theme="dark"] {
       --bg: #0d1117; --panel: #161b22; --fg: #e6edf3; --muted: #9ea7b3; --border: #30363d;
       --accent: #4493f8; --accent-fg: #0d1117; --focus: #79c0ff; --row-hover: #1f2630;
-      --h-healthy: #3fb950; --h-degraded: #d29922; --h-down: #ff7b72; --h-stale: #9ea7b3; --h-unknown: #7d8590;
-      --cell-healthy: #2ea043; --cell-degraded: #d29922; --cell-down: #f85149; --cell-stale: #6e7681;
+      --h-healthy: #3fb950; --h-degraded: #d29922; --h-catching_up: #bc8cff; --h-down: #ff7b72; --h-stale: #9ea7b3; --h-unknown: #7d8590;
+      --cell-healthy: #2ea043; --cell-degraded: #d29922; --cell-catching_up: #a371f7; --cell-down: #f85149; --cell-stale: #6e7681;
       --chart-grid: rgba(230, 237, 243, 0.10); --chart-axis: #9ea7b3; --tip-bg: #1c2128; --shadow: 0 4px 16px rgba(0,0,0,.5);
       --error-bg: #3d1418; --error-fg: #ffa198;
     }
@@ -23,8 +23,8 @@ extension DashboardAssets {
       :root:not([data-theme="light"]) {
         --bg: #0d1117; --panel: #161b22; --fg: #e6edf3; --muted: #9ea7b3; --border: #30363d;
         --accent: #4493f8; --accent-fg: #0d1117; --focus: #79c0ff; --row-hover: #1f2630;
-        --h-healthy: #3fb950; --h-degraded: #d29922; --h-down: #ff7b72; --h-stale: #9ea7b3; --h-unknown: #7d8590;
-        --cell-healthy: #2ea043; --cell-degraded: #d29922; --cell-down: #f85149; --cell-stale: #6e7681;
+        --h-healthy: #3fb950; --h-degraded: #d29922; --h-catching_up: #bc8cff; --h-down: #ff7b72; --h-stale: #9ea7b3; --h-unknown: #7d8590;
+        --cell-healthy: #2ea043; --cell-degraded: #d29922; --cell-catching_up: #a371f7; --cell-down: #f85149; --cell-stale: #6e7681;
         --chart-grid: rgba(230, 237, 243, 0.10); --chart-axis: #9ea7b3; --tip-bg: #1c2128; --shadow: 0 4px 16px rgba(0,0,0,.5);
         --error-bg: #3d1418; --error-fg: #ffa198;
       }
@@ -79,6 +79,7 @@ extension DashboardAssets {
     .card[data-health="degraded"] { border-left-color: var(--cell-degraded); }
     .card[data-health="down"] { border-left-color: var(--cell-down); }
     .card[data-health="stale"] { border-left-color: var(--cell-stale); }
+    .card[data-health="catching_up"] { border-left-color: var(--cell-catching_up); }
     .card[data-health="down"] .n { color: var(--h-down); }
     .card[data-health="degraded"] .n { color: var(--h-degraded); }
     .heatmap { position: relative; margin-top: .3rem; }
@@ -87,6 +88,7 @@ extension DashboardAssets {
     .key li[data-health="degraded"]::before { background: var(--cell-degraded); }
     .key li[data-health="down"]::before { background: var(--cell-down); }
     .key li[data-health="stale"]::before { background: var(--cell-stale); }
+    .key li[data-health="catching_up"]::before { background: var(--cell-catching_up); }
     .heatmap canvas { display: block; width: 100%; border-radius: 4px; }
     .tip { position: absolute; z-index: 8; pointer-events: none; background: var(--tip-bg); color: var(--fg); border: 1px solid var(--border); border-radius: 6px; box-shadow: var(--shadow); padding: .45rem .6rem; font-size: .85rem; min-width: 12rem; max-width: 26rem; }
     .tip .t-name { font-weight: 700; overflow-wrap: anywhere; }
@@ -118,6 +120,7 @@ extension DashboardAssets {
     .badge[data-health="degraded"], .h-degraded { color: var(--h-degraded); }
     .badge[data-health="down"], .h-down { color: var(--h-down); }
     .badge[data-health="stale"], .h-stale { color: var(--h-stale); }
+    .badge[data-health="catching_up"], .h-catching_up { color: var(--h-catching_up); }
     .badge[data-state="firing"] { color: var(--h-down); }
     .badge[data-state="pending"] { color: var(--h-degraded); }
     .meter { display: inline-flex; align-items: center; gap: .4rem; justify-content: flex-end; }

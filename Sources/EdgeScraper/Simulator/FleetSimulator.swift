@@ -26,6 +26,10 @@ public struct SimulatorOptions: Sendable {
     public var requestTimeoutMs: Int64 = 30_000
     /// For https remote-write URLs.
     public var tls = TLSConfig()
+    /// Send all history before the first live sample, each series strictly in time order,
+    /// for receivers that refuse out-of-order samples (Prometheus without an out-of-order
+    /// window). Default: live first, history beside it.
+    public var backfillBeforeLive = false
 
     public init() {}
 
@@ -73,6 +77,10 @@ public struct SimulatorSummary: Sendable, CustomStringConvertible {
     public var bytes = 0
     public var statuses: [Int: Int] = [:]
     public var lastError: String?
+    /// Clusters whose whole backfill was sent; clusters that sent their first live tick.
+    public var backfilledClusters = 0
+    public var backfillSamples = 0
+    public var liveClusters = 0
 
     public var description: String {
         let codes = statuses.keys.sorted().map { "\($0 == 0 ? "error" : String($0))=\(statuses[$0]!)" }.joined(separator: " ")
@@ -107,38 +115,70 @@ public final class FleetSimulator: Sendable {
         let workers = min(n, max(o.concurrency, 1))
         let interval = max(o.intervalMs, 1)
         let now = DeliveryClock.nowMillis()
-        // Ticks are aligned to the interval so restarts continue the same grid.
-        let liveStart = (now / interval + 1) * interval
+        // Sample times sit on the absolute interval grid (multiples of the interval), so two
+        // runs, or a backfill over what an earlier run wrote, produce the same timestamps.
+        let liveStart = SimCluster.floorDiv(now, interval) * interval
         let backfillTicks = Int(o.backfillMs / interval)
         let liveTicks = o.durationMs > 0 ? Int((o.durationMs + interval - 1) / interval) : Int.max
-        let firstTickTime = liveStart - Int64(backfillTicks) * interval
+        let firstBackfill = liveStart - Int64(backfillTicks) * interval
         logger.info("simulate: starting", metadata: [
             "clusters": "\(n)", "series_per_cluster": "\(o.seriesPerCluster)", "interval_ms": "\(interval)",
-            "backfill_ticks": "\(backfillTicks)", "url": "\(o.remoteWrite)"])
+            "backfill_ticks": "\(backfillTicks)", "backfill_order": "\(o.backfillBeforeLive ? "before live" : "beside live")",
+            "url": "\(o.remoteWrite)"])
         if !o.tokens.isEmpty && o.defaultToken == nil {
             let missing = (0..<n).filter { o.tokens[SimCluster.clusterName($0)] == nil }.count
             if missing > 0 {
                 logger.warning("simulate: \(missing) of \(n) clusters have no token in the token file and send without one")
             }
         }
-        let reporter = Task {
-            var last = 0
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: .seconds(10)) } catch { break }
-                let s = self.current
-                self.logger.info("simulate: progress", metadata: [
-                    "samples": "\(s.samples)", "samples_per_s": "\((s.samples - last) / 10)", "requests": "\(s.requests)",
-                    "failed": "\(s.failedRequests)"])
-                last = s.samples
-            }
+        let clusters = (0..<n).map { i in
+            SimCluster(index: i, seed: o.seed, seriesTarget: o.seriesPerCluster, regions: o.regions,
+                       failFraction: o.failFraction, token: o.tokens[SimCluster.clusterName(i)] ?? o.defaultToken)
         }
-        await withTaskGroup(of: Void.self) { group in
-            for w in 0..<workers {
-                group.addTask {
-                    await self.worker(w, of: workers, total: n, firstTickTime: firstTickTime, interval: interval,
-                                      backfillTicks: backfillTicks, liveTicks: liveTicks)
+        if backfillTicks > 0 {
+            logger.info(o.backfillBeforeLive
+                ? "simulate: backfilling \(backfillTicks) intervals of history first, then live"
+                : "simulate: live first; backfilling \(backfillTicks) intervals of history beside it")
+        }
+        // For the progress lines: one interval's samples of every cluster, times the intervals.
+        var oneTick = 0
+        if backfillTicks > 0 {
+            var e = SimEncoder(capacity: 0)
+            for c in clusters { e.reset(); _ = c.samples(at: liveStart, intervalMs: interval, into: &e); oneTick += e.samples }
+        }
+        let expected = oneTick * backfillTicks
+        let reporter = Task { await self.reportProgress(clusters: n, backfillTicks: backfillTicks, expectedSamples: expected) }
+        let backfill: @Sendable () async -> Void = {
+            guard backfillTicks > 0 else { return }
+            await withTaskGroup(of: Void.self) { group in
+                for w in 0..<workers {
+                    group.addTask {
+                        await self.backfillWorker(w, of: workers, clusters, from: firstBackfill, ticks: backfillTicks, interval: interval)
+                    }
                 }
             }
+            let s = self.current
+            self.logger.info("simulate: backfill done: \(s.backfilledClusters) clusters, \(backfillTicks) intervals each, \(s.backfillSamples) samples")
+        }
+        let live: @Sendable () async -> Void = {
+            await withTaskGroup(of: Void.self) { group in
+                for w in 0..<workers {
+                    group.addTask {
+                        await self.liveWorker(w, of: workers, clusters, from: liveStart, ticks: liveTicks, interval: interval)
+                    }
+                }
+            }
+        }
+        if o.backfillBeforeLive {
+            await backfill()
+            await live()
+        } else {
+            // Live first: every cluster's current sample goes out within one interval, so the
+            // fleet shows as it is at once, while its history arrives beside it (the collector
+            // accepts out-of-order samples; `backfillBeforeLive` is for receivers that do not).
+            async let b: Void = backfill()
+            await live()
+            await b
         }
         reporter.cancel()
         let s = current
@@ -146,54 +186,88 @@ public final class FleetSimulator: Sendable {
         return s
     }
 
-    private func worker(_ w: Int, of workers: Int, total n: Int, firstTickTime: Int64, interval: Int64,
-                        backfillTicks: Int, liveTicks: Int) async {
-        let o = options
-        var clusters: [SimCluster] = []
-        var offsets: [Int64] = []
-        for i in stride(from: w, to: n, by: workers) {
-            clusters.append(SimCluster(index: i, seed: o.seed, seriesTarget: o.seriesPerCluster, regions: o.regions,
-                                       failFraction: o.failFraction, token: o.tokens[SimCluster.clusterName(i)] ?? o.defaultToken))
-            offsets.append(Int64(i) * interval / Int64(n))
-        }
-        var enc = SimEncoder()
-        let dt = Double(interval) / 1000
-        let maxPer = max(o.maxSamplesPerRequest, 1)
-
-        // Backfill: each cluster's past ticks in time order, packed into requests.
-        if backfillTicks > 0 {
-            for j in clusters.indices {
-                enc.reset()
-                for k in 0..<backfillTicks {
-                    if Task.isCancelled { return }
-                    let t = firstTickTime + Int64(k) * interval + offsets[j]
-                    var one = SimEncoder(capacity: 0)
-                    guard clusters[j].tick(k, t: t, intervalSeconds: dt, into: &one) else { continue }
-                    if enc.samples > 0 && enc.samples + one.samples > maxPer {
-                        await send(enc, clusters[j])
-                        enc.reset()
-                    }
-                    enc.append(one)
-                }
-                if enc.samples > 0 { await send(enc, clusters[j]) }
+    /// A line every 10 s while backfilling, then one a minute.
+    private func reportProgress(clusters n: Int, backfillTicks: Int, expectedSamples: Int) async {
+        var last = 0
+        var quietTicks = 0
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(10)) } catch { break }
+            let s = current
+            let backfilling = backfillTicks > 0 && s.backfilledClusters < n
+            quietTicks += 1
+            if backfilling || quietTicks >= 6 {
+                quietTicks = 0
+                var meta: Logger.Metadata = [
+                    "samples": "\(s.samples)", "samples_per_s": "\((s.samples - last) / 10)", "requests": "\(s.requests)",
+                    "failed": "\(s.failedRequests)", "live_clusters": "\(s.liveClusters)"]
+                if backfillTicks > 0 { meta["backfilled_clusters"] = "\(s.backfilledClusters) of \(n)" }
+                // The phase is in the message itself: `make demo` shows these lines as they are.
+                let percent = min(99, s.backfillSamples * 100 / max(expectedSamples, 1))
+                logger.info(backfilling
+                    ? "simulate: backfilling: \(percent) % (\(s.backfillSamples) of about \(expectedSamples) samples; \(s.backfilledClusters) of \(n) clusters done)"
+                    : "simulate: progress", metadata: meta)
             }
+            last = s.samples
         }
+    }
 
+    /// Spreads clusters' sends over the interval so the receiver sees a steady load; the
+    /// samples' timestamps stay on the grid.
+    private func sendOffset(_ i: Int, of n: Int, _ interval: Int64) -> Int64 { Int64(i) * interval / Int64(n) }
+
+    private func backfillWorker(_ w: Int, of workers: Int, _ clusters: [SimCluster], from first: Int64, ticks: Int,
+                                interval: Int64) async {
+        var enc = SimEncoder()
+        var one = SimEncoder(capacity: 0)
+        let maxPer = max(options.maxSamplesPerRequest, 1)
+        // Each cluster's past ticks in time order, packed into requests.
+        for j in stride(from: w, to: clusters.count, by: workers) {
+            let c = clusters[j]
+            enc.reset()
+            for k in 0..<ticks {
+                if Task.isCancelled { return }
+                one.reset()
+                guard c.samples(at: first + Int64(k) * interval, intervalMs: interval, into: &one) else { continue }
+                if enc.samples > 0 && enc.samples + one.samples > maxPer {
+                    await send(enc, c)
+                    summary.withLock { $0.backfillSamples += enc.samples }
+                    enc.reset()
+                }
+                enc.append(one)
+            }
+            if enc.samples > 0 {
+                await send(enc, c)
+                summary.withLock { $0.backfillSamples += enc.samples }
+            }
+            summary.withLock { $0.backfilledClusters += 1 }
+        }
+    }
+
+    private func liveWorker(_ w: Int, of workers: Int, _ clusters: [SimCluster], from start: Int64, ticks: Int,
+                            interval: Int64) async {
+        var enc = SimEncoder()
+        let maxPer = max(options.maxSamplesPerRequest, 1)
         var k = 0
-        while k < liveTicks && !Task.isCancelled {
-            let tick = backfillTicks + k
-            for j in clusters.indices {
-                let due = firstTickTime + Int64(tick) * interval + offsets[j]
+        while k < ticks && !Task.isCancelled {
+            let t = start + Int64(k) * interval
+            for j in stride(from: w, to: clusters.count, by: workers) {
+                let due = t + sendOffset(j, of: clusters.count, interval)
                 let wait = due - DeliveryClock.nowMillis()
                 if wait > 0 {
                     do { try await Task.sleep(for: .milliseconds(wait)) } catch { return }
                 }
                 enc.reset()
-                guard clusters[j].tick(tick, t: due, intervalSeconds: dt, into: &enc) else { continue }
-                if enc.samples <= maxPer {
-                    await send(enc, clusters[j])
-                } else {
-                    for part in enc.split(maxSamples: maxPer) { await send(part, clusters[j]) }
+                let c = clusters[j]
+                if c.samples(at: t, intervalMs: interval, into: &enc) {
+                    if enc.samples <= maxPer {
+                        await send(enc, c)
+                    } else {
+                        for part in enc.split(maxSamples: maxPer) { await send(part, c) }
+                    }
+                }
+                if k == 0 {
+                    let all = summary.withLock { s -> Bool in s.liveClusters += 1; return s.liveClusters == clusters.count }
+                    if all { logger.info("simulate: live: every cluster has sent its current sample (\(clusters.count) clusters)") }
                 }
             }
             k += 1
