@@ -94,13 +94,18 @@ extension TestServer {
         let (code, head, data) = try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int, String, Data), Error>) in
             Thread { c.resume(with: Result { try rawRequest(port: port, method: method, path: path, headers: headers, body: body) }) }.start()
         }
-        var h: [String: String] = [:]
-        for line in head.split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            h[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return (code, h, String(decoding: data, as: UTF8.self))
+        return (code, responseHeaders(head), String(decoding: data, as: UTF8.self))
     }
+}
+
+/// A response head's header lines by lower-cased name.
+func responseHeaders(_ head: String) -> [String: String] {
+    var h: [String: String] = [:]
+    for line in head.split(separator: "\r\n").dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        h[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return h
 }
 
 /// A whole header line for `raw(...)`.
