@@ -8,6 +8,12 @@ struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
         abstract: "Fleetscope collector: remote-write receiver, TSDB, PromQL API and fleet dashboard.",
+        // `serve` is the default subcommand, so its flags are what `collector --help` readers look for.
+        discussion: """
+            collector [serve] --listen 0.0.0.0:9490 --data-dir ./data [--config collector.yml] [--no-auth]
+            runs the collector; every flag of `serve` is listed by `collector serve --help`.
+            """,
+        version: CollectorVersion.version,
         subcommands: [Serve.self, Token.self, User.self],
         defaultSubcommand: Serve.self
     )

@@ -308,8 +308,8 @@ struct PromAPI: Sendable {
     }
 }
 
-enum CollectorVersion {
-    static let version = "0.1.0"
+public enum CollectorVersion {
+    public static let version = "0.1.0"
 }
 
 extension Duration {

@@ -122,7 +122,7 @@ extension DashboardAssets {
         const rows = (d.clusters || []).map(c => clusterRow(c));
         if (!rows.length) {
           const msg = d.total === 0 && !state.search && !state.health.size && !state.region
-            ? 'No cluster has reported yet. Point an edge scraper\u2019s remote_write at /api/v1/write.'
+            ? 'No cluster has reported yet. Create an ingest token on the collector host (collector token create --data-dir DATA --cluster NAME) and point an edge scraper\u2019s remote_write at /api/v1/write with it (bearer_token).'
             : 'No cluster matches these filters.';
           rows.push(el('tr', {}, el('td', { colspan: COLUMNS.length, class: 'empty', text: msg })));
         }
