@@ -107,14 +107,10 @@ func keepsOrder(_ e: Expr) -> Bool {
     switch e {
     case .paren(let x), .unary(_, let x): return keepsOrder(x)
     case .call(let c):
-        switch c.function {
-        case "sort", "sort_desc": return true
-        case "label_replace", "label_join", "clamp", "clamp_min", "clamp_max", "round", "timestamp", "abs", "ceil", "floor",
-             "exp", "sqrt", "ln", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-             "asinh", "acosh", "atanh", "deg", "rad", "sgn", "day_of_month", "day_of_week", "day_of_year", "days_in_month",
-             "hour", "minute", "month", "year":
-            return c.args.first.map(keepsOrder) ?? false
-        default: return false
+        switch functions[c.function]?.keepsOrder {
+        case .always?: return true
+        case .ofFirstArgument?: return c.args.first.map(keepsOrder) ?? false
+        case .never?, nil: return false
         }
     case .binary(let b):
         // The result follows the "many" side: the vector side against a scalar, else the left
