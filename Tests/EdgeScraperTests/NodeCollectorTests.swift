@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// Parsed exposition keyed by series text, for comparisons.
@@ -112,21 +113,10 @@ struct Scraped {
             Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
             return
         }
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
-        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let port = freePort()
+        let proc = try ChildProcess("node_exporter", binary, ["--web.listen-address=127.0.0.1:\(port)"])
+        defer { proc.stop() }
+        try await waitUntil("node_exporter to listen", seconds: 5) { isListening(port: port) }
         // Our reads bracket theirs, so values that move (counters, gauges on a busy machine)
         // are compared against the range they covered while node_exporter read them.
         let before = try Scraped(try NodeCollector(NodeConfig()).collect())
@@ -178,24 +168,15 @@ struct Scraped {
             Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
             return
         }
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--path.procfs=\(fixturePath("node/proc"))",
-                          "--path.sysfs=\(fixturePath("node/sys"))", "--no-collector.netdev.netlink", "--collector.disable-defaults",
-                          "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.filesystem",
-                          "--collector.diskstats", "--collector.netdev", "--collector.stat"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
-        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        let port = freePort()
+        let proc = try ChildProcess("node_exporter", binary, [
+            "--web.listen-address=127.0.0.1:\(port)", "--path.procfs=\(fixturePath("node/proc"))",
+            "--path.sysfs=\(fixturePath("node/sys"))", "--no-collector.netdev.netlink", "--collector.disable-defaults",
+            "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.filesystem",
+            "--collector.diskstats", "--collector.netdev", "--collector.stat",
+        ])
+        defer { proc.stop() }
+        try await waitUntil("node_exporter to listen", seconds: 5) { isListening(port: port) }
         let theirs = try Scraped(try #require(Loopback.get(port: port, path: "/metrics").flatMap { $0.0 == 200 ? $0.2 : nil }))
         let ours = try Scraped(try fixtureCollector().collect())
         let families = theirs.families { $0.hasPrefix("node_") && !$0.hasPrefix("node_scrape_") && $0 != "node_exporter_build_info" }
