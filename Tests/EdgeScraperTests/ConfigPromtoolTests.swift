@@ -90,11 +90,7 @@ import TestSupport
     ]
 
     @Test(.timeLimit(.minutes(2))) func agreesWithPromtool() throws {
-        let promtool = "/usr/bin/promtool"
-        guard FileManager.default.isExecutableFile(atPath: promtool) else {
-            Issue.record("promtool is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let promtool = installedPeer("/usr/bin/promtool", package: "prometheus") else { return }
         let dir = try tempDir("promtool")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (i, c) in Self.cases.enumerated() {

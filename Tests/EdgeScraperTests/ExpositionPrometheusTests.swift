@@ -60,11 +60,7 @@ import TestSupport
     }()
 
     @Test(.timeLimit(.minutes(1))) func validityMatchesPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
         var routes: [String: (contentType: String, body: [UInt8])] = [:]
         for (i, c) in Self.cases.enumerated() { routes["/m\(i)"] = (c.contentType, c.body) }
         let server = try RecordedServer(routes: routes)
@@ -75,10 +71,7 @@ import TestSupport
         }
         let dir = try tempDir("promexpo")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let cfgPath = dir + "/prometheus.yml"
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
-        let port = freePort()
-        let proc = try ChildProcess("prometheus", binary, ["--config.file=\(cfgPath)", "--storage.tsdb.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)"])
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config)
         defer { proc.stop() }
         func query(_ name: String) -> [String: String] {
             var out: [String: String] = [:]

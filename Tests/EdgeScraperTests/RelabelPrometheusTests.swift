@@ -65,23 +65,13 @@ import TestSupport
     }
 
     @Test(.timeLimit(.minutes(1))) func targetsMatchPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
         let dir = try tempDir("promrelabel")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let cfgPath = dir + "/prometheus.yml"
         let config = Self.config.replacingOccurrences(of: "SDDIR", with: dir)
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
         let sdPath = dir + "/targets.json"
         try Self.sdFile.write(toFile: sdPath, atomically: true, encoding: .utf8)
-        let port = freePort()
-        let proc = try ChildProcess("prometheus", binary, [
-            "--enable-feature=agent", "--config.file=\(cfgPath)", "--storage.agent.path=\(dir)/data",
-            "--web.listen-address=127.0.0.1:\(port)",
-        ])
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config, agent: true)
         defer { proc.stop() }
 
         // Prometheus' scrape manager applies discovered targets every 5 s.

@@ -24,11 +24,7 @@ import TestSupport
     """
 
     @Test(.timeLimit(.minutes(1))) func storedSeriesMatchPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
         let server = try RecordedServer(routes: ["/metrics": ("text/plain; version=0.0.4", Array(Self.body.utf8))])
         defer { server.stop() }
         let config = """
@@ -46,10 +42,7 @@ import TestSupport
         """
         let dir = try tempDir("promscrape")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let cfgPath = dir + "/prometheus.yml"
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
-        let port = freePort()
-        let proc = try ChildProcess("prometheus", binary, ["--config.file=\(cfgPath)", "--storage.tsdb.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)"])
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config)
         defer { proc.stop() }
 
         func stored() -> Set<[String: String]> {

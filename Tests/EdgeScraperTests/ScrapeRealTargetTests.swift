@@ -9,15 +9,8 @@ import TestSupport
 /// prometheus-node-exporter over loopback HTTP.
 @Suite struct ScrapeRealTargetTests {
     @Test(.timeLimit(.minutes(1))) func scrapesRealNodeExporter() async throws {
-        let binary = "/usr/bin/prometheus-node-exporter"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
-            return
-        }
-        let port = freePort()
-        let proc = try ChildProcess("node_exporter", binary, ["--web.listen-address=127.0.0.1:\(port)"])
+        guard case let (proc, port)? = try await startNodeExporter() else { return }
         defer { proc.stop() }
-        try await waitUntil("node_exporter to listen", seconds: 5) { isListening(port: port) }
         let cfg = try ConfigLoader.parse("""
         global: {scrape_interval: 1s, external_labels: {cluster: shop-7}}
         scrape_configs:

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import Synchronization
+import Testing
+import TestSupport
 @testable import EdgeScraper
 
 // Loopback helpers for the scrape-side tests: a tiny blocking HTTP/1.0 server that serves
@@ -140,4 +142,39 @@ final class RequestLog: Sendable {
 
 func fixturePath(_ rel: String, file: String = #filePath) -> String {
     URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(rel).path
+}
+
+/// The Debian peer at `path`, or nil with an issue saying what to install (the test then stops).
+func installedPeer(_ path: String, package: String) -> String? {
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        Issue.record("\(path) is not installed (apt-get install \(package))")
+        return nil
+    }
+    return path
+}
+
+/// Debian's prometheus-node-exporter on a free loopback port, once it listens; nil when it is
+/// not installed.
+func startNodeExporter(_ args: [String] = []) async throws -> (ChildProcess, port: Int)? {
+    guard let binary = installedPeer("/usr/bin/prometheus-node-exporter", package: "prometheus-node-exporter") else { return nil }
+    let port = freePort()
+    let proc = try ChildProcess("node_exporter", binary, ["--web.listen-address=127.0.0.1:\(port)"] + args)
+    do {
+        try await waitUntil("node_exporter to listen", seconds: 5) { isListening(port: port) }
+    } catch {
+        proc.stop()
+        throw error
+    }
+    return (proc, port)
+}
+
+/// Prometheus (`binary`) on a free loopback port with `config` as `dir`/prometheus.yml and its
+/// storage (the agent's WAL in agent mode) under `dir`/data.
+func startPrometheus(_ binary: String, dir: String, config: String, agent: Bool = false) throws -> (ChildProcess, port: Int) {
+    let cfgPath = dir + "/prometheus.yml"
+    try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
+    let port = freePort()
+    let storage = agent ? ["--enable-feature=agent", "--storage.agent.path=\(dir)/data"] : ["--storage.tsdb.path=\(dir)/data"]
+    let proc = try ChildProcess("prometheus", binary, ["--config.file=\(cfgPath)", "--web.listen-address=127.0.0.1:\(port)"] + storage)
+    return (proc, port)
 }
