@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "collector", targets: ["CollectorCLI"]),
         .executable(name: "edge-scraper", targets: ["EdgeScraperCLI"]),
+        // For bench/ (fleetbench): the wire, storage and query engine without the server stack.
+        .library(name: "FleetscopeBenchSupport", targets: ["RemoteWrite", "Storage", "TSDB", "PromQL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -28,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
+        // The reference decoder the tests compare WireDecoder against: only test targets use it,
+        // so the shipped binaries do not link protobuf-c.
         .target(name: "RemoteWireC", dependencies: ["CProtobufC"]),
         // RE2 (libre2-dev) behind a small C shim: every user-supplied regex is matched in linear time
         // with Prometheus' syntax. The archive is linked in, so the binaries need no libre2 at run time.
@@ -37,7 +41,7 @@ let package = Package(
         ]),
 
         // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
-        .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
+        .target(name: "RemoteWrite", dependencies: ["CSnappy", "Storage"]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
@@ -86,15 +90,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections"])]),
 
+        // What several test targets share: free ports, child processes stopped by PID with bounded
+        // waits, tools run to completion, temp dirs, HTTP and remote-write clients. Tests only.
+        .target(name: "TestSupport", dependencies: ["RemoteWrite", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC"]),
-        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage"]),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB",
+        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC", "TestSupport"]),
+        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage", "TestSupport"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite", "TestSupport"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB", "TestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
-        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "TestSupport"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
-        .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage", "TestSupport"]),
     ]
 )

@@ -39,7 +39,7 @@ begin() {
 need() { command -v "$1" >/dev/null || { echo "missing $1 (apt-get install -y $2)" >&2; exit 1; }; }
 
 build_fleetbench() {
-    if [ ! -x "$FLEETBENCH" ] || [ -n "$(find "$REPO/bench/Sources" "$REPO/bench/Package.swift" -newer "$FLEETBENCH" 2>/dev/null)" ]; then
+    if [ ! -x "$FLEETBENCH" ] || [ -n "$(find "$REPO/bench/Sources" "$REPO/bench/Package.swift" "$REPO/Sources" "$REPO/Package.swift" -newer "$FLEETBENCH" 2>/dev/null)" ]; then
         echo "# building bench/ (fleetbench)" >&2
         (cd "$REPO/bench" && "$(command -v swift || echo /opt/swift/usr/bin/swift)" build -c release 2>&1 | tail -3) >&2
     fi

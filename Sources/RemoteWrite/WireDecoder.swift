@@ -2,7 +2,7 @@ import Storage
 
 /// Decodes a protobuf `WriteRequest` straight from the request bytes: one pass, no
 /// intermediate message graph, errors that name the byte offset and field.
-/// `ProtobufCDecoder` is the reference it is differentially tested against.
+/// `ProtobufCDecoder` (in the tests) is the reference it is differentially tested against.
 public struct WireDecoder {
     public static func decode(_ bytes: [UInt8]) throws(RemoteWriteError) -> WriteRequest {
         try bytes.withUnsafeBufferPointer { p in Result { () throws(RemoteWriteError) -> WriteRequest in

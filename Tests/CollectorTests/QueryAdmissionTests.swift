@@ -1,6 +1,7 @@
 import Foundation
 import PromQL
 import Testing
+import TestSupport
 
 @testable import Collector
 
@@ -94,8 +95,7 @@ import Testing
     }
 
     @Test func configKeyIsParsedAndChecked() throws {
-        let dir = NSTemporaryDirectory() + "fleetscope-admission-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try tempDir("admission")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/collector.yml"
         try "query:\n  max_concurrency: 3\n  timeout: 5s\n".write(toFile: path, atomically: true, encoding: .utf8)

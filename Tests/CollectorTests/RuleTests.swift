@@ -3,6 +3,7 @@ import PromQL
 import Storage
 import Testing
 import TSDB
+import TestSupport
 
 @testable import Collector
 
@@ -74,21 +75,14 @@ import TSDB
             "groups:\n  - name: a\n    rules:\n      - record: x\n        alert: y\n        expr: up\n",
             "groups:\n  - name: a\n    rules:\n      - record: 1bad\n        expr: up\n",
         ]
-        let dir = NSTemporaryDirectory() + "fleetscope-rules-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try tempDir("rules")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (i, text) in files.enumerated() {
             let path = "\(dir)/r\(i).yml"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: promtool)
-            p.arguments = ["check", "rules", path]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
+            let theirs = try runTool(promtool, ["check", "rules", path]).status == 0
             let ours = (try? RuleFileParser.parse(text, file: path, defaultIntervalMs: 60_000)) != nil
-            #expect(ours == (p.terminationStatus == 0), "promtool \(p.terminationStatus == 0 ? "accepts" : "rejects") r\(i).yml, we \(ours ? "accept" : "reject"):\n\(text)")
+            #expect(ours == theirs, "promtool \(theirs ? "accepts" : "rejects") r\(i).yml, we \(ours ? "accept" : "reject"):\n\(text)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 
 /// A private CA, a second CA and certificates made with `scripts/make-certs.sh` (openssl) for
 /// one test: the server certificate is for 127.0.0.1 (IP SAN), clients name clusters.
@@ -32,28 +33,6 @@ struct TestPKI {
 
     /// `--cert/--key` for curl.
     func client(_ name: String) -> [String] { ["--cert", path(name + ".crt"), "--key", path(name + ".key")] }
-}
-
-/// Runs a tool on a thread of its own: waiting for it on the cooperative pool could starve the
-/// in-process server that has to answer it.
-func runTool(_ path: String, _ args: [String]) async throws -> (status: Int32, out: String, err: String) {
-    try await withCheckedThrowingContinuation { c in
-        Thread {
-            c.resume(with: Result {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: path)
-                p.arguments = args
-                let out = Pipe(), err = Pipe()
-                p.standardOutput = out
-                p.standardError = err
-                try p.run()
-                let o = out.fileHandleForReading.readDataToEndOfFile()
-                let e = err.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-            })
-        }.start()
-    }
 }
 
 /// curl with a bounded time; `-w` appends the status code on the last line of stdout.

@@ -2,6 +2,7 @@ import Foundation
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 @testable import Collector
 
@@ -176,8 +177,7 @@ struct TLSTests {
     }
 
     @Test func tlsSectionOfCollectorYml() throws {
-        let dir = NSTemporaryDirectory() + "fleetscope-tlsconf-\(UUID().uuidString.prefix(6))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try tempDir("tlsconf")
         func parse(_ yaml: String) throws -> TLSOptions? {
             try yaml.write(toFile: dir + "/collector.yml", atomically: true, encoding: .utf8)
             var o = CollectorOptions()

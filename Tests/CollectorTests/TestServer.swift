@@ -3,6 +3,7 @@ import Logging
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -57,15 +58,10 @@ final class TestServer: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     func write(_ req: WriteRequest, token: String? = nil, encoding: String? = "snappy", body: [UInt8]? = nil) async throws -> (Int, String) {
-        var r = URLRequest(url: URL(string: base + "/api/v1/write")!)
-        r.httpMethod = "POST"
-        r.httpBody = Data(body ?? WireEncoder.encodeCompressed(req))
-        if let encoding { r.setValue(encoding, forHTTPHeaderField: "Content-Encoding") }
-        r.setValue("application/x-protobuf", forHTTPHeaderField: "Content-Type")
-        r.setValue("0.1.0", forHTTPHeaderField: "X-Prometheus-Remote-Write-Version")
-        if let token { r.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, resp) = try await URLSession.shared.data(for: r)
-        return ((resp as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+        var headers = HTTP.remoteWriteHeaders
+        headers["Content-Encoding"] = encoding
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        return try await HTTP.post(base + "/api/v1/write", body: Data(body ?? WireEncoder.encodeCompressed(req)), headers: headers)
     }
 
     func get(_ path: String, user: String? = nil, password: String? = nil) async throws -> (Int, [String: Any]) {
@@ -167,11 +163,6 @@ func rawRequest(port: Int, method: String, path: String, headers: [String], body
     let head = String(decoding: resp[..<sep.lowerBound], as: UTF8.self)
     let code = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
     return (code, head, Data(resp[sep.upperBound...]))
-}
-
-struct TestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 func series(_ name: String, _ labels: [String: String] = [:], _ samples: [(Int64, Double)]) -> TimeSeries {

@@ -3,6 +3,7 @@ import GRDB
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 @testable import Collector
 
@@ -112,7 +113,5 @@ import Testing
 }
 
 func tempDataDir() throws -> String {
-    let dir = NSTemporaryDirectory() + "fleetscope-test-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    try tempDir("test")
 }

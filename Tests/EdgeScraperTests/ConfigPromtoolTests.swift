@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import EdgeScraper
 
 /// The real peer for config validation: Prometheus' own `promtool check config` (2.42, from
@@ -89,27 +90,15 @@ import Testing
     ]
 
     @Test(.timeLimit(.minutes(2))) func agreesWithPromtool() throws {
-        let promtool = "/usr/bin/promtool"
-        guard FileManager.default.isExecutableFile(atPath: promtool) else {
-            Issue.record("promtool is not installed (apt-get install prometheus)")
-            return
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgecore-promtool-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        guard let promtool = installedPeer("/usr/bin/promtool", package: "prometheus") else { return }
+        let dir = try tempDir("promtool")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         for (i, c) in Self.cases.enumerated() {
-            let path = dir.appendingPathComponent("c\(i).yml").path
+            let path = dir + "/c\(i).yml"
             try c.yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: promtool)
-            p.arguments = ["check", "config", "--syntax-only", path]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            let promtoolOK = p.terminationStatus == 0
+            let r = try runTool(promtool, ["check", "config", "--syntax-only", path])
+            let text = r.out + r.err
+            let promtoolOK = r.status == 0
             var ours: String? = nil
             do { _ = try ConfigLoader.parse(c.yaml, file: "c\(i).yml") } catch { ours = "\(error)" }
             #expect(promtoolOK == c.valid, "\(c.name): promtool says \(promtoolOK ? "valid" : "invalid"): \(text)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// Which expositions are valid is decided by the real peer: Prometheus 2.42 scrapes each body
@@ -59,11 +60,7 @@ import Storage
     }()
 
     @Test(.timeLimit(.minutes(1))) func validityMatchesPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
         var routes: [String: (contentType: String, body: [UInt8])] = [:]
         for (i, c) in Self.cases.enumerated() { routes["/m\(i)"] = (c.contentType, c.body) }
         let server = try RecordedServer(routes: routes)
@@ -72,23 +69,10 @@ import Storage
         for i in Self.cases.indices {
             config += "- job_name: c\(i)\n  metrics_path: /m\(i)\n  static_configs: [{targets: ['127.0.0.1:\(server.port)']}]\n"
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgecore-promexpo-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cfgPath = dir.appendingPathComponent("prometheus.yml").path
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--config.file=\(cfgPath)", "--storage.tsdb.path=\(dir.path)/data", "--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
+        let dir = try tempDir("promexpo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config)
+        defer { proc.stop() }
         func query(_ name: String) -> [String: String] {
             var out: [String: String] = [:]
             if let r = Loopback.get(port: port, path: "/api/v1/query?query=\(name)"), r.0 == 200,

@@ -1,5 +1,6 @@
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 @Suite struct ExpositionTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// Parsed exposition keyed by series text, for comparisons.
@@ -107,26 +108,8 @@ struct Scraped {
     /// The proof: the real prometheus-node-exporter (Debian's 1.5) and our collector read the
     /// same machine at the same moment and must agree on names, label sets, HELP/TYPE and values.
     @Test(.timeLimit(.minutes(1))) func matchesRealNodeExporter() async throws {
-        let binary = "/usr/bin/prometheus-node-exporter"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
-            return
-        }
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
-        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        guard case let (proc, port)? = try await startNodeExporter() else { return }
+        defer { proc.stop() }
         // Our reads bracket theirs, so values that move (counters, gauges on a busy machine)
         // are compared against the range they covered while node_exporter read them.
         let before = try Scraped(try NodeCollector(NodeConfig()).collect())
@@ -173,29 +156,13 @@ struct Scraped {
     /// Same input, same output: node_exporter reads our fixture /proc through --path.procfs,
     /// so every value must match exactly (filesystem space comes from the live root and moves).
     @Test(.timeLimit(.minutes(1))) func matchesNodeExporterOnTheFixtureTree() async throws {
-        let binary = "/usr/bin/prometheus-node-exporter"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
-            return
-        }
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)", "--path.procfs=\(fixturePath("node/proc"))",
-                          "--path.sysfs=\(fixturePath("node/sys"))", "--no-collector.netdev.netlink", "--collector.disable-defaults",
-                          "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.filesystem",
-                          "--collector.diskstats", "--collector.netdev", "--collector.stat"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
-        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        guard case let (proc, port)? = try await startNodeExporter([
+            "--path.procfs=\(fixturePath("node/proc"))",
+            "--path.sysfs=\(fixturePath("node/sys"))", "--no-collector.netdev.netlink", "--collector.disable-defaults",
+            "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.filesystem",
+            "--collector.diskstats", "--collector.netdev", "--collector.stat",
+        ]) else { return }
+        defer { proc.stop() }
         let theirs = try Scraped(try #require(Loopback.get(port: port, path: "/metrics").flatMap { $0.0 == 200 ? $0.2 : nil }))
         let ours = try Scraped(try fixtureCollector().collect())
         let families = theirs.families { $0.hasPrefix("node_") && !$0.hasPrefix("node_scrape_") && $0 != "node_exporter_build_info" }

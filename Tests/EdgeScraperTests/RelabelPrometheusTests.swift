@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// Relabeling and target building against the real peer: Prometheus 2.42 (agent mode) loads the
@@ -64,32 +65,14 @@ import Storage
     }
 
     @Test(.timeLimit(.minutes(1))) func targetsMatchPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgecore-prom-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cfgPath = dir.appendingPathComponent("prometheus.yml").path
-        let config = Self.config.replacingOccurrences(of: "SDDIR", with: dir.path)
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
-        let sdPath = dir.appendingPathComponent("targets.json").path
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
+        let dir = try tempDir("promrelabel")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = Self.config.replacingOccurrences(of: "SDDIR", with: dir)
+        let sdPath = dir + "/targets.json"
         try Self.sdFile.write(toFile: sdPath, atomically: true, encoding: .utf8)
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--enable-feature=agent", "--config.file=\(cfgPath)", "--storage.agent.path=\(dir.path)/data",
-                          "--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config, agent: true)
+        defer { proc.stop() }
 
         // Prometheus' scrape manager applies discovered targets every 5 s.
         var theirs: [Seen] = []

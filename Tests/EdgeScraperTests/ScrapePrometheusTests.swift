@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// Scrape-side label semantics against the real peer: Prometheus 2.42 scrapes a recorded
@@ -23,11 +24,7 @@ import Storage
     """
 
     @Test(.timeLimit(.minutes(1))) func storedSeriesMatchPrometheus() async throws {
-        let binary = "/usr/bin/prometheus"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus is not installed (apt-get install prometheus)")
-            return
-        }
+        guard let binary = installedPeer("/usr/bin/prometheus", package: "prometheus") else { return }
         let server = try RecordedServer(routes: ["/metrics": ("text/plain; version=0.0.4", Array(Self.body.utf8))])
         defer { server.stop() }
         let config = """
@@ -43,23 +40,10 @@ import Storage
           honor_labels: true
           static_configs: [{targets: ['localhost:\(server.port)']}]
         """
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("edgecore-promscrape-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cfgPath = dir.appendingPathComponent("prometheus.yml").path
-        try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--config.file=\(cfgPath)", "--storage.tsdb.path=\(dir.path)/data", "--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
+        let dir = try tempDir("promscrape")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (proc, port) = try startPrometheus(binary, dir: dir, config: config)
+        defer { proc.stop() }
 
         func stored() -> Set<[String: String]> {
             guard let r = Loopback.get(port: port, path: "/api/v1/series?match%5B%5D=%7B__name__%3D~%22.%2B%22%7D"), r.0 == 200,

@@ -2,32 +2,15 @@ import Foundation
 import Logging
 import Testing
 import Storage
+import TestSupport
 @testable import EdgeScraper
 
 /// The scrape path end to end against a real peer: the scrape manager scrapes a real
 /// prometheus-node-exporter over loopback HTTP.
 @Suite struct ScrapeRealTargetTests {
     @Test(.timeLimit(.minutes(1))) func scrapesRealNodeExporter() async throws {
-        let binary = "/usr/bin/prometheus-node-exporter"
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("prometheus-node-exporter is not installed (apt-get install prometheus-node-exporter)")
-            return
-        }
-        let port = Loopback.freePort()
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: binary)
-        proc.arguments = ["--web.listen-address=127.0.0.1:\(port)"]
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        let pid = proc.processIdentifier
-        defer {
-            kill(pid, SIGTERM)
-            proc.waitUntilExit()
-        }
-        for _ in 0..<100 where Loopback.connect(port: port).map({ close($0); return true }) != true {
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
+        guard case let (proc, port)? = try await startNodeExporter() else { return }
+        defer { proc.stop() }
         let cfg = try ConfigLoader.parse("""
         global: {scrape_interval: 1s, external_labels: {cluster: shop-7}}
         scrape_configs:

@@ -1,31 +1,20 @@
 import Foundation
 import Glibc
 import Synchronization
+import Testing
+import TestSupport
 @testable import EdgeScraper
 
 // Loopback helpers for the scrape-side tests: a tiny blocking HTTP/1.0 server that serves
 // recorded responses, and a matching client. Everything binds to 127.0.0.1 only.
 
 enum Loopback {
-    static func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return UInt16(bigEndian: addr.sin_port)
-    }
-
-    static func connect(port: UInt16) -> Int32? {
+    static func connect(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = port.bigEndian
+        addr.sin_port = UInt16(port).bigEndian
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
@@ -54,7 +43,7 @@ enum Loopback {
     }
 
     /// GET over HTTP/1.0: (status, headers, body).
-    static func get(port: UInt16, path: String, headers: [(String, String)] = []) -> (Int, [(name: String, value: String)], [UInt8])? {
+    static func get(port: Int, path: String, headers: [(String, String)] = []) -> (Int, [(name: String, value: String)], [UInt8])? {
         guard let fd = connect(port: port) else { return nil }
         defer { close(fd) }
         var req = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n"
@@ -80,7 +69,7 @@ struct LoopbackClient: HTTPTransport {
         var path = url.path.isEmpty ? "/" : url.path
         if let q = url.query { path += "?" + q }
         let headers = request.headers.map { ($0.name, $0.value) }
-        guard let (status, hs, body) = Loopback.get(port: UInt16(port), path: path, headers: headers) else {
+        guard let (status, hs, body) = Loopback.get(port: port, path: path, headers: headers) else {
             throw TargetError(message: "connection to \(request.url) failed")
         }
         return HTTPResponse(status: status, headers: hs, body: body)
@@ -153,4 +142,39 @@ final class RequestLog: Sendable {
 
 func fixturePath(_ rel: String, file: String = #filePath) -> String {
     URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(rel).path
+}
+
+/// The Debian peer at `path`, or nil with an issue saying what to install (the test then stops).
+func installedPeer(_ path: String, package: String) -> String? {
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        Issue.record("\(path) is not installed (apt-get install \(package))")
+        return nil
+    }
+    return path
+}
+
+/// Debian's prometheus-node-exporter on a free loopback port, once it listens; nil when it is
+/// not installed.
+func startNodeExporter(_ args: [String] = []) async throws -> (ChildProcess, port: Int)? {
+    guard let binary = installedPeer("/usr/bin/prometheus-node-exporter", package: "prometheus-node-exporter") else { return nil }
+    let port = freePort()
+    let proc = try ChildProcess("node_exporter", binary, ["--web.listen-address=127.0.0.1:\(port)"] + args)
+    do {
+        try await waitUntil("node_exporter to listen", seconds: 5) { isListening(port: port) }
+    } catch {
+        proc.stop()
+        throw error
+    }
+    return (proc, port)
+}
+
+/// Prometheus (`binary`) on a free loopback port with `config` as `dir`/prometheus.yml and its
+/// storage (the agent's WAL in agent mode) under `dir`/data.
+func startPrometheus(_ binary: String, dir: String, config: String, agent: Bool = false) throws -> (ChildProcess, port: Int) {
+    let cfgPath = dir + "/prometheus.yml"
+    try config.write(toFile: cfgPath, atomically: true, encoding: .utf8)
+    let port = freePort()
+    let storage = agent ? ["--enable-feature=agent", "--storage.agent.path=\(dir)/data"] : ["--storage.tsdb.path=\(dir)/data"]
+    let proc = try ChildProcess("prometheus", binary, ["--config.file=\(cfgPath)", "--web.listen-address=127.0.0.1:\(port)"] + storage)
+    return (proc, port)
 }

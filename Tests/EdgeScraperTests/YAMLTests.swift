@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import EdgeScraper
 
 @Suite struct YAMLTests {
@@ -172,18 +173,5 @@ import Testing
         var deep = ""
         for d in 0..<5_000 { deep += String(repeating: " ", count: d) + "k\(d):\n" }
         #expect(throws: YAMLError.self) { try YAML.parse(deep) }
-    }
-}
-
-/// Deterministic PRNG so fuzz failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

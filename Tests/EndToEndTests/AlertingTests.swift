@@ -2,6 +2,7 @@ import Foundation
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 /// Alerting rules end to end: the collector evaluates a Prometheus rule file over remote-written
 /// data and delivers the alert both through a real Alertmanager (v2 API; Alertmanager then calls
@@ -33,15 +34,13 @@ struct AlertingTests {
     static func write(_ url: String, value: Double, at t: Int64) async throws {
         let req = WriteRequest(timeseries: [TimeSeries(labels: [Label("__name__", "edge_temp_celsius"), Label("cluster", "store-1")],
                                                        samples: [Sample(t: t, v: value)])])
-        let (code, body) = try await E2E.post(url + "/api/v1/write", body: Data(WireEncoder.encodeCompressed(req)), headers: [
-            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-        ])
+        let (code, body) = try await HTTP.remoteWrite(url + "/api/v1/write", req)
         #expect(code == 204, "remote-write: \(code) \(body)")
     }
 
     @Test func firingAndResolvedThroughAlertmanagerAndWebhook() async throws {
-        let dir = try E2E.tempDir("alerting")
-        let hookPort = E2E.freePort(), amPort = E2E.freePort(), collPort = E2E.freePort()
+        let dir = try tempDir("e2e-alerting")
+        let hookPort = freePort(), amPort = freePort(), collPort = freePort()
         let log = dir + "/hook.jsonl"
         let hook = try ChildProcess("receiver", "/usr/bin/python3", ["-c", Self.receiver, String(hookPort), log], logDir: dir)
         defer { hook.stop() }
@@ -81,14 +80,14 @@ struct AlertingTests {
         ], logDir: dir)
         defer { coll.stop() }
         let url = "http://127.0.0.1:\(collPort)"
-        try await E2E.waitUntil("collector to be ready") { await E2E.get(url + "/-/ready")?.0 == 200 }
-        try await E2E.waitUntil("Alertmanager to be ready", seconds: 60) { await E2E.get("http://127.0.0.1:\(amPort)/-/ready")?.0 == 200 }
+        try await waitUntil("collector to be ready") { await HTTP.get(url + "/-/ready")?.0 == 200 }
+        try await waitUntil("Alertmanager to be ready", seconds: 60) { await HTTP.get("http://127.0.0.1:\(amPort)/-/ready")?.0 == 200 }
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         try await Self.write(url, value: 80, at: now)
 
         // Firing: once through Alertmanager, once straight from the collector.
-        try await E2E.waitUntil("the firing alert through Alertmanager and the direct webhook", seconds: 60) {
+        try await waitUntil("the firing alert through Alertmanager and the direct webhook", seconds: 60) {
             !Self.messages(log, path: "/am").isEmpty && !Self.messages(log, path: "/direct").isEmpty
         }
         for path in ["/am", "/direct"] {
@@ -105,31 +104,31 @@ struct AlertingTests {
         #expect(amAlert?["fingerprint"] as? String == ourAlert?["fingerprint"] as? String, "fingerprints as Alertmanager computes them")
 
         // The Prometheus API shows it, and ALERTS and the recording rule are queryable.
-        let alerts = try await E2E.getJSON(url + "/api/v1/alerts")
+        let alerts = try await HTTP.getJSON(url + "/api/v1/alerts")
         let listed = ((alerts["data"] as? [String: Any])?["alerts"] as? [[String: Any]]) ?? []
         #expect(listed.first?["state"] as? String == "firing", "\(alerts)")
         #expect(listed.first?["value"] as? String == "8e+01")
-        let rules = try await E2E.getJSON(url + "/api/v1/rules")
+        let rules = try await HTTP.getJSON(url + "/api/v1/rules")
         let group = (((rules["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []).first
         #expect((group?["rules"] as? [[String: Any]])?.map { $0["type"] as? String ?? "" } == ["alerting", "recording"])
         #expect((group?["rules"] as? [[String: Any]])?.first?["state"] as? String == "firing")
         let q = "ALERTS{alertstate=\"firing\"}".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let alertsSeries = try await E2E.getJSON(url + "/api/v1/query?query=\(q)")
+        let alertsSeries = try await HTTP.getJSON(url + "/api/v1/query?query=\(q)")
         #expect(((alertsSeries["data"] as? [String: Any])?["result"] as? [Any])?.count == 1, "\(alertsSeries)")
         let rq = "cluster:edge_temp_celsius:max".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let recorded = try await E2E.getJSON(url + "/api/v1/query?query=\(rq)")
+        let recorded = try await HTTP.getJSON(url + "/api/v1/query?query=\(rq)")
         let rv = (((recorded["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first?["value"] as? [Any])?.last as? String
         #expect(rv == "80", "\(recorded)")
 
         // The fleet registry counts the firing alert against its cluster.
-        let fleet = try await E2E.getJSON(url + "/api/v1/fleet/clusters/store-1")
+        let fleet = try await HTTP.getJSON(url + "/api/v1/fleet/clusters/store-1")
         let entry = (fleet["data"] as? [String: Any]) ?? [:]
         #expect(entry["alerts_firing"] as? Int == 1, "\(fleet)")
         #expect(entry["health"] as? String == "degraded", "\(fleet)")
 
         // Resolved: the temperature drops; both receivers hear it.
         try await Self.write(url, value: 20, at: Int64(Date().timeIntervalSince1970 * 1000))
-        try await E2E.waitUntil("the resolution through Alertmanager and the direct webhook", seconds: 60) {
+        try await waitUntil("the resolution through Alertmanager and the direct webhook", seconds: 60) {
             Self.messages(log, path: "/am").contains { $0["status"] as? String == "resolved" }
                 && Self.messages(log, path: "/direct").contains { $0["status"] as? String == "resolved" }
         }

@@ -1,20 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What an operator types first: `--version` and `--help` on both binaries.
 @Suite(.timeLimit(.minutes(1)))
 struct CLITests {
+    /// Exit status and everything printed (stdout, then stderr).
     static func run(_ binary: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try E2E.binary(binary))
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self))
+        let r = try runTool(try E2E.binary(binary), args)
+        return (r.status, r.out + r.err)
     }
 
     @Test(arguments: ["collector", "edge-scraper"])

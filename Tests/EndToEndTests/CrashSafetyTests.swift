@@ -2,6 +2,7 @@ import Foundation
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 /// Nothing acknowledged is lost: writers get 204s while the collector is SIGKILLed; after a
 /// restart on the same data dir every acknowledged sample is there. Then the WAL's tail is
@@ -19,15 +20,15 @@ struct CrashSafetyTests {
     }
 
     @Test func acknowledgedSamplesSurviveKill9AndGarbledWAL() async throws {
-        let dir = try E2E.tempDir("crash")
+        let dir = try tempDir("e2e-crash")
         let data = dir + "/data"
         var acked = Set<Ack>()
         for round in 0..<3 {
-            let port = E2E.freePort()
+            let port = freePort()
             let coll = try ChildProcess("collector-\(round)", try E2E.binary("collector"),
                                         ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth", "--retention", "36500d"], logDir: dir)
             let url = "http://127.0.0.1:\(port)"
-            try await E2E.waitUntil("collector to start (round \(round))") { await E2E.get(url + "/-/ready")?.0 == 200 }
+            try await waitUntil("collector to start (round \(round))") { await HTTP.get(url + "/-/ready")?.0 == 200 }
             // Everything acknowledged so far must have survived the previous kill.
             try await Self.verify(acked, url)
 
@@ -37,10 +38,8 @@ struct CrashSafetyTests {
                         var mine: [Ack] = []
                         for b in 0..<1000 {
                             let batch = round * 1000 + b
-                            let body = Data(WireEncoder.encodeCompressed(Self.request(writer: w, batch: batch)))
-                            guard let (code, _) = try? await E2E.post(url + "/api/v1/write", body: body, headers: [
-                                "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-                            ]) else { break }
+                            let req = Self.request(writer: w, batch: batch)
+                            guard let (code, _) = try? await HTTP.remoteWrite(url + "/api/v1/write", req) else { break }
                             if code == 204 { mine.append(Ack(writer: w, batch: batch)) }
                         }
                         return mine
@@ -68,12 +67,12 @@ struct CrashSafetyTests {
         h.write(Data((0..<300).map { _ in UInt8.random(in: 0...255) }))
         try h.close()
 
-        let port = E2E.freePort()
+        let port = freePort()
         let coll = try ChildProcess("collector-final", try E2E.binary("collector"),
                                     ["--listen", "127.0.0.1:\(port)", "--data-dir", data, "--no-auth", "--retention", "36500d"], logDir: dir)
         defer { coll.stop() }
         let url = "http://127.0.0.1:\(port)"
-        try await E2E.waitUntil("collector to start after WAL damage") { await E2E.get(url + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector to start after WAL damage") { await HTTP.get(url + "/-/ready")?.0 == 200 }
         try await Self.verify(acked, url)
     }
 
@@ -82,7 +81,7 @@ struct CrashSafetyTests {
         guard let maxBatch = acked.map(\.batch).max() else { return }
         let end = Int64(maxBatch * 5 + 5)
         let q = "crash_test[\(end + 10)s]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let json = try await E2E.getJSON("\(url)/api/v1/query?query=\(q)&time=\(end)")
+        let json = try await HTTP.getJSON("\(url)/api/v1/query?query=\(q)&time=\(end)")
         let result = ((json["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
         var have: [String: Set<Int64>] = [:]
         for r in result {

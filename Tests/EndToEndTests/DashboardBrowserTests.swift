@@ -2,6 +2,7 @@ import Foundation
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 /// The dashboard in real headless Chromium against a real collector fed by `edge-scraper simulate`:
 /// what a person would see, checked through the DOM the pages build (data-* attributes), plus
@@ -13,9 +14,9 @@ struct DashboardBrowserTests {
 
     @Test(.enabled(if: DashboardBrowserTests.chromium != nil, "chromium is not installed: apt-get install -y chromium (make test installs it)"))
     func fleetPagesRenderTheSimulatedFleet() async throws {
-        let dir = try E2E.tempDir("dashboard")
+        let dir = try tempDir("e2e-dashboard")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = E2E.freePort()
+        let port = freePort()
         let base = "http://127.0.0.1:\(port)"
         let config = dir + "/collector.yml"
         try """
@@ -44,7 +45,7 @@ struct DashboardBrowserTests {
                                          ["--no-auth", "--listen", "127.0.0.1:\(port)", "--data-dir", dir + "/data", "--config", config],
                                          logDir: dir)
         defer { collector.stop() }
-        try await E2E.waitUntil("collector ready") { await E2E.get(base + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector ready") { await HTTP.get(base + "/-/ready")?.0 == 200 }
 
         let sim = try ChildProcess("simulate", try E2E.binary("edge-scraper"),
                                    ["simulate", "--clusters", "30", "--series-per-cluster", "50", "--remote-write", base + "/api/v1/write",
@@ -55,9 +56,9 @@ struct DashboardBrowserTests {
         // The registry refreshes every 5 s: wait until it knows the whole fleet and has seen a failure.
         var failing: [String] = []
         do {
-            try await E2E.waitUntil("the fleet registry to list 30 clusters, some down or degraded", seconds: 90) {
-                guard let d = try? await E2E.getJSON(base + "/api/v1/fleet/clusters?health=down,degraded&limit=100")["data"] as? [String: Any],
-                      let s = try? await E2E.getJSON(base + "/api/v1/fleet/summary")["data"] as? [String: Any],
+            try await waitUntil("the fleet registry to list 30 clusters, some down or degraded", seconds: 90) {
+                guard let d = try? await HTTP.getJSON(base + "/api/v1/fleet/clusters?health=down,degraded&limit=100")["data"] as? [String: Any],
+                      let s = try? await HTTP.getJSON(base + "/api/v1/fleet/summary")["data"] as? [String: Any],
                       (s["total"] as? Int) == 30, let list = d["clusters"] as? [[String: Any]], !list.isEmpty else { return false }
                 failing = list.compactMap { $0["cluster"] as? String }
                 return true
@@ -74,7 +75,7 @@ struct DashboardBrowserTests {
         // and go every few seconds, so compare with what the API said just before the page loaded.
         var overview = "", rows: [[String]] = [], health: [String: String] = [:]
         for _ in 0..<4 {
-            if let d = try? await E2E.getJSON(base + "/api/v1/fleet/clusters?health=down,degraded&limit=100")["data"] as? [String: Any],
+            if let d = try? await HTTP.getJSON(base + "/api/v1/fleet/clusters?health=down,degraded&limit=100")["data"] as? [String: Any],
                let list = d["clusters"] as? [[String: Any]], !list.isEmpty {
                 failing = list.compactMap { $0["cluster"] as? String }
             }
@@ -114,7 +115,7 @@ struct DashboardBrowserTests {
 
         // A bad query shows the API's own error text.
         let bad = "sum(rate(up[5m]"
-        let apiError = try await E2E.getJSON(base + "/api/v1/query?query=" + bad.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        let apiError = try await HTTP.getJSON(base + "/api/v1/query?query=" + bad.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
         let errorText = try #require(apiError["error"] as? String)
         let errorPage = try await Browser.dumpDOM(base + "/explore?tab=table&expr=" + bad.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!, dir: dir)
         let escaped = errorText.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
@@ -196,11 +197,10 @@ struct DashboardBrowserTests {
         let write = WriteRequest(timeseries: [TimeSeries(
             labels: [Label("__name__", "up"), Label("cluster", evil), Label("instance", "x:1"), Label("job", "node"), Label("region", "eu-west")],
             samples: [Sample(t: now, v: 1)])])
-        let (code, msg) = try await E2E.post(base + "/api/v1/write", body: Data(WireEncoder.encodeCompressed(write)),
-                                             headers: ["Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"])
+        let (code, msg) = try await HTTP.remoteWrite(base + "/api/v1/write", write)
         #expect(code == 204, "\(msg)")
-        try await E2E.waitUntil("the registry to list the odd cluster", seconds: 30) {
-            let d = try? await E2E.getJSON(base + "/api/v1/fleet/clusters?search=img")["data"] as? [String: Any]
+        try await waitUntil("the registry to list the odd cluster", seconds: 30) {
+            let d = try? await HTTP.getJSON(base + "/api/v1/fleet/clusters?search=img")["data"] as? [String: Any]
             return (d?["total"] as? Int) == 1
         }
         try dt.open(base + "/?q=img")
@@ -226,7 +226,7 @@ struct DashboardBrowserTests {
 /// One headless Chromium run per page, bounded in time and killed by PID if it hangs.
 enum Browser {
     static func run(_ args: [String], dir: String, seconds: Double = 120) async throws -> String {
-        guard let chromium = DashboardBrowserTests.chromium else { throw E2EError("chromium is not installed") }
+        guard let chromium = DashboardBrowserTests.chromium else { throw TestError("chromium is not installed") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: chromium)
         let profile = dir + "/chromium-profile-\(UUID().uuidString.prefix(8))"
@@ -244,14 +244,14 @@ enum Browser {
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            throw E2EError("chromium \(args.last ?? "") did not finish within \(Int(seconds)) s")
+            throw TestError("chromium \(args.last ?? "") did not finish within \(Int(seconds)) s")
         }
         return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
     }
 
     static func dumpDOM(_ url: String, dir: String) async throws -> String {
         let dom = try await run(["--window-size=1400,1000", "--dump-dom", url], dir: dir)
-        if dom.isEmpty { throw E2EError("chromium printed no DOM for \(url)") }
+        if dom.isEmpty { throw TestError("chromium printed no DOM for \(url)") }
         return dom
     }
 
@@ -277,7 +277,7 @@ final class DevTools {
                     "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--remote-debugging-pipe", "--window-size=1400,1000",
                     "about:blank"]
         var commands: [Int32] = [0, 0], replies: [Int32] = [0, 0]
-        guard pipe(&commands) == 0, pipe(&replies) == 0 else { throw E2EError("pipe() failed: \(errno)") }
+        guard pipe(&commands) == 0, pipe(&replies) == 0 else { throw TestError("pipe() failed: \(errno)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -291,7 +291,7 @@ final class DevTools {
         var p: pid_t = 0
         let rc = posix_spawn(&p, chromium, &actions, nil, argv, environ)
         Glibc.close(devnull); Glibc.close(commands[0]); Glibc.close(replies[1])
-        guard rc == 0 else { throw E2EError("cannot start \(chromium): posix_spawn \(rc)") }
+        guard rc == 0 else { throw TestError("cannot start \(chromium): posix_spawn \(rc)") }
         pid = p
         toBrowser = commands[1]
         fromBrowser = replies[0]
@@ -313,23 +313,23 @@ final class DevTools {
         var data = try JSONSerialization.data(withJSONObject: m)
         data.append(0)
         let written = data.withUnsafeBytes { write(toBrowser, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw E2EError("DevTools \(method): chromium is gone") }
+        guard written == data.count else { throw TestError("DevTools \(method): chromium is gone") }
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let nul = buffer.firstIndex(of: 0) {
                 let message = Data(buffer[..<nul])
                 buffer.removeFirst(nul + 1)
                 guard let o = try JSONSerialization.jsonObject(with: message) as? [String: Any], (o["id"] as? Int) == nextID else { continue }
-                if let e = o["error"] { throw E2EError("DevTools \(method): \(e)") }
+                if let e = o["error"] { throw TestError("DevTools \(method): \(e)") }
                 return o["result"] as? [String: Any] ?? [:]
             }
             let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { throw E2EError("DevTools \(method): no reply within \(Int(timeout)) s") }
+            guard left > 0 else { throw TestError("DevTools \(method): no reply within \(Int(timeout)) s") }
             var pfd = pollfd(fd: fromBrowser, events: Int16(POLLIN), revents: 0)
             guard poll(&pfd, 1, Int32(left * 1000)) > 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = read(fromBrowser, &chunk, chunk.count)
-            guard n > 0 else { throw E2EError("DevTools \(method): chromium closed its pipe") }
+            guard n > 0 else { throw TestError("DevTools \(method): chromium closed its pipe") }
             buffer += chunk[..<n]
         }
     }
@@ -344,12 +344,12 @@ final class DevTools {
 
     func eval(_ js: String) throws -> Any? {
         let r = try call("Runtime.evaluate", ["expression": js, "awaitPromise": true, "returnByValue": true])
-        if let ex = r["exceptionDetails"] { throw E2EError("page script failed: \(js): \(ex)") }
+        if let ex = r["exceptionDetails"] { throw TestError("page script failed: \(js): \(ex)") }
         return (r["result"] as? [String: Any])?["value"]
     }
 
     func string(_ js: String) throws -> String {
-        guard let v = try eval("String(\(js))") as? String else { throw E2EError("\(js) gave no string") }
+        guard let v = try eval("String(\(js))") as? String else { throw TestError("\(js) gave no string") }
         return v
     }
 
@@ -359,7 +359,7 @@ final class DevTools {
             if (try? string("Boolean(\(js))")) == "true" { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw E2EError("timed out after \(Int(seconds)) s waiting for \(js) on \((try? string("location.href")) ?? "?")")
+        throw TestError("timed out after \(Int(seconds)) s waiting for \(js) on \((try? string("location.href")) ?? "?")")
     }
 
     func rect(_ selector: String) throws -> (x: Double, y: Double, w: Double, h: Double) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The edge scraper against real peers: it scrapes a real prometheus-node-exporter and
 /// remote-writes into a real Prometheus 2.42 (`--web.enable-remote-write-receiver`) and a
@@ -9,7 +10,7 @@ struct EdgeDeliveryTests {
     /// node_exporter with a fixed, small set of collectors so its series set is stable for
     /// the few seconds a test runs (processes coming and going would add and remove series).
     static func startNodeExporter(_ dir: String) throws -> (ChildProcess, Int) {
-        let port = E2E.freePort()
+        let port = freePort()
         let p = try ChildProcess("node_exporter", try E2E.peer("/usr/bin/prometheus-node-exporter", package: "prometheus-node-exporter"), [
             "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults",
             "--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.uname", "--collector.time",
@@ -75,7 +76,7 @@ struct EdgeDeliveryTests {
 
     /// The edge scraper's own gauge/counter value from its /metrics (summed over label sets).
     static func ownMetric(_ port: Int, _ name: String, where filter: String = "") async -> Double? {
-        guard let (code, data) = await E2E.get("http://127.0.0.1:\(port)/metrics"), code == 200 else { return nil }
+        guard let (code, data) = await HTTP.get("http://127.0.0.1:\(port)/metrics"), code == 200 else { return nil }
         var sum = 0.0
         var found = false
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
@@ -91,9 +92,9 @@ struct EdgeDeliveryTests {
     /// Raw samples from Prometheus through an instant query of a range selector.
     static func promSamples(_ port: Int, _ selector: String) async throws -> Stored {
         let q = "\(selector)[10m]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let json = try await E2E.getJSON("http://127.0.0.1:\(port)/api/v1/query?query=\(q)")
+        let json = try await HTTP.getJSON("http://127.0.0.1:\(port)/api/v1/query?query=\(q)")
         guard let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
-            throw E2EError("prometheus: unexpected answer \(json)")
+            throw TestError("prometheus: unexpected answer \(json)")
         }
         var out: Stored = [:]
         for r in result {
@@ -107,9 +108,9 @@ struct EdgeDeliveryTests {
     /// Values of the single series matching `selector`, in time order.
     static func promValues(_ port: Int, _ selector: String) async throws -> [Double] {
         let q = "\(selector)[10m]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let json = try await E2E.getJSON("http://127.0.0.1:\(port)/api/v1/query?query=\(q)")
+        let json = try await HTTP.getJSON("http://127.0.0.1:\(port)/api/v1/query?query=\(q)")
         guard let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]], result.count == 1 else {
-            throw E2EError("prometheus: expected one series for \(selector): \(json)")
+            throw TestError("prometheus: expected one series for \(selector): \(json)")
         }
         return (result[0]["values"] as! [[Any]]).map { Double($0[1] as! String)! }
     }
@@ -128,12 +129,12 @@ struct EdgeDeliveryTests {
 
     /// Raw samples from VictoriaMetrics' export API (JSON lines), after forcing a flush.
     static func vmSamplesOnce(_ port: Int, _ selector: String) async throws -> Stored {
-        _ = await E2E.get("http://127.0.0.1:\(port)/internal/force_flush")
+        _ = await HTTP.get("http://127.0.0.1:\(port)/internal/force_flush")
         let q = selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let url = "http://127.0.0.1:\(port)/api/v1/export?match%5B%5D=\(q)"
-        guard let (code, data) = await E2E.get(url) else { throw E2EError("victoria-metrics: GET \(url) failed to connect") }
+        guard let (code, data) = await HTTP.get(url) else { throw TestError("victoria-metrics: GET \(url) failed to connect") }
         guard code == 200 else {
-            throw E2EError("victoria-metrics: GET \(url): \(code) \(String(decoding: data.prefix(300), as: UTF8.self))")
+            throw TestError("victoria-metrics: GET \(url): \(code) \(String(decoding: data.prefix(300), as: UTF8.self))")
         }
         var out: Stored = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
@@ -201,35 +202,35 @@ struct EdgeDeliveryTests {
     ]
 
     @Test func scrapesNodeExporterIntoPrometheusAndVictoriaMetrics() async throws {
-        let dir = try E2E.tempDir("edge-deliver")
+        let dir = try tempDir("e2e-edge-deliver")
         let (ne, nePort) = try Self.startNodeExporter(dir)
         defer { ne.stop() }
-        let promPort = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        let promPort = freePort(), vmPort = freePort(), edgePort = freePort()
         let prom = try Self.startPrometheus(dir, port: promPort, tag: "a")
         defer { prom.stop() }
         let vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "a")
         defer { vm.stop() }
-        try await E2E.waitUntil("peers to start") {
-            let p = await E2E.get("http://127.0.0.1:\(promPort)/-/ready")?.0
-            let v = await E2E.get("http://127.0.0.1:\(vmPort)/health")?.0
-            let n = await E2E.get("http://127.0.0.1:\(nePort)/metrics")?.0
+        try await waitUntil("peers to start") {
+            let p = await HTTP.get("http://127.0.0.1:\(promPort)/-/ready")?.0
+            let v = await HTTP.get("http://127.0.0.1:\(vmPort)/health")?.0
+            let n = await HTTP.get("http://127.0.0.1:\(nePort)/metrics")?.0
             return p == 200 && v == 200 && n == 200
         }
         let config = try Self.writeConfig(dir, nodeExporter: nePort, prom: promPort, vm: vmPort)
         let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "a")
         defer { edge.stop() }
-        try await E2E.waitUntil("edge scraper to deliver a few scrapes", seconds: 40) {
+        try await waitUntil("edge scraper to deliver a few scrapes", seconds: 40) {
             let sentVM = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "victoria") ?? 0
             let ups = (try? await Self.promSamples(promPort, #"up{cluster="edge-e2e"}"#))?.values.first?.count ?? 0
             return sentVM > 0 && ups >= 5
         }
         // What node_exporter exposes now, labelled as the scraper labels it.
-        let (_, body) = try #require(await E2E.get("http://127.0.0.1:\(nePort)/metrics"))
+        let (_, body) = try #require(await HTTP.get("http://127.0.0.1:\(nePort)/metrics"))
         let exposed = Self.exposition(String(decoding: body, as: UTF8.self), extra: [
             "job": "node", "instance": "127.0.0.1:\(nePort)", "cluster": "edge-e2e", "region": "lab-1"])
 
         // Stop scraping, but only once everything scraped has been acknowledged by both.
-        try await E2E.waitUntil("queues to drain") {
+        try await waitUntil("queues to drain") {
             await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples") == 0
         }
         edge.stop()
@@ -266,10 +267,10 @@ struct EdgeDeliveryTests {
     }
 
     @Test func ownEndpointsAndReloadKeepingTheOldConfigOnErrors() async throws {
-        let dir = try E2E.tempDir("edge-reload")
+        let dir = try tempDir("e2e-edge-reload")
         let (ne, nePort) = try Self.startNodeExporter(dir)
         defer { ne.stop() }
-        let portA = E2E.freePort(), portB = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        let portA = freePort(), portB = freePort(), vmPort = freePort(), edgePort = freePort()
         let dirA = dir + "/a", dirB = dir + "/b"
         try FileManager.default.createDirectory(atPath: dirA, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
@@ -283,13 +284,13 @@ struct EdgeDeliveryTests {
         let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "r")
         defer { edge.stop() }
         let base = "http://127.0.0.1:\(edgePort)"
-        try await E2E.waitUntil("edge scraper to send") {
+        try await waitUntil("edge scraper to send") {
             (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0) > 0
         }
-        #expect(await E2E.get(base + "/-/healthy")?.0 == 200)
-        #expect(await E2E.get(base + "/-/ready")?.0 == 200)
-        #expect(await E2E.get(base + "/-/reload")?.0 == 405)
-        let (_, metricsBody) = try #require(await E2E.get(base + "/metrics"))
+        #expect(await HTTP.get(base + "/-/healthy")?.0 == 200)
+        #expect(await HTTP.get(base + "/-/ready")?.0 == 200)
+        #expect(await HTTP.get(base + "/-/reload")?.0 == 405)
+        let (_, metricsBody) = try #require(await HTTP.get(base + "/metrics"))
         let metrics = String(decoding: metricsBody, as: UTF8.self)
         for name in ["edge_scraper_samples_scraped_total", "edge_scraper_queue_samples_appended_total", "edge_scraper_samples_sent_total",
                      "edge_scraper_samples_dropped_total{", "edge_scraper_queue_bytes", "edge_scraper_remote_sent_bytes_total",
@@ -302,12 +303,12 @@ struct EdgeDeliveryTests {
         // A broken file: the reload fails with the file and line, and the old config keeps running.
         let good = try String(contentsOfFile: config, encoding: .utf8)
         try (good + "scrape_configs_typo: []\n").write(toFile: config, atomically: true, encoding: .utf8)
-        let (code, message) = try await E2E.post(base + "/-/reload", body: Data(), headers: [:])
+        let (code, message) = try await HTTP.post(base + "/-/reload", body: Data(), headers: [:])
         #expect(code == 500)
         #expect(message.contains("edge.yml"), "reload error should name the file: \(message)")
         #expect(await Self.ownMetric(edgePort, "edge_scraper_config_last_reload_successful") == 0)
         let sentBefore = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0
-        try await E2E.waitUntil("old config to keep delivering") {
+        try await waitUntil("old config to keep delivering") {
             (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "prometheus") ?? 0) > sentBefore
         }
 
@@ -324,7 +325,7 @@ struct EdgeDeliveryTests {
                 """)
         try moved.write(toFile: config, atomically: true, encoding: .utf8)
         kill(edge.pid, SIGHUP)
-        try await E2E.waitUntil("new config to deliver to the second Prometheus") {
+        try await waitUntil("new config to deliver to the second Prometheus") {
             ((try? await Self.promSamples(portB, #"up{region="lab-2"}"#))?.values.first?.count ?? 0) >= 2
         }
         #expect(await Self.ownMetric(edgePort, "edge_scraper_config_last_reload_successful") == 1)
@@ -339,22 +340,13 @@ struct EdgeDeliveryTests {
 
     /// Runs a command, returning its stdout (the tests use the openssl and curl CLIs).
     static func run(_ path: String, _ args: [String], in dir: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw E2EError("\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
+        let r = try runTool(path, args, in: dir)
+        guard r.status == 0 else { throw TestError("\(path) \(args.joined(separator: " ")) exited \(r.status)") }
+        return r.out
     }
 
     @Test func remoteWriteOverTLSVerifiedWithCAFile() async throws {
-        let dir = try E2E.tempDir("edge-tls")
+        let dir = try tempDir("e2e-edge-tls")
         // A throwaway CA and a server certificate for "localhost".
         let openssl = "/usr/bin/openssl"
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -369,7 +361,7 @@ struct EdgeDeliveryTests {
 
         let (ne, nePort) = try Self.startNodeExporter(dir)
         defer { ne.stop() }
-        let promPort = E2E.freePort(), edgePort = E2E.freePort()
+        let promPort = freePort(), edgePort = freePort()
         let prom = try ChildProcess("prometheus-tls", try E2E.peer("/usr/bin/prometheus", package: "prometheus"), [
             "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/prometheus", "--web.config.file=\(dir)/web.yml",
             "--web.listen-address=127.0.0.1:\(promPort)", "--web.enable-remote-write-receiver",
@@ -400,7 +392,7 @@ struct EdgeDeliveryTests {
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "tls")
         defer { edge.stop() }
-        try await E2E.waitUntil("samples to arrive over TLS", seconds: 40) {
+        try await waitUntil("samples to arrive over TLS", seconds: 40) {
             (await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total") ?? 0) > 0
         }
         #expect(await Self.ownMetric(edgePort, "edge_scraper_remote_retries_total") == 0, "TLS handshakes should not fail: \(edge.logTail())")
@@ -415,16 +407,16 @@ struct EdgeDeliveryTests {
     }
 
     @Test func outageAndKill9LoseNoScrapeAndDuplicateNone() async throws {
-        let dir = try E2E.tempDir("edge-outage")
+        let dir = try tempDir("e2e-edge-outage")
         let (ne, nePort) = try Self.startNodeExporter(dir)
         defer { ne.stop() }
-        let promPort = E2E.freePort(), vmPort = E2E.freePort(), edgePort = E2E.freePort()
+        let promPort = freePort(), vmPort = freePort(), edgePort = freePort()
         var prom = try Self.startPrometheus(dir, port: promPort, tag: "1")
         var vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "1")
         let config = try Self.writeConfig(dir, nodeExporter: nePort, prom: promPort, vm: vmPort)
         var edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "1")
         defer { edge.stop(); prom.stop(); vm.stop() }
-        try await E2E.waitUntil("first scrapes delivered", seconds: 40) {
+        try await waitUntil("first scrapes delivered", seconds: 40) {
             let ups = (try? await Self.promSamples(promPort, #"up{cluster="edge-e2e"}"#))?.values.first?.count ?? 0
             let sentVM = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total", where: "victoria") ?? 0
             return ups >= 3 && sentVM > 0
@@ -434,7 +426,7 @@ struct EdgeDeliveryTests {
         prom.stop()
         vm.stop()
         let outageStart = Int64(Date().timeIntervalSince1970 * 1000)
-        try await E2E.waitUntil("backlog to build up", seconds: 30) {
+        try await waitUntil("backlog to build up", seconds: 30) {
             (await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples") ?? 0) > 2000
         }
         try await Task.sleep(for: .seconds(2))
@@ -443,7 +435,7 @@ struct EdgeDeliveryTests {
         let killedAt = Int64(Date().timeIntervalSince1970 * 1000)
         try await Task.sleep(for: .seconds(1))
         edge = try Self.startEdge(dir, config: config, listen: edgePort, tag: "2")
-        try await E2E.waitUntil("restarted scraper to scrape again") {
+        try await waitUntil("restarted scraper to scrape again") {
             (await Self.ownMetric(edgePort, "edge_scraper_queue_samples_appended_total") ?? 0) > 0
         }
         let restartedAt = Int64(Date().timeIntervalSince1970 * 1000)
@@ -452,7 +444,7 @@ struct EdgeDeliveryTests {
         // Receivers return; the backlog drains while fresh scrapes keep arriving.
         prom = try Self.startPrometheus(dir, port: promPort, tag: "2")
         vm = try Self.startVictoriaMetrics(dir, port: vmPort, tag: "2")
-        try await E2E.waitUntil("backlog to drain", seconds: 60) {
+        try await waitUntil("backlog to drain", seconds: 60) {
             let pending = await Self.ownMetric(edgePort, "edge_scraper_queue_pending_samples")
             let sent = await Self.ownMetric(edgePort, "edge_scraper_samples_sent_total") ?? 0
             return pending == 0 && sent > 0

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Real senders into the collector: a real Prometheus 2.42 and a real vmagent scrape a real
 /// node_exporter every second and remote-write to the collector. What the collector stores
@@ -7,8 +8,8 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(4)))
 struct IngestCompatibilityTests {
     @Test func prometheusAndVmagentIntoCollector() async throws {
-        let dir = try E2E.tempDir("compat")
-        let nePort = E2E.freePort(), collPort = E2E.freePort(), promPort = E2E.freePort(), vmPort = E2E.freePort()
+        let dir = try tempDir("e2e-compat")
+        let nePort = freePort(), collPort = freePort(), promPort = freePort(), vmPort = freePort()
         let ne = try ChildProcess("node-exporter", try E2E.peer("/usr/bin/prometheus-node-exporter", package: "prometheus-node-exporter"),
                                   ["--web.listen-address=127.0.0.1:\(nePort)"], logDir: dir)
         defer { ne.stop() }
@@ -16,7 +17,7 @@ struct IngestCompatibilityTests {
                                     ["--listen", "127.0.0.1:\(collPort)", "--data-dir", dir + "/collector", "--no-auth"], logDir: dir)
         defer { coll.stop() }
         let collector = "http://127.0.0.1:\(collPort)"
-        try await E2E.waitUntil("collector to be ready") { await E2E.get(collector + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector to be ready") { await HTTP.get(collector + "/-/ready")?.0 == 200 }
 
         let scrape = """
             scrape_configs:
@@ -47,8 +48,8 @@ struct IngestCompatibilityTests {
 
         // Wait for Prometheus' first scrape (startup takes a while on a busy machine), let both
         // scrape for a while, then compare a window that is safely delivered.
-        try await E2E.waitUntil("Prometheus to scrape node_exporter", seconds: 60) {
-            let j = try? await E2E.getJSON(promURL + "/api/v1/query?query=up")
+        try await waitUntil("Prometheus to scrape node_exporter", seconds: 60) {
+            let j = try? await HTTP.getJSON(promURL + "/api/v1/query?query=up")
             return ((j?["data"] as? [String: Any])?["result"] as? [Any])?.isEmpty == false
         }
         try await Task.sleep(for: .seconds(8))
@@ -56,9 +57,9 @@ struct IngestCompatibilityTests {
         let window = "6s"
         func rawSamples(_ base: String, _ selector: String, drop: String?) async throws -> [String: [String]] {
             let q = "\(selector)[\(window)]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let json = try await E2E.getJSON("\(base)/api/v1/query?query=\(q)&time=\(t)")
+            let json = try await HTTP.getJSON("\(base)/api/v1/query?query=\(q)&time=\(t)")
             guard json["status"] as? String == "success", let data = json["data"] as? [String: Any],
-                  let result = data["result"] as? [[String: Any]] else { throw E2EError("bad answer from \(base): \(json)") }
+                  let result = data["result"] as? [[String: Any]] else { throw TestError("bad answer from \(base): \(json)") }
             var out: [String: [String]] = [:]
             for r in result {
                 var m = r["metric"] as? [String: String] ?? [:]
@@ -70,7 +71,7 @@ struct IngestCompatibilityTests {
         }
         var expected: [String: [String]] = [:], got: [String: [String]] = [:]
         // Remote-write delivers with a small lag; poll (bounded) until the window has arrived.
-        try? await E2E.waitUntil("the collector to hold Prometheus' window", seconds: 30) {
+        try? await waitUntil("the collector to hold Prometheus' window", seconds: 30) {
             expected = (try? await rawSamples(promURL, #"{job="node"}"#, drop: nil)) ?? [:]
             got = (try? await rawSamples(collector, #"{job="node",sender="prometheus"}"#, drop: "sender")) ?? [:]
             return !expected.isEmpty && expected == got

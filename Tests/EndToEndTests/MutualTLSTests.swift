@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Real senders into a collector that requires client certificates: a real Prometheus 2.42
 /// (`remote_write.tls_config` with a CA and a client certificate) and our edge scraper, neither
@@ -28,23 +29,15 @@ struct MutualTLSTests {
 
     /// curl's stderr and exit status (for refusals).
     static func curlError(_ dir: String, _ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        p.arguments = ["-sS", "--max-time", "10"] + args
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try runTool("/usr/bin/curl", ["-sS", "--max-time", "10"] + args)
+        return (r.status, r.err)
     }
 
     @Test func prometheusAndEdgeScraperWriteWithClientCertificatesOnly() async throws {
-        let dir = try E2E.tempDir("mtls")
+        let dir = try tempDir("e2e-mtls")
         try Self.makeCerts(dir)
         let pki = dir + "/pki"
-        let collPort = E2E.freePort(), promPort = E2E.freePort(), edgePort = E2E.freePort()
+        let collPort = freePort(), promPort = freePort(), edgePort = freePort()
         try """
             tls:
               cert_file: pki/server.crt
@@ -57,7 +50,7 @@ struct MutualTLSTests {
                                     logDir: dir)
         defer { coll.stop() }
         let base = "https://127.0.0.1:\(collPort)"
-        try await E2E.waitUntil("collector over mTLS") {
+        try await waitUntil("collector over mTLS") {
             (try? EdgeDeliveryTests.run("/usr/bin/curl", ["-sf", "--max-time", "5", "--cacert", pki + "/ca.crt", "--cert", pki + "/prom.crt",
                                                           "--key", pki + "/prom.key", base + "/-/ready"], in: dir)) != nil
         }
@@ -109,7 +102,7 @@ struct MutualTLSTests {
 
         // Both clusters appear, named by their certificates' CNs.
         var clusters: Set<String> = []
-        try await E2E.waitUntil("both senders' samples in the collector", seconds: 90) {
+        try await waitUntil("both senders' samples in the collector", seconds: 90) {
             let j = Self.curlJSON(dir, base + "/api/v1/label/cluster/values", user: admin)
             clusters = Set(j?["data"] as? [String] ?? [])
             return clusters.isSuperset(of: ["prom-edge", "store-17"])
@@ -129,7 +122,7 @@ struct MutualTLSTests {
         let (status, err) = try Self.curlError(dir, ["--cacert", pki + "/ca.crt", "--cert", pki + "/rogue.crt", "--key", pki + "/rogue.key",
                                                      "-X", "POST", "--data-binary", "x", base + "/api/v1/write"])
         #expect(status != 0 && err.contains("unknown ca"), "\(status) \(err)")
-        try await E2E.waitUntil("the refusal in the collector's log", seconds: 10) {
+        try await waitUntil("the refusal in the collector's log", seconds: 10) {
             coll.logTail(400).contains(#"client certificate "CN=store-17" issued by "CN=other-ca" does not chain to a CA in tls.client_ca_file"#)
         }
         // An edge scraper with an expired certificate: both ends say so in words.
@@ -137,9 +130,9 @@ struct MutualTLSTests {
             .replacingOccurrences(of: "\(pki)/edge.", with: "\(pki)/expired.")
             .replacingOccurrences(of: "\(dir)/queue", with: "\(dir)/queue-expired")
         try expiredConfig.write(toFile: dir + "/edge-expired.yml", atomically: true, encoding: .utf8)
-        let stale = try EdgeDeliveryTests.startEdge(dir, config: dir + "/edge-expired.yml", listen: E2E.freePort(), tag: "expired")
+        let stale = try EdgeDeliveryTests.startEdge(dir, config: dir + "/edge-expired.yml", listen: freePort(), tag: "expired")
         defer { stale.stop() }
-        try await E2E.waitUntil("the expired edge's refusal in both logs", seconds: 30) {
+        try await waitUntil("the expired edge's refusal in both logs", seconds: 30) {
             stale.logTail(50).contains("the server refused our client certificate as expired: renew tls_config.cert_file")
                 && coll.logTail(400).contains(#"client certificate "CN=store-3" expired at 2024-01-02T00:00:00Z"#)
         }

@@ -2,35 +2,25 @@ import Foundation
 import RemoteWrite
 import Storage
 import Testing
+import TestSupport
 
 /// Prometheus' own client against the collector: `promtool query instant|range|series|labels`
 /// (promtool 2.42 from Debian) must work unchanged, as it does against Prometheus.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct PromtoolQueryTests {
     /// Runs promtool with `args`; returns exit status, stdout and stderr.
-    static func promtool(_ args: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try E2E.peer("/usr/bin/promtool", package: "prometheus"))
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read before waiting so a large answer cannot fill the pipe and stall promtool.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    static func promtool(_ args: [String]) throws -> ToolOutput {
+        try runTool(try E2E.peer("/usr/bin/promtool", package: "prometheus"), args)
     }
 
     @Test func instantRangeSeriesAndLabels() async throws {
-        let dir = try E2E.tempDir("promtool")
-        let port = E2E.freePort()
+        let dir = try tempDir("e2e-promtool")
+        let port = freePort()
         let coll = try ChildProcess("collector", try E2E.binary("collector"),
                                     ["--listen", "127.0.0.1:\(port)", "--data-dir", dir + "/data", "--no-auth"], logDir: dir)
         defer { coll.stop() }
         let url = "http://127.0.0.1:\(port)"
-        try await E2E.waitUntil("collector to be ready") { await E2E.get(url + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector to be ready") { await HTTP.get(url + "/-/ready")?.0 == 200 }
 
         // Two clusters, five samples 15 s apart ending at `end` (whole seconds).
         let end = Int64(Date().timeIntervalSince1970) * 1000
@@ -38,9 +28,7 @@ struct PromtoolQueryTests {
             TimeSeries(labels: [Label("__name__", "promtool_probe"), Label("cluster", cluster), Label("job", "edge")],
                        samples: (0..<5).map { k in Sample(t: end - Int64(4 - k) * 15_000, v: Double(10 * (i + 1) + k)) })
         })
-        let (code, body) = try await E2E.post(url + "/api/v1/write", body: Data(WireEncoder.encodeCompressed(req)), headers: [
-            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Write-Version": "0.1.0",
-        ])
+        let (code, body) = try await HTTP.remoteWrite(url + "/api/v1/write", req)
         #expect(code == 204, "remote-write answered \(code): \(body)")
         let endS = String(end / 1000)
 

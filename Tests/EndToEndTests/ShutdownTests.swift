@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -17,18 +18,18 @@ struct ShutdownTests {
     }
 
     @Test func pathologicalRegexAnswersAndSigtermStopsBusyCollector() async throws {
-        let dir = try E2E.tempDir("shutdown")
-        let port = E2E.freePort()
+        let dir = try tempDir("e2e-shutdown")
+        let port = freePort()
         let coll = try ChildProcess("collector", try E2E.binary("collector"),
                                     ["--listen", "127.0.0.1:\(port)", "--data-dir", dir + "/data", "--no-auth"], logDir: dir)
         defer { coll.stop(grace: 1) }
         let url = "http://127.0.0.1:\(port)"
-        try await E2E.waitUntil("collector to be ready") { await E2E.get(url + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector to be ready") { await HTTP.get(url + "/-/ready")?.0 == 200 }
 
         // The issue's query, with 40 characters (never finished with a backtracking engine).
         let a40 = String(repeating: "a", count: 40)
         let evil = #"label_replace(label_replace(vector(1),"x","\#(a40)","",""),"y","$1","x","(a*)*b")"#
-        let answer = try #require(await E2E.get(Self.queryURL(url, evil), timeout: 30), "no answer to the regex query")
+        let answer = try #require(await HTTP.get(Self.queryURL(url, evil), timeout: 30), "no answer to the regex query")
         #expect(answer.0 == 200, "\(String(decoding: answer.1, as: UTF8.self))")
         #expect(String(decoding: answer.1, as: UTF8.self).contains(#""x":"\#(a40)""#))
         #expect(!String(decoding: answer.1, as: UTF8.self).contains(#""y":"#))
@@ -39,14 +40,14 @@ struct ShutdownTests {
         let heavyURL = Self.queryURL(url, heavy, "&timeout=600s")
         let fired = (0..<4).map { _ in
             Task.detached {
-                _ = await E2E.get(heavyURL, timeout: 600)
+                _ = await HTTP.get(heavyURL, timeout: 600)
                 finished.count.add(1, ordering: .relaxed)
             }
         }
         try await Task.sleep(for: .seconds(2))
         #expect(finished.count.load(ordering: .relaxed) == 0, "the heavy queries should still be running when SIGTERM arrives")
         // Health answers while they run: query evaluation does not hold Swift's cooperative threads.
-        #expect(await E2E.get(url + "/-/healthy", timeout: 10)?.0 == 200)
+        #expect(await HTTP.get(url + "/-/healthy", timeout: 10)?.0 == 200)
 
         kill(coll.pid, SIGTERM)
         let deadline = Date().addingTimeInterval(20)

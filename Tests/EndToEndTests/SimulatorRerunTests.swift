@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 17: `make demo` twice must not write a second, different history over the first.
 /// Two `edge-scraper simulate` runs with backfill against one real collector: the second run's
@@ -12,7 +13,7 @@ struct SimulatorRerunTests {
     /// Every stored sample of the simulated clusters in (time − 10m, time], by series.
     static func stored(_ base: String, at time: Double) async throws -> Stored {
         let q = #"{cluster=~"edge-.*"}[10m]"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let j = try await E2E.getJSON(base + "/api/v1/query?query=\(q)&time=\(time)")
+        let j = try await HTTP.getJSON(base + "/api/v1/query?query=\(q)&time=\(time)")
         let data = try #require(j["data"] as? [String: Any], "\(j)")
         #expect(data["resultType"] as? String == "matrix")
         var out: Stored = [:]
@@ -29,7 +30,7 @@ struct SimulatorRerunTests {
     }
 
     static func metric(_ base: String, _ name: String) async -> Double? {
-        guard let (_, data) = await E2E.get(base + "/metrics") else { return nil }
+        guard let (_, data) = await HTTP.get(base + "/metrics") else { return nil }
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.split(separator: " ").last ?? "")
         }
@@ -42,20 +43,20 @@ struct SimulatorRerunTests {
                                     "--interval", "1s", "--duration", "1s", "--backfill", "3m", "--fail-fraction", "0", "--seed", "5"],
                                    logDir: dir)
         defer { sim.stop() }
-        try await E2E.waitUntil("simulate run \(run) to finish", seconds: 90) { !sim.isRunning }
+        try await waitUntil("simulate run \(run) to finish", seconds: 90) { !sim.isRunning }
         #expect(sim.process.terminationStatus == 0, "simulate run \(run):\n\(sim.logTail())")
         #expect(sim.logTail().contains("failed=0"), "simulate run \(run):\n\(sim.logTail())")
     }
 
     @Test func aSecondRunWithBackfillStoresExactlyTheFirstRunsSamples() async throws {
-        let dir = try E2E.tempDir("rerun")
+        let dir = try tempDir("e2e-rerun")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = E2E.freePort()
+        let port = freePort()
         let base = "http://127.0.0.1:\(port)"
         let collector = try ChildProcess("collector", try E2E.binary("collector"),
                                          ["--no-auth", "--listen", "127.0.0.1:\(port)", "--data-dir", dir + "/data"], logDir: dir)
         defer { collector.stop() }
-        try await E2E.waitUntil("collector ready") { await E2E.get(base + "/-/ready")?.0 == 200 }
+        try await waitUntil("collector ready") { await HTTP.get(base + "/-/ready")?.0 == 200 }
 
         try await simulate(base, dir: dir, run: 1)
         // Compare up to run 1's newest sample: later grid points are new samples from run 2.

@@ -5,6 +5,7 @@ import FoundationNetworking
 import Testing
 import Storage
 import RemoteWrite
+import TestSupport
 @testable import PromQL
 
 /// Same data, same queries: our engine against real Prometheus 2.42.
@@ -150,25 +151,11 @@ struct TestData {
     var start: Int64
     var end: Int64
 
-    /// SplitMix64: a fixed seed gives the same data on every run, so failures reproduce.
-    struct RNG: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let start: Int64 = 1_699_999_980_000
     static let steps = 240   // one hour at 15s
 
     static func generate() -> TestData {
-        var rng = RNG(state: 42)
+        var rng = SplitMix(seed: 42)
         var out: [S] = []
         let t0 = start
         func ts(_ i: Int, jitter: Bool = true) -> Int64 { t0 + Int64(i) * 15_000 + (jitter ? Int64(i % 7) * 3 : 0) }
@@ -429,67 +416,43 @@ struct TestData {
 // MARK: - the real Prometheus
 
 final class PrometheusProcess: @unchecked Sendable {
-    // Owned by one test; the process handle is only touched from that test's task.
-    let process: Process
-    let dir: URL
+    // Owned by one test; the child is only touched from that test's task.
+    let child: ChildProcess
+    let dir: String
     let base: String
 
-    init(process: Process, dir: URL, base: String) {
-        self.process = process
+    init(child: ChildProcess, dir: String, base: String) {
+        self.child = child
         self.dir = dir
         self.base = base
     }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     static func start() async throws -> PrometheusProcess {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("promql-diff-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try "global:\n  evaluation_interval: 1m\n".write(to: config, atomically: true, encoding: .utf8)
+        let dir = try tempDir("promql-diff")
+        let config = dir + "/prometheus.yml"
+        try "global:\n  evaluation_interval: 1m\n".write(toFile: config, atomically: true, encoding: .utf8)
         let port = freePort()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: DifferentialTests.prometheusPath)
-        p.arguments = ["--web.enable-remote-write-receiver", "--storage.tsdb.path", dir.appendingPathComponent("data").path,
-                       "--web.listen-address", "127.0.0.1:\(port)", "--config.file", config.path,
-                       "--storage.tsdb.retention.time", "100y", "--query.lookback-delta", "5m"]
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardError = try FileHandle(forWritingTo: dir.appendingPathComponent("log.txt").creatingFile())
-        try p.run()
-        let prom = PrometheusProcess(process: p, dir: dir, base: "http://127.0.0.1:\(port)")
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let (_, r) = try? await URLSession.shared.data(from: URL(string: prom.base + "/-/ready")!),
-               (r as? HTTPURLResponse)?.statusCode == 200 {
-                return prom
-            }
-            if !p.isRunning { break }
-            try await Task.sleep(for: .milliseconds(200))
+        let child = try ChildProcess("prometheus", DifferentialTests.prometheusPath, [
+            "--web.enable-remote-write-receiver", "--storage.tsdb.path", dir + "/data",
+            "--web.listen-address", "127.0.0.1:\(port)", "--config.file", config,
+            "--storage.tsdb.retention.time", "100y", "--query.lookback-delta", "5m",
+        ], logDir: dir)
+        let prom = PrometheusProcess(child: child, dir: dir, base: "http://127.0.0.1:\(port)")
+        // Stops waiting early when Prometheus exits; the guard below tells which it was.
+        try? await waitUntil("prometheus to become ready") {
+            await HTTP.get(prom.base + "/-/ready")?.0 == 200 || !child.isRunning
         }
-        prom.stop()
-        throw TestFailure("prometheus did not become ready within 30s; see \(dir.path)/log.txt")
+        guard child.isRunning, await HTTP.get(prom.base + "/-/ready")?.0 == 200 else {
+            let log = child.logTail()
+            prom.stop()
+            throw TestError("prometheus did not become ready within 30s: \(log)")
+        }
+        return prom
     }
 
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(50_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: dir)
+        child.stop()
+        try? FileManager.default.removeItem(atPath: dir)
     }
 
     func remoteWrite(_ data: TestData) async throws {
@@ -502,16 +465,9 @@ final class PrometheusProcess: @unchecked Sendable {
                 let smp = s.samples.filter { $0.t >= t && $0.t < hi }
                 if !smp.isEmpty { req.timeseries.append(TimeSeries(labels: Array(s.labels), samples: smp)) }
             }
-            var r = URLRequest(url: URL(string: base + "/api/v1/write")!)
-            r.httpMethod = "POST"
-            r.httpBody = Data(WireEncoder.encodeCompressed(req))
-            r.setValue(RemoteWriteProtocol.contentEncoding, forHTTPHeaderField: "Content-Encoding")
-            r.setValue(RemoteWriteProtocol.contentType, forHTTPHeaderField: "Content-Type")
-            r.setValue(RemoteWriteProtocol.version, forHTTPHeaderField: RemoteWriteProtocol.versionHeader)
-            let (body, resp) = try await URLSession.shared.data(for: r)
-            let code = (resp as? HTTPURLResponse)?.statusCode ?? 0
+            let (code, body) = try await HTTP.remoteWrite(base + "/api/v1/write", req)
             guard (200..<300).contains(code) else {
-                throw TestFailure("remote write to prometheus failed with \(code): \(String(decoding: body, as: UTF8.self))")
+                throw TestError("remote write to prometheus failed with \(code): \(body)")
             }
             t = hi
         }
@@ -593,28 +549,16 @@ func parseValue(_ s: String) -> Double {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
-extension URL {
-    func creatingFile() -> URL {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        return self
-    }
-}
-
 /// Random but reproducible expressions from PromQL's grammar, to find combinations nobody thought of.
 struct RandomQueries {
-    var rng: TestData.RNG
+    var rng: SplitMix
     let metrics = ["gauge_a", "gauge_b", "node_cpu_seconds_total", "flappy", "weird", "sparse",
                    "http_request_duration_seconds_bucket", "rpc_duration_seconds", "cluster_info", "{__name__=~\"dup_.*\"}"]
     let labels = ["cluster", "instance", "mode", "cpu", "le", "id", "kind", "region", "__name__"]
     let ranges = ["30s", "1m", "2m", "5m", "10m"]
 
     static func generate(count: Int, seed: UInt64) -> [String] {
-        var g = RandomQueries(rng: TestData.RNG(state: seed))
+        var g = RandomQueries(rng: SplitMix(seed: seed))
         return (0..<count).map { _ in g.vector(3) }
     }
 

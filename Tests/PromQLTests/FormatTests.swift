@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import PromQL
 
 /// The float formatting as it was before `appendPromValue` (Double.description parsed into a digit
@@ -70,7 +71,7 @@ private enum Reference {
 /// Values that exercise every branch: random bit patterns (NaN payloads, subnormals, huge and tiny
 /// exponents), decimals like monitoring values, integers around 2^53, and the format boundaries.
 private func sampleValues() -> [Double] {
-    var rng = TestData.RNG(state: 0x5EED_F0A7)
+    var rng = SplitMix(seed: 0x5EED_F0A7)
     var values: [Double] = [
         0, -0.0, .nan, -.nan, .signalingNaN, .infinity, -.infinity,
         .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude, .leastNormalMagnitude.nextDown,
@@ -169,7 +170,7 @@ private func describe(_ v: Double) -> String { "\(v) (bits 0x\(String(v.bitPatte
     }
 
     @Test func appendDecimalMatchesStringInit() {
-        var rng = TestData.RNG(state: 42)
+        var rng = SplitMix(seed: 42)
         var ints: [Int64] = [0, 1, -1, 9, 10, 99, 100, -100, .max, .min, .max - 1, .min + 1]
         for _ in 0..<10_000 { ints.append(Int64(bitPattern: rng.next()) >> Int64.random(in: 0...63, using: &rng)) }
         for v in ints {

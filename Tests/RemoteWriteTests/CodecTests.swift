@@ -1,20 +1,9 @@
 import RemoteWireC
 import Storage
 import Testing
+import TestSupport
 
 @testable import RemoteWrite
-
-/// A small deterministic generator so failures reproduce from the seed in the test name.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
     let specials: [Double] = [.nan, .infinity, -.infinity, StaleNaN.value, 0, -0.0, .greatestFiniteMagnitude, 1e-300]
@@ -39,7 +28,7 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
 
 @Suite struct CodecTests {
     @Test func roundTripThroughBothDecoders() throws {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix(seed: 42)
         for _ in 0..<300 {
             let req = randomRequest(&rng)
             let bytes = WireEncoder.encode(req)
@@ -49,7 +38,7 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
     }
 
     @Test func snappyRoundTrip() throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix(seed: 7)
         let req = randomRequest(&rng)
         let body = WireEncoder.encodeCompressed(req)
         #expect(try WireDecoder.decode(Snappy.decompress(body)) == req)
@@ -70,7 +59,7 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
     /// Differential fuzz: on mutated and truncated encodings both decoders must agree on
     /// accept/reject, and on what they decode when both accept. Neither may crash.
     @Test func decodersAgreeOnMutatedInput() throws {
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix(seed: 99)
         var disagreements = 0, mismatches = 0
         for _ in 0..<2000 {
             var bytes = WireEncoder.encode(randomRequest(&rng))
@@ -151,7 +140,7 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
             [0xC3], [0x80], [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
             [0xF0, 0x9F, 0x9A], [0x61, 0xFF, 0x62], Array("abcdefghijklmnopqrstuvwxyz".utf8) + [0xC3, 0x28],
         ]
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix(seed: 7)
         let alphabet: [UInt8] = [0x61, 0x7A, 0x00, 0x7F, 0x80, 0xBF, 0xC2, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F, 0x90]
         for _ in 0..<3000 {
             fixed.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })

@@ -1,6 +1,7 @@
 import Glibc
 import Storage
 import Testing
+import TestSupport
 @testable import TSDB
 
 @Suite struct BlockTests {
@@ -142,7 +143,7 @@ import Testing
         try FileIO.writeFileAtomically(block + "/chunks", chunks)
 
         // Random damage to the index: open or query throws a TSDBError naming the index, never traps.
-        var rng = SplitMix(5)
+        var rng = SplitMix(seed: 5)
         for round in 0..<60 {
             var b = index
             if round % 3 == 0 {

@@ -1,6 +1,7 @@
 import Glibc
 import Storage
 import Testing
+import TestSupport
 @testable import TSDB
 
 /// The word-at-a-time bit reader must read exactly what the byte-at-a-time one did, so
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func bitReaderMatchesByteAtATimeReference() {
-        var rng = SplitMix(77)
+        var rng = SplitMix(seed: 77)
         for len in 0...40 {  // every tail length mod 8, several words
             for round in 0..<60 {
                 let bytes = (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -111,7 +112,7 @@ import Testing
     }
 
     @Test func xorAndDecimalRoundTripAtEveryTailOffset() throws {
-        var rng = SplitMix(2026)
+        var rng = SplitMix(seed: 2026)
         var xorTails = Set<Int>(), decTails = Set<Int>()
         for round in 0..<700 {
             let n = round < 480 ? round + 1 : Int.random(in: 1...480, using: &rng)
@@ -384,7 +385,7 @@ enum XORGolden {
     }
 
     @Test func pointerDecodersMatchTheOldDecodersOnValidChunks() {
-        var rng = SplitMix(0xC0FFEE)
+        var rng = SplitMix(seed: 0xC0FFEE)
         var failures = 0
         var decimalChunks = 0
         for round in 0..<400 where failures < 5 {
@@ -416,7 +417,7 @@ enum XORGolden {
     /// random bytes) never trap or read outside the chunk, and fail or succeed exactly where
     /// the old decoders did.
     @Test func damagedChunksFailLikeTheOldDecoders() {
-        var rng = SplitMix(0xBAD_C0DE)
+        var rng = SplitMix(seed: 0xBAD_C0DE)
         var failures = 0
         var threw = 0, decoded = 0
         for round in 0..<300 where failures < 5 {
@@ -466,7 +467,7 @@ enum XORGolden {
     /// end, then from a padded copy of the last bytes with truncation checks: every cut and
     /// every flipped bit around that switch must still fail or succeed as the old decoders did.
     @Test func everyCutAndFlipNearTheEndMatchesTheOldDecoders() {
-        var rng = SplitMix(4040)
+        var rng = SplitMix(seed: 4040)
         var failures = 0
         for style in 0..<5 where failures < 5 {
             let s = Self.series(Int.random(in: 150...400, using: &rng), style: style, &rng)
@@ -495,7 +496,7 @@ enum XORGolden {
         for kind in [Kind.xor, .decimal] {
             for len in 0..<3 {
                 let bytes = [UInt8](repeating: 0xff, count: len)
-                var rng = SplitMix(UInt64(len))
+                var rng = SplitMix(seed: UInt64(len))
                 let got = Self.viaPointer(kind, bytes, mint: .min, maxt: .max, &rng)
                 let headerOK = kind == .xor ? len >= 2 : len >= 3
                 if !headerOK {
@@ -537,7 +538,7 @@ enum XORGolden {
 
     /// The [UInt8] entry points, now built on the pointer decoders, keep their results.
     @Test func arrayEntryPointsMatchPointerDecoders() throws {
-        var rng = SplitMix(99)
+        var rng = SplitMix(seed: 99)
         for _ in 0..<50 {
             let s = Self.series(Int.random(in: 1...500, using: &rng), style: Int.random(in: 0..<5, using: &rng), &rng)
             #expect(bitsEqual(try XORChunk.decode(XORChunk.encode(s)), s))

@@ -1,5 +1,6 @@
 import Storage
 import Testing
+import TestSupport
 @testable import TSDB
 
 @Suite struct ChunkTests {
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func randomSeriesRoundTrip() throws {
-        var rng = SplitMix(1)
+        var rng = SplitMix(seed: 1)
         for round in 0..<300 {
             let n = Int.random(in: 1...200, using: &rng)
             var t = Int64.random(in: -1_000_000_000_000...1_000_000_000_000, using: &rng)
@@ -83,7 +84,7 @@ import Testing
     }
 
     @Test func garbageNeverTraps() {
-        var rng = SplitMix(7)
+        var rng = SplitMix(seed: 7)
         var valid = XORChunk.Appender()
         for i in 0..<50 { valid.append(Int64(i) * 1000 + Int64(i * i), Double(i) * 1.5) }
         for round in 0..<2000 {
@@ -119,7 +120,7 @@ import Testing
     /// The CPU-instruction path (used where available) agrees with the table version for every
     /// length, alignment and split of running checksums.
     @Test func crc32cInstructionMatchesTables() {
-        var rng = SplitMix(77)
+        var rng = SplitMix(seed: 77)
         let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         bytes.withUnsafeBytes { raw in
             for _ in 0..<2000 {
@@ -145,7 +146,7 @@ import Testing
     }
 
     @Test func decimalSeriesRoundTripAndBeatXOR() throws {
-        var rng = SplitMix(21)
+        var rng = SplitMix(seed: 21)
         for round in 0..<300 {
             let n = Int.random(in: 1...480, using: &rng)
             let digits = Int.random(in: 0...4, using: &rng)
@@ -180,7 +181,7 @@ import Testing
     }
 
     @Test func garbageNeverTraps() {
-        var rng = SplitMix(9)
+        var rng = SplitMix(seed: 9)
         let valid = DecimalChunk.encode((0..<100).map { Sample(t: Int64($0) * 1000, v: Double($0 * $0) / 100) })!
         for round in 0..<2000 {
             var b = round % 2 == 0 ? (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } : valid

@@ -1,6 +1,7 @@
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 @testable import TSDB
 
 @Suite struct ConcurrencyTests {
@@ -21,7 +22,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { g in
             for w in 0..<writers {
                 g.addTask {
-                    var rng = SplitMix(UInt64(w + 100))
+                    var rng = SplitMix(seed: UInt64(w + 100))
                     for r in 0..<rounds {
                         // Each writer owns its series, so "first wins" is well defined per series.
                         var batch: [SeriesSamples] = []

@@ -1,5 +1,6 @@
 import Storage
 import Testing
+import TestSupport
 @testable import TSDB
 
 /// Random workloads (in-order, late, duplicate and conflicting samples) checked against
@@ -18,7 +19,7 @@ import Testing
 
     func run(seed: UInt64, rounds: Int, crashy: Bool, debugEveryRound: Bool = false) async throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        var rng = SplitMix(seed)
+        var rng = SplitMix(seed: seed)
         let configure: (inout TSDBOptions) -> Void = { o in
             o.blockRange = 20_000
             o.retention = Int64(1) << 50

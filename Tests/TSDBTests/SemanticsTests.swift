@@ -1,6 +1,7 @@
 import Glibc
 import Storage
 import Testing
+import TestSupport
 @testable import TSDB
 
 @Suite struct SemanticsTests {
@@ -56,7 +57,7 @@ import Testing
         let db = try openDB(dir)
         _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 10_000_000, v: 1)])])
         // A backlog arriving newest-first and oldest-first mixed: 500 late samples.
-        var rng = SplitMix(3)
+        var rng = SplitMix(seed: 3)
         var ts = Array(0..<500).map { Int64($0) * 15_000 }
         ts.shuffle(using: &rng)
         for chunk in stride(from: 0, to: ts.count, by: 50) {

@@ -1,10 +1,12 @@
 import RemoteWireC
+import RemoteWrite
 import Storage
 
 /// Decodes through protobuf-c's generated code: the reference implementation that
-/// `WireDecoder` is differentially tested against.
-public enum ProtobufCDecoder {
-    public static func decode(_ bytes: [UInt8]) throws(RemoteWriteError) -> WriteRequest {
+/// `WireDecoder` is differentially tested against. It lives with the tests so that the shipped
+/// binaries do not link protobuf-c.
+enum ProtobufCDecoder {
+    static func decode(_ bytes: [UInt8]) throws(RemoteWriteError) -> WriteRequest {
         let msg = bytes.withUnsafeBufferPointer { prometheus__write_request__unpack(nil, $0.count, $0.baseAddress) }
         guard let msg else { throw .protobuf("protobuf-c could not unpack WriteRequest (malformed or truncated)") }
         defer { prometheus__write_request__free_unpacked(msg, nil) }
