@@ -27,6 +27,8 @@ let package = Package(
         // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev).
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // zlib (zlib1g-dev): gzip for API answers when the client accepts it, as Prometheus does.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
         .target(name: "RemoteWireC", dependencies: ["CProtobufC"]),
         // RE2 (libre2-dev) behind a small C shim: every user-supplied regex is matched in linear time
@@ -47,7 +49,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "Collector", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard",
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.

@@ -1,0 +1,189 @@
+import Foundation
+import RemoteWrite
+import Storage
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Grafana-, promtool- and Prometheus-UI-shaped requests, error cases included, against the
+/// collector and a real Prometheus 2.42 holding the same data: same status, same Content-Type,
+/// same JSON. Known, deliberate differences are in `ParityCases.skipped` and the README
+/// ("Prometheus compatibility").
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct PrometheusParityTests {
+    struct Peers {
+        let collector: ChildProcess
+        let prometheus: ChildProcess
+        let coll: String
+        let prom: String
+        let end: Int64
+        func stop() { collector.stop(); prometheus.stop() }
+    }
+
+    static func start(_ tag: String) async throws -> Peers {
+        let dir = try E2E.tempDir(tag)
+        let cport = E2E.freePort(), pport = E2E.freePort()
+        let coll = try ChildProcess("collector", try E2E.binary("collector"),
+                                    ["--listen", "127.0.0.1:\(cport)", "--data-dir", dir + "/data", "--no-auth"], logDir: dir)
+        try "global:\n  evaluation_interval: 1m\n".write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let prom = try ChildProcess("prometheus", try E2E.peer("/usr/bin/prometheus", package: "prometheus"),
+                                    ["--web.enable-remote-write-receiver", "--storage.tsdb.path", dir + "/prom",
+                                     "--web.listen-address", "127.0.0.1:\(pport)", "--config.file", dir + "/prometheus.yml"], logDir: dir)
+        let peers = Peers(collector: coll, prometheus: prom, coll: "http://127.0.0.1:\(cport)", prom: "http://127.0.0.1:\(pport)",
+                          end: Int64(Date().timeIntervalSince1970) * 1000)
+        do {
+            try await E2E.waitUntil("collector ready") { await E2E.get(peers.coll + "/-/ready")?.0 == 200 }
+            try await E2E.waitUntil("prometheus ready") { await E2E.get(peers.prom + "/-/ready")?.0 == 200 }
+            let body = Data(WireEncoder.encodeCompressed(ParityCases.data(end: peers.end)))
+            for base in [peers.coll, peers.prom] {
+                let (code, text) = try await E2E.post(base + "/api/v1/write", body: body, headers: [
+                    "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf", "X-Prometheus-Remote-Write-Version": "0.1.0",
+                ])
+                #expect(code == 204, "remote-write to \(base): \(code) \(text)")
+            }
+        } catch {
+            peers.stop()
+            throw error
+        }
+        return peers
+    }
+
+    /// One answer: status, the headers that matter, body (un-gzipped by URLSession).
+    struct Answer {
+        let status: Int
+        let contentType: String
+        let body: Data
+    }
+
+    static func send(_ base: String, _ c: ParityCases.Request) async throws -> Answer {
+        var r = URLRequest(url: URL(string: base + c.path)!)
+        r.timeoutInterval = 30
+        if let form = c.form {
+            r.httpMethod = "POST"
+            r.httpBody = Data(form.utf8)
+            r.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, resp) = try await URLSession.shared.data(for: r)
+        let h = resp as! HTTPURLResponse
+        return Answer(status: h.statusCode, contentType: h.value(forHTTPHeaderField: "Content-Type") ?? "", body: data)
+    }
+
+    /// JSON with result lists put in label order where Prometheus' order is not part of the answer.
+    static func normalized(_ body: Data, ordered: Bool) -> String {
+        guard var json = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            return "non-JSON: " + String(decoding: body.prefix(300), as: UTF8.self)
+        }
+        if !ordered, var data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] {
+            func key(_ e: [String: Any]) -> String {
+                let m = e["metric"] as? [String: String] ?? [:]
+                return m.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            }
+            data["result"] = result.sorted { key($0) < key($1) }
+            json["data"] = data
+        }
+        let out = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        return out.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+    }
+
+    @Test func sameAnswersAsPrometheus() async throws {
+        let peers = try await Self.start("parity")
+        defer { peers.stop() }
+        let cases = ParityCases.requests(end: peers.end)
+        // Prometheus appends through its head at once, but wait until a query sees the data.
+        try await E2E.waitUntil("prometheus to answer with data") {
+            guard let a = try? await Self.send(peers.prom, cases[0]) else { return false }
+            return String(decoding: a.body, as: UTF8.self).contains("parity_requests_total")
+        }
+        var same = 0
+        var diffs: [String] = []
+        for c in cases {
+            let ours = try await Self.send(peers.coll, c)
+            let theirs = try await Self.send(peers.prom, c)
+            let (a, b) = (Self.normalized(ours.body, ordered: c.ordered), Self.normalized(theirs.body, ordered: c.ordered))
+            if ours.status == theirs.status && ours.contentType == theirs.contentType && a == b {
+                same += 1
+            } else {
+                diffs.append("\(c.name) \(c.path)\(c.form.map { " POST " + $0.prefix(200) } ?? "")\n  collector \(ours.status) \(ours.contentType) \(a.prefix(600))\n  prometheus \(theirs.status) \(theirs.contentType) \(b.prefix(600))")
+            }
+        }
+        print("Prometheus parity: \(same)/\(cases.count) requests answered identically")
+        for d in diffs { print("DIFF " + d) }
+        #expect(diffs.isEmpty, "\(diffs.count) of \(cases.count) requests differ from Prometheus 2.42; first: \(diffs.first ?? "")")
+        #expect(peers.collector.isRunning, "collector died: \(peers.collector.logTail())")
+    }
+
+    /// gzip when asked (Grafana always asks), plain otherwise, and never for tiny bodies;
+    /// fleet-sized GET URLs and POST bodies as Prometheus takes them, 414/413 in words beyond.
+    @Test func gzipAndFleetSizedRequests() async throws {
+        let peers = try await Self.start("parity-sizes")
+        defer { peers.stop() }
+        let curl = try E2E.peer("/usr/bin/curl", package: "curl")
+        func head(_ url: String, gzip: Bool) throws -> (String, Data) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: curl)
+            p.arguments = ["-s", "-D", "-", "-o", "/dev/null"] + (gzip ? ["-H", "Accept-Encoding: gzip"] : []) + [url]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (String(decoding: data, as: UTF8.self).lowercased(), data)
+        }
+        let big = "/api/v1/series?match%5B%5D=parity_requests_total"
+        let small = "/api/v1/query?query=1&time=\(peers.end / 1000)"
+        for base in [peers.coll, peers.prom] {
+            let (zipped, _) = try head(base + big, gzip: true)
+            #expect(zipped.contains("content-encoding: gzip"), "\(base) with Accept-Encoding: gzip: \(zipped)")
+            let (plain, _) = try head(base + big, gzip: false)
+            #expect(!plain.contains("content-encoding"), "\(base) without Accept-Encoding: \(plain)")
+        }
+        let (tiny, _) = try head(peers.coll + small, gzip: true)
+        #expect(!tiny.contains("content-encoding"), "a tiny answer goes uncompressed: \(tiny)")
+        // The gzipped answer is the same JSON (URLSession asks for gzip and inflates it).
+        var r = URLRequest(url: URL(string: peers.coll + big)!)
+        r.setValue("gzip", forHTTPHeaderField: "Accept-Encoding")
+        let (zdata, _) = try await URLSession.shared.data(for: r)
+        let plainData = try #require(await E2E.get(peers.coll + big)).1
+        #expect(zdata == plainData)
+
+        // A 900 KB GET (over NIO's default 80 KB head): both answer the same.
+        let pad = String(repeating: "x", count: 900_000)
+        let longGet = ParityCases.Request(name: "900 KB GET", path: "/api/v1/query?time=\(peers.end / 1000)&query="
+                                          + "count(parity_requests_total%7Binstance!%3D%22\(pad)%22%7D)")
+        let (c1, p1) = (try await Self.send(peers.coll, longGet), try await Self.send(peers.prom, longGet))
+        #expect(c1.status == 200 && p1.status == 200, "collector \(c1.status), prometheus \(p1.status)")
+        #expect(Self.normalized(c1.body, ordered: false) == Self.normalized(p1.body, ordered: false))
+        // A 5 MB POST form (over the old 4 MiB cut): both answer the same.
+        let longPost = ParityCases.Request(name: "5 MB POST", path: "/api/v1/query",
+                                           form: "time=\(peers.end / 1000)&query=count(parity_requests_total)" + String(repeating: "+", count: 5_000_000))
+        let (c2, p2) = (try await Self.send(peers.coll, longPost), try await Self.send(peers.prom, longPost))
+        #expect(c2.status == 200 && p2.status == 200, "collector \(c2.status) \(String(decoding: c2.body.prefix(200), as: UTF8.self)), prometheus \(p2.status)")
+        #expect(Self.normalized(c2.body, ordered: false) == Self.normalized(p2.body, ordered: false))
+        // Beyond Prometheus' sizes: 414 and 413 with a message, not an empty 400 or a cut body.
+        let tooLong = ParityCases.Request(name: "1.5 MB GET", path: "/api/v1/query?query=1&x=" + String(repeating: "y", count: 1_500_000))
+        let c3 = try await Self.send(peers.coll, tooLong)
+        #expect(c3.status == 414 && String(decoding: c3.body, as: UTF8.self).contains("POST"), "\(c3.status) \(String(decoding: c3.body.prefix(200), as: UTF8.self))")
+        let tooBig = ParityCases.Request(name: "11 MB POST", path: "/api/v1/query", form: "query=1" + String(repeating: "+", count: 11_000_000))
+        let c4 = try await Self.send(peers.coll, tooBig)
+        #expect(c4.status == 413 && String(decoding: c4.body, as: UTF8.self).contains("larger than"), "\(c4.status) \(String(decoding: c4.body.prefix(200), as: UTF8.self))")
+        #expect(peers.collector.isRunning, "collector died: \(peers.collector.logTail())")
+    }
+
+    /// Metadata sent with remote-write is served as Prometheus serves its scraped metadata.
+    @Test func metadataFromRemoteWrite() async throws {
+        let peers = try await Self.start("parity-metadata")
+        defer { peers.stop() }
+        let all = try await E2E.getJSON(peers.coll + "/api/v1/metadata")
+        let data = try #require(all["data"] as? [String: [[String: String]]])
+        #expect(data["parity_requests_total"] == [["type": "counter", "help": "Requests served.", "unit": ""]])
+        #expect(data["parity_up"] == [["type": "gauge", "help": "Whether the target answered.", "unit": ""]])
+        let one = try #require(try await E2E.getJSON(peers.coll + "/api/v1/metadata?metric=parity_up")["data"] as? [String: Any])
+        #expect(Array(one.keys) == ["parity_up"])
+        let limited = try #require(try await E2E.getJSON(peers.coll + "/api/v1/metadata?limit=1")["data"] as? [String: Any])
+        #expect(limited.count == 1)
+        let bad = try #require(await E2E.get(peers.coll + "/api/v1/metadata?limit=abc"))
+        #expect(bad.0 == 400 && String(decoding: bad.1, as: UTF8.self).contains("limit must be a number"))
+    }
+}
