@@ -25,7 +25,9 @@ struct PrometheusParityTests {
     static func start(_ tag: String) async throws -> Peers {
         let dir = try E2E.tempDir(tag)
         let cport = E2E.freePort(), pport = E2E.freePort()
-        let coll = try ChildProcess("collector", try E2E.binary("collector"),
+        // PARITY_COLLECTOR_BINARY: measure another build (e.g. main's) with the same requests.
+        let binary = try ProcessInfo.processInfo.environment["PARITY_COLLECTOR_BINARY"] ?? E2E.binary("collector")
+        let coll = try ChildProcess("collector", binary,
                                     ["--listen", "127.0.0.1:\(cport)", "--data-dir", dir + "/data", "--no-auth"], logDir: dir)
         try "global:\n  evaluation_interval: 1m\n".write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
         let prom = try ChildProcess("prometheus", try E2E.peer("/usr/bin/prometheus", package: "prometheus"),
@@ -96,11 +98,16 @@ struct PrometheusParityTests {
             guard let a = try? await Self.send(peers.prom, cases[0]) else { return false }
             return String(decoding: a.body, as: UTF8.self).contains("parity_requests_total")
         }
-        var same = 0
+        var same = 0, known = 0
         var diffs: [String] = []
         for c in cases {
             let ours = try await Self.send(peers.coll, c)
             let theirs = try await Self.send(peers.prom, c)
+            if let why = c.knownDifference {
+                known += 1
+                #expect(ours.status == theirs.status, "\(c.name): \(ours.status) vs \(theirs.status) (\(why))")
+                continue
+            }
             let (a, b) = (Self.normalized(ours.body, ordered: c.ordered), Self.normalized(theirs.body, ordered: c.ordered))
             if ours.status == theirs.status && ours.contentType == theirs.contentType && a == b {
                 same += 1
@@ -108,9 +115,9 @@ struct PrometheusParityTests {
                 diffs.append("\(c.name) \(c.path)\(c.form.map { " POST " + $0.prefix(200) } ?? "")\n  collector \(ours.status) \(ours.contentType) \(a.prefix(600))\n  prometheus \(theirs.status) \(theirs.contentType) \(b.prefix(600))")
             }
         }
-        print("Prometheus parity: \(same)/\(cases.count) requests answered identically")
+        print("Prometheus parity: \(same)/\(cases.count - known) requests answered identically (\(known) known differences, README)")
         for d in diffs { print("DIFF " + d) }
-        #expect(diffs.isEmpty, "\(diffs.count) of \(cases.count) requests differ from Prometheus 2.42; first: \(diffs.first ?? "")")
+        #expect(diffs.isEmpty, "\(diffs.count) of \(cases.count - known) requests differ from Prometheus 2.42; first: \(diffs.first ?? "")")
         #expect(peers.collector.isRunning, "collector died: \(peers.collector.logTail())")
     }
 
@@ -162,12 +169,13 @@ struct PrometheusParityTests {
         #expect(c2.status == 200 && p2.status == 200, "collector \(c2.status) \(String(decoding: c2.body.prefix(200), as: UTF8.self)), prometheus \(p2.status)")
         #expect(Self.normalized(c2.body, ordered: false) == Self.normalized(p2.body, ordered: false))
         // Beyond Prometheus' sizes: 414 and 413 with a message, not an empty 400 or a cut body.
-        let tooLong = ParityCases.Request(name: "1.5 MB GET", path: "/api/v1/query?query=1&x=" + String(repeating: "y", count: 1_500_000))
-        let c3 = try await Self.send(peers.coll, tooLong)
-        #expect(c3.status == 414 && String(decoding: c3.body, as: UTF8.self).contains("POST"), "\(c3.status) \(String(decoding: c3.body.prefix(200), as: UTF8.self))")
-        let tooBig = ParityCases.Request(name: "11 MB POST", path: "/api/v1/query", form: "query=1" + String(repeating: "+", count: 11_000_000))
-        let c4 = try await Self.send(peers.coll, tooBig)
-        #expect(c4.status == 413 && String(decoding: c4.body, as: UTF8.self).contains("larger than"), "\(c4.status) \(String(decoding: c4.body.prefix(200), as: UTF8.self))")
+        // (Raw HTTP: URLSession refuses URLs this long on its own side.)
+        let port = Int(peers.coll.split(separator: ":").last!)!
+        let c3 = try RawHTTP.exchange(port: port, head: "GET /api/v1/query?query=1&x=\(String(repeating: "y", count: 1_500_000)) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(c3.hasPrefix("HTTP/1.1 414") && c3.contains("POST"), "\(c3.prefix(300))")
+        let form = "query=1" + String(repeating: "+", count: 11_000_000)
+        let c4 = try RawHTTP.exchange(port: port, head: "POST /api/v1/query HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n", body: form)
+        #expect(c4.hasPrefix("HTTP/1.1 413") && c4.contains("larger than"), "\(c4.prefix(300))")
         #expect(peers.collector.isRunning, "collector died: \(peers.collector.logTail())")
     }
 
@@ -185,5 +193,38 @@ struct PrometheusParityTests {
         #expect(limited.count == 1)
         let bad = try #require(await E2E.get(peers.coll + "/api/v1/metadata?limit=abc"))
         #expect(bad.0 == 400 && String(decoding: bad.1, as: UTF8.self).contains("limit must be a number"))
+    }
+}
+
+/// One HTTP/1.1 exchange over a plain socket, for requests URLSession will not send.
+enum RawHTTP {
+    static func exchange(port: Int, head: String, body: String = "") throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw E2EError("socket failed") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { throw E2EError("connect to \(port) failed") }
+        // The server may answer and close before the whole body is sent: stop writing then.
+        let bytes = Array((head + body).utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

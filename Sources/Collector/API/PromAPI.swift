@@ -152,7 +152,8 @@ struct PromAPI: Sendable {
         do {
             value = try await eng.rangeQuery(p["query"] ?? "", start: start, end: end, step: step, storage: storage)
         } catch {
-            throw queryError(error)
+            // Prometheus 2.42 prefixes only the instant query's errors with the parameter.
+            throw APIError(error)
         }
         metrics.query(seconds: (ContinuousClock.now - started).seconds)
         return .success { w in Self.writeValue(value, into: &w) }
