@@ -19,21 +19,10 @@ struct AlertRestartTests {
 
     @Test func pendingAndFiringSurviveARestart() async throws {
         let dir = try E2E.tempDir("alert-restart")
-        let hookPort = E2E.freePort(), amPort = E2E.freePort(), collPort = E2E.freePort()
-        let log = dir + "/hook.jsonl"
-        let hook = try ChildProcess("receiver", "/usr/bin/python3", ["-c", AlertingTests.receiver, String(hookPort), log], logDir: dir)
-        defer { hook.stop() }
-        try """
-            route: { receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
-            receivers:
-              - name: hook
-                webhook_configs: [ { url: "http://127.0.0.1:\(hookPort)/am", send_resolved: true } ]
-            """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let am = try ChildProcess("alertmanager", try E2E.peer("/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager"), [
-            "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
-            "--cluster.listen-address=",
-        ], logDir: dir)
-        defer { am.stop() }
+        let collPort = E2E.freePort()
+        let receivers = try AlertingTests.startReceivers(dir)
+        defer { receivers.stop() }
+        let (hookPort, amPort, log) = (receivers.hookPort, receivers.amPort, receivers.log)
         try """
             groups:
               - name: edge

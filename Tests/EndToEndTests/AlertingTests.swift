@@ -39,24 +39,45 @@ struct AlertingTests {
         #expect(code == 204, "remote-write: \(code) \(body)")
     }
 
-    @Test func firingAndResolvedThroughAlertmanagerAndWebhook() async throws {
-        let dir = try E2E.tempDir("alerting")
-        let hookPort = E2E.freePort(), amPort = E2E.freePort(), collPort = E2E.freePort()
+    /// The webhook receiver and an Alertmanager that forwards to its `/am` path.
+    struct Receivers {
+        let hook: ChildProcess
+        let am: ChildProcess
+        let hookPort: Int
+        let amPort: Int
+        /// Everything the receiver got, one JSON line per POST (see `messages`).
+        let log: String
+        func stop() { am.stop(); hook.stop() }
+    }
+
+    static func startReceivers(_ dir: String) throws -> Receivers {
+        let hookPort = E2E.freePort(), amPort = E2E.freePort()
         let log = dir + "/hook.jsonl"
         let hook = try ChildProcess("receiver", "/usr/bin/python3", ["-c", Self.receiver, String(hookPort), log], logDir: dir)
-        defer { hook.stop() }
+        do {
+            try """
+                route: { receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
+                receivers:
+                  - name: hook
+                    webhook_configs: [ { url: "http://127.0.0.1:\(hookPort)/am", send_resolved: true } ]
+                """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
+            let am = try ChildProcess("alertmanager", try E2E.peer("/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager"), [
+                "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
+                "--cluster.listen-address=",
+            ], logDir: dir)
+            return Receivers(hook: hook, am: am, hookPort: hookPort, amPort: amPort, log: log)
+        } catch {
+            hook.stop()
+            throw error
+        }
+    }
 
-        try """
-            route: { receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
-            receivers:
-              - name: hook
-                webhook_configs: [ { url: "http://127.0.0.1:\(hookPort)/am", send_resolved: true } ]
-            """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let am = try ChildProcess("alertmanager", try E2E.peer("/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager"), [
-            "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
-            "--cluster.listen-address=",
-        ], logDir: dir)
-        defer { am.stop() }
+    @Test func firingAndResolvedThroughAlertmanagerAndWebhook() async throws {
+        let dir = try E2E.tempDir("alerting")
+        let collPort = E2E.freePort()
+        let receivers = try Self.startReceivers(dir)
+        defer { receivers.stop() }
+        let (hookPort, amPort, log) = (receivers.hookPort, receivers.amPort, receivers.log)
 
         try """
             groups:

@@ -148,17 +148,7 @@ public final class RemoteWriter: Sendable {
         }
         var attempt = 0
         while !Task.isCancelled {
-            var headers: [(name: String, value: String)] = [
-                ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
-                ("Content-Type", RemoteWriteProtocol.contentType),
-                (RemoteWriteProtocol.versionHeader, RemoteWriteProtocol.version),
-                ("User-Agent", "fleetscope-edge-scraper/\(EdgeScraperVersion.current)"),
-            ]
-            do {
-                if let auth = try authorizationHeader(config.auth) { headers.append(("Authorization", auth)) }
-            } catch {
-                logger.error("remote-write: \(error); sending without credentials")
-            }
+            let headers = requestHeaders()
             let started = DeliveryClock.monotonicNanos()
             var retryAfter: String?
             var why: String
@@ -396,6 +386,22 @@ public struct RemoteWriteMetrics: Sendable {
 /// TYPE/HELP/UNIT of every family scraped, in WriteRequests that hold only metadata (500 per
 /// request). Best effort: a failed send is logged and retried at the next interval, never queued.
 extension RemoteWriter {
+    /// Remote-write 1.0 headers with the endpoint's credentials (read anew each time: files rotate).
+    func requestHeaders() -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
+            ("Content-Type", RemoteWriteProtocol.contentType),
+            (RemoteWriteProtocol.versionHeader, RemoteWriteProtocol.version),
+            ("User-Agent", "fleetscope-edge-scraper/\(EdgeScraperVersion.current)"),
+        ]
+        do {
+            if let auth = try authorizationHeader(config.auth) { headers.append(("Authorization", auth)) }
+        } catch {
+            logger.error("remote-write: \(error); sending without credentials")
+        }
+        return headers
+    }
+
     func metadataLoop() async {
         while !Task.isCancelled {
             // The first round a little after start, once the first scrapes are in.
@@ -408,17 +414,7 @@ extension RemoteWriter {
 
     func sendMetadata() async {
         guard let all = metadataSource?(), !all.isEmpty else { return }
-        var headers: [(name: String, value: String)] = [
-            ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
-            ("Content-Type", RemoteWriteProtocol.contentType),
-            (RemoteWriteProtocol.versionHeader, RemoteWriteProtocol.version),
-            ("User-Agent", "fleetscope-edge-scraper/\(EdgeScraperVersion.current)"),
-        ]
-        do {
-            if let auth = try authorizationHeader(config.auth) { headers.append(("Authorization", auth)) }
-        } catch {
-            return
-        }
+        let headers = requestHeaders()
         for start in stride(from: 0, to: all.count, by: Self.metadataPerSend) {
             let body = WireEncoder.encodeCompressed(WriteRequest(metadata: Array(all[start..<min(start + Self.metadataPerSend, all.count)])))
             do {
