@@ -29,6 +29,8 @@ let package = Package(
         // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev).
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // zlib (zlib1g-dev): gzip for API answers when the client accepts it, as Prometheus does.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
         // The reference decoder the tests compare WireDecoder against: only test targets use it,
         // so the shipped binaries do not link protobuf-c.
@@ -51,7 +53,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "Collector", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard",
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.

@@ -40,6 +40,26 @@ struct ValueHeap {
         up(items.count - 1)
     }
 
+    /// The heap's elements best first, as Prometheus orders them: `sort.Sort(sort.Reverse(heap))`.
+    /// Go sorts up to 12 elements by insertion (stable on this array), so ties keep heap order;
+    /// beyond that Go's pdqsort may order ties differently (values still match).
+    func resultOrder() -> [(v: Double, c: Int)] {
+        var h = self
+        let count = h.items.count
+        if count <= 12 {
+            for i in 1..<Swift.max(count, 1) {
+                var j = i
+                while j > 0 && h.less(j - 1, j) {
+                    h.items.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+            return h.items
+        }
+        let heap = self
+        return heap.items.indices.sorted { heap.less($1, $0) }.map { heap.items[$0] }
+    }
+
     mutating func pop() {
         let n = items.count - 1
         items.swapAt(0, n)
@@ -159,6 +179,10 @@ extension Evaluator {
                 for g in 0..<groups {
                     for it in heaps[g].items { out[it.c].vals[i] = it.v }
                 }
+            }
+            if n == 1 {
+                // An instant query answers in Prometheus' order: groups as first seen, each by value.
+                return .vector(heaps.flatMap { $0.resultOrder() }.map { out[$0.c] })
             }
             return .vector(out.filter { $0.vals.contains { !isAbsent($0) } })
         default:

@@ -119,6 +119,9 @@ func keepsOrder(_ e: Expr) -> Bool {
         if b.rhs.type == .scalar { return keepsOrder(b.lhs) }
         if b.op == .lor { return false }
         return b.matching?.card == .oneToMany ? keepsOrder(b.rhs) : keepsOrder(b.lhs)
+    case .aggregate(let a):
+        // topk/bottomk rank by value; count_values keeps the groups' first-seen order (as Prometheus).
+        return a.op == .topk || a.op == .bottomk || a.op == .countValues
     default: return false
     }
 }

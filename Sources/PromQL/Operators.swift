@@ -207,7 +207,7 @@ extension Evaluator {
                 if oneStamp[s] == i {
                     let side = swapped ? "left" : "right"
                     let matched = m.on ? c.labels.keeping(Set(m.labels)) : c.labels.removing(Set(m.labels).union([Labels.metricName]))
-                    throw PromQLError(.execution, "found duplicate series for the match group \(matched) on the \(side) hand-side of the operation: [\(c.labels), \(one[oneAt[s]].labels)];many-to-many matching not allowed: matching labels must be unique on one side")
+                    throw PromQLError(.execution, "found duplicate series for the match group \(goLabels(matched)) on the \(side) hand-side of the operation: [\(goLabels(c.labels)), \(goLabels(one[oneAt[s]].labels))];many-to-many matching not allowed: matching labels must be unique on one side")
                 }
                 oneStamp[s] = i
                 oneAt[s] = k
@@ -261,4 +261,10 @@ extension Evaluator {
         }
         return out
     }
+}
+
+/// Go's `labels.Labels.String()`, which Prometheus' error messages print: every pair, the
+/// metric name too, inside one pair of braces (`{__name__="x", a="1"}`).
+func goLabels(_ l: Labels) -> String {
+    "{" + l.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ", ") + "}"
 }

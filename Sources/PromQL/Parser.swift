@@ -5,6 +5,8 @@ import Storage
 
 public func parseExpr(_ input: String) throws(PromQLError) -> Expr {
     var p = try Parser(input)
+    // Prometheus' wording for an empty (or all-comment) query.
+    if p.tok.kind == .eof { throw p.err(0, "no expression found in input") }
     let e = try p.parseExpr(0)
     if p.tok.kind != .eof { throw p.unexpected() }
     return e

@@ -87,7 +87,7 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
         do {
             return .regex(try RE2Regex(re))
         } catch {
-            throw MatcherError(message: error.description)
+            throw MatcherError(message: error.goDescription)
         }
     }
 

@@ -6,6 +6,29 @@ public struct RegexError: Error, Sendable, CustomStringConvertible {
     public let reason: String
     /// Prometheus' wording, e.g. `invalid regular expression "(a": missing ): (a`.
     public var description: String { "invalid regular expression \"\(pattern)\": \(reason)" }
+
+    /// Go's regexp wording, which Prometheus' query API passes on, e.g.
+    /// ``error parsing regexp: missing closing ): `^(?:()$` ``: RE2's reason with Go's names for
+    /// the same faults, and Go's fragment, which for unbalanced input is the anchored pattern.
+    public var goDescription: String {
+        let parts = reason.split(separator: ":", maxSplits: 1).map { String($0) }
+        let code = parts[0]
+        var arg = parts.count > 1 ? String(parts[1].dropFirst()) : ""
+        let anchored = "^(?:" + pattern + ")$"
+        let goCode: String
+        switch code {
+        case "missing )", "trailing \\": goCode = "missing closing )"; arg = anchored
+        case "unexpected )": goCode = code; arg = anchored
+        case "missing ]": goCode = "missing closing ]"; arg += ")$"
+        case "no argument for repetition operator": goCode = "missing argument to repetition operator"
+        case "bad repetition operator": goCode = "invalid nested repetition operator"
+        case "invalid repetition size": goCode = "invalid repeat count"
+        case "invalid named capture group": goCode = "invalid named capture"
+        case "invalid perl operator": goCode = "invalid or unsupported Perl syntax"
+        default: goCode = code
+        }
+        return "error parsing regexp: \(goCode): `\(arg)`"
+    }
 }
 
 /// A user-supplied regular expression with Prometheus' semantics: RE2 syntax, compiled as

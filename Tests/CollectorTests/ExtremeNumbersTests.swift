@@ -139,17 +139,17 @@ import Testing
         let s = try await Self.server()
         defer { Task { await s.stop() } }
         let cases: [(String, Int, String)] = [
-            ("/api/v1/query?query=1&time=1e300", 400, "invalid parameter \"time\": cannot parse \"1e300\" to a valid timestamp. It overflows int64"),
-            ("/api/v1/query?query=1&time=-1e19", 400, "invalid parameter \"time\": cannot parse \"-1e19\" to a valid timestamp. It overflows int64"),
-            ("/api/v1/query?query=1&time=9.3e15", 400, "invalid parameter \"time\": cannot parse \"9.3e15\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/query?query=1&time=1e300", 400, "invalid parameter \"time\": Invalid time value for 'time': cannot parse \"1e300\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/query?query=1&time=-1e19", 400, "invalid parameter \"time\": Invalid time value for 'time': cannot parse \"-1e19\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/query?query=1&time=9.3e15", 400, "invalid parameter \"time\": Invalid time value for 'time': cannot parse \"9.3e15\" to a valid timestamp. It overflows int64"),
             ("/api/v1/query_range?query=1&start=0&end=1&step=1e300", 400,
              "invalid parameter \"step\": cannot parse \"1e300\" to a valid duration. It overflows int64"),
             ("/api/v1/query_range?query=1&start=-9e15&end=9e15&step=1e15", 400,
              "invalid parameter \"step\": cannot parse \"1e15\" to a valid duration. It overflows int64"),
             ("/api/v1/query?query=1&timeout=1e300", 400, "invalid parameter \"timeout\": cannot parse \"1e300\" to a valid duration. It overflows int64"),
-            ("/api/v1/series?match%5B%5D=up&start=1e300", 400, "invalid parameter \"start\": cannot parse \"1e300\" to a valid timestamp. It overflows int64"),
-            ("/api/v1/labels?end=-1e300", 400, "invalid parameter \"end\": cannot parse \"-1e300\" to a valid timestamp. It overflows int64"),
-            ("/api/v1/label/region/values?start=1e19", 400, "invalid parameter \"start\": cannot parse \"1e19\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/series?match%5B%5D=up&start=1e300", 400, "invalid parameter \"start\": Invalid time value for 'start': cannot parse \"1e300\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/labels?end=-1e300", 400, "invalid parameter \"end\": Invalid time value for 'end': cannot parse \"-1e300\" to a valid timestamp. It overflows int64"),
+            ("/api/v1/label/region/values?start=1e19", 400, "invalid parameter \"start\": Invalid time value for 'start': cannot parse \"1e19\" to a valid timestamp. It overflows int64"),
             ("/api/v1/query?query=" + Self.enc("rate(up[99999999999999999y])"), 400, "invalid parameter \"query\": 1:9: parse error: duration out of range"),
             ("/api/v1/query?query=" + Self.enc("up offset 99999999999999999y"), 400, "invalid parameter \"query\": 1:11: parse error: duration out of range"),
             ("/api/v1/query?query=" + Self.enc("topk(1e300, up)"), 422, "Scalar value 1e+300 overflows int64"),

@@ -1,8 +1,8 @@
+import TestSupport
 import Foundation
 import RemoteWrite
 import Storage
 import Testing
-import TestSupport
 
 /// Alerting rules end to end: the collector evaluates a Prometheus rule file over remote-written
 /// data and delivers the alert both through a real Alertmanager (v2 API; Alertmanager then calls
@@ -34,28 +34,51 @@ struct AlertingTests {
     static func write(_ url: String, value: Double, at t: Int64) async throws {
         let req = WriteRequest(timeseries: [TimeSeries(labels: [Label("__name__", "edge_temp_celsius"), Label("cluster", "store-1")],
                                                        samples: [Sample(t: t, v: value)])])
-        let (code, body) = try await HTTP.remoteWrite(url + "/api/v1/write", req)
+        let (code, body) = try await HTTP.post(url + "/api/v1/write", body: Data(WireEncoder.encodeCompressed(req)), headers: [
+            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+        ])
         #expect(code == 204, "remote-write: \(code) \(body)")
     }
 
-    @Test func firingAndResolvedThroughAlertmanagerAndWebhook() async throws {
-        let dir = try tempDir("e2e-alerting")
-        let hookPort = freePort(), amPort = freePort(), collPort = freePort()
+    /// The webhook receiver and an Alertmanager that forwards to its `/am` path.
+    struct Receivers {
+        let hook: ChildProcess
+        let am: ChildProcess
+        let hookPort: Int
+        let amPort: Int
+        /// Everything the receiver got, one JSON line per POST (see `messages`).
+        let log: String
+        func stop() { am.stop(); hook.stop() }
+    }
+
+    static func startReceivers(_ dir: String) throws -> Receivers {
+        let hookPort = freePort(), amPort = freePort()
         let log = dir + "/hook.jsonl"
         let hook = try ChildProcess("receiver", "/usr/bin/python3", ["-c", Self.receiver, String(hookPort), log], logDir: dir)
-        defer { hook.stop() }
+        do {
+            try """
+                route: { receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
+                receivers:
+                  - name: hook
+                    webhook_configs: [ { url: "http://127.0.0.1:\(hookPort)/am", send_resolved: true } ]
+                """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
+            let am = try ChildProcess("alertmanager", try E2E.peer("/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager"), [
+                "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
+                "--cluster.listen-address=",
+            ], logDir: dir)
+            return Receivers(hook: hook, am: am, hookPort: hookPort, amPort: amPort, log: log)
+        } catch {
+            hook.stop()
+            throw error
+        }
+    }
 
-        try """
-            route: { receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }
-            receivers:
-              - name: hook
-                webhook_configs: [ { url: "http://127.0.0.1:\(hookPort)/am", send_resolved: true } ]
-            """.write(toFile: dir + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let am = try ChildProcess("alertmanager", try E2E.peer("/usr/bin/prometheus-alertmanager", package: "prometheus-alertmanager"), [
-            "--config.file=\(dir)/alertmanager.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
-            "--cluster.listen-address=",
-        ], logDir: dir)
-        defer { am.stop() }
+    @Test func firingAndResolvedThroughAlertmanagerAndWebhook() async throws {
+        let dir = try tempDir("alerting")
+        let collPort = freePort()
+        let receivers = try Self.startReceivers(dir)
+        defer { receivers.stop() }
+        let (hookPort, amPort, log) = (receivers.hookPort, receivers.amPort, receivers.log)
 
         try """
             groups:

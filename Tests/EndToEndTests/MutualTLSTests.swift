@@ -67,6 +67,7 @@ struct MutualTLSTests {
               - url: \(base)/api/v1/write
                 tls_config: { ca_file: \(pki)/ca.crt, cert_file: \(pki)/prom.crt, key_file: \(pki)/prom.key }
                 queue_config: { batch_send_deadline: 1s }
+                metadata_config: { send: false }
             """.write(toFile: dir + "/prometheus.yml", atomically: true, encoding: .utf8)
         let prom = try ChildProcess("prometheus", try E2E.peer("/usr/bin/prometheus", package: "prometheus"), [
             "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/prometheus",
@@ -116,6 +117,13 @@ struct MutualTLSTests {
             return "\(m["cluster"] ?? "")/\(m["job"] ?? "")"
         })
         #expect(pairs == ["prom-edge/prometheus", "store-17/edge"], "\(result)")
+        // The edge scraper sends the TYPE/HELP it scraped, as Prometheus' agent (Prometheus' own
+        // metadata sending is off here, so this can only come from the edge).
+        try await waitUntil("the edge scraper's metric metadata", seconds: 40) {
+            let j = Self.curlJSON(dir, base + "/api/v1/metadata?metric=prometheus_http_requests_total", user: admin)
+            let entries = (j?["data"] as? [String: Any])?["prometheus_http_requests_total"] as? [[String: String]]
+            return entries?.first?["type"] == "counter" && entries?.first?["help"]?.isEmpty == false
+        }
         #expect(await EdgeDeliveryTests.ownMetric(edgePort, "edge_scraper_remote_retries_total") == 0, "edge TLS handshakes failed: \(edge.logTail())")
 
         // A certificate from another CA, even with a known CN, is refused at the handshake.

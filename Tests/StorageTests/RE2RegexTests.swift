@@ -117,7 +117,8 @@ import Testing
 
     @Test func invalidMatcherIsAnError() {
         #expect { try LabelMatcher(.regexMatch, "job", "(a") } throws: { error in
-            "\(error)".contains("invalid regular expression \"(a\": missing )")
+            // Go's wording, which Prometheus passes on.
+            "\(error)".contains("error parsing regexp: missing closing ): `^(?:(a)$`")
         }
         #expect(throws: Never.self) { try LabelMatcher(.regexNoMatch, "job", "a)|(b") }
     }

@@ -38,6 +38,8 @@ struct PromAPI: Sendable {
     let metrics: CollectorMetrics
     /// `query.max_concurrency`: admission for everything that reads the store.
     let gate: QueryGate
+    /// Metric metadata from remote-write, for /api/v1/metadata.
+    var metadata = MetadataStore()
     /// Most steps (minus one) a range query may have: Prometheus' resolution limit.
     static let maxPoints: Int64 = 11_000
 
@@ -79,8 +81,8 @@ struct PromAPI: Sendable {
             case "labels": return try labels(p, storage)
             case "status/tsdb": return try tsdbStatus(p, scope: scope)
             case "status/buildinfo": return buildInfo()
-            case "metadata": return .success { $0.raw("{}") }
-            case "query_exemplars": return .success { $0.raw("[]") }
+            case "metadata": return try metadataResponse(p, storage)
+            case "query_exemplars": return try exemplars(p)
             default:
                 if endpoint.hasPrefix("label/") && endpoint.hasSuffix("/values") {
                     let name = String(endpoint.dropFirst("label/".count).dropLast("/values".count))
@@ -150,7 +152,8 @@ struct PromAPI: Sendable {
         do {
             value = try await eng.rangeQuery(p["query"] ?? "", start: start, end: end, step: step, storage: storage)
         } catch {
-            throw queryError(error)
+            // Prometheus 2.42 prefixes only the instant query's errors with the parameter.
+            throw APIError(error)
         }
         metrics.query(seconds: (ContinuousClock.now - started).seconds)
         return .success { w in Self.writeValue(value, into: &w) }
@@ -207,14 +210,17 @@ struct PromAPI: Sendable {
 
     // MARK: metadata endpoints
 
-    private func range(_ p: Params) throws(APIError) -> (Int64, Int64) {
+    /// `start`/`end` of the metadata endpoints; nil when end is before start, which Prometheus
+    /// answers with an empty list rather than an error.
+    func range(_ p: Params) throws(APIError) -> (Int64, Int64)? {
         let start = try TimeParam.optional(p, "start", default: TimeMath.minTime)
         let end = try TimeParam.optional(p, "end", default: TimeMath.maxTime)
-        guard end >= start else { throw .badData("end timestamp must not be before start time") }
-        return (start, end)
+        return end >= start ? (start, end) : nil
     }
 
-    private func matchers(_ p: Params, required: Bool) throws(APIError) -> [[LabelMatcher]] {
+    /// `match[]` selectors. Prometheus 2.42 prefixes their errors with the parameter only in
+    /// /series (`prefixed`), not in /labels and /label/…/values.
+    private func matchers(_ p: Params, required: Bool, prefixed: Bool = false) throws(APIError) -> [[LabelMatcher]] {
         let raw = p.all("match[]")
         if raw.isEmpty {
             if required { throw .badData("no match[] parameter provided") }
@@ -225,15 +231,17 @@ struct PromAPI: Sendable {
             do {
                 out.append(try parseMetricSelector(m))
             } catch {
-                throw .badData("invalid parameter \"match[]\": \(error.message)")
+                let message = error.message.hasSuffix("vector selector must contain at least one non-empty matcher")
+                    ? "match[] must contain at least one non-empty matcher" : error.message
+                throw .badData(prefixed ? "invalid parameter \"match[]\": " + message : message)
             }
         }
         return out
     }
 
     private func series(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
-        let sets = try matchers(p, required: true)
-        let (start, end) = try range(p)
+        let sets = try matchers(p, required: true, prefixed: true)
+        guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
         let q = try storage.querier(mint: start, maxt: end)
         var all = Set<Labels>()
         for m in sets { all.formUnion(try q.series(m)) }
@@ -250,7 +258,7 @@ struct PromAPI: Sendable {
 
     private func labels(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
         let sets = try matchers(p, required: false)
-        let (start, end) = try range(p)
+        guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
         let q = try storage.querier(mint: start, maxt: end)
         var names = Set<String>()
         if sets.isEmpty { names.formUnion(try q.labelNames([])) }
@@ -262,7 +270,7 @@ struct PromAPI: Sendable {
     private func labelValues(_ name: String, _ p: Params, _ storage: any Queryable) throws -> APIResponse {
         guard isValidLabelName(name) else { throw APIError.badData("invalid label name: \"\(name)\"") }
         let sets = try matchers(p, required: false)
-        let (start, end) = try range(p)
+        guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
         let q = try storage.querier(mint: start, maxt: end)
         var values = Set<String>()
         if sets.isEmpty { values.formUnion(try q.labelValues(name, [])) }
@@ -300,12 +308,6 @@ struct PromAPI: Sendable {
         }
     }
 
-    private func buildInfo() -> APIResponse {
-        .success { w in
-            w.raw("{\"version\":\"\(CollectorVersion.version)\",\"revision\":\"\",\"branch\":\"\",\"buildUser\":\"\",")
-            w.raw("\"buildDate\":\"\",\"goVersion\":\"swift\",\"application\":\"fleetscope-collector\"}")
-        }
-    }
 }
 
 public enum CollectorVersion {

@@ -29,6 +29,8 @@ struct IngestService: Sendable {
     let onAppended: @Sendable (_ identity: IngestIdentity?, _ series: [SeriesSamples]) -> Void
     /// A cluster sent samples from the future: how far ahead its newest one was.
     var onClockAhead: @Sendable (_ cluster: String, _ aheadMs: Int64) -> Void = { _, _ in }
+    /// Where the TYPE/HELP/UNIT that requests carry are kept (nil: dropped).
+    var metadata: MetadataStore? = nil
 
     /// - Parameter identity: the sender's ingest token (cluster and bound labels, set on every
     ///   series); nil when auth is off.
@@ -80,6 +82,7 @@ struct IngestService: Sendable {
             return IngestOutcome(status: 400, message: "\(error)")
         }
 
+        metadata?.record(request.metadata, cluster: cluster)
         var batch: [SeriesSamples] = []
         batch.reserveCapacity(request.timeseries.count)
         var rejected: [RejectReason: (count: Int, first: String)] = [:]

@@ -34,6 +34,9 @@ struct RuleState: Sendable {
     /// Series written by the last evaluation, to end the ones that disappear with a
     /// staleness marker as Prometheus does.
     var written: Set<Labels> = []
+    /// Set once AlertRestore has looked for this rule's state from before a restart; from then
+    /// on evaluations write ALERTS_FOR_STATE.
+    var forStateRestored = false
 
     /// Resolved alerts are kept (and re-sent as resolved) this long, as in Prometheus.
     static let resolvedRetentionMs: Int64 = 15 * 60_000
@@ -136,6 +139,9 @@ struct RuleState: Sendable {
                 alerts[l] = a
             }
             out[l.setting(Labels.metricName, "ALERTS").setting("alertstate", a.state.rawValue)] = 1
+            // When it became active, in whole seconds as Prometheus writes it: read back after a
+            // restart. Not before this run's restore, which would otherwise read its own sample.
+            if forStateRestored { out[AlertRestore.forStateLabels(l)] = Double(a.activeAtMs / 1000) }
         }
         return out
     }

@@ -11,7 +11,7 @@ import TSDB
 final class RuleManager: Service, Sendable {
     let groups: [RuleGroup]
     /// Per group, its rules' state. Each group's task writes only its own slot.
-    private let states: Mutex<[[RuleState]]>
+    let states: Mutex<[[RuleState]]>
     private let lastGroupEval = Mutex<[Int: (Int64, Double)]>([:])
     let tsdb: TSDB
     let engine: Engine
@@ -23,9 +23,13 @@ final class RuleManager: Service, Sendable {
     /// Prometheus' `--rules.alert.resend-delay`.
     static let resendMs: Int64 = 60_000
 
+    /// Restores alerts' `for` state after a restart, once per group after its first evaluation.
+    let restore: AlertRestore
+
     init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger,
-         onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }) {
+         onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }, restore: AlertRestore = AlertRestore()) {
         self.onAlerts = onAlerts
+        self.restore = restore
         self.groups = groups
         states = Mutex(groups.map { $0.rules.map(RuleState.init) })
         self.tsdb = tsdb
@@ -54,6 +58,7 @@ final class RuleManager: Service, Sendable {
 
     private func loop(group i: Int) async {
         let interval = groups[i].intervalMs
+        var first = true
         while !Task.isCancelled {
             // Aligned to the interval, like Prometheus, so every group evaluates at stable times.
             let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -61,6 +66,11 @@ final class RuleManager: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(next - now))
             if Task.isCancelled { return }
             await evaluate(group: i, at: next)
+            if first {
+                // As Prometheus: after the first evaluation, so the active alerts are known.
+                restoreForState(group: i, at: next)
+                first = false
+            }
         }
     }
 
@@ -139,9 +149,10 @@ final class RuleManager: Service, Sendable {
 
     /// `type=alert|record` filters like Prometheus; a scoped user sees what RuleVisibility allows.
     func rulesJSON(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
-        let type = p["type"]
+        // Prometheus lower-cases it and takes "" as no filter.
+        let type = p["type"].map { $0.lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         guard type == nil || type == "alert" || type == "record" else {
-            throw APIError(type: "bad_data", message: "invalid parameter \"type\": \"\(type!)\" is not one of alert, record", status: 400)
+            throw APIError(type: "bad_data", message: "invalid parameter \"type\": not supported value \"\(type!)\"", status: 400)
         }
         let evals = lastGroupEval.withLock { $0 }
         let all = states.withLock { $0 }

@@ -37,6 +37,10 @@ public struct CollectorOptions: Sendable {
     /// Prometheus rule files (globs allowed; relative to the config file).
     public var ruleFiles: [String] = []
     public var evaluationIntervalMs: Int64 = 60_000
+    /// Prometheus' `--rules.alert.for-grace-period` and `--rules.alert.for-outage-tolerance`:
+    /// how alert `for` state is restored from ALERTS_FOR_STATE after a restart (AlertRestore).
+    public var forGracePeriodMs: Int64 = 10 * 60_000
+    public var forOutageToleranceMs: Int64 = 60 * 60_000
     /// Alertmanager base URLs (alerts go to their `/api/v2/alerts`).
     public var alertmanagers: [String] = []
     /// Webhook receivers that get Alertmanager's webhook JSON directly.
@@ -67,7 +71,7 @@ public struct CollectorOptions: Sendable {
     /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000, max_concurrency: 20 }
     /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB, max_future: 10m }
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
-    /// rules: { files: [rules/*.yml], evaluation_interval: 30s }
+    /// rules: { files: [rules/*.yml], evaluation_interval: 30s, for_grace_period: 10m, for_outage_tolerance: 1h }
     /// alerting: { alertmanagers: [http://127.0.0.1:9093], webhooks: [http://hooks/x], external_url: http://collector:9490 }
     /// tls: { cert_file: server.crt, key_file: server.key, client_ca_file: edge-ca.crt, client_auth_type: RequireAndVerifyClientCert }
     /// ```
@@ -84,7 +88,7 @@ public struct CollectorOptions: Sendable {
             "query": ["lookback_delta", "timeout", "max_samples", "max_concurrency"],
             "ingest": ["max_body_bytes", "max_decoded_bytes", "max_future"],
             "fleet": ["down_after", "stale_after", "refresh_interval"],
-            "rules": ["files", "evaluation_interval"],
+            "rules": ["files", "evaluation_interval", "for_grace_period", "for_outage_tolerance"],
             "alerting": ["alertmanagers", "webhooks", "external_url"],
             "tls": TLSOptions.configKeys,
         ]
@@ -121,6 +125,8 @@ public struct CollectorOptions: Sendable {
                 switch (section, key) {
                 case ("rules", "files"): ruleFiles = try list().map { $0.hasPrefix("/") || baseDir.isEmpty ? $0 : baseDir + "/" + $0 }
                 case ("rules", "evaluation_interval"): evaluationIntervalMs = try positiveDurationMs(value) ?? { throw bad("duration") }()
+                case ("rules", "for_grace_period"): forGracePeriodMs = try parseDurationMs(value) ?? { throw bad("duration") }()
+                case ("rules", "for_outage_tolerance"): forOutageToleranceMs = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("alerting", "alertmanagers"): alertmanagers = try urls()
                 case ("alerting", "webhooks"): webhooks = try urls()
                 case ("alerting", "external_url"): externalURL = value

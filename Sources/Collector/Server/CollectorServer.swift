@@ -52,9 +52,12 @@ public final class CollectorServer: Sendable {
                                    maxFutureMs: options.maxFutureMs, now: now,
                                    logger: logger, onAppended: { identity, series in fleet.record(identity: identity, series: series) })
         ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
+        let metadata = MetadataStore()
+        ingest.metadata = metadata
         self.ingest = ingest
         api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
-                      gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries))
+                      gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
+                      metadata: metadata)
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
                                 externalURL: options.externalURL ?? "\(options.tls == nil ? "http" : "https")://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
@@ -63,7 +66,8 @@ public final class CollectorServer: Sendable {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
         }
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
-                            metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) })
+                            metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) },
+                            restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs))
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
@@ -83,6 +87,7 @@ public final class CollectorServer: Sendable {
         let router = Router(context: CollectorContext.self)
         // First, so that 401s and 404s carry the headers too.
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: RequestLimitsMiddleware())
         // Open: liveness and readiness probes.
         router.get("/-/healthy") { _, _ in Self.plain("Fleetscope collector is Healthy.\n") }
         router.get("/-/ready") { _, _ in Self.plain("Fleetscope collector is Ready.\n") }
@@ -161,13 +166,10 @@ public final class CollectorServer: Sendable {
     }
 
     private func apiResponse(_ endpoint: String, _ request: Request, _ context: CollectorContext) async -> Response {
-        var params = Params(query: request.uri.query)
-        if request.method == .post,
-           (request.headers[.contentType] ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded") {
-            var req = request
-            if let body = try? await req.collectBody(upTo: 4 << 20) {
-                params.add(String(decoding: body.readableBytesView, as: UTF8.self))
-            }
+        let params: Params
+        switch await RequestParams.parse(request) {
+        case .success(let p): params = p
+        case .failure(let e): return Gzip.response(to: request, status: e.status, headers: [.contentType: "application/json"], body: APIResponse.error(e).body)
         }
         let storage = ScopedQueryable.wrap(tsdb, context.principal.scope)
         let r: APIResponse
@@ -182,7 +184,7 @@ public final class CollectorServer: Sendable {
         }
         var headers: HTTPFields = [.contentType: "application/json"]
         if let ra = r.retryAfterSeconds { headers[.retryAfter] = String(ra) }
-        return Response(status: .init(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+        return Gzip.response(to: request, status: r.status, headers: headers, body: r.body)
     }
 
     private static func fleetResponse(_ api: FleetAPI, _ endpoint: String, _ request: Request, _ context: CollectorContext) -> Response {
@@ -207,7 +209,7 @@ public final class CollectorServer: Sendable {
             server = .reloadingTLS(try ServerTLSContext(options: tls, logger: logger), logger: logger)
             logger.info("TLS on: client_auth_type \(tls.clientAuth.rawValue)\(tls.clientAuth.verifies ? ", clusters from client certificate \(tls.clusterFrom.rawValue)" : "")")
         } else {
-            server = .http1()
+            server = .http1(configuration: RequestParams.http1)
             if let warning = Self.plainHTTPWarning(host: options.host, port: options.port) { logger.warning("\(warning)") }
         }
         let app = Application(

@@ -96,9 +96,15 @@ enum TimeParam {
     }
 
     /// An optional time: absent or empty means `default`, as Prometheus' parseTimeParam has it.
+    /// Its errors carry Prometheus' `Invalid time value for 'name': ` inside the parameter prefix.
     static func optional(_ p: Params, _ name: String, default d: Int64) throws(APIError) -> Int64 {
         guard let s = p[name], !s.isEmpty else { return d }
-        return try parse(s, name: name)
+        do {
+            return try parse(s, name: name)
+        } catch {
+            let prefix = "invalid parameter \"\(name)\": "
+            throw .badData(prefix + "Invalid time value for '\(name)': " + error.message.dropFirst(prefix.count))
+        }
     }
 
     /// `2015-07-01T20:10:51.781Z` or with a `±hh:mm` offset.

@@ -184,7 +184,8 @@ public actor Agent {
                 await old.task.value
             }
             let writer = RemoteWriter(config: rw, queue: queue, transport: transport,
-                                      logger: logger, metrics: RemoteWriteMetrics(registry: registry, remote: id))
+                                      logger: logger, metrics: RemoteWriteMetrics(registry: registry, remote: id),
+                                      metadataSource: { [sink = self.sink] in sink.metadataSnapshot() })
             next[id] = Writer(config: rw, queueConfig: queueConfig, queue: queue, writer: writer, task: Task { await writer.run() })
         }
         for (id, w) in writers where next[id] == nil {

@@ -21,6 +21,10 @@ public final class DeliverySink: SampleSink {
     }
 
     private let endpoints = Mutex<[Endpoint]>([])
+    /// Latest metadata per metric family, sent every minute by each RemoteWriter, as
+    /// Prometheus' agent does (`metadata_config: { send: true, send_interval: 1m }`).
+    private let metadata = Mutex<[String: MetricMetadata]>([:])
+    static let maxMetadataFamilies = 100_000
     private let scraped: Counter
     private let relabelDropped: Counter
 
@@ -34,6 +38,18 @@ public final class DeliverySink: SampleSink {
     public func setEndpoints(_ eps: [Endpoint]) { endpoints.withLock { $0 = eps } }
 
     public var current: [Endpoint] { endpoints.withLock { $0 } }
+
+    public func recordMetadata(_ list: [MetricMetadata]) {
+        if list.isEmpty { return }
+        metadata.withLock { m in
+            for e in list where !e.family.isEmpty && (m[e.family] != nil || m.count < Self.maxMetadataFamilies) { m[e.family] = e }
+        }
+    }
+
+    /// All families' latest metadata, by name.
+    public func metadataSnapshot() -> [MetricMetadata] {
+        metadata.withLock { $0.values.sorted { $0.family < $1.family } }
+    }
 
     public func enqueue(_ series: [TimeSeries]) async throws {
         var n = 0

@@ -26,8 +26,16 @@ public final class RemoteWriter: Sendable {
     /// Set at shutdown: partial batches go out at once instead of after batch_send_deadline.
     private let draining = Atomic<Bool>(false)
 
+    /// Where the metric metadata to send comes from (nil: none is sent).
+    let metadataSource: (@Sendable () -> [MetricMetadata])?
+    /// Prometheus' `metadata_config.send_interval` and `max_samples_per_send` defaults.
+    static let metadataIntervalMs: Int64 = 60_000
+    static let metadataPerSend = 500
+
     public init(config: RemoteWriteConfig, queue: DiskQueue, transport: any HTTPTransport,
-                logger: Logger = Logger(label: "edge.remote-write"), metrics: RemoteWriteMetrics = RemoteWriteMetrics()) {
+                logger: Logger = Logger(label: "edge.remote-write"), metrics: RemoteWriteMetrics = RemoteWriteMetrics(),
+                metadataSource: (@Sendable () -> [MetricMetadata])? = nil) {
+        self.metadataSource = metadataSource
         self.config = config
         self.queue = queue
         self.transport = transport
@@ -45,6 +53,9 @@ public final class RemoteWriter: Sendable {
         let inboxes = (0..<shardCount).map { _ in Handoff<[QueueRecord]>() }
         let queue = self.queue
         await queue.rewind()
+        // Metric metadata on its own timer, ended with the writer.
+        let metadataTask = metadataSource == nil ? nil : Task { await self.metadataLoop() }
+        defer { metadataTask?.cancel() }
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 for inbox in inboxes {
@@ -137,17 +148,7 @@ public final class RemoteWriter: Sendable {
         }
         var attempt = 0
         while !Task.isCancelled {
-            var headers: [(name: String, value: String)] = [
-                ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
-                ("Content-Type", RemoteWriteProtocol.contentType),
-                (RemoteWriteProtocol.versionHeader, RemoteWriteProtocol.version),
-                ("User-Agent", "fleetscope-edge-scraper/\(EdgeScraperVersion.current)"),
-            ]
-            do {
-                if let auth = try authorizationHeader(config.auth) { headers.append(("Authorization", auth)) }
-            } catch {
-                logger.error("remote-write: \(error); sending without credentials")
-            }
+            let headers = requestHeaders()
             let started = DeliveryClock.monotonicNanos()
             var retryAfter: String?
             var why: String
@@ -378,5 +379,55 @@ public struct RemoteWriteMetrics: Sendable {
         guard let registry else { return }
         registry.counter("edge_scraper_remote_requests_total", "Remote-write requests by HTTP status (0: no response).",
                          [("remote_name", remote), ("code", String(code))]).inc()
+    }
+}
+
+/// Metric metadata over remote-write, as Prometheus' agent sends it: every minute, the latest
+/// TYPE/HELP/UNIT of every family scraped, in WriteRequests that hold only metadata (500 per
+/// request). Best effort: a failed send is logged and retried at the next interval, never queued.
+extension RemoteWriter {
+    /// Remote-write 1.0 headers with the endpoint's credentials (read anew each time: files rotate).
+    func requestHeaders() -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
+            ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
+            ("Content-Type", RemoteWriteProtocol.contentType),
+            (RemoteWriteProtocol.versionHeader, RemoteWriteProtocol.version),
+            ("User-Agent", "fleetscope-edge-scraper/\(EdgeScraperVersion.current)"),
+        ]
+        do {
+            if let auth = try authorizationHeader(config.auth) { headers.append(("Authorization", auth)) }
+        } catch {
+            logger.error("remote-write: \(error); sending without credentials")
+        }
+        return headers
+    }
+
+    func metadataLoop() async {
+        while !Task.isCancelled {
+            // The first round a little after start, once the first scrapes are in.
+            try? await Task.sleep(for: .milliseconds(Self.metadataIntervalMs / 6))
+            if Task.isCancelled { return }
+            await sendMetadata()
+            try? await Task.sleep(for: .milliseconds(Self.metadataIntervalMs * 5 / 6))
+        }
+    }
+
+    func sendMetadata() async {
+        guard let all = metadataSource?(), !all.isEmpty else { return }
+        let headers = requestHeaders()
+        for start in stride(from: 0, to: all.count, by: Self.metadataPerSend) {
+            let body = WireEncoder.encodeCompressed(WriteRequest(metadata: Array(all[start..<min(start + Self.metadataPerSend, all.count)])))
+            do {
+                let resp = try await transport.send(HTTPRequest(method: "POST", url: config.url, headers: headers, body: body,
+                                                                tls: config.tls, timeout: config.remoteTimeout))
+                guard case .delivered = RemoteWriteProtocol.outcome(status: resp.status) else {
+                    logger.warning("remote-write: \(config.url) answered HTTP \(resp.status) to metric metadata; sending it again in a minute")
+                    return
+                }
+            } catch {
+                logger.warning("remote-write: sending metric metadata to \(config.url) failed: \(error); sending it again in a minute")
+                return
+            }
+        }
     }
 }

@@ -47,4 +47,10 @@ public protocol HTTPTransport: Sendable {
 public protocol SampleSink: Sendable {
     /// Durably enqueue relabelled series (external labels already applied).
     func enqueue(_ series: [TimeSeries]) async throws
+    /// The metric metadata of a scrape (latest wins per family); sinks that send none ignore it.
+    func recordMetadata(_ metadata: [MetricMetadata])
+}
+
+extension SampleSink {
+    public func recordMetadata(_ metadata: [MetricMetadata]) {}
 }

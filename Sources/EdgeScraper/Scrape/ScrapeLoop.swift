@@ -165,7 +165,7 @@ final class ScrapeLoop: Sendable {
         let t0 = monotonicNanos()
         let outcome = await fetch()
         let duration = Double(monotonicNanos() - t0) / 1e9
-        let (series, report) = state.withLock { s in
+        let (series, report, metadata) = state.withLock { s in
             let r = s.processor.process(outcome, start: start, duration: duration)
             s.status.scrapes += 1
             if !r.report.up { s.status.failures += 1 }
@@ -175,8 +175,9 @@ final class ScrapeLoop: Sendable {
             s.status.lastDurationSeconds = duration
             s.status.samplesScraped += r.report.samplesScraped
             s.status.samplesPostRelabel += r.report.samplesPostRelabel
-            return r
+            return (r.series, r.report, s.processor.metadata)
         }
+        sink.recordMetadata(metadata)
         if let e = report.error {
             logger.debug("scrape failed", metadata: ["target": "\(target.url)", "job": "\(job)", "error": "\(e)"])
         }

@@ -49,6 +49,8 @@ public struct ScrapeProcessor: Sendable {
     private var lastReportTime: Int64 = 0
     private var scrapedOnce = false
     private var hashScratch: UInt64 = 0
+    /// TYPE/HELP/UNIT of the last successful parse, for the remote-write metadata the agent sends.
+    public private(set) var metadata: [MetricMetadata] = []
 
     struct CacheEntry: Sendable {
         var raw: [UInt8]
@@ -92,6 +94,7 @@ public struct ScrapeProcessor: Sendable {
                 }
                 let (parsed, parseError) = ExpositionParser.parsePartial(bytes, format: Exposition.format(contentType: contentType))
                 report.samplesScraped = parsed.samples.count
+                metadata = parsed.metadata
                 out.reserveCapacity(parsed.samples.count + 5)
                 currentRefs.reserveCapacity(lastRefs.count)
                 let readable = parseError?.rejectsLastSample == true ? parsed.samples.dropLast() : parsed.samples[...]

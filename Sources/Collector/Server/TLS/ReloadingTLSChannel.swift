@@ -43,7 +43,7 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 over TLS with certificates reloaded from disk.
     static func reloadingTLS(_ tls: ServerTLSContext, logger: Logger) -> HTTPServerBuilder {
         .init { responder in
-            ReloadingTLSChannel(base: HTTP1Channel(responder: responder, configuration: .init()), tls: tls, logger: logger)
+            ReloadingTLSChannel(base: HTTP1Channel(responder: responder, configuration: RequestParams.http1), tls: tls, logger: logger)
         }
     }
 }
