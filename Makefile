@@ -4,9 +4,9 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev zlib1g-dev protobuf-c-compiler libsqlite3-dev pkg-config \
-        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl
+        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl nodejs
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test js-check demo bench clean
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -30,10 +30,21 @@ release: deps
 # (promtool, Prometheus, node_exporter, Chromium) through blocking calls, and on a 2-core machine
 # two of those at once starve Swift's cooperative pool, so an unrelated test's in-process server
 # cannot answer before its 10 s timeout.
-test: deps
+test: deps js-check
 	swift build
 	swift test --skip EndToEndTests --no-parallel
 	swift test --skip-build --filter EndToEndTests --no-parallel
+
+# The dashboard's JavaScript is served as written (Sources/Dashboard/Web, embedded in the binary):
+# node checks every file's syntax, the ES modules as modules and theme.js as the classic script it
+# is, then runs the unit tests of the modules without DOM.
+WEB := Sources/Dashboard/Web
+js-check: deps
+	@for f in $(WEB)/*.js; do \
+	  if [ "$$f" = $(WEB)/theme.js ]; then t=commonjs; else t=module; fi; \
+	  node --check --input-type=$$t < "$$f" || { echo "$$f: JavaScript syntax error (above)"; exit 1; }; \
+	done
+	node --test Tests/DashboardTests/js/*.test.mjs
 
 demo: release
 	./scripts/demo.sh

@@ -49,9 +49,11 @@ let package = Package(
         .target(name: "CRC32CHW"),
         .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
+        // Web/ (JavaScript, CSS) is compiled into the binary: nothing is read from disk at run time.
+        // Its package.json only tells node that the .js files are ES modules.
         .target(name: "Dashboard", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+        ], exclude: ["Web/package.json"], resources: [.embedInCode("Web")]),
         .target(name: "Collector", dependencies: [
             "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,7 +103,8 @@ let package = Package(
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB", "TestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
+        // js/: node's tests of the dashboard's modules (make js-check), not Swift.
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], exclude: ["js"]),
         .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "TestSupport"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage", "TestSupport"]),

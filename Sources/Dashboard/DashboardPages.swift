@@ -1,5 +1,5 @@
 /// HTML shells. They hold the page structure and nothing from the fleet except, on the cluster
-/// page, the (escaped) name from the URL; app.js fills them from the API.
+/// page, the (escaped) name from the URL; the modules under Web/ fill them from the API.
 enum DashboardPages {
     static func overview() -> String {
         shell(page: "overview", title: "Fleet", attributes: "", main: """
@@ -92,6 +92,10 @@ enum DashboardPages {
         let a = DashboardSite.assets
         func src(_ name: String) -> String { htmlEscaped(a[name]!.path) }
         func current(_ p: String) -> String { p == page ? " aria-current=\"page\"" : "" }
+        // Module scripts run deferred, like the classic ones did. Preloading every module fetches
+        // them side by side instead of one import level after another.
+        let modules = DashboardAssets.moduleNames.filter { $0 != DashboardAssets.entryModule }
+            .map { "<link rel=\"modulepreload\" href=\"\(src($0))\">" }.joined(separator: "\n")
         return """
         <!doctype html>
         <html lang="en">
@@ -103,8 +107,8 @@ enum DashboardPages {
         <link rel="icon" type="image/svg+xml" href="\(src("favicon.svg"))">
         <link rel="stylesheet" href="\(src("style.css"))">
         <script src="\(src("theme.js"))"></script>
-        <script src="\(src("chart.js"))" defer></script>
-        <script src="\(src("app.js"))" defer></script>
+        \(modules)
+        <script type="module" src="\(src(DashboardAssets.entryModule))"></script>
         </head>
         <body data-page="\(page)"\(attributes)>
         <a class="skip" href="#main">Skip to content</a>

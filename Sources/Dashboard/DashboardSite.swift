@@ -30,16 +30,7 @@ public enum DashboardSite {
         }
     }
 
-    public static let assets: [String: Asset] = {
-        let list = [
-            Asset("style.css", "text/css; charset=utf-8", DashboardAssets.styleCSS),
-            Asset("theme.js", "text/javascript; charset=utf-8", DashboardAssets.themeJS),
-            Asset("chart.js", "text/javascript; charset=utf-8", DashboardAssets.chartJS),
-            Asset("app.js", "text/javascript; charset=utf-8", DashboardAssets.appJS),
-            Asset("favicon.svg", "image/svg+xml", DashboardAssets.faviconSVG),
-        ]
-        return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
-    }()
+    public static let assets: [String: Asset] = DashboardAssets.table
 
     /// Routes one GET path (without query) to a page, an asset or a 404.
     public static func respond(path rawPath: String) -> DashboardReply {

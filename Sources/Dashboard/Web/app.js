@@ -1,0 +1,18 @@
+// Entry module: the shell names the page in <body data-page>, and this starts its code.
+// Everything that comes from the API reaches the DOM through textContent or attribute setters,
+// never through HTML parsing: cluster names and labels are untrusted.
+import { alertsPage } from './alerts.js';
+import { clusterPage } from './cluster.js';
+import { explorePage } from './explore.js';
+import { overviewPage } from './overview.js';
+import { setupTheme } from './theme-switch.js';
+import { KIOSK } from './url.js';
+
+function start() {
+  if (KIOSK) document.documentElement.classList.add('kiosk');
+  setupTheme();
+  const page = document.body.dataset.page;
+  const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage };
+  if (pages[page]) pages[page]();
+}
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
