@@ -5,14 +5,21 @@ import Hummingbird
 /// never touches storage and every page honours the caller's access scope for free.
 public struct DashboardRoutes: Sendable {
     public static func register(on router: some RouterMethods) {
-        let paths: [RouterPath] = ["/", "/alerts", "/explore", "/clusters/:name", "/assets/:file"]
-        for path in paths {
-            router.get(path) { request, _ in DashboardSite.respond(path: request.uri.path).response }
-            router.head(path) { request, _ in
-                var r = DashboardSite.respond(path: request.uri.path).response
-                r.body = .init()
-                return r
-            }
+        page(router, "/") { _ in DashboardSite.overview() }
+        page(router, "/alerts") { _ in DashboardSite.alerts() }
+        page(router, "/explore") { _ in DashboardSite.explore() }
+        page(router, "/clusters/:name") { DashboardSite.cluster(encodedName: $0.get("name") ?? "") }
+        page(router, "/assets/:file") { DashboardSite.asset($0.get("file") ?? "") }
+    }
+
+    /// GET and HEAD (the same headers, no body) for one path.
+    private static func page<R: RouterMethods>(_ router: R, _ path: RouterPath,
+                                               _ reply: @escaping @Sendable (Parameters) -> DashboardReply) {
+        router.get(path) { _, context in reply(context.parameters).response }
+        router.head(path) { _, context in
+            var r = reply(context.parameters).response
+            r.body = .init()
+            return r
         }
     }
 }

@@ -32,30 +32,23 @@ public enum DashboardSite {
 
     public static let assets: [String: Asset] = DashboardAssets.table
 
-    /// Routes one GET path (without query) to a page, an asset or a 404.
-    public static func respond(path rawPath: String) -> DashboardReply {
-        let path = rawPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? rawPath
-        switch path {
-        case "/", "":
-            return page(DashboardPages.overview())
-        case "/alerts":
-            return page(DashboardPages.alerts())
-        case "/explore":
-            return page(DashboardPages.explore())
-        default:
-            break
-        }
-        if path.hasPrefix("/clusters/") {
-            let encoded = String(path.dropFirst("/clusters/".count))
-            guard !encoded.isEmpty, !encoded.contains("/") else { return notFound(path) }
-            return page(DashboardPages.cluster(name: percentDecoded(encoded)))
-        }
-        if path.hasPrefix("/assets/") {
-            guard let asset = assets[String(path.dropFirst("/assets/".count))] else { return notFound(path) }
-            return DashboardReply(status: 200, contentType: asset.contentType,
-                                  cacheControl: "public, max-age=31536000, immutable", body: asset.body)
-        }
-        return notFound(path)
+    // MARK: replies, each bound to its route in DashboardRoutes.swift
+
+    public static func overview() -> DashboardReply { page(DashboardPages.overview()) }
+    public static func alerts() -> DashboardReply { page(DashboardPages.alerts()) }
+    public static func explore() -> DashboardReply { page(DashboardPages.explore()) }
+
+    /// `/clusters/<name>`: `encodedName` is the path segment as the router hands it over.
+    public static func cluster(encodedName: String) -> DashboardReply {
+        guard !encodedName.isEmpty, !encodedName.contains("/") else { return notFound("/clusters/" + encodedName) }
+        return page(DashboardPages.cluster(name: percentDecoded(encodedName)))
+    }
+
+    /// `/assets/<file>`: an asset, or the 404 page.
+    public static func asset(_ file: String) -> DashboardReply {
+        guard let asset = assets[file] else { return notFound("/assets/" + file) }
+        return DashboardReply(status: 200, contentType: asset.contentType,
+                              cacheControl: "public, max-age=31536000, immutable", body: asset.body)
     }
 
     static func page(_ html: String) -> DashboardReply {

@@ -334,7 +334,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
     }
 
     func list(_ api: FleetAPI, _ q: String, scope: [LabelMatcher] = []) throws -> (Int, [[String: Any]]) {
-        let r = api.handle("clusters", Params(query: q), scope: scope)
+        let r = api.clusters(Params(query: q), scope: scope)
         #expect(r.status == 200)
         let data = try #require(try apiJSON(r)["data"] as? [String: Any])
         return (try #require(data["total"] as? Int), try #require(data["clusters"] as? [[String: Any]]))
@@ -414,21 +414,21 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
             ("health=catching up", "\"health\""),
         ]
         for (q, name) in cases {
-            let r = api.handle("clusters", Params(query: q), scope: [])
+            let r = api.clusters(Params(query: q), scope: [])
             #expect(r.status == 400, "\(q)")
             let j = try apiJSON(r)
             #expect(j["status"] as? String == "error")
             #expect(j["errorType"] as? String == "bad_data")
             #expect((j["error"] as? String ?? "").contains(name), "\(q): \(j)")
         }
-        let msg = try apiJSON(api.handle("clusters", Params(query: "sort=color"), scope: []))["error"] as? String
+        let msg = try apiJSON(api.clusters(Params(query: "sort=color"), scope: []))["error"] as? String
         #expect(msg?.contains("samples_per_second") == true)
     }
 
     @Test func gridCharactersMatchTheNameOrderedList() throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
-        let grid = try #require(try apiJSON(api.handle("grid", Params(), scope: []))["data"] as? [String: Any])
+        let grid = try #require(try apiJSON(api.grid(scope: []))["data"] as? [String: Any])
         let regions = try #require(grid["regions"] as? [[String: Any]])
         #expect(regions.map { $0["region"] as! String } == ["", "ap-south", "eu-west", "us-east"])
         let code = ["healthy": "h", "degraded": "d", "catching_up": "c", "down": "D", "stale": "s"]
@@ -450,7 +450,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
     @Test func summaryCountsByHealthAndRegion() throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
-        let data = try #require(try apiJSON(api.handle("summary", Params(), scope: []))["data"] as? [String: Any])
+        let data = try #require(try apiJSON(api.summary(scope: []))["data"] as? [String: Any])
         #expect(data["total"] as? Int == 30)
         let by = try #require(data["by_health"] as? [String: Int])
         #expect(by.values.reduce(0, +) == 30)
@@ -472,15 +472,15 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         let (n, page) = try list(api, "limit=1000", scope: scope)
         #expect(n == 16)
         #expect(page.allSatisfy { ["eu-west", "us-east"].contains($0["region"] as! String) })
-        let summary = try #require(try apiJSON(api.handle("summary", Params(), scope: scope))["data"] as? [String: Any])
+        let summary = try #require(try apiJSON(api.summary(scope: scope))["data"] as? [String: Any])
         #expect(summary["total"] as? Int == 16)
-        let grid = try #require(try apiJSON(api.handle("grid", Params(), scope: scope))["data"] as? [String: Any])
+        let grid = try #require(try apiJSON(api.grid(scope: scope))["data"] as? [String: Any])
         #expect((grid["regions"] as? [[String: Any]])?.map { $0["region"] as! String } == ["eu-west", "us-east"])
-        #expect(api.handle("clusters/store-00", Params(), scope: scope).status == 200)
-        let hidden = api.handle("clusters/store-02", Params(), scope: scope)
+        #expect(api.cluster("store-00", scope: scope).status == 200)
+        let hidden = api.cluster("store-02", scope: scope)
         #expect(hidden.status == 404)
         #expect(try apiJSON(hidden)["errorType"] as? String == "not_found")
-        #expect(api.handle("clusters/store-02", Params(), scope: []).status == 200)
+        #expect(api.cluster("store-02", scope: []).status == 200)
         let byName = try ScopeParser.parse(#"{cluster="store-05"}"#)
         #expect(try list(api, "", scope: byName).0 == 1)
     }
@@ -488,7 +488,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
     @Test func oneClusterHasTheDocumentedShape() throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
-        let c = try #require(try apiJSON(api.handle("clusters/store-04", Params(), scope: []))["data"] as? [String: Any])
+        let c = try #require(try apiJSON(api.cluster("store-04", scope: []))["data"] as? [String: Any])
         #expect(c["cluster"] as? String == "store-04")
         #expect(c["region"] as? String == "eu-west")
         #expect(c["labels"] as? [String: String] == ["region": "eu-west"])
@@ -499,7 +499,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(c["memory_percent"] is NSNull)
         #expect(c["behind_seconds"] is NSNull && c["catch_up_rate"] is NSNull, "set only while catching up")
         #expect(c["targets_up"] as? Int == 2)
-        #expect(api.handle("clusters/nope", Params(), scope: []).status == 404)
+        #expect(api.cluster("nope", scope: []).status == 404)
     }
 }
 

@@ -71,10 +71,10 @@ import Testing
         // The route, not the string, decides: an ingest token writes through any spelling the router accepts.
         let ok = WireEncoder.encodeCompressed(WriteRequest(timeseries: [series("probe", [:], [(Int64(Date().timeIntervalSince1970 * 1000), 1)])]))
         #expect(try await f.s.raw("POST", "/api/v1/write/", headers: proto + ["Authorization: Bearer \(f.euToken)"], body: ok).0 == 204)
-        // Other methods: 405 naming POST, never a write.
+        // Other methods: 405 naming POST (and OPTIONS, as Prometheus), never a write.
         for m in ["GET", "PUT", "DELETE", "PATCH"] {
             let (code, headers, body) = try await f.s.raw(m, "/api/v1/write", headers: [f.viewer])
-            #expect(code == 405 && headers["allow"] == "POST", "\(m): \(code) \(body)")
+            #expect(code == 405 && headers["allow"] == "OPTIONS, POST", "\(m): \(code) \(body)")
         }
         // Ingest tokens never read.
         for path in ["/api/v1/query?query=up", "/api/v1/fleet/summary", "/metrics", "/"] {

@@ -69,8 +69,10 @@ import Testing
 
     @Test func pagesLoadTheEntryModuleAndPreloadTheRest() {
         let a = DashboardSite.assets
-        for path in ["/", "/alerts", "/explore", "/clusters/x", "/nowhere"] {
-            let body = DashboardSite.respond(path: path).body
+        let pages = [("/", DashboardSite.overview()), ("/alerts", DashboardSite.alerts()), ("/explore", DashboardSite.explore()),
+                     ("/clusters/x", DashboardSite.cluster(encodedName: "x")), ("/nowhere", DashboardSite.notFound("/nowhere"))]
+        for (path, reply) in pages {
+            let body = reply.body
             #expect(body.contains("<script type=\"module\" src=\"\(a["app.js"]!.path)\"></script>"), "\(path)")
             for name in DashboardAssets.moduleNames where name != "app.js" {
                 #expect(body.contains("<link rel=\"modulepreload\" href=\"\(a[name]!.path)\">"), "\(path) does not preload \(name)")

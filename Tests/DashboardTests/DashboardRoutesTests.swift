@@ -59,6 +59,11 @@ struct DashboardRoutesTests {
                 #expect(r.body == DashboardSite.assets[name]!.body)
             }
             #expect(try await Self.get(base + "/assets/missing.js").status == 404)
+            // The router picks the page: a query string does not change it; paths without a route are 404.
+            #expect(try await Self.get(base + "/explore?expr=up").body.contains("data-page=\"explore\""))
+            for path in ["/nowhere", "/clusters/a/b", "/assets/"] {
+                #expect(try await Self.get(base + path).status == 404, "\(path)")
+            }
             let evil = try await Self.get(base + "/clusters/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
             #expect(evil.status == 200)
             #expect(!evil.body.contains("<script>alert(1)"))

@@ -3,9 +3,9 @@ import Foundation
 import Testing
 
 @Suite struct DashboardSiteTests {
-    @Test(arguments: ["/", "/alerts", "/explore", "/clusters/edge-00017"])
-    func pagesAreHTML(path: String) {
-        let r = DashboardSite.respond(path: path)
+    @Test(arguments: [DashboardSite.overview(), DashboardSite.alerts(), DashboardSite.explore(),
+                      DashboardSite.cluster(encodedName: "edge-00017")])
+    func pagesAreHTML(r: DashboardReply) {
         #expect(r.status == 200)
         #expect(r.contentType == "text/html; charset=utf-8")
         #expect(r.cacheControl == "no-cache")
@@ -14,17 +14,13 @@ import Testing
     }
 
     @Test func eachPageNamesItself() {
-        #expect(DashboardSite.respond(path: "/").body.contains("data-page=\"overview\""))
-        #expect(DashboardSite.respond(path: "/alerts").body.contains("data-page=\"alerts\""))
-        #expect(DashboardSite.respond(path: "/explore").body.contains("data-page=\"explore\""))
-        let c = DashboardSite.respond(path: "/clusters/store-17").body
+        #expect(DashboardSite.overview().body.contains("data-page=\"overview\""))
+        #expect(DashboardSite.alerts().body.contains("data-page=\"alerts\""))
+        #expect(DashboardSite.explore().body.contains("data-page=\"explore\""))
+        let c = DashboardSite.cluster(encodedName: "store-17").body
         #expect(c.contains("data-page=\"cluster\""))
         #expect(c.contains("data-cluster=\"store-17\""))
         #expect(c.contains("<title>store-17 · Fleetscope</title>"))
-    }
-
-    @Test func queryStringDoesNotChangeTheRoute() {
-        #expect(DashboardSite.respond(path: "/explore?expr=up").status == 200)
     }
 
     @Test(arguments: [
@@ -35,7 +31,7 @@ import Testing
         ("favicon.svg", "image/svg+xml"),
     ])
     func assetsAreServed(name: String, type: String) {
-        let r = DashboardSite.respond(path: "/assets/" + name)
+        let r = DashboardSite.asset(name)
         #expect(r.status == 200)
         #expect(r.contentType == type)
         #expect(r.cacheControl.contains("max-age=31536000"))
@@ -43,15 +39,17 @@ import Testing
     }
 
     @Test func unknownPathsAre404() {
-        #expect(DashboardSite.respond(path: "/assets/nope.js").status == 404)
-        #expect(DashboardSite.respond(path: "/clusters/").status == 404)
-        #expect(DashboardSite.respond(path: "/clusters/a/b").status == 404)
-        #expect(DashboardSite.respond(path: "/nowhere").status == 404)
+        // Paths without a route are the router's 404 (DashboardRoutesTests).
+        #expect(DashboardSite.asset("nope.js").status == 404)
+        #expect(DashboardSite.cluster(encodedName: "").status == 404)
+        #expect(DashboardSite.cluster(encodedName: "a/b").status == 404)
     }
 
     @Test func shellsReferenceOnlyLocalVersionedAssets() {
-        for path in ["/", "/alerts", "/explore", "/clusters/x", "/nowhere"] {
-            let body = DashboardSite.respond(path: path).body
+        let shells = ["/": DashboardSite.overview(), "/alerts": DashboardSite.alerts(), "/explore": DashboardSite.explore(),
+                      "/clusters/x": DashboardSite.cluster(encodedName: "x"), "/assets/nope.js": DashboardSite.asset("nope.js")]
+        for (path, reply) in shells {
+            let body = reply.body
             #expect(!body.contains("http://") && !body.contains("https://"), "\(path) references a remote URL")
             for name in ["style.css", "theme.js", "chart.js", "app.js", "favicon.svg"] {
                 let asset = DashboardSite.assets[name]!
@@ -79,21 +77,21 @@ import Testing
     }
 
     @Test func clusterNameWithScriptIsEscaped() {
-        let raw = "/clusters/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%20onload%3D%22x"
-        let r = DashboardSite.respond(path: raw)
+        let raw = "%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%20onload%3D%22x"
+        let r = DashboardSite.cluster(encodedName: raw)
         #expect(r.status == 200)
         #expect(!r.body.contains("<script>alert"))
         #expect(!r.body.contains("\" onload=\"x"))
         #expect(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot; onload=&quot;x"))
         // Literal (unencoded) markup in the path is escaped just the same.
-        let literal = DashboardSite.respond(path: "/clusters/<script>alert(1)</script>")
+        let literal = DashboardSite.cluster(encodedName: "<script>alert(1)</script>")
         #expect(literal.status == 404 || !literal.body.contains("<script>alert"))
-        let plain = DashboardSite.respond(path: "/clusters/<b>x")
+        let plain = DashboardSite.cluster(encodedName: "<b>x")
         #expect(plain.body.contains("&lt;b&gt;x") && !plain.body.contains("<b>x"))
     }
 
     @Test func notFoundEscapesThePath() {
-        let r = DashboardSite.respond(path: "/%3Cimg%20src%3Dx%3E")
+        let r = DashboardSite.notFound("/%3Cimg%20src%3Dx%3E")
         #expect(r.status == 404)
         #expect(r.body.contains("&lt;img src=x&gt;"))
         #expect(!r.body.contains("<img"))

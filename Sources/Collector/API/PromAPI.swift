@@ -43,14 +43,11 @@ struct PromAPI: Sendable {
     /// Most steps (minus one) a range query may have: Prometheus' resolution limit.
     static let maxPoints: Int64 = 11_000
 
-    /// Endpoints that read the store; they pass `gate` first.
-    static let admitted: Set<String> = ["query", "query_range", "series", "labels"]
-
-    /// `scope`: the caller's label scope, already applied to `storage`; endpoints that read the
-    /// TSDB's own statistics apply it themselves.
-    func handle(_ endpoint: String, _ p: Params, storage: any Queryable, scope: [LabelMatcher] = []) async -> APIResponse {
+    /// Runs one endpoint's handler (bound to its route in PromRoutes.swift): endpoints that read
+    /// the store (`gated`) pass `gate` first; `body` gets the time spent waiting there. Errors
+    /// become Prometheus' JSON errors.
+    func run(gated: Bool, _ body: (_ waited: Duration) async throws -> APIResponse) async -> APIResponse {
         let arrived = ContinuousClock.now
-        let gated = Self.admitted.contains(endpoint) || endpoint.hasPrefix("label/")
         if gated {
             // A waiter gives up when its whole query timeout has passed in the queue.
             switch await gate.enter(maxWait: engine.options.timeout) {
@@ -69,27 +66,8 @@ struct PromAPI: Sendable {
             }
         }
         defer { if gated { gate.leave() } }
-        return await dispatch(endpoint, p, storage: storage, scope: scope, waited: ContinuousClock.now - arrived)
-    }
-
-    private func dispatch(_ endpoint: String, _ p: Params, storage: any Queryable, scope: [LabelMatcher], waited: Duration) async -> APIResponse {
         do {
-            switch endpoint {
-            case "query": return try await query(p, storage, waited: waited)
-            case "query_range": return try await queryRange(p, storage, waited: waited)
-            case "series": return try series(p, storage)
-            case "labels": return try labels(p, storage)
-            case "status/tsdb": return try tsdbStatus(p, scope: scope)
-            case "status/buildinfo": return buildInfo()
-            case "metadata": return try metadataResponse(p, storage)
-            case "query_exemplars": return try exemplars(p)
-            default:
-                if endpoint.hasPrefix("label/") && endpoint.hasSuffix("/values") {
-                    let name = String(endpoint.dropFirst("label/".count).dropLast("/values".count))
-                    return try labelValues(Params.unescape(Substring(name)), p, storage)
-                }
-                return .error(APIError(type: "not_found", message: "unknown API endpoint /api/v1/\(endpoint)", status: 404))
-            }
+            return try await body(ContinuousClock.now - arrived)
         } catch let e as APIError {
             return .error(e)
         } catch let e as PromQLError {
@@ -119,7 +97,7 @@ struct PromAPI: Sendable {
         return Engine(options: o)
     }
 
-    private func query(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+    func query(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
         let at = try TimeParam.optional(p, "time", default: TimeParam.nowMs())
         let eng = engine(timeout: try effectiveTimeout(p), waited: waited)
         let started = ContinuousClock.now
@@ -133,7 +111,7 @@ struct PromAPI: Sendable {
         return .success { w in Self.writeValue(value, into: &w) }
     }
 
-    private func queryRange(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+    func queryRange(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
         // Prometheus' checks, in its order and words (a missing parameter parses as "").
         let start = try TimeParam.parse(p["start"] ?? "", name: "start")
         let end = try TimeParam.parse(p["end"] ?? "", name: "end")
@@ -239,7 +217,7 @@ struct PromAPI: Sendable {
         return out
     }
 
-    private func series(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func series(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
         let sets = try matchers(p, required: true, prefixed: true)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
         let q = try storage.querier(mint: start, maxt: end)
@@ -256,7 +234,7 @@ struct PromAPI: Sendable {
         }
     }
 
-    private func labels(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func labels(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
         let sets = try matchers(p, required: false)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
         let q = try storage.querier(mint: start, maxt: end)
@@ -267,7 +245,7 @@ struct PromAPI: Sendable {
         return .success { $0.stringArray(sorted) }
     }
 
-    private func labelValues(_ name: String, _ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func labelValues(_ name: String, _ p: Params, _ storage: any Queryable) throws -> APIResponse {
         guard isValidLabelName(name) else { throw APIError.badData("invalid label name: \"\(name)\"") }
         let sets = try matchers(p, required: false)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
@@ -279,7 +257,7 @@ struct PromAPI: Sendable {
         return .success { $0.stringArray(sorted) }
     }
 
-    private func tsdbStatus(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+    func tsdbStatus(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
         var limit = 10
         if let l = p["limit"], !l.isEmpty {
             // Prometheus (2.45+): strconv.Atoi, then at least 1.

@@ -63,7 +63,7 @@ final class LoginGate: Sendable {
 
     /// Checks an `Authorization` header value; `remoteAddress` is the peer's IP address.
     func authenticate(authorization: String, remoteAddress: String?) async -> Result<Principal, LoginRefusal> {
-        guard let credentials = Self.basicCredentials(authorization) else {
+        guard let credentials = AuthorizationHeader.basicCredentials(authorization) else {
             return .failure(LoginRefusal(status: 401, message: "authentication required"))
         }
         let (user, password) = credentials
@@ -142,14 +142,6 @@ final class LoginGate: Sendable {
             if let r { u[name] = (r, now) } else { u[name] = nil }
         }
         return r
-    }
-
-    static func basicCredentials(_ header: String) -> (String, String)? {
-        guard header.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
-        else { return nil }
-        return (String(pair[..<colon]), String(pair[pair.index(after: colon)...]))
     }
 
     private static func verifiedKey(_ user: String, _ password: String, _ hash: String) -> String {

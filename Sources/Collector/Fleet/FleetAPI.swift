@@ -11,23 +11,10 @@ struct FleetAPI: Sendable {
     static let maxLimit = 1000
     static let defaultLimit = 100
 
-    func handle(_ endpoint: String, _ p: Params, scope: [LabelMatcher]) -> APIResponse {
-        switch endpoint {
-        case "summary": return summary(scope)
-        case "grid": return grid(scope)
-        case "clusters":
-            do { return try clusters(p, scope) } catch { return .error(error) }
-        default:
-            if endpoint.hasPrefix("clusters/") {
-                return one(String(endpoint.dropFirst("clusters/".count)), scope)
-            }
-            return .error(APIError(type: "not_found", message: "unknown API endpoint /api/v1/fleet/\(endpoint)", status: 404))
-        }
-    }
+    // MARK: endpoints (bound to their routes in FleetRoutes.swift)
 
-    // MARK: endpoints
-
-    private func summary(_ scope: [LabelMatcher]) -> APIResponse {
+    /// `/api/v1/fleet/summary`: counts by health, overall and per region.
+    func summary(scope: [LabelMatcher]) -> APIResponse {
         let snap = registry.snapshot()
         var total = 0
         var byHealth = [Int](repeating: 0, count: FleetHealth.allCases.count)
@@ -62,7 +49,8 @@ struct FleetAPI: Sendable {
         }
     }
 
-    private func grid(_ scope: [LabelMatcher]) -> APIResponse {
+    /// `/api/v1/fleet/grid`: one health character per cluster, per region (the heat map).
+    func grid(scope: [LabelMatcher]) -> APIResponse {
         let snap = registry.snapshot()
         // The snapshot is in name order, so each region's string is too.
         var rows: [String: [UInt8]] = [:]
@@ -83,7 +71,12 @@ struct FleetAPI: Sendable {
         }
     }
 
-    private func clusters(_ p: Params, _ scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+    /// `/api/v1/fleet/clusters`: one filtered, sorted page of clusters.
+    func clusters(_ p: Params, scope: [LabelMatcher]) -> APIResponse {
+        do { return try page(p, scope) } catch { return .error(error) }
+    }
+
+    private func page(_ p: Params, _ scope: [LabelMatcher]) throws(APIError) -> APIResponse {
         let q = try FleetQuery(p)
         let snap = registry.snapshot()
         let (total, page) = q.run(snap.clusters, scope: scope)
@@ -103,7 +96,8 @@ struct FleetAPI: Sendable {
         }
     }
 
-    private func one(_ name: String, _ scope: [LabelMatcher]) -> APIResponse {
+    /// `/api/v1/fleet/clusters/<name>`: one cluster (`name` already percent-decoded).
+    func cluster(_ name: String, scope: [LabelMatcher]) -> APIResponse {
         guard let c = registry.cluster(name), Self.inScope(c, scope) else {
             // Out of scope looks exactly like unknown: a viewer learns nothing about other clusters.
             return .error(APIError(type: "not_found", message: "unknown cluster \"\(name)\"", status: 404))

@@ -3,7 +3,7 @@ import Hummingbird
 import HTTPTypes
 import Logging
 
-/// Authentication is bound to route groups, never to path strings: the write group takes
+/// Authentication is bound to route groups (Routes/RouteAccess.swift), never to path strings: the write group takes
 /// ingest identities only, the user group takes users only, and a route belongs to exactly
 /// one of them however its path is spelled (`/api/v1/write/`, `//api/v1/write`, ...), because
 /// the router, not a string comparison, decides which group a request reaches.
@@ -20,8 +20,8 @@ struct IngestAuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let access else { return try await next(request, context) }
         var context = context
-        let auth = request.headers[.authorization] ?? ""
-        if !auth.lowercased().hasPrefix("bearer ") {
+        let bearer = AuthorizationHeader.bearerToken(request.headers[.authorization] ?? "")
+        if bearer == nil {
             switch await Self.principalFromClientCertificate(context) {
             case .success(let principal)?:
                 context.principal = principal
@@ -30,10 +30,9 @@ struct IngestAuthMiddleware: RouterMiddleware {
             case nil: break
             }
         }
-        guard auth.lowercased().hasPrefix("bearer ") else {
+        guard let token = bearer else {
             return AuthResponses.text(401, "remote-write needs an ingest token: send \"Authorization: Bearer <token>\"; create one with `collector token create --data-dir DIR --cluster NAME` (user credentials cannot write)")
         }
-        let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let identity: IngestIdentity?
         do {
             identity = try access.cluster(forToken: token)

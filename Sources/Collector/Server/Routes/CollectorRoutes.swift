@@ -1,0 +1,57 @@
+import Dashboard
+import Hummingbird
+import HTTPTypes
+
+extension CollectorServer {
+    /// Every route of the collector, each declared once, with its handler, in the group that
+    /// fixes its access. The router alone decides which group a request reaches.
+    func router() -> Router<CollectorContext> { routes().router }
+
+    /// The router and its declared routes (the security tests check one against the other).
+    func routes() -> (router: Router<CollectorContext>, declared: [DeclaredRoute]) {
+        let router = Router(context: CollectorContext.self)
+        // First, so that 401s and 404s carry the headers too.
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: RequestLimitsMiddleware())
+        let declarations = RouteDeclarations()
+        func group(_ access: RouteAccess) -> RouterGroup<CollectorContext> {
+            declarations.group(access, on: router, accessControl: self.access, logger: logger)
+        }
+        let open = group(.open)
+        addProbeRoutes(to: open)
+        addWriteRoute(to: group(.ingest))
+        let user = group(.user)
+        addMetricsRoute(to: user)
+        addPromRoutes(to: user)
+        addFleetRoutes(to: user)
+        DashboardRoutes.register(on: user)
+        // Last: derived from everything above.
+        MethodAnswers.register(on: open, for: declarations, hints: ["/api/v1/write": Self.writeMethodHint])
+        return (router, declarations.routes)
+    }
+
+    /// Liveness and readiness: open, GET and HEAD like Prometheus' probes.
+    private func addProbeRoutes(to group: RouterGroup<CollectorContext>) {
+        for (path, text) in [("/-/healthy", "Fleetscope collector is Healthy.\n"), ("/-/ready", "Fleetscope collector is Ready.\n")] {
+            group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text) }
+            group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text).createHeadResponse() }
+        }
+    }
+
+    /// The collector's own metrics, fleet-wide: only for callers that may see the whole fleet.
+    private func addMetricsRoute(to group: RouterGroup<CollectorContext>) {
+        group.get("/metrics") { [metrics, tsdb, fleet] _, context in
+            guard context.principal.scope.isEmpty else {
+                return AuthResponses.text(403, "/metrics shows fleet-wide numbers; it needs an admin or an unscoped user (`collector user add --role viewer --scope all`)")
+            }
+            metrics.refresh(from: tsdb.metrics)
+            metrics.refreshFleet(fleet.snapshot())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+
+    private static func plain(_ s: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+}
