@@ -1,5 +1,6 @@
 import Testing
 @testable import EdgeScraper
+import YAMLTree
 
 @Suite struct YAMLTests {
     @Test func blockMappingsAndSequences() throws {
