@@ -79,6 +79,8 @@ let package = Package(
             // https for remote_write and scrapes (BoringSSL; its pages load only when TLS is used).
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            // SIGTERM/SIGINT/SIGHUP as an async sequence (Dispatch only, no Foundation).
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], exclude: ["Delivery/README.md"]),
         .executableTarget(name: "CollectorCLI", dependencies: [
             "Collector",
