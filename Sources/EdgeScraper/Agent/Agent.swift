@@ -49,9 +49,6 @@ public actor Agent {
     /// swift-service-lifecycle's UnixSignals (Dispatch sources, no Foundation).
     public func run() async throws {
         try await start()
-        // The default action would end the process before Dispatch's signal source sees the
-        // signal on Linux (UnixSignals sets SIG_IGN on Darwin only): SIGHUP killed the edge.
-        for sig in [SIGHUP, SIGTERM, SIGINT] { signal(sig, SIG_IGN) }
         var stopped = "stop"
         for await sig in await UnixSignalsSequence(trapping: .sighup, .sigterm, .sigint) {
             if sig == .sighup {
