@@ -103,9 +103,8 @@ enum RuleFileParser {
         }
     }
 
-    private static func rule(_ r: YAMLNode, group: String, _ fail: (YAMLNode?, String) -> RuleFileError) throws -> Rule {
-        guard r.mapping != nil else { throw fail(r, "group \"\(group)\": each rule is a mapping") }
-        let m = r
+    private static func rule(_ m: YAMLNode, group: String, _ fail: (YAMLNode?, String) -> RuleFileError) throws -> Rule {
+        guard m.mapping != nil else { throw fail(m, "group \"\(group)\": each rule is a mapping") }
         try checkKeys(m, ["record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"], what: "rule", fail)
         let record = m["record"]?.scalar, alert = m["alert"]?.scalar
         let name: String
@@ -116,11 +115,11 @@ enum RuleFileParser {
         case (nil, let a?):
             guard !a.isEmpty else { throw fail(m["alert"], "alert name must not be empty") }
             name = a
-        case (nil, nil): throw fail(r, "group \"\(group)\": a rule needs `record` or `alert`")
-        default: throw fail(r, "group \"\(group)\": a rule has only one of `record` and `alert`")
+        case (nil, nil): throw fail(m, "group \"\(group)\": a rule needs `record` or `alert`")
+        default: throw fail(m, "group \"\(group)\": a rule has only one of `record` and `alert`")
         }
         guard let exprNode = m["expr"], let query = exprNode.scalar, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw fail(r, "rule \"\(name)\": `expr` must not be empty")
+            throw fail(m, "rule \"\(name)\": `expr` must not be empty")
         }
         let expr: Expr
         do { expr = try parseExpr(query) } catch {
