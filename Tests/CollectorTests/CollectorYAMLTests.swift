@@ -4,14 +4,7 @@ import Testing
 
 /// The collector's config and rule files read through YAMLTree (libyaml), as the edge reads its own.
 @Suite struct CollectorYAMLTests {
-    func load(_ yaml: String) throws -> CollectorOptions {
-        let path = NSTemporaryDirectory() + "collector-yaml-\(UUID().uuidString).yml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        var o = CollectorOptions()
-        try o.apply(configFile: path)
-        return o
-    }
+    func load(_ yaml: String) throws -> CollectorOptions { try FleetConfigTests().load(yaml) }
 
     @Test func configFlowMapsAnchorsAndEmptyFiles() throws {
         let o = try load("""

@@ -2,17 +2,8 @@ import Testing
 @testable import Collector
 
 @Suite struct HyperLogLogTests {
-    /// Distinct, well-mixed hashes (MurmurHash3's finaliser over a counter), as the registry's
-    /// series hashes are.
-    static func hash(_ i: Int) -> UInt64 {
-        var h = UInt64(i) &+ 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 33
-        h = h &* 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h = h &* 0xc4ce_b9fe_1a85_ec53
-        h ^= h >> 33
-        return h
-    }
+    /// Distinct, well-mixed hashes, as the registry's series hashes are.
+    static func hash(_ i: Int) -> UInt64 { HyperLogLog.mix(UInt64(i) &+ 0x9E37_79B9_7F4A_7C15) }
 
     @Test func emptyCountsZero() {
         #expect(HyperLogLog().estimate == 0)

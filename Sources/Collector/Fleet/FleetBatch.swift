@@ -85,11 +85,6 @@ struct FleetBatch {
             for b in l.value.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             h = (h ^ 0xfe) &* 0x100_0000_01b3
         }
-        h ^= h >> 33
-        h = h &* 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h = h &* 0xc4ce_b9fe_1a85_ec53
-        h ^= h >> 33
-        return h
+        return HyperLogLog.mix(h)
     }
 }

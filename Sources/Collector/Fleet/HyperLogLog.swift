@@ -41,6 +41,17 @@ struct HyperLogLog: Sendable, Equatable {
         zeros = Int32(Self.registerCount)
     }
 
+    /// MurmurHash3's 64-bit finaliser: spreads any hash (or counter) over all 64 bits.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var h = x
+        h ^= h >> 33
+        h = h &* 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h = h &* 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+
     @inline(__always) private static func inversePower(_ r: UInt8) -> Double { 1 / Double(UInt64(1) << UInt64(r)) }
 }
 
