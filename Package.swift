@@ -15,7 +15,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -41,6 +40,13 @@ let package = Package(
             .unsafeFlags(["-Xlinker", "-l:libre2.a"], .when(platforms: [.linux])),
             .linkedLibrary("re2", .when(platforms: [.macOS])),
         ]),
+        // libyaml (libyaml-dev) behind one Foundation-free node tree: the edge and the collector read
+        // the same YAML. The archive is linked in, as for RE2.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "YAMLTree", dependencies: ["CYAML"], linkerSettings: [
+            .unsafeFlags(["-Xlinker", "-l:libyaml.a"], .when(platforms: [.linux])),
+            .linkedLibrary("yaml", .when(platforms: [.macOS])),
+        ]),
 
         // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
         .target(name: "RemoteWrite", dependencies: ["CSnappy", "Storage"]),
@@ -55,14 +61,13 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], exclude: ["Web/package.json"], resources: [.embedInCode("Web")]),
         .target(name: "Collector", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib",
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib", "YAMLTree",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -72,16 +77,18 @@ let package = Package(
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // The edge agent stays off Foundation, Yams and AsyncHTTPClient to fit its 14 MiB budget:
-        // NIO for HTTP, its own small YAML reader.
+        // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
+        // NIO for HTTP, YAMLTree for YAML.
         .target(name: "EdgeScraper", dependencies: [
-            "RemoteWrite",
+            "RemoteWrite", "YAMLTree",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             // https for remote_write and scrapes (BoringSSL; its pages load only when TLS is used).
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            // SIGTERM/SIGINT/SIGHUP as an async sequence (Dispatch only, no Foundation).
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], exclude: ["Delivery/README.md"]),
         .executableTarget(name: "CollectorCLI", dependencies: [
             "Collector",
@@ -105,7 +112,7 @@ let package = Package(
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         // js/: node's tests of the dashboard's modules (make js-check), not Swift.
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], exclude: ["js"]),
-        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "TestSupport"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "YAMLTree", "TestSupport"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage", "TestSupport"]),
     ]

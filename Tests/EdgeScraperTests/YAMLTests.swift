@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 @testable import EdgeScraper
+import YAMLTree
 
 @Suite struct YAMLTests {
     @Test func blockMappingsAndSequences() throws {

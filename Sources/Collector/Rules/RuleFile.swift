@@ -1,7 +1,7 @@
 import Foundation
 import PromQL
 import Storage
-import Yams
+import YAMLTree
 
 /// One rule of a Prometheus rule file, parsed and checked.
 struct Rule: Sendable {
@@ -62,32 +62,32 @@ enum RuleFileParser {
     }
 
     static func parse(_ text: String, file: String, defaultIntervalMs: Int64) throws -> [RuleGroup] {
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch { throw RuleFileError("\(file): invalid YAML: \(error)") }
+        let root: YAMLNode?
+        do { root = try YAML.compose(text) } catch { throw RuleFileError("\(file): invalid YAML: \(error)") }
         guard let root else { return [] }
-        func fail(_ n: Node?, _ msg: String) -> RuleFileError { RuleFileError("\(file):\(n?.mark?.line ?? 0): \(msg)") }
+        func fail(_ n: YAMLNode?, _ msg: String) -> RuleFileError { RuleFileError("\(file):\(n?.line ?? 0): \(msg)") }
         guard let top = root.mapping else { throw fail(root, "a rule file is a mapping with a `groups:` list") }
-        for (k, _) in top where k.string != "groups" {
-            throw fail(k, "unknown key \"\(k.string ?? "?")\" (a rule file has only `groups`)")
+        for p in top where p.key.scalar != "groups" {
+            throw fail(p.key, "unknown key \"\(p.key.scalar ?? "?")\" (a rule file has only `groups`)")
         }
-        guard let list = top["groups"] else { return [] }
+        guard let list = root["groups"] else { return [] }
         guard let seq = list.sequence else { throw fail(list, "`groups` must be a list") }
         var names = Set<String>()
         var out: [RuleGroup] = []
         for g in seq {
-            guard let gm = g.mapping else { throw fail(g, "each group is a mapping with name, interval and rules") }
-            try checkKeys(gm, ["name", "interval", "rules", "limit", "query_offset"], what: "group", fail)
-            guard let name = gm["name"]?.string, !name.isEmpty else { throw fail(g, "group name must not be empty") }
-            guard names.insert(name).inserted else { throw fail(gm["name"], "group name \"\(name)\" is repeated in the same file") }
+            guard g.mapping != nil else { throw fail(g, "each group is a mapping with name, interval and rules") }
+            try checkKeys(g, ["name", "interval", "rules", "limit", "query_offset"], what: "group", fail)
+            guard let name = g["name"]?.scalar, !name.isEmpty else { throw fail(g, "group name must not be empty") }
+            guard names.insert(name).inserted else { throw fail(g["name"], "group name \"\(name)\" is repeated in the same file") }
             var interval = defaultIntervalMs
-            if let iv = gm["interval"] {
-                guard let ms = parseDurationMs(iv.string ?? ""), ms > 0 else {
-                    throw fail(iv, "group \"\(name)\": invalid interval \"\(iv.string ?? "")\", expected a duration like 30s or 1m")
+            if let iv = g["interval"] {
+                guard let ms = parseDurationMs(iv.scalar ?? ""), ms > 0 else {
+                    throw fail(iv, "group \"\(name)\": invalid interval \"\(iv.scalar ?? "")\", expected a duration like 30s or 1m")
                 }
                 interval = ms
             }
             var rules: [Rule] = []
-            if let rn = gm["rules"] {
+            if let rn = g["rules"] {
                 guard let rs = rn.sequence else { throw fail(rn, "group \"\(name)\": `rules` must be a list") }
                 for r in rs { rules.append(try rule(r, group: name, fail)) }
             }
@@ -96,17 +96,17 @@ enum RuleFileParser {
         return out
     }
 
-    private static func checkKeys(_ m: Node.Mapping, _ allowed: Set<String>, what: String,
-                                  _ fail: (Node?, String) -> RuleFileError) throws {
-        for (k, _) in m where !allowed.contains(k.string ?? "") {
-            throw fail(k, "unknown key \"\(k.string ?? "?")\" in \(what) (known: \(allowed.sorted().joined(separator: ", ")))")
+    private static func checkKeys(_ m: YAMLNode, _ allowed: Set<String>, what: String,
+                                  _ fail: (YAMLNode?, String) -> RuleFileError) throws {
+        for p in m.mapping ?? [] where !allowed.contains(p.key.scalar ?? "") {
+            throw fail(p.key, "unknown key \"\(p.key.scalar ?? "?")\" in \(what) (known: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 
-    private static func rule(_ r: Node, group: String, _ fail: (Node?, String) -> RuleFileError) throws -> Rule {
-        guard let m = r.mapping else { throw fail(r, "group \"\(group)\": each rule is a mapping") }
+    private static func rule(_ m: YAMLNode, group: String, _ fail: (YAMLNode?, String) -> RuleFileError) throws -> Rule {
+        guard m.mapping != nil else { throw fail(m, "group \"\(group)\": each rule is a mapping") }
         try checkKeys(m, ["record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"], what: "rule", fail)
-        let record = m["record"]?.string, alert = m["alert"]?.string
+        let record = m["record"]?.scalar, alert = m["alert"]?.scalar
         let name: String
         switch (record, alert) {
         case (let rec?, nil):
@@ -115,11 +115,11 @@ enum RuleFileParser {
         case (nil, let a?):
             guard !a.isEmpty else { throw fail(m["alert"], "alert name must not be empty") }
             name = a
-        case (nil, nil): throw fail(r, "group \"\(group)\": a rule needs `record` or `alert`")
-        default: throw fail(r, "group \"\(group)\": a rule has only one of `record` and `alert`")
+        case (nil, nil): throw fail(m, "group \"\(group)\": a rule needs `record` or `alert`")
+        default: throw fail(m, "group \"\(group)\": a rule has only one of `record` and `alert`")
         }
-        guard let exprNode = m["expr"], let query = exprNode.string, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw fail(r, "rule \"\(name)\": `expr` must not be empty")
+        guard let exprNode = m["expr"], let query = exprNode.scalar, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw fail(m, "rule \"\(name)\": `expr` must not be empty")
         }
         let expr: Expr
         do { expr = try parseExpr(query) } catch {
@@ -128,8 +128,8 @@ enum RuleFileParser {
         func duration(_ key: String) throws -> Int64 {
             guard let n = m[key] else { return 0 }
             guard record == nil else { throw fail(n, "recording rule \"\(name)\" cannot have `\(key)`") }
-            guard let ms = parseDurationMs(n.string ?? ""), ms >= 0 else {
-                throw fail(n, "rule \"\(name)\": invalid \(key) \"\(n.string ?? "")\", expected a duration like 5m")
+            guard let ms = parseDurationMs(n.scalar ?? ""), ms >= 0 else {
+                throw fail(n, "rule \"\(name)\": invalid \(key) \"\(n.scalar ?? "")\", expected a duration like 5m")
             }
             return ms
         }
@@ -137,10 +137,10 @@ enum RuleFileParser {
         func pairs(_ key: String) throws -> [(String, String)] {
             guard let n = m[key] else { return [] }
             guard let mm = n.mapping else { throw fail(n, "rule \"\(name)\": `\(key)` must be a mapping") }
-            return try mm.map { k, v in
-                let ks = k.string ?? ""
-                if key == "labels" && !isValidLabelName(ks) { throw fail(k, "rule \"\(name)\": invalid label name \"\(ks)\"") }
-                return (ks, v.string ?? "")
+            return try mm.map { p in
+                let ks = p.key.scalar ?? ""
+                if key == "labels" && !isValidLabelName(ks) { throw fail(p.key, "rule \"\(name)\": invalid label name \"\(ks)\"") }
+                return (ks, p.value.scalar ?? "")
             }
         }
         if record != nil, m["annotations"] != nil { throw fail(m["annotations"], "recording rule \"\(name)\" cannot have annotations") }

@@ -1,7 +1,7 @@
 import Foundation
 import PromQL
 import TSDB
-import Yams
+import YAMLTree
 
 /// Everything the collector can be told, from flags and the optional YAML config file.
 public struct CollectorOptions: Sendable {
@@ -80,8 +80,8 @@ public struct CollectorOptions: Sendable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw OptionsError("cannot read config file \(path): \(error.localizedDescription)")
         }
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw OptionsError("\(path): invalid YAML: \(error)") }
+        let node: YAMLNode?
+        do { node = try YAML.compose(text) } catch { throw OptionsError("\(path): invalid YAML: \(error)") }
         guard let root = node?.mapping else { return }
         let known: [String: Set<String>] = [
             "storage": ["retention", "retention_size"],
@@ -94,23 +94,23 @@ public struct CollectorOptions: Sendable {
         ]
         let baseDir = (path as NSString).deletingLastPathComponent
         var tlsValues: [String: (value: String, line: Int)] = [:]
-        for (k, v) in root {
-            guard let section = k.string, let keys = known[section] else {
-                throw OptionsError("\(path):\(k.mark?.line ?? 0): unknown section \"\(k.string ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
+        for (k, v) in root.map({ ($0.key, $0.value) }) {
+            guard let section = k.scalar, let keys = known[section] else {
+                throw OptionsError("\(path):\(k.line): unknown section \"\(k.scalar ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
             }
-            guard let m = v.mapping else { throw OptionsError("\(path):\(v.mark?.line ?? 0): \"\(section)\" must be a mapping") }
-            for (kk, vv) in m {
-                let key = kk.string ?? ""
-                let line = kk.mark?.line ?? 0
+            guard let m = v.mapping else { throw OptionsError("\(path):\(v.line): \"\(section)\" must be a mapping") }
+            for (kk, vv) in m.map({ ($0.key, $0.value) }) {
+                let key = kk.scalar ?? ""
+                let line = kk.line
                 guard keys.contains(key) else {
                     throw OptionsError("\(path):\(line): unknown key \"\(key)\" in \(section) (known: \(keys.sorted().joined(separator: ", ")))")
                 }
-                let value = vv.string ?? ""
+                let value = vv.scalar ?? ""
                 func bad(_ what: String) -> OptionsError { OptionsError("\(path):\(line): \(section).\(key): invalid \(what) \"\(value)\"") }
                 func list() throws -> [String] {
                     guard let seq = vv.sequence else { throw OptionsError("\(path):\(line): \(section).\(key) must be a list") }
                     return try seq.map { n in
-                        guard let s = n.string, !s.isEmpty else { throw OptionsError("\(path):\(n.mark?.line ?? line): \(section).\(key): empty entry") }
+                        guard let s = n.scalar, !s.isEmpty else { throw OptionsError("\(path):\(n.line): \(section).\(key): empty entry") }
                         return s
                     }
                 }
@@ -150,7 +150,7 @@ public struct CollectorOptions: Sendable {
                 }
             }
         }
-        if root["tls"] != nil { tls = try TLSOptions(configValues: tlsValues, file: path, baseDir: baseDir) }
+        if node?["tls"] != nil { tls = try TLSOptions(configValues: tlsValues, file: path, baseDir: baseDir) }
         if fleet.staleAfterMs < fleet.downAfterMs {
             throw OptionsError("\(path): fleet.stale_after (\(fleet.staleAfterMs / 1000)s) must not be shorter than fleet.down_after (\(fleet.downAfterMs / 1000)s)")
         }

@@ -1,8 +1,7 @@
-import Dispatch
 import Glibc
 import Logging
 import Storage
-import Synchronization
+import UnixSignals
 
 /// The edge scraper process: config → ScrapeManager → DeliverySink → one DiskQueue and
 /// RemoteWriter per `remote_write` endpoint, plus the own HTTP endpoint. SIGHUP and
@@ -46,16 +45,21 @@ public actor Agent {
         registry.gauge("edge_scraper_build_info", "Build information.", [("version", EdgeScraperVersion.current)]).set(1)
     }
 
-    /// Runs until SIGTERM or SIGINT (or `stop()`).
+    /// Runs until SIGTERM or SIGINT; SIGHUP reloads the config meanwhile. Signals arrive through
+    /// swift-service-lifecycle's UnixSignals (Dispatch sources, no Foundation).
     public func run() async throws {
-        let stop = Stopper()
         try await start()
-        let signals = SignalHandlers(
-            reload: { [weak self] in Task { await self?.reload() } },
-            terminate: { sig in stop.fire(sig) })
-        let sig = await stop.wait()
-        logger.info("edge-scraper: received \(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "stop"); shutting down")
-        signals.cancel()
+        var stopped = "stop"
+        for await sig in await UnixSignalsSequence(trapping: .sighup, .sigterm, .sigint) {
+            if sig == .sighup {
+                // Not awaited here: a SIGTERM during a slow reload is still taken at once.
+                Task { [weak self] in await self?.reload() }
+                continue
+            }
+            stopped = sig == .sigint ? "SIGINT" : "SIGTERM"
+            break
+        }
+        logger.info("edge-scraper: received \(stopped); shutting down")
         await shutdown()
     }
 
@@ -258,58 +262,5 @@ public actor Agent {
         }
         out += "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds \(startTime)\n"
         return out
-    }
-}
-
-/// Resumes one waiter with the signal that stopped the process.
-final class Stopper: Sendable {
-    private let state = Mutex<(fired: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
-
-    func fire(_ sig: Int32) {
-        let w = state.withLock { s -> CheckedContinuation<Int32, Never>? in
-            guard s.fired == nil else { return nil }
-            s.fired = sig
-            let w = s.waiter
-            s.waiter = nil
-            return w
-        }
-        w?.resume(returning: sig)
-    }
-
-    func wait() async -> Int32 {
-        await withCheckedContinuation { c in
-            let fired = state.withLock { s -> Int32? in
-                if let f = s.fired { return f }
-                s.waiter = c
-                return nil
-            }
-            if let fired { c.resume(returning: fired) }
-        }
-    }
-}
-
-/// SIGHUP → reload, SIGTERM/SIGINT → terminate, through Dispatch signal sources (Dispatch is
-/// already linked by NIO; no Foundation).
-final class SignalHandlers {
-    private let sources: [any DispatchSourceSignal]
-
-    init(reload: @escaping @Sendable () -> Void, terminate: @escaping @Sendable (Int32) -> Void) {
-        var s: [any DispatchSourceSignal] = []
-        for sig in [SIGHUP, SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            if sig == SIGHUP {
-                src.setEventHandler { reload() }
-            } else {
-                src.setEventHandler { terminate(sig) }
-            }
-            src.resume()
-            s.append(src)
-        }
-        sources = s
-    }
-
-    func cancel() {
-        for s in sources { s.cancel() }
     }
 }

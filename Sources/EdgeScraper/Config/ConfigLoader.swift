@@ -1,4 +1,5 @@
 import Storage
+import YAMLTree
 
 /// A configuration problem, located: `edge.yml:12: unknown key "scrape_intervall" in scrape_configs[0]`.
 public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Logging
 import Storage
+import YAMLTree
 
 /// A source of targets. `run` reports the complete current list whenever it may have changed
 /// and returns when its task is cancelled (or at once for sources that never change).

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Storage
+import YAMLTree
 
 /// Kubernetes service discovery, roles `node` and `pod`, with Prometheus' `__meta_kubernetes_*`
 /// labels. Prometheus watches; at the edge a periodic list is cheaper on memory and good

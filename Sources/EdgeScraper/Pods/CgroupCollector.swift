@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import YAMLTree
 
 /// What the kubelet's `/pods` says about a pod, to turn cgroup directory names (pod UID,
 /// container ID) into cAdvisor's `namespace`, `pod`, `container` and `image` labels.
