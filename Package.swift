@@ -24,8 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev).
-        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev). Snappy's archive is linked in
+        // by RemoteWrite (below), so the binaries need no libsnappy at run time.
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // protoc-c output for proto/remote.proto, generated once and committed (see proto/README.md).
         .target(name: "RemoteWireC", dependencies: ["CProtobufC"]),
@@ -37,7 +38,10 @@ let package = Package(
         ]),
 
         // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
-        .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"]),
+        .target(name: "RemoteWrite", dependencies: ["CSnappy", "RemoteWireC", "Storage"], linkerSettings: [
+            .unsafeFlags(["-Xlinker", "-l:libsnappy.a"], .when(platforms: [.linux])),
+            .linkedLibrary("snappy", .when(platforms: [.macOS])),
+        ]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
@@ -53,6 +57,8 @@ let package = Package(
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            // The notifier's HTTP client (Rules/AlertPoster.swift), instead of URLSession and libcurl.
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,10 +81,16 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Delivery/README.md"]),
+        // The Swift runtime and Foundation linked statically, as the edge scraper: the binary runs
+        // on a bare Debian/Ubuntu host or FROM scratch with the C libraries only (Tests/Deploy).
         .executableTarget(name: "CollectorCLI", dependencies: [
             "Collector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-static-stdlib"] + [
+            // Foundation's archives refer to each other in both directions: one group resolves them.
+            "--start-group", "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization", "-lCoreFoundation",
+            "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "--end-group",
+        ].flatMap { ["-Xlinker", $0] }, .when(platforms: [.linux]))]),
         // The Swift runtime linked statically: only the pages it touches are resident, instead of
         // whole shared libraries (idle RSS 19.5 MiB → see docs/benchmarks.md, Edge).
         .executableTarget(name: "EdgeScraperCLI", dependencies: [
