@@ -157,6 +157,9 @@ public final class CollectorServer: Sendable {
             return Self.fleetResponse(fleetAPI, "clusters/" + (raw.removingPercentEncoding ?? raw), req, ctx)
         }
 
+        let snapshots = SnapshotAPI(tsdb: tsdb, dataDir: options.dataDir)
+        group.post("/api/v1/admin/tsdb/snapshot") { req, ctx in await snapshots.respond(req, ctx) }
+
         DashboardRoutes.register(on: group)
     }
 
