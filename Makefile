@@ -6,7 +6,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev protobuf-c-compiler libsqlite3-dev pkg-config \
         prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test test-deploy images demo bench clean
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -34,6 +34,20 @@ test: deps
 	swift build
 	swift test --skip EndToEndTests --no-parallel
 	swift test --skip-build --filter EndToEndTests --no-parallel
+	$(MAKE) test-deploy
+
+# Deployment checks on the debug binaries (about 30 s): ldd, snapshot/restore, systemd units,
+# images (built FROM scratch, unpacked, run in a chroot; skipped without podman/umoci).
+test-deploy:
+	deploy/test/ldd.sh .build/debug
+	deploy/test/snapshot-restore.sh .build/debug
+	deploy/test/systemd.sh .build/debug
+	deploy/test/images.sh .build/debug
+
+# OCI images of both binaries from the release build (podman, buildah, umoci from Debian).
+images: release
+	@command -v podman >/dev/null || { apt-get install -y -qq podman buildah umoci >/dev/null; }
+	deploy/image/build.sh .build/release
 
 demo: release
 	./scripts/demo.sh
