@@ -4,7 +4,8 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev protobuf-c-compiler libsqlite3-dev pkg-config \
-        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl
+        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl \
+        podman buildah umoci
 
 .PHONY: deps build release test test-deploy images demo bench clean
 deps:
@@ -36,17 +37,17 @@ test: deps
 	swift test --skip-build --filter EndToEndTests --no-parallel
 	$(MAKE) test-deploy
 
-# Deployment checks on the debug binaries (about 30 s): ldd, snapshot/restore, systemd units,
+# Deployment checks on the debug binaries (about 20 s): ldd, snapshot/restore, systemd units, kustomize bases,
 # images (built FROM scratch, unpacked, run in a chroot; skipped without podman/umoci).
 test-deploy:
 	deploy/test/ldd.sh .build/debug
 	deploy/test/snapshot-restore.sh .build/debug
 	deploy/test/systemd.sh .build/debug
+	deploy/test/kubernetes.sh .build/debug
 	deploy/test/images.sh .build/debug
 
 # OCI images of both binaries from the release build (podman, buildah, umoci from Debian).
 images: release
-	@command -v podman >/dev/null || { apt-get install -y -qq podman buildah umoci >/dev/null; }
 	deploy/image/build.sh .build/release
 
 demo: release
