@@ -4,9 +4,10 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev zlib1g-dev libyaml-dev protobuf-c-compiler libsqlite3-dev pkg-config \
-        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl nodejs
+        prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl nodejs \
+        podman buildah umoci
 
-.PHONY: deps build release test js-check demo bench clean
+.PHONY: deps build release test js-check test-deploy images demo bench clean
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -34,6 +35,20 @@ test: deps js-check
 	swift build
 	swift test --skip EndToEndTests --no-parallel
 	swift test --skip-build --filter EndToEndTests --no-parallel
+	$(MAKE) test-deploy
+
+# Deployment checks on the debug binaries (about 20 s): ldd, snapshot/restore, systemd units, kustomize bases,
+# images (built FROM scratch, unpacked, run in a chroot; skipped without podman/umoci).
+test-deploy:
+	deploy/test/ldd.sh .build/debug
+	deploy/test/snapshot-restore.sh .build/debug
+	deploy/test/systemd.sh .build/debug
+	deploy/test/kubernetes.sh .build/debug
+	deploy/test/images.sh .build/debug
+
+# OCI images of both binaries from the release build (podman, buildah, umoci from Debian).
+images: release
+	deploy/image/build.sh .build/release
 
 # The dashboard's JavaScript is served as written (Sources/Dashboard/Web, embedded in the binary):
 # node checks every file's syntax, the ES modules as modules and theme.js as the classic script it

@@ -25,8 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev).
-        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev). Snappy's archive is linked in
+        // by RemoteWrite (below), so the binaries need no libsnappy at run time.
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // zlib (zlib1g-dev): gzip for API answers when the client accepts it, as Prometheus does.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -49,7 +50,10 @@ let package = Package(
         ]),
 
         // The wire: remote-write 1.0 WriteRequest encode/decode and snappy block format.
-        .target(name: "RemoteWrite", dependencies: ["CSnappy", "Storage"]),
+        .target(name: "RemoteWrite", dependencies: ["CSnappy", "Storage"], linkerSettings: [
+            .unsafeFlags(["-Xlinker", "-l:libsnappy.a"], .when(platforms: [.linux])),
+            .linkedLibrary("snappy", .when(platforms: [.macOS])),
+        ]),
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
@@ -67,6 +71,8 @@ let package = Package(
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            // The notifier's HTTP client (Rules/AlertPoster.swift), instead of URLSession and libcurl.
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,10 +96,16 @@ let package = Package(
             // SIGTERM/SIGINT/SIGHUP as an async sequence (Dispatch only, no Foundation).
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ], exclude: ["Delivery/README.md"]),
+        // The Swift runtime and Foundation linked statically, as the edge scraper: the binary runs
+        // on a bare Debian/Ubuntu host or FROM scratch with the C libraries only (Tests/Deploy).
         .executableTarget(name: "CollectorCLI", dependencies: [
             "Collector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-static-stdlib"] + [
+            // Foundation's archives refer to each other in both directions: one group resolves them.
+            "--start-group", "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization", "-lCoreFoundation",
+            "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "--end-group",
+        ].flatMap { ["-Xlinker", $0] }, .when(platforms: [.linux]))]),
         // The Swift runtime linked statically: only the pages it touches are resident, instead of
         // whole shared libraries (idle RSS 19.5 MiB → see docs/benchmarks.md, Edge).
         .executableTarget(name: "EdgeScraperCLI", dependencies: [

@@ -14,7 +14,7 @@ struct CollectorCommand: AsyncParsableCommand {
             runs the collector; every flag of `serve` is listed by `collector serve --help`.
             """,
         version: CollectorVersion.version,
-        subcommands: [Serve.self, Token.self, User.self],
+        subcommands: [Serve.self, Token.self, User.self, Check.self],
         defaultSubcommand: Serve.self
     )
 
@@ -180,3 +180,24 @@ struct User: ParsableCommand {
 /// glibc's `mallopt` (declared in malloc.h, which the Glibc module does not export).
 @_silgen_name("mallopt") func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 #endif
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check files without starting the collector.", subcommands: [Config.self])
+
+    struct Config: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a collector.yml as `serve --config` reads it: keys, values, rule files and TLS files (exit 1 on the first problem).")
+        @Argument(help: "The config file.") var file: String
+
+        func run() throws {
+            print("Checking \(file)")
+            do {
+                for line in try CollectorConfigCheck.check(path: file) { print("  \(line)") }
+            } catch {
+                print("  FAILED: \(error)")
+                throw ExitCode(1)
+            }
+            print("  SUCCESS: \(file) is valid collector configuration")
+        }
+    }
+}

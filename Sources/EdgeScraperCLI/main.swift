@@ -9,7 +9,7 @@ struct EdgeScraperCommand: AsyncParsableCommand {
         commandName: "edge-scraper",
         abstract: "Scrapes an edge cluster and delivers every sample to a remote-write endpoint through an on-disk queue.",
         version: EdgeScraperVersion.current,
-        subcommands: [Run.self, Simulate.self],
+        subcommands: [Run.self, Simulate.self, Check.self],
         defaultSubcommand: Run.self)
 }
 
@@ -112,6 +112,30 @@ struct Simulate: AsyncParsableCommand {
             throw ValidationError("\(flag) \(s) is not a duration like 15s, 1m or 1h\(allowZero ? " (0 for none)" : "")")
         }
         return ms
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check files without starting the agent.", subcommands: [CheckConfig.self])
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check an edge.yml as `run --config` reads it and list every path it names (exit 1 on the first problem).")
+    @Argument(help: "The config file.") var file: String
+    @Flag(help: "Only check the syntax; do not require the files it names (tokens, certificates) to be readable here.")
+    var syntaxOnly = false
+
+    func run() throws {
+        print("Checking \(file)")
+        do {
+            for line in try EdgeConfigCheck.check(path: file, syntaxOnly: syntaxOnly) { print("  \(line)") }
+        } catch {
+            print("  FAILED: \(error)")
+            throw ExitCode(1)
+        }
+        print("  SUCCESS: \(file) is valid edge-scraper configuration")
     }
 }
 

@@ -1,15 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Storage
 
 /// Delivers alerts: to Alertmanagers through their v2 API (`POST /api/v2/alerts`, as
 /// Prometheus does), and straight to webhook receivers in Alertmanager's webhook JSON
 /// (version 4), so a receiver written for Alertmanager works without one.
-/// URLSession rather than AsyncHTTPClient: a few small POSTs a minute do not earn another
-/// dependency's build time.
+/// A one-shot NIO POST (AlertPoster) rather than AsyncHTTPClient or URLSession: a few small
+/// POSTs a minute earn neither another dependency's build time nor libcurl in the binary.
 struct Notifier: Sendable {
     let alertmanagers: [String]
     let webhooks: [String]
@@ -35,7 +32,7 @@ struct Notifier: Sendable {
             w.raw("}")
         }
         w.raw("]")
-        let body = Data(w.bytes)
+        let body = w.bytes
         for am in alertmanagers {
             let url = am.hasSuffix("/api/v2/alerts") ? am : am.trimmingSuffix("/") + "/api/v2/alerts"
             await post(url, body, receiver: "alertmanager", count: alerts.count)
@@ -75,7 +72,7 @@ struct Notifier: Sendable {
                 w.raw("}")
             }
             w.raw("]}")
-            for hook in webhooks { await post(hook, Data(w.bytes), receiver: "webhook", count: group.count) }
+            for hook in webhooks { await post(hook, w.bytes, receiver: "webhook", count: group.count) }
         }
     }
 
@@ -86,31 +83,24 @@ struct Notifier: Sendable {
 
     /// Three tries with backoff; a receiver that stays down is logged and counted, never
     /// allowed to stall rule evaluation for long (10 s per try).
-    private func post(_ url: String, _ body: Data, receiver: String, count: Int) async {
-        guard let u = URL(string: url) else {
+    private func post(_ url: String, _ body: [UInt8], receiver: String, count: Int) async {
+        guard URL(string: url) != nil else {
             logger.error("alert receiver URL \(url) is invalid")
             return
         }
-        var req = URLRequest(url: u)
-        req.httpMethod = "POST"
-        req.httpBody = body
-        req.timeoutInterval = 10
-        req.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        req.setValue("Fleetscope", forHTTPHeaderField: "User-Agent")
         var lastError = ""
         for attempt in 0..<3 {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(500 << attempt)) }
             do {
-                let (data, resp) = try await URLSession.shared.data(for: req)
-                let code = (resp as? HTTPURLResponse)?.statusCode ?? 0
-                if (200..<300).contains(code) {
+                let resp = try await AlertPoster.post(url: url, body: body, contentType: "application/json", timeoutSeconds: 10)
+                if (200..<300).contains(resp.status) {
                     metrics.notifications(receiver: receiver, outcome: "sent", count)
                     return
                 }
-                lastError = "HTTP \(code): \(String(decoding: data.prefix(300), as: UTF8.self))"
-                if (400..<500).contains(code) && code != 429 { break }
+                lastError = "HTTP \(resp.status): \(resp.body)"
+                if (400..<500).contains(resp.status) && resp.status != 429 { break }
             } catch {
-                lastError = "\(error.localizedDescription)"
+                lastError = "\(error)"
             }
         }
         metrics.notifications(receiver: receiver, outcome: "failed", count)

@@ -164,7 +164,11 @@ public struct PodsConfig: Sendable, Equatable {
 
 /// The persistent queue: every scraped sample is written here before it is sent.
 public struct QueueConfig: Sendable, Equatable {
-    public var dir = "./edge-queue"
+    /// The state directory the systemd unit (`StateDirectory=edge-scraper`) and the DaemonSet's
+    /// hostPath volume provide: never relative to whatever directory the agent was started in,
+    /// where a restart from elsewhere would strand the unsent samples.
+    public static let defaultDir = "/var/lib/edge-scraper/queue"
+    public var dir = QueueConfig.defaultDir
     public var maxBytes: Int64 = 512 << 20
     public init() {}
 }

@@ -135,7 +135,8 @@ enum QFile {
         for part in path.split(separator: "/") {
             prefix += part + "/"
             if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw QueueError.errno("cannot create directory", prefix)
+                // The default queue.dir is under /var/lib: name the setting for non-root runs.
+                throw QueueError("cannot create directory \(prefix): \(String(cString: strerror(errno))) (set queue.dir to a writable directory)")
             }
         }
     }

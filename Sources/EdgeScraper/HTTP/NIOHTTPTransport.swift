@@ -164,7 +164,8 @@ public final class NIOHTTPTransport: HTTPTransport {
         // literals are not valid SNI names, so they are verified against the certificate's IPs.
         let sni = tlsConfig.serverName ?? (url.isIPv6Literal || url.host.allSatisfy { $0.isNumber || $0 == "." } ? nil : url.host)
         let bootstrap = ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // tcpOption: `.socketOption(.tcp_nodelay)` sets SO_DEBUG, refused to non-root users.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(max(remaining, .milliseconds(1)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
