@@ -41,7 +41,10 @@ let package = Package(
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
-        .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
+        // Durable local files for the TSDB WAL and the edge queue: CRC-32C, POSIX file helpers,
+        // the segmented group-commit log. No Foundation (the edge scraper's memory budget).
+        .target(name: "DurableIO", dependencies: ["CRC32CHW"]),
+        .target(name: "TSDB", dependencies: ["Storage", "DurableIO", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         .target(name: "Dashboard", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -67,7 +70,7 @@ let package = Package(
         // The edge agent stays off Foundation, Yams and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, its own small YAML reader.
         .target(name: "EdgeScraper", dependencies: [
-            "RemoteWrite",
+            "RemoteWrite", "DurableIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -88,7 +91,8 @@ let package = Package(
 
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC"]),
-        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage"]),
+        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO"]),
+        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage", "DurableIO"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
