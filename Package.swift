@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
-        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "DurableIO"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage"]),
     ]

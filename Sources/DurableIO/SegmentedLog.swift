@@ -11,9 +11,11 @@ import Synchronization
 /// for everyone queued so far. Record framing and reading are the caller's: this type only
 /// sees bytes.
 ///
-/// A failed write is cut back off the segment, so later records never follow garbage; a
-/// failed fsync (page cache state unknown) or a failed cut-back makes the log refuse every
-/// later write ("sticky" failure), as Postgres and Prometheus do.
+/// A failed write is cut back off the segment, so later records never follow garbage. A
+/// failed cut-back makes the log refuse every later write; so does a failed fsync (page cache
+/// state unknown, as Postgres and Prometheus treat it) unless the log was opened with
+/// `stickyFsyncFailure: false`, in which case only the writes that fsync covered fail
+/// (the edge queue's choice: a sender that keeps going beats one that stops).
 public final class SegmentedLog: Sendable {
     public struct Stats: Sendable {
         public var fsyncs = 0
@@ -46,6 +48,8 @@ public final class SegmentedLog: Sendable {
         /// Rotated-out descriptors an fsync in progress may still use.
         var pendingClose: [Int32] = []
         var failure: FailedError?
+        /// Non-sticky mode: the last failed fsync and the position it was to cover.
+        var failedFsync: (through: UInt64, error: DurableIOError)?
         var closed = false
         var stats = Stats()
     }
@@ -55,14 +59,17 @@ public final class SegmentedLog: Sendable {
     /// A segment is closed when the next append would make it larger (a record larger than
     /// this still goes into a segment of its own).
     public let segmentSize: Int
+    public let stickyFsyncFailure: Bool
     private let state: Mutex<State>
 
     /// Starts segment `firstSegment` (it must not exist yet with data: callers start after the
     /// highest existing number, so nothing is ever appended after a tail recovery judged).
-    public init(dir: String, layout: SegmentLayout, segmentSize: Int, firstSegment: UInt64) throws {
+    public init(dir: String, layout: SegmentLayout, segmentSize: Int, firstSegment: UInt64,
+                stickyFsyncFailure: Bool = true) throws {
         self.dir = dir
         self.layout = layout
         self.segmentSize = segmentSize
+        self.stickyFsyncFailure = stickyFsyncFailure
         let fd = try SegmentedLog.create(dir, layout, firstSegment)
         state = Mutex(State(segment: firstSegment, fd: fd, size: layout.header.count))
     }
@@ -146,11 +153,18 @@ public final class SegmentedLog: Sendable {
         }
     }
 
+    /// Runs the fsync of a group commit; returns 0 or the errno. The default runs it on the
+    /// waiting task's thread; the edge queue hands it to a thread pool of its own.
+    public typealias FsyncRunner = @Sendable (Int32) async -> Int32
+
+    public static let fsyncInline: FsyncRunner = { fd in fsync(fd) == 0 ? 0 : errno }
+
     /// Returns once an fsync has covered log position `pos`.
-    public func waitDurable(_ pos: UInt64) async throws {
-        enum Action { case done, fail(FailedError), lead(Int32, UInt64), wait }
+    public func waitDurable(_ pos: UInt64, fsyncWith runner: FsyncRunner = SegmentedLog.fsyncInline) async throws {
+        enum Action { case done, fail(any Error), lead(Int32, UInt64), wait }
         while true {
             let action: Action = state.withLock { s in
+                if let f = s.failedFsync, pos <= f.through { return .fail(f.error) }
                 if s.synced >= pos { return .done }
                 if let e = s.failure { return .fail(e) }
                 if !s.syncing { s.syncing = true; return .lead(s.fd, s.written) }
@@ -161,8 +175,8 @@ public final class SegmentedLog: Sendable {
             case .fail(let e): throw e
             case .lead(let fd, let target):
                 let start = ContinuousClock.now
-                let rc = fsync(fd)
-                let err = errno
+                let err = await runner(fd)
+                let rc: Int32 = err == 0 ? 0 : -1
                 let d = ContinuousClock.now - start
                 let secs = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
                 let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -173,9 +187,11 @@ public final class SegmentedLog: Sendable {
                     s.stats.fsyncSeconds += secs
                     if rc == 0 {
                         s.synced = max(s.synced, target)
-                    } else {
+                    } else if stickyFsyncFailure {
                         // After a failed fsync the page cache state is unknown; refuse further writes.
                         s.failure = FailedError(cause: DurableIOError("cannot fsync log in", dir, code: err))
+                    } else {
+                        s.failedFsync = (target, DurableIOError("cannot fsync segment in", dir, code: err))
                     }
                     let w = s.waiters
                     s.waiters = []
@@ -185,7 +201,7 @@ public final class SegmentedLog: Sendable {
             case .wait:
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     let now = state.withLock { s -> Bool in
-                        if !s.syncing || s.synced >= pos || s.failure != nil { return true }
+                        if !s.syncing || s.synced >= pos || s.failure != nil || (s.failedFsync?.through ?? 0) >= pos { return true }
                         s.waiters.append(c)
                         return false
                     }
@@ -207,6 +223,16 @@ public final class SegmentedLog: Sendable {
             s.pendingClose = []
             if rc != 0 { throw DurableIOError("cannot fsync log segment", layout.path(dir, s.segment), code: err) }
             s.synced = s.written
+        }
+    }
+
+    deinit {
+        // A log dropped without `close()` (a failed open further up) must not leak descriptors.
+        state.withLock { s in
+            if !s.closed {
+                _ = closeFD(s.fd)
+                for f in s.pendingClose { _ = closeFD(f) }
+            }
         }
     }
 }
