@@ -438,7 +438,7 @@ final class Block: Sendable, PostingsIndex {
                 case BlockWriter.encodingDecimal: try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(rec[rec.startIndex])")
                 }
-            } catch let e as XORChunk.Iterator.DecodeError {
+            } catch let e as ChunkDecodeError {
                 throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
             }
         }
