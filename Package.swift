@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "Collector", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard",
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "DurableIO",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
