@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "CRC32CHW"),
         // Durable local files for the TSDB WAL and the edge queue: CRC-32C, POSIX file helpers,
         // the segmented group-commit log. No Foundation (the edge scraper's memory budget).
-        .target(name: "DurableIO", dependencies: ["CRC32CHW"]),
+        .target(name: "DurableIO", dependencies: ["CRC32CHW"], exclude: ["README.md"]),
         .target(name: "TSDB", dependencies: ["Storage", "DurableIO", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         .target(name: "Dashboard", dependencies: [

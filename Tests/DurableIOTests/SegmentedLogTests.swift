@@ -101,7 +101,7 @@ struct TempDir {
         #expect(try FS.list(dir.path + "/a") == ["b"])
     }
 
-    @Test func aRecordLockIsExclusiveAcrossProcessesOnly() throws {
+    @Test func aFlockRefusesASecondOpenEvenInTheSameProcess() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         // flock locks belong to the open file: a second open in this process is refused.
         guard case .held(let fd) = try FS.tryLock(dir.path + "/lock", .flock) else { Issue.record("not locked"); return }

@@ -90,6 +90,7 @@ public actor DiskQueue: SampleSink {
     /// The write side: segment files, cut-back of failed writes, group commit. Rotation is
     /// decided here (`segmentBytes`), the log's own size limit is off.
     private let log: SegmentedLog
+    private let fsyncRunner: SegmentedLog.FsyncRunner
     /// Appends between their first write and their fsync; `close` waits for them.
     private var appending = 0
     private var readPos: QueuePosition
@@ -135,6 +136,7 @@ public actor DiskQueue: SampleSink {
         let bytes = segs.reduce(0) { $0 + $1.bytes }
         let pending = segs.reduce(0) { $0 + $1.samples } - before
         self.log = log
+        fsyncRunner = DiskQueue.makeFsyncRunner(metrics)
         segments = segs
         cursor = start
         cursorFd = r.cursorFd
@@ -229,7 +231,7 @@ public actor DiskQueue: SampleSink {
         enforceBudget()
         wakeReaders()
         do {
-            try await log.waitDurable(pos, fsyncWith: DiskQueue.fsyncRunner(metrics))
+            try await log.waitDurable(pos, fsyncWith: fsyncRunner)
         } catch {
             logger.error("queue: \(error)")
             throw error
@@ -238,7 +240,7 @@ public actor DiskQueue: SampleSink {
 
     /// fsync on NIO's blocking-I/O pool: the cooperative threads (2 on a small node) keep
     /// scraping while the disk works.
-    private static func fsyncRunner(_ metrics: QueueMetrics) -> SegmentedLog.FsyncRunner {
+    private static func makeFsyncRunner(_ metrics: QueueMetrics) -> SegmentedLog.FsyncRunner {
         { fd in
             let rc = (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in fsync(fd) == 0 ? 0 : errno }) ?? EIO
             metrics.fsyncs.inc()
