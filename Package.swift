@@ -57,7 +57,10 @@ let package = Package(
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
-        .target(name: "TSDB", dependencies: ["Storage", "CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
+        // Durable local files for the TSDB WAL and the edge queue: CRC-32C, POSIX file helpers,
+        // the segmented group-commit log. No Foundation (the edge scraper's memory budget).
+        .target(name: "DurableIO", dependencies: ["CRC32CHW"], exclude: ["README.md"]),
+        .target(name: "TSDB", dependencies: ["Storage", "DurableIO", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         // Web/ (JavaScript, CSS) is compiled into the binary: nothing is read from disk at run time.
         // Its package.json only tells node that the .js files are ES modules.
@@ -65,7 +68,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], exclude: ["Web/package.json"], resources: [.embedInCode("Web")]),
         .target(name: "Collector", dependencies: [
-            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib", "YAMLTree",
+            "RemoteWrite", "Storage", "TSDB", "PromQL", "Dashboard", "CZlib", "YAMLTree", "DurableIO",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             // NIOThreadPool: bcrypt runs on threads of its own, not the cooperative pool.
@@ -86,7 +89,7 @@ let package = Package(
         // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, YAMLTree for YAML.
         .target(name: "EdgeScraper", dependencies: [
-            "RemoteWrite", "YAMLTree",
+            "RemoteWrite", "YAMLTree", "DurableIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,13 +121,14 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RemoteWrite", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC", "TestSupport"]),
-        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage", "TestSupport"]),
+        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO", "TestSupport"]),
+        .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage", "DurableIO", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB", "TestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         // js/: node's tests of the dashboard's modules (make js-check), not Swift.
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], exclude: ["js"]),
-        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "YAMLTree", "TestSupport"]),
+        .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "YAMLTree", "DurableIO", "TestSupport"]),
         // Starts real processes (collector, prometheus, vmagent, node_exporter); each test kills what it starts.
         .testTarget(name: "EndToEndTests", dependencies: ["RemoteWrite", "Storage", "TestSupport"]),
     ]

@@ -1,15 +1,3 @@
-/// A storage failure or corrupt file. Messages name the file and byte offset so an operator
-/// can decide whether to delete a block or let WAL repair handle it.
-public struct TSDBError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-
-    static func corrupt(_ file: String, _ offset: Int, _ what: String) -> TSDBError {
-        TSDBError("corrupt data in \(file) at offset \(offset): \(what); remove or restore the file")
-    }
-}
-
 /// Append-only byte buffer with the integer encodings used by the WAL and block files.
 struct ByteWriter {
     var bytes: [UInt8] = []
@@ -80,7 +68,7 @@ struct ByteReader {
     var remaining: Int { end - pos }
     var isAtEnd: Bool { pos >= end }
 
-    func fail(_ what: String) -> TSDBError { .corrupt(file, base + pos, what) }
+    func fail(_ what: String) -> TSDBError { .corruption(file: file, offset: base + pos, reason: what) }
 
     mutating func byte() throws -> UInt8 {
         guard pos < end else { throw fail("unexpected end of data") }
@@ -151,7 +139,7 @@ struct ByteReader {
         let n = try count(limit: remaining)
         let b = try bytes(n)
         guard let s = String(validating: b.bindMemory(to: UInt8.self), as: UTF8.self) else {
-            throw TSDBError.corrupt(file, base + pos - n, "invalid UTF-8 in string")
+            throw TSDBError.corruption(file: file, offset: base + pos - n, reason: "invalid UTF-8 in string")
         }
         return s
     }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import Storage
+import DurableIO
 
 /// `meta.json` of a block. Times are the block's window `[minTime, maxTime)` like Prometheus.
 struct BlockMeta: Codable, Sendable, Equatable {
@@ -77,18 +78,18 @@ final class BlockWriter {
         self.parent = parent
         self.meta = meta
         tmpDir = parent + "/" + meta.ulid + ".tmp"
-        try? FileIO.removeAll(tmpDir)
-        try FileIO.mkdirAll(tmpDir)
+        try? FS.removeAll(tmpDir)
+        try FS.mkdirAll(tmpDir)
         let path = tmpDir + "/chunks"
         chunksFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard chunksFD >= 0 else { throw FileIO.error("cannot create", path) }
+        guard chunksFD >= 0 else { throw TSDBError.io(DurableIOError("cannot create", path)) }
         chunkBuf.putBytes(BlockWriter.chunksMagic)
     }
 
     deinit { if chunksFD >= 0 { close(chunksFD) } }
 
     private func flushChunks() throws {
-        try chunkBuf.bytes.withUnsafeBytes { try FileIO.writeAll(chunksFD, $0, path: tmpDir + "/chunks") }
+        try chunkBuf.bytes.withUnsafeBytes { try FS.writeAll(chunksFD, $0, path: tmpDir + "/chunks") }
         chunkFileOffset += chunkBuf.count
         chunkBuf.bytes.removeAll(keepingCapacity: true)
     }
@@ -97,7 +98,7 @@ final class BlockWriter {
     func add(_ labels: Labels, _ samples: [Sample]) throws {
         guard !samples.isEmpty else { return }
         if let last = lastLabels, !(last < labels) {
-            throw TSDBError("internal error: block series out of order (\(last) then \(labels))")
+            throw TSDBError.internalError("block series out of order (\(last) then \(labels))")
         }
         lastLabels = labels
         var metas: [(minT: Int64, maxT: Int64, ref: UInt64)] = []
@@ -140,7 +141,7 @@ final class BlockWriter {
     /// TOC (last 36 bytes): u64 symbols, series, postings, table offsets, crc32c of the 32 bytes.
     func finish() throws -> String {
         try flushChunks()
-        if fsync(chunksFD) != 0 { throw FileIO.error("cannot fsync", tmpDir + "/chunks") }
+        if fsync(chunksFD) != 0 { throw TSDBError.io(DurableIOError("cannot fsync", tmpDir + "/chunks")) }
         close(chunksFD)
         chunksFD = -1
 
@@ -206,20 +207,20 @@ final class BlockWriter {
         w.putBE64(UInt64(symbolsOff)); w.putBE64(UInt64(seriesOff)); w.putBE64(UInt64(postingsOff)); w.putBE64(UInt64(tableOff))
         w.putBE32(CRC32C.checksum(w.bytes[tocOff...]))
 
-        try FileIO.writeFileAtomically(tmpDir + "/index", w.bytes)
+        try FS.writeFileAtomically(tmpDir + "/index", w.bytes)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeFileAtomically(tmpDir + "/meta.json", Array(try enc.encode(meta)))
-        FileIO.syncDirectory(tmpDir)
+        try FS.writeFileAtomically(tmpDir + "/meta.json", Array(try enc.encode(meta)))
+        FS.syncDirectory(tmpDir)
         let final = parent + "/" + meta.ulid
-        try FileIO.rename(tmpDir, final)
-        FileIO.syncDirectory(parent)
+        try FS.rename(tmpDir, final)
+        FS.syncDirectory(parent)
         return final
     }
 
     func abort() {
         if chunksFD >= 0 { close(chunksFD); chunksFD = -1 }
-        try? FileIO.removeAll(tmpDir)
+        try? FS.removeAll(tmpDir)
     }
 }
 
@@ -242,11 +243,11 @@ final class Block: Sendable, PostingsIndex {
     init(dir: String) throws {
         self.dir = dir
         let metaPath = dir + "/meta.json"
-        let metaBytes = try FileIO.readFile(metaPath)
+        let metaBytes = try FS.readFile(metaPath)
         do {
             meta = try JSONDecoder().decode(BlockMeta.self, from: Data(metaBytes))
         } catch {
-            throw TSDBError("cannot parse \(metaPath): \(error); remove the block directory \(dir) if it is damaged")
+            throw TSDBError.corruption(file: metaPath, offset: 0, reason: "cannot parse: \(error); remove the block directory \(dir) if it is damaged")
         }
         index = try MappedFile(dir + "/index")
         chunksFile = try MappedFile(dir + "/chunks")
@@ -255,17 +256,17 @@ final class Block: Sendable, PostingsIndex {
         let buf = index.buffer
         guard buf.count >= BlockWriter.indexMagic.count + 36,
               Array(UnsafeRawBufferPointer(rebasing: buf[0..<5])) == BlockWriter.indexMagic else {
-            throw TSDBError.corrupt(file, 0, "not a Fleetscope index file (bad magic or too short)")
+            throw TSDBError.corruption(file: file, offset: 0, reason: "not a Fleetscope index file (bad magic or too short)")
         }
         let tocOff = buf.count - 36
         var toc = ByteReader(buf, file: file, start: tocOff)
         let offs = try (0..<4).map { _ in Int(clamping: try toc.be64()) }
         let tocCRC = try toc.be32()
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[tocOff..<tocOff + 32])) == tocCRC else {
-            throw TSDBError.corrupt(file, tocOff, "table of contents checksum mismatch")
+            throw TSDBError.corruption(file: file, offset: tocOff, reason: "table of contents checksum mismatch")
         }
         guard offs[0] >= 5, offs[0] <= offs[1], offs[1] <= offs[2], offs[2] <= offs[3], offs[3] <= tocOff else {
-            throw TSDBError.corrupt(file, tocOff, "table of contents offsets out of order")
+            throw TSDBError.corruption(file: file, offset: tocOff, reason: "table of contents offsets out of order")
         }
         seriesStart = offs[1]
         seriesEnd = offs[2]
@@ -277,7 +278,7 @@ final class Block: Sendable, PostingsIndex {
         for _ in 0..<n { syms.append(try r.string()) }
         let symEnd = r.pos
         guard try r.be32() == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[offs[0]..<symEnd])) else {
-            throw TSDBError.corrupt(file, offs[0], "symbol table checksum mismatch")
+            throw TSDBError.corruption(file: file, offset: offs[0], reason: "symbol table checksum mismatch")
         }
         symbols = syms
 
@@ -293,7 +294,7 @@ final class Block: Sendable, PostingsIndex {
         }
         let tEnd = r.pos
         guard try r.be32() == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buf[offs[3]..<tEnd])) else {
-            throw TSDBError.corrupt(file, offs[3], "postings table checksum mismatch")
+            throw TSDBError.corruption(file: file, offset: offs[3], reason: "postings table checksum mismatch")
         }
         table = t
     }
@@ -321,7 +322,7 @@ final class Block: Sendable, PostingsIndex {
         var r = ByteReader(index.buffer, file: file, start: offset)
         let len = try r.count(limit: r.remaining)
         let body = try r.bytes(len)
-        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corrupt(file, offset, "postings list checksum mismatch") }
+        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corruption(file: file, offset: offset, reason: "postings list checksum mismatch") }
         var b = ByteReader(index.buffer, file: file, start: r.pos - 4 - len, end: r.pos - 4)
         let n = try b.count(limit: len)
         var out: [UInt64] = []
@@ -381,12 +382,12 @@ final class Block: Sendable, PostingsIndex {
     func series(_ ref: UInt64) throws -> SeriesEntry {
         let file = dir + "/index"
         guard ref >= UInt64(seriesStart), ref < UInt64(seriesEnd) else {
-            throw TSDBError.corrupt(file, Int(clamping: ref), "series reference outside the series section")
+            throw TSDBError.corruption(file: file, offset: Int(clamping: ref), reason: "series reference outside the series section")
         }
         var r = ByteReader(index.buffer, file: file, start: Int(ref), end: seriesEnd)
         let len = try r.count(limit: r.remaining)
         let body = try r.bytes(len)
-        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corrupt(file, Int(ref), "series entry checksum mismatch") }
+        guard try r.be32() == CRC32C.checksum(body) else { throw TSDBError.corruption(file: file, offset: Int(ref), reason: "series entry checksum mismatch") }
         var b = ByteReader(index.buffer, file: file, start: r.pos - 4 - len, end: r.pos - 4)
         let nl = try b.count(limit: len)
         var pairs: [Label] = []
@@ -424,21 +425,21 @@ final class Block: Sendable, PostingsIndex {
         let buf = chunksFile.buffer
         for c in chunks where c.maxT >= mint && c.minT <= maxt {
             guard c.ref >= 5, c.ref < UInt64(buf.count) else {
-                throw TSDBError.corrupt(file, Int(clamping: c.ref), "chunk reference outside the file")
+                throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk reference outside the file")
             }
             var r = ByteReader(buf, file: file, start: Int(c.ref))
             let len = try r.count(limit: r.remaining)
             let rec = try r.bytes(len + 1)
-            guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corrupt(file, Int(c.ref), "chunk checksum mismatch") }
+            guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "chunk checksum mismatch") }
             let data = UnsafeRawBufferPointer(rebasing: rec[(rec.startIndex + 1)...])
             do {
                 switch rec[rec.startIndex] {
                 case BlockWriter.encodingXOR: try XORChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingDecimal: try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
-                default: throw TSDBError.corrupt(file, Int(c.ref), "unknown chunk encoding \(rec[rec.startIndex])")
+                default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(rec[rec.startIndex])")
                 }
-            } catch let e as XORChunk.Iterator.DecodeError {
-                throw TSDBError.corrupt(file, Int(c.ref), "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
+            } catch let e as ChunkDecodeError {
+                throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
             }
         }
     }

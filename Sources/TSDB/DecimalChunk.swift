@@ -9,7 +9,7 @@ import Storage
 /// u16 BE count | u8 exponent e |
 /// sample 0: t varint, m varint (byte-wise in the bit stream)
 /// sample 1: t−t0 uvarint, m−m0 varint
-/// sample n: timestamp delta-of-delta exactly as XORChunk;
+/// sample n: timestamp delta-of-delta as TimestampEncoding (the XOR chunk's);
 ///           mantissa delta-of-delta: '0' | '10'+8 bits | '110'+16 | '1110'+32 | '1111'+64
 /// ```
 /// `encode` returns nil unless every value round-trips bit for bit through `m / 10^e`, so NaN,
@@ -42,7 +42,7 @@ enum DecimalChunk {
         }
         guard exp >= 0 else { return nil }
 
-        var w = XORChunk.BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), UInt8(exp)])
+        var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), UInt8(exp)])
         func bytes(_ b: ByteWriter) { for x in b.bytes { w.byte(x) } }
         var prevT: Int64 = 0, tDelta: UInt64 = 0
         var prevM: Int64 = 0, mDelta: Int64 = 0
@@ -58,17 +58,7 @@ enum DecimalChunk {
             default:
                 let d = UInt64(bitPattern: s.t &- prevT)
                 let dod = Int64(bitPattern: d &- tDelta)
-                if dod == 0 {
-                    w.bit(false)
-                } else if XORChunk.Appender.fits(dod, 14) {
-                    w.bits(0b10, 2); w.bits(UInt64(bitPattern: dod), 14)
-                } else if XORChunk.Appender.fits(dod, 17) {
-                    w.bits(0b110, 3); w.bits(UInt64(bitPattern: dod), 17)
-                } else if XORChunk.Appender.fits(dod, 20) {
-                    w.bits(0b1110, 4); w.bits(UInt64(bitPattern: dod), 20)
-                } else {
-                    w.bits(0b1111, 4); w.bits(UInt64(bitPattern: dod), 64)
-                }
+                TimestampEncoding.writeDoD(dod, into: &w)
                 tDelta = d
                 let md = m &- prevM
                 let mdod = md &- mDelta
@@ -109,24 +99,24 @@ enum DecimalChunk {
     /// Appends the samples with `mint <= t <= maxt`, stopping at the first sample after `maxt`
     /// (the rest of the chunk is not decoded), reading the chunk in place so block chunks decode
     /// straight from the memory map. Corrupt or truncated input throws
-    /// `XORChunk.Iterator.DecodeError` naming the sample; `out` then holds a prefix of the window.
+    /// `ChunkDecodeError` naming the sample; `out` then holds a prefix of the window.
     // Out of line for the reason given at `XORChunk.decode`.
     @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        typealias Err = XORChunk.Iterator.DecodeError
+        typealias Err = ChunkDecodeError
         guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let e = Int(bytes[2])
         guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        try XORChunk.BitStream.bucketTable.withUnsafeBufferPointer { buckets in
-            var d = Decoder(XORChunk.BitStream(bytes, startByte: 3), divisor: powers[e], buckets: buckets.baseAddress!)
-            try XORChunk.InPlace.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
+        try DoDBuckets.table.withUnsafeBufferPointer { buckets in
+            var d = Decoder(BitStream(bytes, startByte: 3), divisor: powers[e], buckets: buckets.baseAddress!)
+            try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
         }
     }
 
-    /// Decoding state, all in locals of `XORChunk.InPlace.run` once inlined. Errors carry the
+    /// Decoding state, all in locals of `InPlaceDecoding.run` once inlined. Errors carry the
     /// reasons the format has always given, checked in the same order.
-    struct Decoder: XORChunk.InPlace.SampleDecoder {
-        var s: XORChunk.BitStream
+    struct Decoder: InPlaceDecoding.SampleDecoder {
+        var s: BitStream
         var t: Int64 = 0
         private var tDelta: UInt64 = 0
         private var m: Int64 = 0
@@ -134,7 +124,7 @@ enum DecimalChunk {
         private let p: Double
         private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: XORChunk.BitStream, divisor: Double, buckets: UnsafePointer<UInt16>) {
+        init(_ s: BitStream, divisor: Double, buckets: UnsafePointer<UInt16>) {
             self.s = s
             p = divisor
             self.buckets = buckets
@@ -167,7 +157,7 @@ enum DecimalChunk {
         @inline(__always) mutating func next(checked: Bool) -> String? {
             s.refill()
             var before = s.consumed
-            var b = s.bucket(buckets, XORChunk.BitStream.timestampBuckets)
+            var b = s.bucket(buckets, DoDBuckets.timestampRow)
             s.timestampDoD(b, into: &tDelta)
             if checked && s.consumed > s.endBits {
                 return before &+ b.prefix > s.endBits ? "truncated sample" : "truncated timestamp"
@@ -180,7 +170,7 @@ enum DecimalChunk {
             // buckets without branches.
             if s.cnt < 36 { s.refill() }
             before = s.consumed
-            b = s.bucket(buckets, XORChunk.BitStream.mantissaBuckets)
+            b = s.bucket(buckets, DoDBuckets.mantissaRow)
             let mdod: Int64
             if b.width == 64 {
                 s.skip(4)

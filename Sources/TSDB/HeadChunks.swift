@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DurableIO
 
 /// Where sealed head chunks live once they are full: append-only scratch files mapped read-only,
 /// as Prometheus' chunks_head, so the bulk of the head's samples is page cache, not heap. The
@@ -57,8 +58,8 @@ final class HeadChunkStore {
         self.dir = dir
         disabled = dir == nil
         if let dir {
-            try? FileIO.removeAll(dir)
-            if (try? FileIO.mkdirAll(dir)) == nil { disabled = true }
+            try? FS.removeAll(dir)
+            if (try? FS.mkdirAll(dir)) == nil { disabled = true }
         }
     }
 

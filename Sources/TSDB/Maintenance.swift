@@ -1,10 +1,11 @@
 import Storage
+import DurableIO
 
 extension TSDB {
     /// Head -> block when due, block compaction, retention, WAL truncation. The collector calls
     /// this every minute or so; tests call it directly.
     public func maintain() throws {
-        try maintenance.withLock { _ in
+        try TSDBError.wrappingIO { try maintenance.withLock { _ in
             // Keep between half and one and a half block ranges before *now* in memory. Samples
             // ahead of the clock (only a store written before future samples were refused holds
             // them) simply stay in the head until their time comes.
@@ -13,7 +14,7 @@ extension TSDB {
             if let cutoff { try persistHead(before: cutoff) }
             try compactBlocks()
             try applyRetention()
-        }
+        } }
     }
 
     /// Forces the whole head into blocks now (for tests and shutdown-free persistence checks).
@@ -71,7 +72,7 @@ extension TSDB {
             }
         } catch {
             for w in writers.values { w.abort() }
-            for b in newBlocks { try? FileIO.removeAll(b.dir) }
+            for b in newBlocks { try? FS.removeAll(b.dir) }
             // Put the frozen data back so nothing is lost; the WAL still has it.
             head.withLock { h in
                 for f in frozen {
@@ -213,7 +214,7 @@ extension TSDB {
         counters.withLock { $0.compactions += 1 }
         logger.info("compacted blocks", metadata: [
             "inputs": "\(inputs.map(\.ulid))", "output": "\(id)", "mint": "\(meta.minTime)", "maxt": "\(meta.maxTime)"])
-        for b in inputs { try FileIO.removeAll(b.dir) }
+        for b in inputs { try FS.removeAll(b.dir) }
     }
 
     private func applyRetention() throws {
@@ -236,7 +237,7 @@ extension TSDB {
         counters.withLock { $0.retentionDeletedBlocks += doomed.count }
         for b in doomed {
             logger.info("deleting block past retention", metadata: ["block": "\(b.ulid)", "maxt": "\(b.meta.maxTime)", "bytes": "\(b.sizeBytes)"])
-            try FileIO.removeAll(b.dir)
+            try FS.removeAll(b.dir)
         }
     }
 }

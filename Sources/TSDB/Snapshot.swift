@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DurableIO
 
 public struct SnapshotReport: Sendable {
     public var blocks = 0
@@ -24,10 +25,12 @@ extension TSDB {
     ///
     /// Restoring is opening a data directory that holds the copy: the WAL replays into the head.
     public func snapshot(into target: String, withHead: Bool = true) throws -> SnapshotReport {
-        try maintenance.withLock { _ in
+        try maintenance.withLock { _ in try TSDBError.wrappingIO {
             var report = SnapshotReport()
-            guard !FileIO.exists(target) else { throw TSDBError("snapshot target \(target) already exists") }
-            try FileIO.mkdirAll(target)
+            guard !FS.exists(target) else {
+                throw TSDBError.io(DurableIOError(message: "snapshot target \(target) already exists", path: target))
+            }
+            try FS.mkdirAll(target)
             let blocks = shared.withLock { $0.blocks }
             for b in blocks {
                 let name = String(b.dir.split(separator: "/").last ?? "")
@@ -36,17 +39,17 @@ extension TSDB {
             }
             if withHead {
                 let walTarget = target + "/wal"
-                try FileIO.mkdirAll(walTarget)
-                let names = try FileIO.list(walDir).filter { !$0.hasSuffix(".tmp") }
+                try FS.mkdirAll(walTarget)
+                let names = try FS.list(walDir).filter { !$0.hasSuffix(".tmp") }
                 for name in names {
                     report.walBytes += try SnapshotFiles.copyFile(walDir + "/" + name, walTarget + "/" + name)
                     report.walFiles += 1
                 }
-                FileIO.syncDirectory(walTarget)
+                FS.syncDirectory(walTarget)
             }
-            FileIO.syncDirectory(target)
+            FS.syncDirectory(target)
             return report
-        }
+        } }
     }
 
 }
@@ -56,27 +59,27 @@ private enum SnapshotFiles {
     /// Hard-links every file below `from` into `to` (created); copies where links are refused
     /// (another file system).
     static func linkTree(_ from: String, _ to: String) throws {
-        try FileIO.mkdirAll(to)
-        for name in try FileIO.list(from) {
+        try FS.mkdirAll(to)
+        for name in try FS.list(from) {
             let src = from + "/" + name, dst = to + "/" + name
-            if FileIO.isDirectory(src) {
+            if FS.isDirectory(src) {
                 try linkTree(src, dst)
             } else if link(src, dst) != 0 {
-                guard errno == EXDEV || errno == EPERM else { throw FileIO.error("cannot link \(src) to", dst) }
+                guard errno == EXDEV || errno == EPERM else { throw DurableIOError("cannot link \(src) to", dst) }
                 _ = try copyFile(src, dst)
             }
         }
-        FileIO.syncDirectory(to)
+        FS.syncDirectory(to)
     }
 
     /// Copies a file as far as it is written now, fsynced, mode 0600; returns the bytes copied.
     static func copyFile(_ from: String, _ to: String) throws -> Int64 {
-        let bytes = try FileIO.readFile(from)
+        let bytes = try FS.readFile(from)
         let fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileIO.error("cannot create", to) }
+        guard fd >= 0 else { throw DurableIOError("cannot create", to) }
         defer { close(fd) }
-        try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: to) }
-        if fsync(fd) != 0 { throw FileIO.error("cannot fsync", to) }
+        try bytes.withUnsafeBytes { try FS.writeAll(fd, $0, path: to) }
+        if fsync(fd) != 0 { throw DurableIOError("cannot fsync", to) }
         return Int64(bytes.count)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import Storage
 import Synchronization
+import DurableIO
 
 public struct TSDBOptions: Sendable {
     /// Milliseconds; samples older than (now - retention) are "too old", blocks that end
@@ -125,14 +126,18 @@ public final class TSDB: Queryable, Sendable {
     /// Loads blocks (without reading every sample), replays the WAL (logging progress), cuts a
     /// torn/corrupt WAL tail at the last good record instead of failing.
     public static func open(directory: String, options: TSDBOptions = .init(), logger: Logger) throws -> TSDB {
+        try TSDBError.wrappingIO { try openDirectory(directory, options: options, logger: logger) }
+    }
+
+    private static func openDirectory(_ directory: String, options: TSDBOptions, logger: Logger) throws -> TSDB {
         guard options.blockRange > 0, options.retention > 0, options.walSegmentSize > 0 else {
-            throw TSDBError("invalid TSDB options: blockRange, retention and walSegmentSize must be positive")
+            throw TSDBError.invalidOptions("blockRange, retention and walSegmentSize must be positive")
         }
-        try FileIO.mkdirAll(directory)
-        try FileIO.restrictToOwner(directory)
+        try FS.mkdirAll(directory)
+        try FS.restrictToOwner(directory)
         let walDir = directory + "/wal"
-        try FileIO.mkdirAll(walDir)
-        let lockFD = try FileIO.lockDirectory(directory)
+        try FS.mkdirAll(walDir)
+        let lockFD = try lockDataDirectory(directory)
         var opened = false
         defer { if !opened { Glibc.close(lockFD) } }
         var counters = Counters()
@@ -140,10 +145,10 @@ public final class TSDB: Queryable, Sendable {
         // Blocks: drop unfinished writes, then blocks already merged into a compacted block
         // (a crash between writing the output and deleting the inputs).
         var blocks: [Block] = []
-        for name in try FileIO.list(directory) {
+        for name in try FS.list(directory) {
             let path = directory + "/" + name
-            if name.hasSuffix(".tmp") { try FileIO.removeAll(path); continue }
-            guard name != "wal", name != "chunks_head", FileIO.isDirectory(path), FileIO.exists(path + "/meta.json") else { continue }
+            if name.hasSuffix(".tmp") { try FS.removeAll(path); continue }
+            guard name != "wal", name != "chunks_head", FS.isDirectory(path), FS.exists(path + "/meta.json") else { continue }
             blocks.append(try Block(dir: path))
         }
         let superseded = blocks.filter { b in
@@ -154,7 +159,7 @@ public final class TSDB: Queryable, Sendable {
         }
         for b in superseded {
             logger.info("removing block already merged by compaction", metadata: ["block": "\(b.ulid)"])
-            try FileIO.removeAll(b.dir)
+            try FS.removeAll(b.dir)
         }
         let supersededIDs = Set(superseded.map(\.ulid))
         blocks.removeAll { supersededIDs.contains($0.ulid) }
@@ -177,12 +182,12 @@ public final class TSDB: Queryable, Sendable {
     private static func replayWAL(walDir: String, head h: HeadData, blockRange: Int64, logger: Logger, counters: inout Counters) throws {
         let checkpoints = try WAL.checkpoints(in: walDir)
         let cp = checkpoints.last
-        for old in checkpoints.dropLast() { try FileIO.removeAll(walDir + "/" + WAL.checkpointName(old)) }
-        for name in try FileIO.list(walDir) where name.hasSuffix(".tmp") { try FileIO.removeAll(walDir + "/" + name) }
+        for old in checkpoints.dropLast() { try FS.removeAll(walDir + "/" + WAL.checkpointName(old)) }
+        for name in try FS.list(walDir) where name.hasSuffix(".tmp") { try FS.removeAll(walDir + "/" + name) }
         var segments = try WAL.segments(in: walDir)
         if let cp {
             // Segments covered by the checkpoint were meant to be deleted already.
-            for s in segments where s <= cp { try FileIO.removeAll(walDir + "/" + WAL.segmentName(s)) }
+            for s in segments where s <= cp { try FS.removeAll(walDir + "/" + WAL.segmentName(s)) }
             segments.removeAll { $0 <= cp }
         }
         var refMap: [UInt64: HeadRef] = [:]
@@ -218,7 +223,7 @@ public final class TSDB: Queryable, Sendable {
                 segIndex += 1
                 logger.info("replaying WAL segment \(segIndex)/\(segments.count)", metadata: ["file": "\(f.path)"])
             }
-            let bytes = try FileIO.readFile(f.path)
+            let bytes = try FS.readFile(f.path)
             let (damaged, reason) = WALRecord.scan(bytes, file: f.path, apply)
             guard let damaged else { continue }
             counters.walCorruptionsRepaired += 1
@@ -232,10 +237,10 @@ public final class TSDB: Queryable, Sendable {
             logger.warning("WAL segment damaged; cutting it at the last good record", metadata: [
                 "file": "\(f.path)", "offset": "\(damaged)", "reason": "\(reason ?? "")",
                 "droppedBytes": "\(bytes.count - damaged)"])
-            try truncateFile(f.path, to: damaged)
+            try FS.cutTail(f.path, to: Int64(damaged))
             for later in files[(i + 1)...] {
                 logger.warning("removing WAL segment after the damaged one", metadata: ["file": "\(later.path)"])
-                try FileIO.removeAll(later.path)
+                try FS.removeAll(later.path)
             }
             break
         }
@@ -248,10 +253,6 @@ public final class TSDB: Queryable, Sendable {
         logger.info("WAL replay done", metadata: ["series": "\(h.series.count)"])
     }
 
-    private static func truncateFile(_ path: String, to size: Int) throws {
-        if truncate(path, off_t(size)) != 0 { throw FileIO.error("cannot truncate damaged WAL segment", path) }
-        try FileIO.syncFile(path)
-    }
 
     // MARK: Appending
 
@@ -305,8 +306,8 @@ public final class TSDB: Queryable, Sendable {
         guard !work.isEmpty else { return (report, 0) }
         var framed: [UInt8] = []
         framed.reserveCapacity(seriesRec.count + samplesRec.w.count + 18)
-        if seriesRec.count > 0 { WALRecord.frame(type: 1, payload: seriesRec.bytes, into: &framed) }
-        WALRecord.frame(type: 2, payload: samplesRec.w.bytes, into: &framed)
+        if seriesRec.count > 0 { WALRecord.frame(type: .series, payload: seriesRec.bytes, into: &framed) }
+        WALRecord.frame(type: .samples, payload: samplesRec.w.bytes, into: &framed)
         let pos: UInt64
         do {
             pos = try wal.log(framed)

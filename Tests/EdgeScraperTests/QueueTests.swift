@@ -1,3 +1,4 @@
+import DurableIO
 import Glibc
 import RemoteWrite
 import Storage
@@ -15,13 +16,13 @@ struct TempDir {
     }
 
     func cleanup() {
-        if let names = try? QFile.list(path) {
+        if let names = try? FS.list(path) {
             for n in names { unlink(path + "/" + n) }
         }
         rmdir(path)
     }
 
-    func files() -> [String] { ((try? QFile.list(path)) ?? []).sorted() }
+    func files() -> [String] { ((try? FS.list(path)) ?? []).sorted() }
 }
 
 /// One series `m{job="j", instance="i", n="<n>"}` with one sample; its value tags the batch.
@@ -149,7 +150,7 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let seg = try #require(dir.files().filter { $0.hasSuffix(".seg") }.first)
         let path = dir.path + "/" + seg
         let fd = open(path, O_RDWR)
-        let size = QFile.size(fd)
+        let size = FS.size(of: fd)
         #expect(ftruncate(fd, off_t(size - 7)) == 0)
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
@@ -171,10 +172,10 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
         let seg = try #require(dir.files().filter { $0.hasSuffix(".seg") }.first)
         let path = dir.path + "/" + seg
         let fd = open(path, O_RDWR)
-        let size = QFile.size(fd)
+        let size = FS.size(of: fd)
         // Flip bytes inside the last record's payload, then append junk as a half-written header.
-        try QFile.pwriteAll(fd, [0xDE, 0xAD, 0xBE, 0xEF], at: size - 10, path: path)
-        try QFile.pwriteAll(fd, [0x07, 0x00, 0x00], at: size, path: path)
+        try FS.pwriteAll(fd, [0xDE, 0xAD, 0xBE, 0xEF], at: size - 10, path: path)
+        try FS.pwriteAll(fd, [0x07, 0x00, 0x00], at: size, path: path)
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         #expect(try await drainTags(q, ack: true) == Array(0..<9))
@@ -191,7 +192,7 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
             await q.close()
         }
         let fd = open(dir.path + "/cursor", O_RDWR)
-        try QFile.pwriteAll(fd, [1, 2, 3], at: 6, path: "cursor")
+        try FS.pwriteAll(fd, [1, 2, 3], at: 6, path: "cursor")
         close(fd)
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         #expect(try await drainTags(q, ack: false) == [0, 1, 2, 3])

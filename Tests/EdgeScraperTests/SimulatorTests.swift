@@ -1,3 +1,4 @@
+import DurableIO
 import Glibc
 import RemoteWrite
 import Storage
@@ -146,7 +147,7 @@ import Testing
         let path = dir.path + "/tokens"
         func write(_ s: String) throws {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            try QFile.writeAll(fd, Array(s.utf8), path: path)
+            try FS.writeAll(fd, Array(s.utf8), path: path)
             close(fd)
         }
         var o = SimulatorOptions()

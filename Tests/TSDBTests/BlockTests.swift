@@ -1,6 +1,7 @@
 import Glibc
 import Storage
 import Testing
+import DurableIO
 import TestSupport
 @testable import TSDB
 
@@ -21,7 +22,7 @@ import TestSupport
     }
 
     func blockDirs(_ dir: TempDir) throws -> [String] {
-        try FileIO.list(dir.path).filter { $0 != "wal" && $0 != "chunks_head" && FileIO.isDirectory(dir.path + "/" + $0) }
+        try FS.list(dir.path).filter { $0 != "wal" && $0 != "chunks_head" && FS.isDirectory(dir.path + "/" + $0) }
     }
 
     @Test func headIsCutIntoBlocksAndCompacted() async throws {
@@ -125,13 +126,13 @@ import TestSupport
         try db.flushHead()
         try db.close()
         let block = dir.path + "/" + (try blockDirs(dir)).first!
-        let chunks = try FileIO.readFile(block + "/chunks")
-        let index = try FileIO.readFile(block + "/index")
+        let chunks = try FS.readFile(block + "/chunks")
+        let index = try FS.readFile(block + "/index")
 
         // A flipped byte in the chunks file: opening works (lazy), reading the chunk fails cleanly.
         var bad = chunks
         bad[40] ^= 0x55
-        try FileIO.writeFileAtomically(block + "/chunks", bad)
+        try FS.writeFileAtomically(block + "/chunks", bad)
         let db2 = try openDB(dir)
         do {
             _ = try db2.querier(mint: .min, maxt: .max).select([])
@@ -140,7 +141,7 @@ import TestSupport
             #expect(e.message.contains("/chunks") && e.message.contains("offset"))
         }
         try db2.close()
-        try FileIO.writeFileAtomically(block + "/chunks", chunks)
+        try FS.writeFileAtomically(block + "/chunks", chunks)
 
         // Random damage to the index: open or query throws a TSDBError naming the index, never traps.
         var rng = SplitMix(seed: 5)
@@ -151,7 +152,7 @@ import TestSupport
             } else {
                 for _ in 0..<Int.random(in: 1...3, using: &rng) { b[Int.random(in: 0..<b.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) }
             }
-            try FileIO.writeFileAtomically(block + "/index", b)
+            try FS.writeFileAtomically(block + "/index", b)
             do {
                 let d = try openDB(dir)
                 _ = try d.querier(mint: .min, maxt: .max).select([])
@@ -161,8 +162,8 @@ import TestSupport
                 #expect(e.message.contains("index") || e.message.contains("meta.json"), "\(e)")
             }
         }
-        try FileIO.writeFileAtomically(block + "/index", index)
-        try FileIO.writeFileAtomically(block + "/meta.json", Array("{not json".utf8))
+        try FS.writeFileAtomically(block + "/index", index)
+        try FS.writeFileAtomically(block + "/meta.json", Array("{not json".utf8))
         #expect(throws: TSDBError.self) { _ = try openDB(dir) }
     }
 
@@ -172,9 +173,9 @@ import TestSupport
         try await fillHours(db, from: 0, hours: 1, series: 2)
         try db.flushHead()
         try db.close()
-        try FileIO.mkdirAll(dir.path + "/01ABCDEFGHJKMNPQRSTVWXYZ00.tmp")
+        try FS.mkdirAll(dir.path + "/01ABCDEFGHJKMNPQRSTVWXYZ00.tmp")
         let db2 = try openDB(dir)
-        #expect(!FileIO.exists(dir.path + "/01ABCDEFGHJKMNPQRSTVWXYZ00.tmp"))
+        #expect(!FS.exists(dir.path + "/01ABCDEFGHJKMNPQRSTVWXYZ00.tmp"))
         #expect(db2.metrics.blocks == 1)
         try db2.close()
     }
@@ -182,8 +183,8 @@ import TestSupport
 
 @Suite struct CompactionRecoveryTests {
     func copyDir(_ from: String, _ to: String) throws {
-        try FileIO.mkdirAll(to)
-        for f in try FileIO.list(from) { try FileIO.writeFileAtomically(to + "/" + f, try FileIO.readFile(from + "/" + f)) }
+        try FS.mkdirAll(to)
+        for f in try FS.list(from) { try FS.writeFileAtomically(to + "/" + f, try FS.readFile(from + "/" + f)) }
     }
 
     /// A crash after writing a compacted block but before deleting its inputs leaves both; the
@@ -196,7 +197,7 @@ import TestSupport
         try db.flushHead()
         _ = try await db.append([SeriesSamples(labels: l, samples: [Sample(t: 2000, v: 2), Sample(t: 3000, v: 30)])])
         try db.flushHead()
-        let inputs = try FileIO.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }
+        let inputs = try FS.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }
         #expect(inputs.count == 2)
         for b in inputs { try copyDir(dir.path + "/" + b, dir.path + "/../backup-" + b) }
         try db.maintain()
@@ -204,12 +205,12 @@ import TestSupport
         try db.close()
         for b in inputs {
             try copyDir(dir.path + "/../backup-" + b, dir.path + "/" + b)
-            try FileIO.removeAll(dir.path + "/../backup-" + b)
+            try FS.removeAll(dir.path + "/../backup-" + b)
         }
-        #expect(try FileIO.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }.count == 3)
+        #expect(try FS.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }.count == 3)
         let db2 = try openDB(dir)
         #expect(db2.metrics.blocks == 1)
-        #expect(try FileIO.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }.count == 1)
+        #expect(try FS.list(dir.path).filter { $0 != "wal" && $0 != "lock" && $0 != "chunks_head" }.count == 1)
         let got = try db2.querier(mint: .min, maxt: .max).select([])
         #expect(got.first?.samples.map(\.v) == [1, 2, 3])
         try db2.close()
@@ -221,7 +222,7 @@ import TestSupport
         let clock = TestClock()
         let db = try openDB(dir, clock: clock) { $0.walSegmentSize = 4096 }
         func walBytes() throws -> Int64 {
-            try FileIO.list(dir.path + "/wal").reduce(0) { $0 + FileIO.fileSize(dir.path + "/wal/" + $1) }
+            try FS.list(dir.path + "/wal").reduce(0) { $0 + FS.fileSize(dir.path + "/wal/" + $1) }
         }
         var peak: Int64 = 0
         for step in 0..<(48 * 12) {

@@ -41,7 +41,7 @@ import TestSupport
             for round in 0..<60 {
                 let bytes = (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let start = len == 0 ? 0 : Int.random(in: 0...min(3, len), using: &rng)
-                var a = XORChunk.BitReader(bytes: bytes, startByte: start)
+                var a = BitReader(bytes: bytes, startByte: start)
                 var b = ReferenceBitReader(bytes: bytes, startByte: start)
                 while true {
                     // Mix single bits, small reads, 64-bit reads and zero-width reads.
@@ -128,7 +128,7 @@ import TestSupport
             if round % 50 == 0 {
                 for cut in 2..<x.count {
                     let short = Array(x[..<cut])
-                    #expect(throws: XORChunk.Iterator.DecodeError.self) { try XORChunk.decode(short) }
+                    #expect(throws: ChunkDecodeError.self) { try XORChunk.decode(short) }
                 }
             }
 
@@ -139,7 +139,7 @@ import TestSupport
                 if round % 50 == 0 {
                     for cut in 3..<enc.count {
                         let short = Array(enc[..<cut])
-                        #expect(throws: XORChunk.Iterator.DecodeError.self) { try DecimalChunk.decode(short) }
+                        #expect(throws: ChunkDecodeError.self) { try DecimalChunk.decode(short) }
                     }
                 }
             }
@@ -182,7 +182,7 @@ enum XORGolden {
 /// samples for every [mint, maxt] window, and the same error (sample index and reason) where
 /// the old ones threw.
 @Suite struct ChunkPointerDecodeTests {
-    typealias DecodeError = XORChunk.Iterator.DecodeError
+    typealias DecodeError = ChunkDecodeError
 
     enum Kind { case xor, decimal }
 
@@ -553,17 +553,17 @@ enum XORGolden {
     }
 }
 
-/// `DecimalChunk.decode` as it was before it read chunks in place (over `XORChunk.BitReader`),
+/// `DecimalChunk.decode` as it was before it read chunks in place (over `BitReader`),
 /// kept as the reference for the format and its error reports.
 enum ReferenceDecimal {
     static func decode(_ data: [UInt8], mint: Int64 = .min, maxt: Int64, into out: inout [Sample]) throws {
-        typealias Err = XORChunk.Iterator.DecodeError
+        typealias Err = ChunkDecodeError
         guard data.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let total = Int(data[0]) << 8 | Int(data[1])
         let e = Int(data[2])
         guard e <= DecimalChunk.maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
         let p = DecimalChunk.powers[e]
-        var r = XORChunk.BitReader(bytes: data, startByte: 3)
+        var r = BitReader(bytes: data, startByte: 3)
         func uvarint(_ i: Int) throws -> UInt64 {
             var x: UInt64 = 0, shift: UInt64 = 0
             for k in 0..<10 {
@@ -601,7 +601,7 @@ enum ReferenceDecimal {
             default:
                 let tp = try prefix(i)
                 var dod: Int64 = 0
-                let tsz = XORChunk.Iterator.dodBits(tp)
+                let tsz = TimestampEncoding.dodBits(tp)
                 if tsz > 0 {
                     guard let bits = r.bits(tsz) else { throw Err(sampleIndex: i, reason: "truncated timestamp") }
                     if tsz == 64 { dod = Int64(bitPattern: bits) } else {

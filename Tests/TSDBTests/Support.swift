@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import Storage
 import Synchronization
+import DurableIO
 @testable import TSDB
 
 /// A fresh directory under /tmp, removed by `cleanup()`.
@@ -14,7 +15,7 @@ struct TempDir {
         path = String(cString: p!)
     }
 
-    func cleanup() { try? FileIO.removeAll(path) }
+    func cleanup() { try? FS.removeAll(path) }
 }
 
 let quietLogger = Logger(label: "tsdb-test", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import Storage
 import Testing
+import DurableIO
 @testable import TSDB
 
 @Suite struct WALTests {
@@ -64,9 +65,9 @@ import Testing
         // The newest segment is the empty one opened on start; pick the last with data.
         for s in segs.reversed() {
             let p = dir.path + "/wal/" + WAL.segmentName(s)
-            if FileIO.fileSize(p) > 0 { return p }
+            if FS.fileSize(p) > 0 { return p }
         }
-        throw TSDBError("no WAL data")
+        throw TSDBError.internalError("no WAL data")
     }
 
     func damage(_ dir: TempDir, _ how: (String) throws -> Void) async throws -> (MemoryStorage, TSDB) {
@@ -83,7 +84,7 @@ import Testing
         let dir = TempDir(); defer { dir.cleanup() }
         var cutAt = 0
         let (_, db) = try await damage(dir) { path in
-            let size = Int(FileIO.fileSize(path))
+            let size = Int(FS.fileSize(path))
             cutAt = size - 7  // tears the last record
             #expect(truncate(path, off_t(cutAt)) == 0)
         }
@@ -119,9 +120,9 @@ import Testing
     @Test func flippedByteInTheMiddleCutsThere() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let (_, db) = try await damage(dir) { path in
-            var bytes = try FileIO.readFile(path)
+            var bytes = try FS.readFile(path)
             bytes[bytes.count / 2] ^= 0xff
-            try FileIO.writeFileAtomically(path, bytes)
+            try FS.writeFileAtomically(path, bytes)
         }
         #expect(db.metrics.walCorruptionsRepaired == 1)
         let got = try db.querier(mint: .min, maxt: .max).select([])
@@ -172,20 +173,20 @@ import Testing
         let h: Int64 = 3_600_000
         let a = lbls(["__name__": "m", "x": "a"])
         let b = lbls(["__name__": "m", "x": "b"])
-        try FileIO.mkdirAll(dir.path + "/wal")
+        try FS.mkdirAll(dir.path + "/wal")
         var seg: [UInt8] = []
         func series(_ ref: UInt64, _ l: Labels) {
             var w = ByteWriter(); WALRecord.encodeSeries([(ref, l)], into: &w)
-            WALRecord.frame(type: 1, payload: w.bytes, into: &seg)
+            WALRecord.frame(type: .series, payload: w.bytes, into: &seg)
         }
         func sample(_ ref: UInt64, _ t: Int64, _ v: Double) {
             var w = WALRecord.SamplesWriter(); w.add(ref, t, v)
-            WALRecord.frame(type: 2, payload: w.w.bytes, into: &seg)
+            WALRecord.frame(type: .samples, payload: w.w.bytes, into: &seg)
         }
         series(5, a); sample(5, 1000, 1)
         series(9, a); sample(9, 2000, 2); sample(9, 4 * h + h / 2, 3)
         series(7, b); sample(7, 3000, 4)
-        try FileIO.writeFileAtomically(dir.path + "/wal/00000001", seg)
+        try FS.writeFileAtomically(dir.path + "/wal/00000001", seg)
 
         let db = try openDB(dir, clock: TestClock(5 * h))
         #expect(db.metrics.headSeries == 2)
@@ -219,10 +220,10 @@ import Testing
         let cps = try WAL.checkpoints(in: dir.path + "/wal")
         #expect(cps.count == 1)
         let path = dir.path + "/wal/" + WAL.checkpointName(cps[0])
-        var bytes = try FileIO.readFile(path)
+        var bytes = try FS.readFile(path)
         #expect(bytes.count > 20)
         bytes[bytes.count - 3] ^= 0xff
-        try FileIO.writeFileAtomically(path, bytes)
+        try FS.writeFileAtomically(path, bytes)
         let db2 = try openDB(dir)
         #expect(db2.metrics.walCorruptionsRepaired == 1)
         // Blocks are untouched and the segment after the checkpoint still replays.

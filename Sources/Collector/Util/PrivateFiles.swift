@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DurableIO
 
 /// The data directory holds bcrypt hashes, token hashes and every sample: it is the owner's
 /// alone (directory 0700, files 0600), whatever the process umask, so library use (tests,
@@ -10,17 +11,7 @@ import Darwin
 enum PrivateFiles {
     /// Creates `path` (and missing parents) 0700, or tightens an existing directory to 0700.
     static func prepareDirectory(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for part in path.split(separator: "/") {
-            prefix += part
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-                throw PrivateFilesError("cannot create directory \(prefix): \(String(cString: strerror(errno)))")
-            }
-            prefix += "/"
-        }
-        if chmod(path, 0o700) != 0 {
-            throw PrivateFilesError("cannot restrict permissions (chmod 0700) of \(path): \(String(cString: strerror(errno)))")
-        }
+        try FS.preparePrivateDirectory(path)
     }
 
     /// SQLite creates a database 0644 and gives its -wal, -shm and -journal files the

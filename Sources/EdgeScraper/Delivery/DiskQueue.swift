@@ -1,3 +1,4 @@
+import DurableIO
 import Glibc
 import Logging
 import NIOPosix
@@ -49,7 +50,7 @@ public struct QueueStats: Sendable, Equatable {
 /// which everything is acknowledged (`"FSQC" | segment u64 | offset u64 | crc32c u32`).
 ///
 /// Durability: an append returns after fsync; fsyncs are shared between concurrent appends
-/// (group commit). The cursor is rewritten in place after each acknowledgement without fsync:
+/// (group commit, DurableIO's `SegmentedLog`, with the fsync on NIO's thread pool). The cursor is rewritten in place after each acknowledgement without fsync:
 /// a `kill -9` cannot lose page-cache writes, and after a power loss a stale or torn cursor
 /// only means re-sending, never losing. At start-up every segment is checked record by record
 /// and a torn tail (a crash mid-append) is cut at the last good record.
@@ -65,6 +66,7 @@ public actor DiskQueue: SampleSink {
     private let metrics: QueueMetrics
 
     static let segmentHeader: [UInt8] = Array("FSQ1".utf8) + [1, 0, 0, 0]
+    static let layout = SegmentLayout(digits: 20, suffix: ".seg", header: segmentHeader, mode: 0o644)
     static let headerSize: Int64 = 8
     static let recordHeaderSize = 16
     static let maxRecordBytes = 256 << 20
@@ -85,8 +87,12 @@ public actor DiskQueue: SampleSink {
     private var segments: [Segment]
     private var totalBytes: Int64
     private var pendingSamples: Int
-    private var writeFd: Int32
-    private var retiredFds: [Int32] = []
+    /// The write side: segment files, cut-back of failed writes, group commit. Rotation is
+    /// decided here (`segmentBytes`), the log's own size limit is off.
+    private let log: SegmentedLog
+    private let fsyncRunner: SegmentedLog.FsyncRunner
+    /// Appends between their first write and their fsync; `close` waits for them.
+    private var appending = 0
     private var readPos: QueuePosition
     private var readSamplesInSegment: Int
     private var readFd: Int32 = -1
@@ -96,11 +102,6 @@ public actor DiskQueue: SampleSink {
     private let lockFd: Int32
     private var inflight: [Inflight] = []
     private var inflightHead = 0
-    private var appendSeq: UInt64 = 0
-    private var syncedSeq: UInt64 = 0
-    private var syncError: QueueError?
-    private var syncing = false
-    private var syncWaiters: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
     private var readWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiterID = 0
     private var closed = false
@@ -123,7 +124,8 @@ public actor DiskQueue: SampleSink {
         // Appends always go to a fresh segment: nothing is ever written after a tail that
         // recovery had to judge.
         let next = (segs.last?.index ?? r.cursor.segment) + 1
-        let wfd = try DiskQueue.createSegment(dir: dir, index: next)
+        let log = try SegmentedLog(dir: dir, layout: DiskQueue.layout, segmentSize: .max, firstSegment: next,
+                                   stickyFsyncFailure: false)
         segs.append(Segment(index: next, bytes: DiskQueue.headerSize, samples: 0))
         var start = r.cursor
         var before = r.samplesBeforeCursor
@@ -133,7 +135,8 @@ public actor DiskQueue: SampleSink {
         }
         let bytes = segs.reduce(0) { $0 + $1.bytes }
         let pending = segs.reduce(0) { $0 + $1.samples } - before
-        writeFd = wfd
+        self.log = log
+        fsyncRunner = DiskQueue.makeFsyncRunner(metrics)
         segments = segs
         cursor = start
         cursorFd = r.cursorFd
@@ -207,11 +210,14 @@ public actor DiskQueue: SampleSink {
     /// Appends already-encoded records; returns once they are durable.
     public func append(_ records: [(payload: [UInt8], samples: Int)], key: UInt32) async throws {
         guard !closed else { throw QueueError("queue \(dir) is closed") }
+        appending += 1
+        defer { appending -= 1 }
         var buf: [UInt8] = []
         var samples = 0
+        var pos: UInt64 = 0
         for r in records {
             if segments[segments.count - 1].bytes + Int64(buf.count) >= segmentBytes {
-                if !buf.isEmpty { try writeToSegment(buf, samples) }
+                if !buf.isEmpty { pos = try writeToSegment(buf, samples) }
                 buf.removeAll(keepingCapacity: true)
                 samples = 0
                 try rotate()
@@ -219,19 +225,26 @@ public actor DiskQueue: SampleSink {
             DiskQueue.frame(r.payload, samples: r.samples, key: key, into: &buf)
             samples += r.samples
         }
-        if !buf.isEmpty { try writeToSegment(buf, samples) }
+        if !buf.isEmpty { pos = try writeToSegment(buf, samples) }
         let total = records.reduce(0) { $0 + $1.samples }
         metrics.appended.inc(total)
         enforceBudget()
-        appendSeq += 1
-        let mine = appendSeq
         wakeReaders()
-        if !syncing {
-            syncing = true
-            Task { await self.syncLoop() }
+        do {
+            try await log.waitDurable(pos, fsyncWith: fsyncRunner)
+        } catch {
+            logger.error("queue: \(error)")
+            throw error
         }
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            syncWaiters.append((mine, c))
+    }
+
+    /// fsync on NIO's blocking-I/O pool: the cooperative threads (2 on a small node) keep
+    /// scraping while the disk works.
+    private static func makeFsyncRunner(_ metrics: QueueMetrics) -> SegmentedLog.FsyncRunner {
+        { fd in
+            let rc = (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in fsync(fd) == 0 ? 0 : errno }) ?? EIO
+            metrics.fsyncs.inc()
+            return rc
         }
     }
 
@@ -247,16 +260,15 @@ public actor DiskQueue: SampleSink {
         buf.append(contentsOf: payload)
     }
 
-    private func writeToSegment(_ buf: [UInt8], _ samples: Int) throws {
+    /// Returns the log position to wait for. A failed write is cut back by the log, so the
+    /// next append starts at a record boundary.
+    private func writeToSegment(_ buf: [UInt8], _ samples: Int) throws -> UInt64 {
         let i = segments.count - 1
-        let path = DiskQueue.segmentPath(dir, segments[i].index)
+        let pos: UInt64
         do {
-            try QFile.writeAll(writeFd, buf, path: path)
+            pos = try log.append(buf)
         } catch {
             metrics.droppedWriteError.inc(samples)
-            // A partial write would leave a torn record in the middle of live data; cut it
-            // back so the next append starts at a record boundary.
-            _ = ftruncate(writeFd, off_t(segments[i].bytes))
             throw error
         }
         segments[i].bytes += Int64(buf.count)
@@ -265,45 +277,15 @@ public actor DiskQueue: SampleSink {
         pendingSamples += samples
         metrics.bytes.set(Double(totalBytes))
         metrics.pending.set(pendingSamples)
+        return pos
     }
 
     private func rotate() throws {
-        let next = segments[segments.count - 1].index + 1
-        let fd = try DiskQueue.createSegment(dir: dir, index: next)
-        // The old descriptor is closed by the sync loop once its data is fsynced.
-        retiredFds.append(writeFd)
-        writeFd = fd
+        _ = try log.cut()
+        let next = log.currentSegment
         segments.append(Segment(index: next, bytes: DiskQueue.headerSize, samples: 0))
         totalBytes += DiskQueue.headerSize
         metrics.segments.set(segments.count)
-    }
-
-    private func syncLoop() async {
-        while syncedSeq < appendSeq {
-            let target = appendSeq
-            let retired = retiredFds
-            retiredFds = []
-            let fds = retired + [writeFd]
-            let failed: Int32 = (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in
-                for fd in fds where fsync(fd) != 0 { return errno }
-                return 0
-            }) ?? EIO
-            for fd in retired { Glibc.close(fd) }
-            metrics.fsyncs.inc()
-            syncedSeq = target
-            let err: QueueError? = failed == 0 ? nil : QueueError.errno("cannot fsync segment in", dir, failed)
-            if let err { logger.error("queue: \(err)") }
-            var keep: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
-            for w in syncWaiters {
-                if w.seq <= target {
-                    if let err { w.cont.resume(throwing: err) } else { w.cont.resume() }
-                } else {
-                    keep.append(w)
-                }
-            }
-            syncWaiters = keep
-        }
-        syncing = false
     }
 
     private func enforceBudget() {
@@ -401,7 +383,7 @@ public actor DiskQueue: SampleSink {
             do {
                 if readFd < 0 || readFdSegment != seg.index {
                     if readFd >= 0 { Glibc.close(readFd) }
-                    readFd = try QFile.open(path, O_RDONLY)
+                    readFd = try FS.open(path, O_RDONLY)
                     readFdSegment = seg.index
                 }
                 let rec = try DiskQueue.readRecord(readFd, at: readPos.offset, limit: seg.bytes, path: path)
@@ -427,13 +409,13 @@ public actor DiskQueue: SampleSink {
     struct RawRecord { var samples: Int; var key: UInt32; var payload: [UInt8] }
 
     static func readRecord(_ fd: Int32, at offset: Int64, limit: Int64, path: String) throws -> RawRecord {
-        let h = try QFile.pread(fd, recordHeaderSize, at: offset, path: path)
+        let h = try FS.pread(fd, recordHeaderSize, at: offset, path: path)
         guard h.count == recordHeaderSize else { throw QueueError("\(path): truncated record header at offset \(offset)") }
         let len = Int(h.le32(at: 0))
         guard len <= maxRecordBytes, offset + Int64(recordHeaderSize + len) <= limit else {
             throw QueueError("\(path): record at offset \(offset) claims \(len) bytes, beyond the end of the segment")
         }
-        let payload = try QFile.pread(fd, len, at: offset + Int64(recordHeaderSize), path: path)
+        let payload = try FS.pread(fd, len, at: offset + Int64(recordHeaderSize), path: path)
         guard payload.count == len else { throw QueueError("\(path): truncated record at offset \(offset)") }
         var crc = h.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[4..<12])) }
         crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
@@ -517,7 +499,7 @@ public actor DiskQueue: SampleSink {
         b.appendLE64(UInt64(bitPattern: cursor.offset))
         b.appendLE32(CRC32C.checksum(b))
         do {
-            try QFile.pwriteAll(cursorFd, b, at: 0, path: dir + "/cursor")
+            try FS.pwriteAll(cursorFd, b, at: 0, path: dir + "/cursor")
         } catch {
             logger.error("queue: \(error); after a restart some batches will be sent again")
         }
@@ -536,11 +518,8 @@ public actor DiskQueue: SampleSink {
         guard !closed else { return }
         closed = true
         wakeReaders()
-        while syncing || !syncWaiters.isEmpty { await Task.yield() }
-        _ = fsync(writeFd)
-        Glibc.close(writeFd)
-        for fd in retiredFds { _ = fsync(fd); Glibc.close(fd) }
-        retiredFds = []
+        while appending > 0 { await Task.yield() }
+        do { try log.close() } catch { logger.error("queue: \(error)") }
         _ = fsync(cursorFd)
         Glibc.close(cursorFd)
         if readFd >= 0 { Glibc.close(readFd); readFd = -1 }
@@ -549,9 +528,8 @@ public actor DiskQueue: SampleSink {
 
     deinit {
         // An abandoned (never closed) queue must not keep its directory locked.
+        // The log closes its own descriptors.
         if !closed {
-            Glibc.close(writeFd)
-            for fd in retiredFds { Glibc.close(fd) }
             Glibc.close(cursorFd)
             if readFd >= 0 { Glibc.close(readFd) }
             Glibc.close(lockFd)
@@ -560,22 +538,7 @@ public actor DiskQueue: SampleSink {
 
     // MARK: files and recovery
 
-    static func segmentPath(_ dir: String, _ index: UInt64) -> String { "\(dir)/\(a20(index)).seg" }
-
-    static func createSegment(dir: String, index: UInt64) throws -> Int32 {
-        let path = segmentPath(dir, index)
-        let fd = try QFile.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND)
-        do {
-            try QFile.writeAll(fd, segmentHeader, path: path)
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-        // The new name must survive a crash too, or appends to it would vanish with it.
-        _ = fsync(fd)
-        QFile.fsyncDir(dir)
-        return fd
-    }
+    static func segmentPath(_ dir: String, _ index: UInt64) -> String { layout.path(dir, index) }
 
     struct Recovered {
         var segments: [(index: UInt64, bytes: Int64, samples: Int)]
@@ -587,9 +550,12 @@ public actor DiskQueue: SampleSink {
     }
 
     static func recover(dir: String, logger: Logger) throws -> Recovered {
-        try QFile.mkdirAll(dir)
+        do { try FS.mkdirAll(dir, mode: 0o755) } catch {
+            // The default queue.dir is under /var/lib: name the setting for non-root runs.
+            throw QueueError("\(error) (set queue.dir to a writable directory)")
+        }
         var indices: [UInt64] = []
-        for name in try QFile.list(dir) where name.hasSuffix(".seg") {
+        for name in try FS.list(dir) where name.hasSuffix(".seg") {
             if let i = UInt64(name.dropLast(4)) { indices.append(i) }
         }
         indices.sort()
@@ -597,16 +563,14 @@ public actor DiskQueue: SampleSink {
         // One process per queue directory: two writers would interleave records and fight
         // over the cursor.
         let lockPath = dir + "/lock"
-        let lockFd = try QFile.open(lockPath, O_RDWR | O_CREAT)
-        if flock(lockFd, LOCK_EX | LOCK_NB) != 0 {
-            Glibc.close(lockFd)
+        guard case .held(let lockFd) = try FS.tryLock(lockPath, .flock) else {
             throw QueueError("queue directory \(dir) is in use by another edge-scraper; give each instance its own queue.dir")
         }
         let cursorPath = dir + "/cursor"
         let cursorFd: Int32
-        do { cursorFd = try QFile.open(cursorPath, O_RDWR | O_CREAT) } catch { Glibc.close(lockFd); throw error }
+        do { cursorFd = try FS.open(cursorPath, O_RDWR | O_CREAT, mode: 0o644) } catch { Glibc.close(lockFd); throw error }
         var cursor = QueuePosition(segment: indices.first ?? 0, offset: headerSize)
-        let raw = try QFile.pread(cursorFd, 24, at: 0, path: cursorPath)
+        let raw = try FS.pread(cursorFd, 24, at: 0, path: cursorPath)
         if raw.count == 24, Array(raw[0..<4]) == Array("FSQC".utf8), CRC32C.checksum(Array(raw[0..<20])) == raw.le32(at: 20) {
             cursor = QueuePosition(segment: raw.le64(at: 4), offset: Int64(bitPattern: raw.le64(at: 12)))
         } else if !raw.isEmpty {
@@ -621,10 +585,10 @@ public actor DiskQueue: SampleSink {
                 unlink(path) // fully acknowledged before the last stop
                 continue
             }
-            let fd = try QFile.open(path, O_RDWR)
+            let fd = try FS.open(path, O_RDWR)
             defer { Glibc.close(fd) }
-            let size = QFile.size(fd)
-            let head = try QFile.pread(fd, Int(headerSize), at: 0, path: path)
+            let size = FS.size(of: fd)
+            let head = try FS.pread(fd, Int(headerSize), at: 0, path: path)
             guard head == segmentHeader else {
                 logger.warning("queue: \(path) has no valid header (crashed while creating it?); removing it")
                 unlink(path)
@@ -644,8 +608,7 @@ public actor DiskQueue: SampleSink {
             if off < size {
                 logger.warning("queue: cut a torn or damaged tail (crash during an append?)", metadata: [
                     "segment": "\(path)", "at_offset": "\(off)", "bytes_cut": "\(size - off)"])
-                if ftruncate(fd, off_t(off)) != 0 { throw QueueError.errno("cannot truncate", path) }
-                _ = fsync(fd)
+                try FS.cutTail(fd, to: off, path: path)
             }
             if !cursorSeen {
                 // The cursor is not on a record boundary we know: resend the whole segment
@@ -673,10 +636,7 @@ public actor DiskQueue: SampleSink {
 }
 
 /// Zero-padded to 20 digits so names sort as numbers.
-func a20(_ v: UInt64) -> String {
-    let s = String(v)
-    return String(repeating: "0", count: max(0, 20 - s.count)) + s
-}
+func a20(_ v: UInt64) -> String { SegmentLayout(digits: 20).name(v) }
 
 /// The queue's own metrics; defaults are detached so tests need no registry.
 public struct QueueMetrics: Sendable {

@@ -1,3 +1,4 @@
+import DurableIO
 import Glibc
 import Logging
 import RemoteWrite
@@ -226,9 +227,9 @@ public final class RemoteWriter: Sendable {
 
 /// Re-read on every use so rotated tokens take effect without a reload, as in Prometheus.
 func readSecret(_ path: String) throws -> String {
-    let fd = try QFile.open(path, O_RDONLY)
+    let fd = try FS.open(path, O_RDONLY)
     defer { close(fd) }
-    let bytes = try QFile.pread(fd, 64 << 10, at: 0, path: path)
+    let bytes = try FS.pread(fd, 64 << 10, at: 0, path: path)
     var s = String(decoding: bytes, as: UTF8.self)
     while let l = s.last, l.isWhitespace { s.removeLast() }
     while let f = s.first, f.isWhitespace { s.removeFirst() }

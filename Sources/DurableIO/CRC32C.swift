@@ -1,10 +1,11 @@
 import CRC32CHW
 
-/// CRC-32C (Castagnoli), the checksum Prometheus uses for WAL records and index sections.
-/// Every WAL record and every chunk read passes through it: the CPU instruction where there is
-/// one (CRC32CHW), else slicing-by-8 tables.
-enum CRC32C {
-    static let hardware = fleetscope_crc32c_hw_available() != 0
+/// CRC-32C (Castagnoli), the checksum of every durable record: WAL records, block index
+/// sections and chunks, edge queue records and cursor. Castagnoli rather than IEEE because it
+/// detects more error patterns in short records (as LevelDB and Prometheus' WAL use it).
+/// The CPU instruction where there is one (CRC32CHW), else slicing-by-8 tables.
+public enum CRC32C {
+    public static let hardware = fleetscope_crc32c_hw_available() != 0
 
     static let tables: [[UInt32]] = {
         let poly: UInt32 = 0x82F6_3B78
@@ -20,7 +21,8 @@ enum CRC32C {
         return t
     }()
 
-    static func update(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
+    /// Continues `crc` (0 to start) over `data`.
+    public static func update(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
         if hardware, let base = data.baseAddress {
             return ~fleetscope_crc32c_hw_update(~crc, base.assumingMemoryBound(to: UInt8.self), data.count)
         }
@@ -28,7 +30,7 @@ enum CRC32C {
     }
 
     /// The portable version; also the reference the hardware path is tested against.
-    static func tableUpdate(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
+    public static func tableUpdate(_ crc: UInt32, _ data: UnsafeRawBufferPointer) -> UInt32 {
         var c = ~crc
         var i = 0
         let n = data.count
@@ -48,9 +50,9 @@ enum CRC32C {
         return ~c
     }
 
-    static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 { update(0, data) }
+    public static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 { update(0, data) }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { update(0, $0) } }
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { update(0, $0) } }
 
-    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 { bytes.withUnsafeBytes { update(0, $0) } }
+    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 { bytes.withUnsafeBytes { update(0, $0) } }
 }
