@@ -49,6 +49,10 @@ public struct CollectorOptions: Sendable {
     public var externalURL: String?
     /// HTTPS and client certificates on the listener (`tls:`); nil serves plain HTTP.
     public var tls: TLSOptions?
+    /// `storage.remote`: a distributed backend instead of the embedded TSDB.
+    public var remoteStorage: RemoteStorageOptions?
+    /// `auth`: single sign-on, a directory, and roles for their groups.
+    var auth = AuthOptions()
     /// Login throttling and how fast user changes reach this process (tests shorten them).
     var login = LoginPolicy()
 
@@ -84,7 +88,8 @@ public struct CollectorOptions: Sendable {
         do { node = try YAML.compose(text) } catch { throw OptionsError("\(path): invalid YAML: \(error)") }
         guard let root = node?.mapping else { return }
         let known: [String: Set<String>] = [
-            "storage": ["retention", "retention_size"],
+            "storage": ["retention", "retention_size", "remote"],
+            "auth": AuthOptions.keys,
             "query": ["lookback_delta", "timeout", "max_samples", "max_concurrency"],
             "ingest": ["max_body_bytes", "max_decoded_bytes", "max_future"],
             "fleet": ["down_after", "stale_after", "refresh_interval"],
@@ -97,6 +102,11 @@ public struct CollectorOptions: Sendable {
         for (k, v) in root.map({ ($0.key, $0.value) }) {
             guard let section = k.scalar, let keys = known[section] else {
                 throw OptionsError("\(path):\(k.line): unknown section \"\(k.scalar ?? "?")\" (known: \(known.keys.sorted().joined(separator: ", ")))")
+            }
+            // Sections of nested mappings parse themselves, in their own files.
+            if section == "auth" {
+                auth = try AuthOptions(node: v, file: path)
+                continue
             }
             guard let m = v.mapping else { throw OptionsError("\(path):\(v.line): \"\(section)\" must be a mapping") }
             for (kk, vv) in m.map({ ($0.key, $0.value) }) {
@@ -132,6 +142,7 @@ public struct CollectorOptions: Sendable {
                 case ("alerting", "external_url"): externalURL = value
                 case ("tls", _): tlsValues[key] = (value, line)
                 case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
+                case ("storage", "remote"): remoteStorage = try RemoteStorageOptions(node: vv, file: path)
                 case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
                 case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()
                 case ("query", "timeout"): engine.timeout = .milliseconds(try positiveDurationMs(value) ?? { throw bad("duration") }())
