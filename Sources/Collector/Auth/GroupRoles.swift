@@ -79,3 +79,12 @@ struct GroupRoles: Sendable {
         }
     }
 }
+
+extension GroupRoles.Grant {
+    /// The principal of a user signed in through the identity provider or the directory.
+    /// A union of several scopes needs a principal that carries alternatives; until it does,
+    /// such a user sees the first scope only: less than granted, never more.
+    func principal(name: String) -> Principal {
+        .user(name: name, role: role, scope: alternatives?.first ?? [])
+    }
+}
