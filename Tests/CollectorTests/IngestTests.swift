@@ -139,7 +139,9 @@ import Testing
         let s = try await TestServer(noAuth: true) { $0.maxFutureMs = 1000 }
         defer { Task { await s.stop() } }
         let (code, msg) = try await s.write(WriteRequest(timeseries: [series("x", ["cluster": "c"], [(Self.nowMs + 120_000, 1)])]))
-        #expect(code == 400 && msg.contains("2m ahead") && msg.contains("ingest.max_future 1s"), "\(msg)")
+        // 2 min ahead when sent; a loaded machine may take a second or more to receive it.
+        let saysHowFar = msg.contains("up to 2m ahead") || msg.contains("up to 1m")
+        #expect(code == 400 && saysHowFar && msg.contains("ingest.max_future 1s"), "\(msg)")
     }
 
     @Test func configKeyParses() throws {

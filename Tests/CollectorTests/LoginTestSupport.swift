@@ -4,10 +4,13 @@ import Synchronization
 @testable import Collector
 
 /// A login clock the test moves forward instead of sleeping.
+/// Time stands still unless a test advances it: on a loaded machine a bcrypt check can take
+/// longer than a back-off, and a real clock would let the wait run out between two requests.
 final class TestLoginClock: Sendable {
+    private let base = ContinuousClock.now
     private let offset = Mutex<Duration>(.zero)
     func advance(_ d: Duration) { offset.withLock { $0 += d } }
-    var clock: LoginClock { LoginClock { [self] in ContinuousClock.now + offset.withLock { $0 } } }
+    var clock: LoginClock { LoginClock { [self] in base + offset.withLock { $0 } } }
 }
 
 func basicAuth(_ user: String, _ password: String) -> String {
