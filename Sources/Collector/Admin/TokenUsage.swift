@@ -23,9 +23,10 @@ final class TokenUsage: Sendable {
     /// Notes a use of token `id` now; starts a flush off the request when one is due.
     func record(_ id: Int64, db: DatabasePool, now: Double = Date().timeIntervalSince1970) {
         let due = state.withLock { s -> Bool in
-            s.pending[id] = now
+            // Newest wins: requests of one token finish in any order.
+            s.pending[id] = max(s.pending[id] ?? now, now)
             // Memory stays bounded by the number of live tokens; a revoked token's entry is harmless.
-            s.seen[id] = now
+            s.seen[id] = max(s.seen[id] ?? now, now)
             guard !s.flushing, now - s.lastFlush >= Self.flushInterval else { return false }
             s.flushing = true
             return true
