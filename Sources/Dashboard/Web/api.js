@@ -16,6 +16,10 @@ export async function apiBody(path, params) {
   // base URL, and fetch refuses relative URLs that would inherit them.
   try { r = await fetch(location.origin + '/api/v1/' + path + qs, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }); }
   catch (e) { throw new APIError(0, 'network', 'cannot reach the collector: ' + e.message); }
+  return envelope(r);
+}
+// The whole body of a success, or its error thrown.
+async function envelope(r) {
   let body = null;
   const text = await r.text();
   try { body = JSON.parse(text); } catch (e) { /* not JSON */ }
@@ -32,10 +36,5 @@ export async function apiSend(method, path, body) {
   let r;
   try { r = await fetch(location.origin + '/api/v1/' + path, init); }
   catch (e) { throw new APIError(0, 'network', 'cannot reach the collector: ' + e.message); }
-  const text = await r.text();
-  let parsed = null;
-  try { parsed = JSON.parse(text); } catch (e) { /* not JSON */ }
-  if (!parsed || typeof parsed !== 'object') throw new APIError(r.status, 'http', 'HTTP ' + r.status + ': ' + text.slice(0, 300));
-  if (parsed.status !== 'success') throw new APIError(r.status, parsed.errorType || 'error', parsed.error || ('HTTP ' + r.status));
-  return parsed.data;
+  return (await envelope(r)).data;
 }
