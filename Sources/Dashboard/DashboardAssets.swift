@@ -11,6 +11,8 @@ enum DashboardAssets {
         ("theme.js", PackageResources.theme_js),
         // ES modules; app.js is the entry the pages load.
         ("app.js", PackageResources.app_js),
+        ("admin.js", PackageResources.admin_js),
+        ("admin-text.js", PackageResources.admin_text_js),
         ("alert-table.js", PackageResources.alert_table_js),
         ("alerts.js", PackageResources.alerts_js),
         ("api.js", PackageResources.api_js),

@@ -1,8 +1,8 @@
 /// HTML shells. They hold the page structure and nothing from the fleet except, on the cluster
 /// page, the (escaped) name from the URL; the modules under Web/ fill them from the API.
 enum DashboardPages {
-    static func overview() -> String {
-        shell(page: "overview", title: "Fleet", attributes: "", main: """
+    static func overview(admin: Bool) -> String {
+        shell(page: "overview", title: "Fleet", attributes: "", admin: admin, main: """
         <section class="summary" id="summary" aria-label="Clusters by health"></section>
         <section class="panel" aria-labelledby="map-title">
           <div class="panel-head"><h2 id="map-title">Heat map</h2>
@@ -29,9 +29,9 @@ enum DashboardPages {
         """)
     }
 
-    static func cluster(name: String) -> String {
+    static func cluster(name: String, admin: Bool) -> String {
         let n = htmlEscaped(name)
-        return shell(page: "cluster", title: name, attributes: " data-cluster=\"\(n)\"", main: """
+        return shell(page: "cluster", title: name, attributes: " data-cluster=\"\(n)\"", admin: admin, main: """
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Fleet</a> <span aria-hidden="true">›</span> <span id="crumb-region"></span></nav>
         <div class="cluster-head"><h1 id="cluster-name">\(n)</h1><span class="badge" id="cluster-health">…</span></div>
         <p class="notice" id="cluster-notice" hidden></p>
@@ -47,16 +47,16 @@ enum DashboardPages {
         """)
     }
 
-    static func alerts() -> String {
-        shell(page: "alerts", title: "Alerts", attributes: "", main: """
+    static func alerts(admin: Bool) -> String {
+        shell(page: "alerts", title: "Alerts", attributes: "", admin: admin, main: """
         <h1>Alerts</h1>
         <p class="hint">Firing and pending alerts across the fleet, grouped by alert name and region.</p>
         <div id="alerts"></div>
         """)
     }
 
-    static func explore() -> String {
-        shell(page: "explore", title: "Explore", attributes: "", main: """
+    static func explore(admin: Bool) -> String {
+        shell(page: "explore", title: "Explore", attributes: "", admin: admin, main: """
         <h1>Explore</h1>
         <form class="explore-form" id="explore-form">
           <label for="expr" class="sr-only">PromQL expression</label>
@@ -83,12 +83,12 @@ enum DashboardPages {
     }
 
     static func notFound(path: String) -> String {
-        shell(page: "notfound", title: "Not found", attributes: "", main: """
+        shell(page: "notfound", title: "Not found", attributes: "", admin: false, main: """
         <h1>Not found</h1><p>There is no dashboard page at <code>\(htmlEscaped(path))</code>.</p><p><a href="/">Back to the fleet</a></p>
         """)
     }
 
-    static func shell(page: String, title: String, attributes: String, main: String) -> String {
+    static func shell(page: String, title: String, attributes: String, admin: Bool, main: String) -> String {
         let a = DashboardSite.assets
         func src(_ name: String) -> String { htmlEscaped(a[name]!.path) }
         func current(_ p: String) -> String { p == page ? " aria-current=\"page\"" : "" }
@@ -114,7 +114,7 @@ enum DashboardPages {
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <a class="brand" href="/">Fleetscope</a>
-          <nav aria-label="Main"><a href="/"\(current("overview"))>Fleet</a><a href="/alerts"\(current("alerts"))>Alerts</a><a href="/explore"\(current("explore"))>Explore</a></nav>
+          <nav aria-label="Main"><a href="/"\(current("overview"))>Fleet</a><a href="/alerts"\(current("alerts"))>Alerts</a><a href="/explore"\(current("explore"))>Explore</a>\(admin ? "<a href=\"/admin\"\(current("admin"))>Admin</a>" : "")</nav>
           <div class="controls">
             <span id="updated" class="updated" aria-live="polite"></span>
             <label>Refresh <select id="refresh"><option value="0">off</option><option value="10">10 s</option><option value="30">30 s</option><option value="60">1 min</option><option value="300">5 min</option></select></label>

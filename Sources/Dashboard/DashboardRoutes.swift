@@ -4,20 +4,26 @@ import Hummingbird
 /// shells; the browser reads everything else through the collector's HTTP API, so this target
 /// never touches storage and every page honours the caller's access scope for free.
 public struct DashboardRoutes: Sendable {
-    public static func register(on router: some RouterMethods) {
-        page(router, "/") { _ in DashboardSite.overview() }
-        page(router, "/alerts") { _ in DashboardSite.alerts() }
-        page(router, "/explore") { _ in DashboardSite.explore() }
-        page(router, "/clusters/:name") { DashboardSite.cluster(encodedName: $0.get("name") ?? "") }
-        page(router, "/assets/:file") { DashboardSite.asset($0.get("file") ?? "") }
+    /// `showsAdmin`: whether the caller may open the admin page (its nav link is shown then).
+    public static func register<R: RouterMethods>(on router: R, showsAdmin: @escaping @Sendable (R.Context) -> Bool = { _ in false }) {
+        page(router, "/") { _, ctx in DashboardSite.overview(admin: showsAdmin(ctx)) }
+        page(router, "/alerts") { _, ctx in DashboardSite.alerts(admin: showsAdmin(ctx)) }
+        page(router, "/explore") { _, ctx in DashboardSite.explore(admin: showsAdmin(ctx)) }
+        page(router, "/clusters/:name") { p, ctx in DashboardSite.cluster(encodedName: p.get("name") ?? "", admin: showsAdmin(ctx)) }
+        page(router, "/assets/:file") { p, _ in DashboardSite.asset(p.get("file") ?? "") }
+    }
+
+    /// The admin page, on a route group that admits admins only.
+    public static func registerAdminPage(on router: some RouterMethods) {
+        page(router, "/admin") { _, _ in DashboardSite.admin() }
     }
 
     /// GET and HEAD (the same headers, no body) for one path.
     private static func page<R: RouterMethods>(_ router: R, _ path: RouterPath,
-                                               _ reply: @escaping @Sendable (Parameters) -> DashboardReply) {
-        router.get(path) { _, context in reply(context.parameters).response }
+                                               _ reply: @escaping @Sendable (Parameters, R.Context) -> DashboardReply) {
+        router.get(path) { _, context in reply(context.parameters, context).response }
         router.head(path) { _, context in
-            var r = reply(context.parameters).response
+            var r = reply(context.parameters, context).response
             r.body = .init()
             return r
         }

@@ -34,14 +34,17 @@ public enum DashboardSite {
 
     // MARK: replies, each bound to its route in DashboardRoutes.swift
 
-    public static func overview() -> DashboardReply { page(DashboardPages.overview()) }
-    public static func alerts() -> DashboardReply { page(DashboardPages.alerts()) }
-    public static func explore() -> DashboardReply { page(DashboardPages.explore()) }
+    /// `admin`: the caller may open the admin page, so the nav links to it.
+    public static func overview(admin: Bool = false) -> DashboardReply { page(DashboardPages.overview(admin: admin)) }
+    public static func alerts(admin: Bool = false) -> DashboardReply { page(DashboardPages.alerts(admin: admin)) }
+    public static func explore(admin: Bool = false) -> DashboardReply { page(DashboardPages.explore(admin: admin)) }
+    /// Tokens, users and the audit log; served to admins only (the collector's admin route group).
+    public static func admin() -> DashboardReply { page(DashboardPages.admin()) }
 
     /// `/clusters/<name>`: `encodedName` is the path segment as the router hands it over.
-    public static func cluster(encodedName: String) -> DashboardReply {
+    public static func cluster(encodedName: String, admin: Bool = false) -> DashboardReply {
         guard !encodedName.isEmpty, !encodedName.contains("/") else { return notFound("/clusters/" + encodedName) }
-        return page(DashboardPages.cluster(name: percentDecoded(encodedName)))
+        return page(DashboardPages.cluster(name: percentDecoded(encodedName), admin: admin))
     }
 
     /// `/assets/<file>`: an asset, or the 404 page.

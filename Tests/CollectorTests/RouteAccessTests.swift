@@ -22,13 +22,18 @@ extension SecurityTests {
         #expect(registered.count > 40)
         // Only remote-write takes ingest identities.
         #expect(declared.filter { $0.access == .ingest }.map { "\($0.method.rawValue) \($0.path)" } == ["POST /api/v1/write"])
+        // The admin API and page are in the admin group (their 405/OPTIONS answers are open, as everywhere).
+        for d in declared where d.path == "/admin" || (d.path.hasPrefix("/api/v1/admin/") && !d.path.hasPrefix("/api/v1/admin/tsdb/")) {
+            #expect(d.access == .admin || d.access == .open, "\(d.method) \(d.path) is in the \(d.access) group")
+        }
+        #expect(declared.filter { $0.access == .admin }.count >= 10)
 
         let token = "Authorization: Bearer \(f.euToken)"
         for d in declared {
             let method = d.method.rawValue
             // Parameters as the router spells them ({name}), filled with values that exist.
             let path = d.path.replacingOccurrences(of: "/label/{name}", with: "/label/job").replacingOccurrences(of: "{name}", with: "eu-1")
-                .replacingOccurrences(of: "{file}", with: "app.js")
+                .replacingOccurrences(of: "{file}", with: "app.js").replacingOccurrences(of: "{id}", with: "999")
             #expect(!path.contains("{"), "\(path)")
             let what = "\(method) \(d.path) (\(d.access))"
             switch d.access {
@@ -37,6 +42,15 @@ extension SecurityTests {
                 #expect(none == 401 && headers["www-authenticate"]?.hasPrefix("Basic") == true, "\(what) without credentials: \(none)")
                 #expect(try await f.s.raw(method, path, headers: [token]).0 == 401, "\(what) with an ingest token")
                 #expect(try await f.s.raw(method, path, headers: [f.viewer]).0 != 401, "\(what) refuses the viewer")
+            case .admin:
+                let (none, headers, _) = try await f.s.raw(method, path)
+                #expect(none == 401 && headers["www-authenticate"]?.hasPrefix("Basic") == true, "\(what) without credentials: \(none)")
+                #expect(try await f.s.raw(method, path, headers: [token]).0 == 401, "\(what) with an ingest token")
+                let (viewer, _, body) = try await f.s.raw(method, path, headers: [f.viewer])
+                #expect(viewer == 403, "\(what) lets the viewer in: \(viewer) \(body.prefix(200))")
+                #expect(!body.contains("fst_") && !body.contains(f.euToken), "\(what) leaks a token to the viewer")
+                let admin = try await f.s.raw(method, path, headers: [f.adminAuth]).0
+                #expect(admin != 401 && admin != 403, "\(what) refuses the admin: \(admin)")
             case .ingest:
                 for auth in [[], [f.viewer], [f.adminAuth]] {
                     #expect(try await f.s.raw(method, path, headers: auth).0 == 401, "\(what) with \(auth.first?.prefix(20) ?? "nothing")")

@@ -42,9 +42,12 @@ final class AccessControl: Sendable {
     static let bcryptCost: UInt8 = 10
     /// Long enough for any admin write (one bcrypt-free transaction) to commit.
     static let busyTimeout: TimeInterval = 10
-    private let db: DatabasePool
+    /// Internal, not private: the admin API's queries live beside it (Admin/AccessControl+Admin.swift).
+    let db: DatabasePool
     /// HTTP Basic logins against the users table.
     let login: LoginGate
+    /// When each token last wrote, kept in memory and flushed now and then (TokenUsage.swift).
+    let usage = TokenUsage()
 
     init(path: String, loginPolicy: LoginPolicy = LoginPolicy()) throws {
         try PrivateFiles.prepareDatabase(path)
@@ -78,6 +81,7 @@ final class AccessControl: Sendable {
             try db.execute(sql: "ALTER TABLE users ADD COLUMN updated_at REAL")
             try db.execute(sql: "UPDATE users SET updated_at = created_at")
         }
+        m.registerMigration("v3: audit log, token last use") { db in try AuditLog.migrateV3(db) }
         try m.migrate(db)
         login = LoginGate(policy: loginPolicy) { name in try Self.fetchUser(db, name) }
     }
@@ -85,7 +89,12 @@ final class AccessControl: Sendable {
     // MARK: ingest tokens
 
     /// Creates a token bound to `cluster` and `labels` and returns it; only its hash is kept.
-    func createIngestToken(cluster: String, labels: [Label] = []) throws -> String {
+    func createIngestToken(cluster: String, labels: [Label] = [], by actor: AuditActor = .cli) throws -> String {
+        try createIngestTokenWithID(cluster: cluster, labels: labels, by: actor).token
+    }
+
+    /// The same, with the new token's row id (the admin API answers it; revoke takes it).
+    func createIngestTokenWithID(cluster: String, labels: [Label], by actor: AuditActor) throws -> (id: Int64, token: String) {
         guard !cluster.isEmpty else { throw AuthError(message: "cluster name must not be empty") }
         guard !Credentials.hasControlCharacters(cluster) else { throw AuthError(message: "cluster name must not contain control characters") }
         for l in labels { try TokenLabels.check(l) }
@@ -95,31 +104,38 @@ final class AccessControl: Sendable {
         var rng = SystemRandomNumberGenerator()
         let token = "fst_" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         let encoded = try TokenLabels.encode(labels)
-        try db.write { db in
+        let id = try db.write { db in
             try db.execute(sql: "INSERT INTO ingest_tokens (cluster, token_sha256, created_at, labels) VALUES (?, ?, ?, ?)",
                            arguments: [cluster, Self.sha256(token), Date().timeIntervalSince1970, encoded])
+            let id = db.lastInsertedRowID
+            try AuditLog.record(db, actor, "token.create", target: "token \(id)",
+                                detail: AuditLog.tokenDetail(cluster: cluster, labels: labels))
+            return id
         }
-        return token
+        return (id, token)
     }
 
-    func revokeIngestTokens(cluster: String) throws -> Int {
+    func revokeIngestTokens(cluster: String, by actor: AuditActor = .cli) throws -> Int {
         let n = try db.write { db in
             try db.execute(sql: "UPDATE ingest_tokens SET revoked_at = ? WHERE cluster = ? AND revoked_at IS NULL",
                            arguments: [Date().timeIntervalSince1970, cluster])
-            return db.changesCount
+            let n = db.changesCount
+            if n > 0 { try AuditLog.record(db, actor, "token.revoke", target: "cluster \(cluster)", detail: "\(n) token(s)") }
+            return n
         }
         return n
     }
 
     /// The cluster a bearer token belongs to and the labels bound with it, or nil. Not
-    /// cached: `collector token revoke` runs in another process, and a revoked token must
-    /// stop working at once. The lookup is one indexed SQLite read (microseconds), small
-    /// next to a remote-write request.
+    /// cached: `collector token revoke` runs in another process (and the admin API in this
+    /// one), and a revoked token must stop working at once. The lookup is one indexed SQLite
+    /// read (microseconds), small next to a remote-write request.
     func cluster(forToken token: String) throws -> IngestIdentity? {
         let h = Self.sha256(token)
         guard let row = try db.read({ db in
-            try Row.fetchOne(db, sql: "SELECT cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", arguments: [h])
+            try Row.fetchOne(db, sql: "SELECT id, cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", arguments: [h])
         }) else { return nil }
+        usage.record(row["id"], db: db)
         return IngestIdentity(cluster: row["cluster"], labels: try TokenLabels.decode(row["labels"]))
     }
 
@@ -127,9 +143,27 @@ final class AccessControl: Sendable {
 
     /// Adds or replaces a user. `scope` is a selector such as `{region="eu"}`, or `all`;
     /// a viewer must be given one (nil), so that seeing everything is a choice.
-    func addUser(name: String, password: String, role: Role, scope: String?) throws {
+    func addUser(name: String, password: String, role: Role, scope: String?, by actor: AuditActor = .cli) throws {
         try Self.checkName(name)
         try Self.checkPassword(password)
+        let stored = try Self.storedScope(scope, role: role)
+        let hash = Self.hashPassword(password)
+        let now = Date().timeIntervalSince1970
+        try db.write { db in
+            let existed = try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) ?? false
+            try db.execute(sql: """
+                INSERT INTO users (name, password_bcrypt, role, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET password_bcrypt = excluded.password_bcrypt, role = excluded.role,
+                    scope = excluded.scope, updated_at = excluded.updated_at
+                """, arguments: [name, hash, role.rawValue, stored, now, now])
+            try AuditLog.record(db, actor, existed ? "user.replace" : "user.create", target: "user \(name)",
+                                detail: AuditLog.userDetail(role: role.rawValue, scope: stored))
+        }
+    }
+
+    /// What the users table keeps for a `--scope`: "" for everything; a viewer must be given
+    /// one (nil), so that seeing everything is a choice.
+    static func storedScope(_ scope: String?, role: Role) throws -> String {
         let stored: String
         switch scope?.trimmingCharacters(in: .whitespaces) {
         case nil:
@@ -143,34 +177,30 @@ final class AccessControl: Sendable {
             _ = try ScopeParser.parse(s)
             stored = s
         }
-        let hash = Self.hashPassword(password)
-        let now = Date().timeIntervalSince1970
-        try db.write { db in
-            try db.execute(sql: """
-                INSERT INTO users (name, password_bcrypt, role, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET password_bcrypt = excluded.password_bcrypt, role = excluded.role,
-                    scope = excluded.scope, updated_at = excluded.updated_at
-                """, arguments: [name, hash, role.rawValue, stored, now, now])
-        }
+        return stored
     }
 
     /// Sets a user's password; throws when the user does not exist.
-    func setPassword(name: String, password: String) throws {
+    func setPassword(name: String, password: String, by actor: AuditActor = .cli) throws {
         try Self.checkPassword(password)
         let hash = Self.hashPassword(password)
         let n = try db.write { db in
             try db.execute(sql: "UPDATE users SET password_bcrypt = ?, updated_at = ? WHERE name = ?",
                            arguments: [hash, Date().timeIntervalSince1970, name])
-            return db.changesCount
+            let n = db.changesCount
+            if n == 1 { try AuditLog.record(db, actor, "user.passwd", target: "user \(name)") }
+            return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
     }
 
     /// Deletes a user; throws when the user does not exist.
-    func deleteUser(name: String) throws {
+    func deleteUser(name: String, by actor: AuditActor = .cli) throws {
         let n = try db.write { db in
             try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
-            return db.changesCount
+            let n = db.changesCount
+            if n == 1 { try AuditLog.record(db, actor, "user.delete", target: "user \(name)") }
+            return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
     }
@@ -208,7 +238,7 @@ final class AccessControl: Sendable {
                           scope: try ScopeParser.parse(row["scope"]))
     }
 
-    private static func checkName(_ name: String) throws {
+    static func checkName(_ name: String) throws {
         guard !name.isEmpty, !name.contains(":") else { throw AuthError(message: "user name must be non-empty and contain no ':'") }
         guard !Credentials.hasControlCharacters(name) else {
             throw AuthError(message: "user name must not contain control characters (NUL, newline, tab, ...)")
@@ -216,7 +246,7 @@ final class AccessControl: Sendable {
         guard name.utf8.count <= 128 else { throw AuthError(message: "user name must be at most 128 bytes") }
     }
 
-    private static func checkPassword(_ password: String) throws {
+    static func checkPassword(_ password: String) throws {
         guard password.count >= 8 else { throw AuthError(message: "password must have at least 8 characters") }
         guard !Credentials.hasControlCharacters(password) else {
             throw AuthError(message: "password must not contain control characters (NUL, newline, tab, ...)")

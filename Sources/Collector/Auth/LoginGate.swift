@@ -132,6 +132,10 @@ final class LoginGate: Sendable {
         return .success(.user(name: user, role: record.role, scope: record.scope))
     }
 
+    /// Drops a user's remembered record: a change made in this process (the admin API)
+    /// applies to the next request, not a refresh interval later.
+    func forget(_ name: String) { users.withLock { _ = $0.removeValue(forKey: name) } }
+
     /// The user as stored, at most `userRefreshInterval` old. Unknown names are not
     /// remembered (random names must not grow memory); their lookup is one indexed read.
     private func userRecord(_ name: String) throws -> UserRecord? {

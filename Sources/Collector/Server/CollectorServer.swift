@@ -77,7 +77,7 @@ public final class CollectorServer: Sendable {
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<20).map { _ in alphabet.randomElement(using: &rng)! })
-        try a.addUser(name: "admin", password: password, role: .admin, scope: "all")
+        try a.addUser(name: "admin", password: password, role: .admin, scope: "all", by: .collector)
         let path = dataDir + "/initial-admin-password"
         FileManager.default.createFile(atPath: path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
         logger.notice("created user \"admin\"; its password is in \(path)")

@@ -16,6 +16,10 @@ export async function apiBody(path, params) {
   // base URL, and fetch refuses relative URLs that would inherit them.
   try { r = await fetch(location.origin + '/api/v1/' + path + qs, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }); }
   catch (e) { throw new APIError(0, 'network', 'cannot reach the collector: ' + e.message); }
+  return envelope(r);
+}
+// The whole body of a success, or its error thrown.
+async function envelope(r) {
   let body = null;
   const text = await r.text();
   try { body = JSON.parse(text); } catch (e) { /* not JSON */ }
@@ -24,3 +28,13 @@ export async function apiBody(path, params) {
   return body;
 }
 export async function api(path, params) { return (await apiBody(path, params)).data; }
+// A change through the admin API: a JSON body (the collector refuses other types for changes, so
+// a cross-site form cannot make one) from this origin; resolves to data or throws its error.
+export async function apiSend(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  let r;
+  try { r = await fetch(location.origin + '/api/v1/' + path, init); }
+  catch (e) { throw new APIError(0, 'network', 'cannot reach the collector: ' + e.message); }
+  return (await envelope(r)).data;
+}

@@ -1,6 +1,7 @@
 // Entry module: the shell names the page in <body data-page>, and this starts its code.
 // Everything that comes from the API reaches the DOM through textContent or attribute setters,
 // never through HTML parsing: cluster names and labels are untrusted.
+import { adminPage } from './admin.js';
 import { alertsPage } from './alerts.js';
 import { clusterPage } from './cluster.js';
 import { explorePage } from './explore.js';
@@ -12,7 +13,7 @@ function start() {
   if (KIOSK) document.documentElement.classList.add('kiosk');
   setupTheme();
   const page = document.body.dataset.page;
-  const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage };
+  const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage, admin: adminPage };
   if (pages[page]) pages[page]();
 }
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();

@@ -24,7 +24,12 @@ extension CollectorServer {
         addMetricsRoute(to: user)
         addPromRoutes(to: user)
         addFleetRoutes(to: user)
-        DashboardRoutes.register(on: user)
+        // The nav shows the admin page to those who may open it.
+        DashboardRoutes.register(on: user, showsAdmin: { [access] ctx in
+            if case .user(_, .admin, _) = ctx.principal { return access != nil }
+            return false
+        })
+        addAdminRoutes(to: group(.admin))
         // Last: derived from everything above.
         MethodAnswers.register(on: open, for: declarations, hints: ["/api/v1/write": Self.writeMethodHint])
         return (router, declarations.routes)

@@ -12,6 +12,9 @@ enum RouteAccess: String, Sendable {
     case ingest
     /// What people and their tools read: HTTP Basic users, each read narrowed to the user's scope (UserAuthMiddleware).
     case user
+    /// The admin API and page: a user as for `user`, with the admin role; state-changing
+    /// requests same-origin only (UserAuthMiddleware, then AdminOnlyMiddleware).
+    case admin
 }
 
 /// One declared route: method, path pattern (as the router spells it) and access.
@@ -41,6 +44,9 @@ final class RouteDeclarations {
         case .open: break
         case .ingest: group.add(middleware: IngestAuthMiddleware(access: accessControl, logger: logger))
         case .user: group.add(middleware: UserAuthMiddleware(access: accessControl, logger: logger))
+        case .admin:
+            group.add(middleware: UserAuthMiddleware(access: accessControl, logger: logger))
+            group.add(middleware: AdminOnlyMiddleware())
         }
         return group
     }

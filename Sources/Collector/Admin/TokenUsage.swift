@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// When each ingest token last wrote, for the admin API's token list. Writing the time to
+/// SQLite on every remote-write would add a database write to every request (a fleet of
+/// 125,000 clusters sends thousands a second), so uses are kept in memory, overlaid on the
+/// stored value when listing, and flushed in one transaction at most once a `flushInterval`.
+/// A crash loses at most that much of "last used", which is a hint, not an audit record.
+final class TokenUsage: Sendable {
+    static let flushInterval: TimeInterval = 60
+
+    private struct State {
+        /// Token id → newest use (seconds since 1970) not yet written.
+        var pending: [Int64: Double] = [:]
+        /// Token id → newest use seen by this process (written or not).
+        var seen: [Int64: Double] = [:]
+        var lastFlush: Double = Date().timeIntervalSince1970
+        var flushing = false
+    }
+    private let state = Mutex(State())
+
+    /// Notes a use of token `id` now; starts a flush off the request when one is due.
+    func record(_ id: Int64, db: DatabasePool, now: Double = Date().timeIntervalSince1970) {
+        let due = state.withLock { s -> Bool in
+            // Newest wins: requests of one token finish in any order.
+            s.pending[id] = max(s.pending[id] ?? now, now)
+            // Memory stays bounded by the number of live tokens; a revoked token's entry is harmless.
+            s.seen[id] = max(s.seen[id] ?? now, now)
+            guard !s.flushing, now - s.lastFlush >= Self.flushInterval else { return false }
+            s.flushing = true
+            return true
+        }
+        if due { Task.detached { self.flush(db) } }
+    }
+
+    /// Writes the pending uses; keeps them for the next flush when the database is busy.
+    func flush(_ db: DatabasePool) {
+        let batch = state.withLock { s -> [Int64: Double] in
+            defer { s.pending = [:] }
+            return s.pending
+        }
+        do {
+            try db.write { db in
+                for (id, at) in batch {
+                    try db.execute(sql: "UPDATE ingest_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+                                   arguments: [at, id])
+                }
+            }
+            state.withLock { s in
+                s.lastFlush = Date().timeIntervalSince1970
+                s.flushing = false
+            }
+        } catch {
+            state.withLock { s in
+                s.pending.merge(batch) { max($0, $1) }
+                s.flushing = false
+            }
+        }
+    }
+
+    /// The newest use of `id`: this process's, or the stored one from earlier runs or other collectors.
+    func lastUsed(_ id: Int64, stored: Double?) -> Double? {
+        let mine = state.withLock { $0.seen[id] }
+        switch (mine, stored) {
+        case let (m?, s?): return max(m, s)
+        case let (m, s): return m ?? s
+        }
+    }
+}
