@@ -23,7 +23,7 @@ extension SecurityTests {
         // Only remote-write takes ingest identities.
         #expect(declared.filter { $0.access == .ingest }.map { "\($0.method.rawValue) \($0.path)" } == ["POST /api/v1/write"])
         // The admin API and page are in the admin group (their 405/OPTIONS answers are open, as everywhere).
-        for d in declared where d.path == "/admin" || (d.path.hasPrefix("/api/v1/admin/") && !d.path.hasPrefix("/api/v1/admin/tsdb/")) {
+        for d in declared where d.path == "/admin" || d.path.hasPrefix("/api/v1/admin/") {
             #expect(d.access == .admin || d.access == .open, "\(d.method) \(d.path) is in the \(d.access) group")
         }
         #expect(declared.filter { $0.access == .admin }.count >= 10)

@@ -44,9 +44,6 @@ extension CollectorServer {
             }
             group.on("/api/v1/alerts", method: method) { [rules] req, ctx in Self.response(rules.alertsJSON(scope: ctx.principal.scope), to: req) }
         }
-        // Admins only (the handler checks the role): a consistent copy of the store and the user database.
-        let snapshots = SnapshotAPI(tsdb: tsdb, dataDir: options.dataDir)
-        group.post("/api/v1/admin/tsdb/snapshot") { req, ctx in await snapshots.respond(req, ctx) }
         group.get("/api/v1/label/:name/values") { [self] req, ctx in
             let name = Params.unescape(Substring(ctx.parameters.get("name") ?? ""))
             return await promRead(req, ctx, gated: true) { api, p, storage, _, _ in try api.labelValues(name, p, storage) }

@@ -29,6 +29,9 @@ extension CollectorServer {
             Self.admin(req, users) { $0.delete(Self.userName(ctx), by: Self.actor(ctx)) }
         }
         group.get("/api/v1/admin/audit") { req, _ in Self.admin(req, audit) { $0.list(Params(query: req.uri.query)) } }
+        // Prometheus' TSDB admin API; works under --no-auth too, as Prometheus' does.
+        let snapshots = SnapshotAPI(tsdb: tsdb, dataDir: options.dataDir)
+        group.post("/api/v1/admin/tsdb/snapshot") { req, ctx in await snapshots.respond(req, ctx) }
         DashboardRoutes.registerAdminPage(on: group)
     }
 
