@@ -10,7 +10,7 @@ extension TSDB {
             // ahead of the clock (only a store written before future samples were refused holds
             // them) simply stay in the head until their time comes.
             let c = alignDown(options.horizon(minus: options.blockRange / 2), options.blockRange)
-            let cutoff: Int64? = head.withLock { h in h.minT < c ? c : nil }
+            let cutoff: Int64? = head.withLock { h in h.mayHoldSamples(before: c) ? c : nil }
             if let cutoff { try persistHead(before: cutoff) }
             try compactBlocks()
             try applyRetention()
@@ -28,17 +28,7 @@ extension TSDB {
     /// rewrites the WAL so only what the head still holds remains in it.
     private func persistHead(before cutoff: Int64) throws {
         let (frozen, lastSegment) = try head.withLock { h -> ([FrozenSeries], Int) in
-            var frozen: [FrozenSeries] = []
-            var empty: [HeadRef] = []
-            for s in h.series.values {
-                let cs = s.truncate(before: cutoff, store: h.chunkStore)
-                if !cs.isEmpty { frozen.append(FrozenSeries(labels: h.labels(of: s), chunks: cs)) }
-                if s.isEmpty { empty.append(s.ref) }
-            }
-            h.gc(empty)
-            h.compactSymbols()
-            h.minT = h.series.values.reduce(Int64.max) { min($0, $1.minTime ?? .max) }
-            frozen.sort { $0.labels < $1.labels }
+            let frozen = h.cut(before: cutoff)
             // Everything in the segments up to here is either in `frozen` or still in the head.
             let last = try wal.cut()
             shared.withLock { $0.frozen = frozen }
@@ -75,29 +65,19 @@ extension TSDB {
             for b in newBlocks { try? FS.removeAll(b.dir) }
             // Put the frozen data back so nothing is lost; the WAL still has it.
             head.withLock { h in
-                for f in frozen {
-                    let s = h.find(f.labels) ?? h.create(f.labels)
-                    for x in SampleMerge.decode(f.chunks, mint: .min, maxt: .max) {
-                        _ = s.append(x.t, x.v, blockRange: options.blockRange, store: h.chunkStore)
-                        h.minT = min(h.minT, x.t)
-                    }
-                }
+                h.reinsert(frozen)
                 shared.withLock { $0.frozen = [] }
             }
             logger.error("writing head block failed", metadata: ["error": "\(error)"])
             throw error
         }
-        let (live, aliases) = head.withLock { h -> (Set<HeadRef>, [UInt64: HeadRef]) in
+        let refs = head.withLock { h -> CheckpointRefs in
             shared.withLock { s in
                 s.blocks.append(contentsOf: newBlocks)
                 s.blocks.sort { ($0.meta.seq, $0.ulid) < ($1.meta.seq, $1.ulid) }
                 s.frozen = []
             }
-            // Aliases only occur in segments written before the last restart, all of which
-            // this checkpoint covers.
-            let a = h.walAliases
-            h.walAliases = [:]
-            return (Set(h.series.keys), a)
+            return h.takeCheckpointRefs()
         }
         for b in newBlocks {
             logger.info("persisted head block", metadata: [
@@ -105,15 +85,9 @@ extension TSDB {
                 "series": "\(b.meta.stats.numSeries)", "samples": "\(b.meta.stats.numSamples)"])
         }
         do {
-            try wal.checkpoint(
-                upTo: lastSegment,
-                liveRef: { ref in
-                    let r = aliases[ref] ?? (ref <= UInt64(HeadRef.max) ? HeadRef(ref) : nil)
-                    return r.flatMap { live.contains($0) ? UInt64($0) : nil }
-                },
-                keepSample: { $0 >= cutoff })
+            try wal.checkpoint(upTo: lastSegment, liveRef: refs.liveRef, keepSample: { $0 >= cutoff })
         } catch {
-            head.withLock { h in h.walAliases.merge(aliases) { a, _ in a } }
+            head.withLock { h in h.restoreCheckpointRefs(refs) }
             throw error
         }
     }

@@ -102,7 +102,7 @@ public final class TSDB: Queryable, Sendable {
     let walDir: String
     let options: TSDBOptions
     let logger: Logger
-    let head: Mutex<HeadData>
+    let head: Mutex<Head>
     let shared: Mutex<Shared>
     let counters: Mutex<Counters>
     let wal: WAL
@@ -111,7 +111,7 @@ public final class TSDB: Queryable, Sendable {
     /// Descriptor holding the data directory's lock; -1 once closed.
     let lockFD: Mutex<Int32>
 
-    private init(dir: String, options: TSDBOptions, logger: Logger, head: sending HeadData, shared: Shared, counters: Counters, wal: WAL, lockFD: Int32) {
+    private init(dir: String, options: TSDBOptions, logger: Logger, head: sending Head, shared: Shared, counters: Counters, wal: WAL, lockFD: Int32) {
         self.lockFD = Mutex(lockFD)
         self.dir = dir
         self.walDir = dir + "/wal"
@@ -166,9 +166,10 @@ public final class TSDB: Queryable, Sendable {
         blocks.sort { ($0.meta.seq, $0.ulid) < ($1.meta.seq, $1.ulid) }
         logger.info("loaded blocks", metadata: ["count": "\(blocks.count)"])
 
-        let h = HeadData(chunkDir: directory + "/chunks_head")
-        for b in blocks where b.meta.stats.numSamples > 0 { h.maxT = max(h.maxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
-        try replayWAL(walDir: walDir, head: h, blockRange: options.blockRange, logger: logger, counters: &counters)
+        var blocksMaxT = Int64.min
+        for b in blocks where b.meta.stats.numSamples > 0 { blocksMaxT = max(blocksMaxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
+        let h = Head(chunkDir: directory + "/chunks_head", blockRange: options.blockRange, maxT: blocksMaxT)
+        counters.walCorruptionsRepaired += try h.replayWAL(walDir: walDir, logger: logger)
 
         let next = max((try WAL.segments(in: walDir)).last ?? 0, (try WAL.checkpoints(in: walDir)).last ?? 0) + 1
         let wal = try WAL(dir: walDir, segmentSize: options.walSegmentSize, firstSegment: next)
@@ -179,157 +180,25 @@ public final class TSDB: Queryable, Sendable {
         return TSDB(dir: directory, options: options, logger: logger, head: h, shared: shared, counters: counters, wal: wal, lockFD: lockFD)
     }
 
-    private static func replayWAL(walDir: String, head h: HeadData, blockRange: Int64, logger: Logger, counters: inout Counters) throws {
-        let checkpoints = try WAL.checkpoints(in: walDir)
-        let cp = checkpoints.last
-        for old in checkpoints.dropLast() { try FS.removeAll(walDir + "/" + WAL.checkpointName(old)) }
-        for name in try FS.list(walDir) where name.hasSuffix(".tmp") { try FS.removeAll(walDir + "/" + name) }
-        var segments = try WAL.segments(in: walDir)
-        if let cp {
-            // Segments covered by the checkpoint were meant to be deleted already.
-            for s in segments where s <= cp { try FS.removeAll(walDir + "/" + WAL.segmentName(s)) }
-            segments.removeAll { $0 <= cp }
-        }
-        var refMap: [UInt64: HeadRef] = [:]
-        var unknownRefs = 0
-        func apply(_ rec: WALRecord) {
-            switch rec {
-            case .series(let ss):
-                for s in ss {
-                    if let existing = h.find(s.labels) {
-                        refMap[s.ref] = existing.ref
-                    } else {
-                        let wanted = HeadRef(truncatingIfNeeded: s.ref)
-                        refMap[s.ref] = h.create(s.labels, ref: UInt64(wanted) == s.ref ? wanted : nil).ref
-                    }
-                }
-            case .samples(let ss):
-                for s in ss {
-                    guard let r = refMap[s.ref], let series = h.series[r] else { unknownRefs += 1; continue }
-                    _ = series.append(s.t, s.v, blockRange: blockRange, store: h.chunkStore)
-                    if s.t > h.maxT { h.maxT = s.t }
-                    if s.t < h.minT { h.minT = s.t }
-                }
-            }
-        }
-        var files: [(path: String, isCheckpoint: Bool)] = []
-        if let cp { files.append((walDir + "/" + WAL.checkpointName(cp), true)) }
-        files += segments.map { (walDir + "/" + WAL.segmentName($0), false) }
-        var segIndex = 0
-        for (i, f) in files.enumerated() {
-            if f.isCheckpoint {
-                logger.info("replaying WAL checkpoint", metadata: ["file": "\(f.path)"])
-            } else {
-                segIndex += 1
-                logger.info("replaying WAL segment \(segIndex)/\(segments.count)", metadata: ["file": "\(f.path)"])
-            }
-            let bytes = try FS.readFile(f.path)
-            let (damaged, reason) = WALRecord.scan(bytes, file: f.path, apply)
-            guard let damaged else { continue }
-            counters.walCorruptionsRepaired += 1
-            if f.isCheckpoint {
-                // A checkpoint is written atomically; damage means the disk lost data. Keep what
-                // decoded and go on with the segments, which are independent of it.
-                logger.error("WAL checkpoint damaged; keeping records before the damage", metadata: [
-                    "file": "\(f.path)", "offset": "\(damaged)", "reason": "\(reason ?? "")"])
-                continue
-            }
-            logger.warning("WAL segment damaged; cutting it at the last good record", metadata: [
-                "file": "\(f.path)", "offset": "\(damaged)", "reason": "\(reason ?? "")",
-                "droppedBytes": "\(bytes.count - damaged)"])
-            try FS.cutTail(f.path, to: Int64(damaged))
-            for later in files[(i + 1)...] {
-                logger.warning("removing WAL segment after the damaged one", metadata: ["file": "\(later.path)"])
-                try FS.removeAll(later.path)
-            }
-            break
-        }
-        for (walRef, headRef) in refMap where UInt64(headRef) != walRef { h.walAliases[walRef] = headRef }
-        // New series must never reuse a ref that still appears in the log with other labels.
-        if let top = refMap.keys.max(), top < UInt64(HeadRef.max) { h.nextRef = max(h.nextRef, HeadRef(top) + 1) }
-        if unknownRefs > 0 {
-            logger.warning("WAL samples for unknown series were skipped", metadata: ["samples": "\(unknownRefs)"])
-        }
-        logger.info("WAL replay done", metadata: ["series": "\(h.series.count)"])
-    }
-
-
     // MARK: Appending
 
     /// Appends a batch. Returns only after every accepted sample is in the WAL and fsynced.
     /// Concurrent callers share fsyncs (group commit). Throws TSDBError only for storage failures.
     public func append(_ batch: [SeriesSamples]) async throws -> AppendReport {
-        let (report, pos) = try head.withLock { h in try appendLocked(h, batch) }
+        let a = try head.withLock { h in
+            let a = try h.append(batch, minValid: options.horizon(minus: options.retention), wal: wal)
+            if a.outOfOrder > 0 { counters.withLock { $0.outOfOrder += a.outOfOrder } }
+            return a
+        }
+        let report = a.report
         counters.withLock { c in
             c.samplesAppended += report.accepted
             c.duplicates += report.duplicates
             c.conflicts += report.conflicts
             c.tooOld += report.tooOld
         }
-        if pos > 0 { try await wal.waitDurable(pos) }
+        if a.walPosition > 0 { try await wal.waitDurable(a.walPosition) }
         return report
-    }
-
-    /// Samples are logged before they touch the head, in the same order, so replay reproduces
-    /// exactly the same first-wins decisions; a failed WAL write leaves the head untouched.
-    private func appendLocked(_ h: HeadData, _ batch: [SeriesSamples]) throws -> (AppendReport, UInt64) {
-        var report = AppendReport()
-        var batchMax = h.maxT
-        for ss in batch { for s in ss.samples where s.t > batchMax { batchMax = s.t } }
-        let minValid = options.horizon(minus: options.retention)
-        var newSeries: [MemSeries] = []
-        var work: [(MemSeries, [Sample])] = []
-        work.reserveCapacity(batch.count)
-        var seriesRec = ByteWriter()
-        var samplesRec = WALRecord.SamplesWriter(capacity: batch.count * 14)
-        for ss in batch {
-            if ss.samples.isEmpty { continue }
-            var samples = ss.samples  // shares storage unless something is too old
-            if minValid != .min, ss.samples.contains(where: { $0.t < minValid }) {
-                samples.removeAll { $0.t < minValid }
-                report.tooOld += ss.samples.count - samples.count
-                if samples.isEmpty { continue }
-            }
-            let s: MemSeries
-            if let existing = h.find(ss.labels) {
-                s = existing
-            } else {
-                s = h.create(ss.labels)
-                newSeries.append(s)
-                WALRecord.encodeSeries([(UInt64(s.ref), ss.labels)], into: &seriesRec)
-            }
-            for x in samples {
-                samplesRec.add(UInt64(s.ref), x.t, x.v)
-            }
-            work.append((s, samples))
-        }
-        guard !work.isEmpty else { return (report, 0) }
-        var framed: [UInt8] = []
-        framed.reserveCapacity(seriesRec.count + samplesRec.w.count + 18)
-        if seriesRec.count > 0 { WALRecord.frame(type: .series, payload: seriesRec.bytes, into: &framed) }
-        WALRecord.frame(type: .samples, payload: samplesRec.w.bytes, into: &framed)
-        let pos: UInt64
-        do {
-            pos = try wal.log(framed)
-        } catch {
-            h.gc(newSeries.map(\.ref))
-            throw error
-        }
-        var ooo = 0
-        for (s, samples) in work {
-            for x in samples {
-                switch s.append(x.t, x.v, blockRange: options.blockRange, store: h.chunkStore) {
-                case .inOrder: report.accepted += 1
-                case .outOfOrder: report.accepted += 1; ooo += 1
-                case .duplicate: report.duplicates += 1
-                case .conflict: report.conflicts += 1
-                }
-            }
-        }
-        if batchMax > h.maxT { h.maxT = batchMax }
-        for (_, samples) in work { for x in samples where x.t < h.minT { h.minT = x.t } }
-        if ooo > 0 { counters.withLock { $0.outOfOrder += ooo } }
-        return (report, pos)
     }
 
     // MARK: Reading
@@ -357,14 +226,8 @@ public final class TSDB: Queryable, Sendable {
                 let cs = f.chunks.filter { $0.maxT >= mint && $0.minT <= maxt }
                 return cs.isEmpty ? nil : (f.labels, cs)
             }
-            var out: [(Labels, [ChunkData])] = []
-            let refs = (try? h.postings(for: matchers)) ?? []
-            for r in refs {
-                guard let s = h.series[r] else { continue }
-                let cs = s.chunks(mint: mint, maxt: maxt)
-                if !cs.isEmpty { out.append((h.labels(of: s), cs)) }
-            }
-            return Snapshot(blocks: blocks, frozen: frozen, head: out, files: h.chunkStore.filesForQuery())
+            return Snapshot(blocks: blocks, frozen: frozen, head: h.chunks(matching: matchers, mint: mint, maxt: maxt),
+                            files: h.chunkFilesForQuery())
         }
     }
 
@@ -377,9 +240,7 @@ public final class TSDB: Queryable, Sendable {
             for f in frozen where f.chunks.contains(where: { $0.maxT >= mint && $0.minT <= maxt }) {
                 if let name { if let v = f.labels[name] { out.insert(v) } } else { for l in f.labels { out.insert(l.name) } }
             }
-            if h.minT <= maxt && h.maxT >= mint {
-                if let name { out.formUnion(h.values(of: name)) } else { for n in h.postingsMap.keys { out.insert(h.symbols[Int(n)]) } }
-            }
+            h.indexValues(name, mint: mint, maxt: maxt, into: &out)
             return blocks.filter { $0.overlaps(mint, maxt) }
         }
         for b in blocks {
@@ -391,83 +252,16 @@ public final class TSDB: Queryable, Sendable {
     /// Head statistics over the series matching `matchers` (a user's scope): counted from
     /// those series' labels, so nothing outside the scope — not even a label value — shows.
     public func status(limit: Int, matchers: [LabelMatcher]) -> TSDBStatus {
-        if matchers.isEmpty { return status(limit: limit) }
         let blockCount = shared.withLock { $0.blocks.count }
-        return head.withLock { h in
-            let refs = (try? h.postings(for: matchers)) ?? []
-            var chunks = 0, minT = Int64.max, maxT = Int64.min
-            var byMetric: [String: Int] = [:], pairs: [String: Int] = [:], memory: [String: Int] = [:]
-            var values: [String: Set<String>] = [:]
-            for r in refs {
-                guard let s = h.series[r] else { continue }
-                chunks += s.chunkCount
-                if let m = s.minTime { minT = min(minT, m) }
-                if let m = s.maxTime { maxT = max(maxT, m) }
-                for l in h.labels(of: s) {
-                    if l.name == Labels.metricName { byMetric[l.value, default: 0] += 1 }
-                    pairs[l.name + "=" + l.value, default: 0] += 1
-                    memory[l.name, default: 0] += l.value.utf8.count
-                    values[l.name, default: []].insert(l.value)
-                }
-            }
-            func top(_ xs: [String: Int]) -> [(name: String, value: Int)] {
-                Array(xs.map { (name: $0.key, value: $0.value) }
-                    .sorted { $0.value != $1.value ? $0.value > $1.value : $0.name < $1.name }.prefix(max(0, limit)))
-            }
-            return TSDBStatus(
-                headSeries: refs.count, headChunks: chunks,
-                minTime: minT == .max ? 0 : minT, maxTime: maxT == .min ? 0 : maxT,
-                blockCount: blockCount,
-                seriesCountByMetricName: top(byMetric), labelValueCountByLabelName: top(values.mapValues(\.count)),
-                memoryInBytesByLabelName: top(memory), seriesCountByLabelValuePair: top(pairs))
-        }
+        return head.withLock { h in h.status(limit: limit, matchers: matchers, blockCount: blockCount) }
     }
 
-    public func status(limit: Int) -> TSDBStatus {
-        let blockCount = shared.withLock { $0.blocks.count }
-        return head.withLock { h in
-            var chunks = 0
-            var minT = Int64.max
-            var maxT = Int64.min
-            for s in h.series.values {
-                chunks += s.chunkCount
-                if let m = s.minTime { minT = min(minT, m) }
-                if let m = s.maxTime { maxT = max(maxT, m) }
-            }
-            func top(_ xs: [(name: String, value: Int)]) -> [(name: String, value: Int)] {
-                Array(xs.sorted { $0.value != $1.value ? $0.value > $1.value : $0.name < $1.name }.prefix(max(0, limit)))
-            }
-            var byMetric: [(name: String, value: Int)] = []
-            if let n = h.symbolIDs[Labels.metricName], let m = h.postingsMap[n] {
-                byMetric = m.map { (h.symbols[Int($0.key)], $0.value.count) }
-            }
-            var valueCount: [(name: String, value: Int)] = []
-            var memory: [(name: String, value: Int)] = []
-            var pairs: [(name: String, value: Int)] = []
-            for (n, values) in h.postingsMap {
-                let name = h.symbols[Int(n)]
-                valueCount.append((name, values.count))
-                var bytes = 0
-                for (v, refs) in values {
-                    let value = h.symbols[Int(v)]
-                    bytes += value.utf8.count * refs.count
-                    pairs.append((name + "=" + value, refs.count))
-                }
-                memory.append((name, bytes))
-            }
-            return TSDBStatus(
-                headSeries: h.series.count, headChunks: chunks,
-                minTime: minT == .max ? 0 : minT, maxTime: maxT == .min ? 0 : maxT,
-                blockCount: blockCount,
-                seriesCountByMetricName: top(byMetric), labelValueCountByLabelName: top(valueCount),
-                memoryInBytesByLabelName: top(memory), seriesCountByLabelValuePair: top(pairs))
-        }
-    }
+    public func status(limit: Int) -> TSDBStatus { status(limit: limit, matchers: []) }
 
     public var metrics: TSDBMetrics {
         let c = counters.withLock { $0 }
         let w = wal.stats
-        let (nSeries, nChunks) = head.withLock { h in (h.series.count, h.series.values.reduce(0) { $0 + $1.chunkCount }) }
+        let (nSeries, nChunks) = head.withLock { h in (h.seriesCount, h.chunkCount) }
         let (nBlocks, bytes) = shared.withLock { s in (s.blocks.count, s.blocks.reduce(Int64(0)) { $0 + $1.sizeBytes }) }
         return TSDBMetrics(
             samplesAppended: c.samplesAppended, outOfOrderSamples: c.outOfOrder, duplicateSamples: c.duplicates,

@@ -113,7 +113,7 @@ import Testing
             clock.now = Int64(h) * hour + hour / 2
             try db.maintain()
         }
-        let symbols = db.head.withLock { $0.symbols.count }
+        let symbols = db.head.withLock { $0.symbolCount }
         #expect(symbols < 50 * 3 + 10)
         // Everything still answers correctly after renumbering.
         let q = try db.querier(mint: 5 * hour, maxt: 6 * hour)

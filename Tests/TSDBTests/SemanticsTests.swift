@@ -81,9 +81,9 @@ import TestSupport
         var r = try await db.append([SeriesSamples(labels: a, samples: evens)])
         #expect(r.accepted == 600)
         #expect(db.metrics.headChunks >= 5)
-        #expect(db.head.withLock { h in h.series.values.contains { $0.chunks.contains { $0.decimal } } })
+        #expect(db.head.withLock { h in h.allSeries.contains { $0.sealedChunks.contains { $0.decimal } } })
         // Sealed chunks were moved out of the heap into the head chunk files.
-        #expect(db.head.withLock { h in h.series.values.allSatisfy { $0.chunks.allSatisfy { $0.disk != nil && $0.data.isEmpty } } })
+        #expect(db.head.withLock { h in h.allSeries.allSatisfy { $0.sealedChunks.allSatisfy { $0.disk != nil && $0.data.isEmpty } } })
         r = try await db.append([SeriesSamples(labels: a, samples: evens.prefix(300).map { Sample(t: $0.t, v: $0.v) })])
         #expect(r.duplicates == 300)
         r = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 2000, v: 7)])])
@@ -96,7 +96,7 @@ import TestSupport
         #expect(got.allSatisfy { $0.t % 2000 == 0 ? $0.v == Double($0.t / 2000) * 0.25 : $0.v == -Double($0.t / 2000) })
         try db.flushHead()
         #expect(bitsEqual(try samples(db, a), got))
-        #expect(db.head.withLock { $0.chunkStore.fileCount } <= 1)
+        #expect(db.head.withLock { $0.chunkFileCount } <= 1)
         try db.close()
     }
 
