@@ -392,9 +392,18 @@ public final class TSDB: Queryable, Sendable {
     /// those series' labels, so nothing outside the scope — not even a label value — shows.
     public func status(limit: Int, matchers: [LabelMatcher]) -> TSDBStatus {
         if matchers.isEmpty { return status(limit: limit) }
+        return status(limit: limit, anyOf: [matchers])
+    }
+
+    /// Head statistics over the series matching any one of `alternatives` (a union scope),
+    /// each series counted once.
+    public func status(limit: Int, anyOf alternatives: [[LabelMatcher]]) -> TSDBStatus {
+        if alternatives.isEmpty || alternatives.contains(where: \.isEmpty) { return status(limit: limit) }
         let blockCount = shared.withLock { $0.blocks.count }
         return head.withLock { h in
-            let refs = (try? h.postings(for: matchers)) ?? []
+            var refSet = Set<HeadRef>()
+            for alt in alternatives { refSet.formUnion((try? h.postings(for: alt)) ?? []) }
+            let refs = refSet.sorted()
             var chunks = 0, minT = Int64.max, maxT = Int64.min
             var byMetric: [String: Int] = [:], pairs: [String: Int] = [:], memory: [String: Int] = [:]
             var values: [String: Set<String>] = [:]
