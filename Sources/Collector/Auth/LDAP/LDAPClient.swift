@@ -89,8 +89,10 @@ final class LDAPConnection: Sendable {
         guard case .extended(let r, _)? = ops.last, r.isSuccess else {
             throw LDAPUnavailable(message: "the directory refused StartTLS: \(Self.resultText(ops.last))")
         }
-        let handler = try NIOSSLClientHandler(context: context, serverHostname: Self.serverName(host))
-        try await channel.pipeline.addHandler(handler, position: .first).get()
+        let name = Self.serverName(host)
+        try await channel.eventLoop.submit { [channel] in
+            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: name), position: .first)
+        }.get()
     }
 
     func close() async {

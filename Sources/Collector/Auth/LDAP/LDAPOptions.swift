@@ -12,10 +12,10 @@ import YAMLTree
 ///   # ... or search for the user with a service account, then bind as the entry found:
 ///   # bind_dn: cn=fleetscope,ou=services,dc=example,dc=org
 ///   # bind_password_file: /etc/fleetscope/ldap-password
-///   # search_base_dns: [ou=people,dc=example,dc=org]
+///   # search_base_dns: ["ou=people,dc=example,dc=org"]   # quoted: YAML splits [a,b] at commas
 ///   # search_filter: (uid=%s)
 ///   member_of: memberOf                     # attribute on the user listing group DNs (optional)
-///   group_search_base_dns: [ou=groups,dc=example,dc=org]
+///   group_search_base_dns: ["ou=groups,dc=example,dc=org"]
 ///   group_search_filter: (&(objectClass=groupOfNames)(member=%s))   # %s: the user's DN
 ///   group_name_attribute: cn                # group names for group_roles: this attribute (default: the group's DN)
 ///   timeout: 5s
@@ -72,10 +72,15 @@ struct LDAPOptions: Sendable, Equatable {
             func list() throws -> [String] {
                 if let s = pair.value.scalar { return s.isEmpty ? [] : [s] }
                 guard let seq = pair.value.sequence else { throw fail(pair.value, ".\(key) must be a list of DNs") }
-                return try seq.map { n in
+                let dns = try seq.map { n in
                     guard let s = n.scalar, !s.isEmpty else { throw fail(n, ".\(key): empty entry") }
                     return s
                 }
+                // [ou=people,dc=example,dc=org] unquoted is a YAML flow list of three items.
+                if dns.count > 1 && !dns.contains(where: { $0.contains(",") }) {
+                    throw fail(pair.value, ".\(key): \(dns.joined(separator: ", ")) look like one DN split at its commas; quote each DN: [\"ou=people,dc=example,dc=org\"]")
+                }
+                return dns
             }
             func bool() throws -> Bool {
                 switch value.lowercased() {
