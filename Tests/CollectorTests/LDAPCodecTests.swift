@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Collector
 
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func randomAndMutatedBytesNeverTrap() {
-        var rng = SplitMix64(seed: 14)
+        var rng = SplitMix(seed: 14)
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 64)
             let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -124,7 +125,7 @@ import Testing
     }
 
     @Test func randomFilterTextNeverTraps() {
-        var rng = SplitMix64(seed: 4515)
+        var rng = SplitMix(seed: 4515)
         let alphabet = Array("()&|!=*~<>\\:abc019 ".utf8)
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 40)
@@ -145,7 +146,7 @@ import Testing
         #expect(try LDAPFilter.parse("(uid=\(escaped))") == .equal("uid", Array(evil.utf8)))
         #expect(try LDAPFilter.parse("(&(objectClass=person)(uid=\(LDAPEscape.filterValue("a\\2a\u{0}é"))))")
             == .and([.equal("objectClass", Array("person".utf8)), .equal("uid", Array("a\\2a\u{0}é".utf8))]))
-        var rng = SplitMix64(seed: 4514)
+        var rng = SplitMix(seed: 4514)
         for _ in 0..<5_000 {
             let s = String(decoding: (0..<Int(rng.next() % 12)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 128) }, as: UTF8.self)
             #expect(try LDAPFilter.parse("(uid=\(LDAPEscape.filterValue(s)))") == .equal("uid", Array(s.utf8)))
@@ -167,7 +168,7 @@ import Testing
         while i < b.count {
             if b[i] == UInt8(ascii: "\\") {
                 guard i + 1 < b.count else { return nil }
-                if let h = hex(b[i + 1]), i + 2 < b.count, let l = hex(b[i + 2]) {
+                if let h = LDAPFilter.hexDigit(b[i + 1]), i + 2 < b.count, let l = LDAPFilter.hexDigit(b[i + 2]) {
                     out.append(h << 4 | l); i += 3
                 } else { out.append(b[i + 1]); i += 2 }
             } else {
@@ -176,15 +177,6 @@ import Testing
             }
         }
         return out
-    }
-
-    static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
     }
 
     static func entryMessage(id: Int64, dn: String, _ attrs: [String: [String]]) -> [UInt8] {
@@ -217,18 +209,5 @@ import Testing
             entryMessage(id: 7, dn: "uid=ana,dc=x", ["memberOf": ["cn=a", "cn=b"], "cn": ["Ana"]]),
             done.bytes,
         ]
-    }
-}
-
-/// Deterministic, so a failing input can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -57,6 +57,8 @@ import YAMLTree
         #expect(((fleet["data"] as? [String: Any])?["clusters"] as? [[String: Any]])?.compactMap { $0["cluster"] as? String }.sorted() == ["eu-1", "us-1"], "\(fleet)")
         #expect(try await s.get("/api/v1/fleet/clusters/ap-1", user: ana.0, password: ana.1).0 == 404)
         #expect(try await s.get("/metrics", user: ana.0, password: ana.1).0 == 403)
+        let (_, _, status) = try await s.raw("GET", "/api/v1/status/tsdb?limit=100", headers: [basicAuthHeader(ana.0, ana.1)])
+        #expect(status.contains("cluster=eu-1") && status.contains("cluster=us-1") && !status.contains("ap-1"), "\(status)")
         var alerted: Set<String> = []
         for _ in 0..<40 where alerted.isEmpty {
             try await Task.sleep(for: .milliseconds(250))

@@ -58,7 +58,10 @@ final class LDAPConnection: Sendable {
             promise.fail(LDAPUnavailable(message: "the directory did not answer within \(Self.describe(self.timeout))"))
             channel.close(promise: nil)
         }
-        channel.writeAndFlush(LDAPClientHandler.Outbound(id: id, bytes: request.encode(messageID: id), promise: promise), promise: nil)
+        // A write that fails (the connection is already closed) fails the request at once.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in promise.fail(LDAPUnavailable(message: "cannot write to the directory: \(error)")) }
+        channel.writeAndFlush(LDAPClientHandler.Outbound(id: id, bytes: request.encode(messageID: id), promise: promise), promise: written)
         defer { timer.cancel() }
         return try await promise.futureResult.get()
     }

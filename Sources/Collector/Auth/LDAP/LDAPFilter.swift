@@ -112,7 +112,7 @@ indirect enum LDAPFilter: Sendable, Equatable {
                 case UInt8(ascii: "*"): parts.append([]); i += 1
                 case UInt8(ascii: "("): throw fail("unescaped \"(\" in a value")
                 case UInt8(ascii: "\\"):
-                    guard i + 2 < bytes.count, let h = Self.hex(bytes[i + 1]), let l = Self.hex(bytes[i + 2]) else {
+                    guard i + 2 < bytes.count, let h = LDAPFilter.hexDigit(bytes[i + 1]), let l = LDAPFilter.hexDigit(bytes[i + 2]) else {
                         throw fail("a backslash must be followed by two hex digits")
                     }
                     parts[parts.count - 1].append(h << 4 | l)
@@ -143,13 +143,15 @@ indirect enum LDAPFilter: Sendable, Equatable {
                 || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: ";")
         }
 
-        static func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x41...0x46: c - 0x41 + 10
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
+    }
+
+    /// The value of one hex digit (RFC 4515 and RFC 4514 escapes), or nil.
+    static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x41 + 10
+        case 0x61...0x66: c - 0x61 + 10
+        default: nil
         }
     }
 }
