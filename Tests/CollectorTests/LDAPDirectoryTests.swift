@@ -132,6 +132,17 @@ import YAMLTree
         #expect(await startTLS.login(user: "nobody", password: "x-password") == .invalidCredentials)
         #expect(await startTLS.login(user: "*", password: "ana-password") == .invalidCredentials)
 
+        // Groups from the user's memberOf (overlay-maintained), found by a service-account search.
+        let memberOf = try directory("""
+            url: ldap://127.0.0.1:\(ldap.ldapPort)
+            bind_dn: cn=admin,dc=example,dc=org
+            bind_password_file: \(pwFile)
+            search_base_dns: ["ou=people,dc=example,dc=org"]
+            member_of: memberOf
+            """)
+        guard case .authenticated(_, let viaMemberOf) = await memberOf.login(user: "ana", password: "ana-password") else { Issue.record("memberOf login"); return }
+        #expect(viaMemberOf.sorted() == ["cn=eu-ops,ou=groups,dc=example,dc=org", "cn=us-ops,ou=groups,dc=example,dc=org"])
+
         let plain = try directory("url: ldap://127.0.0.1:\(ldap.ldapPort)\nbind_dn: uid=%s,ou=people,dc=example,dc=org\n" + groups)
         guard case .authenticated(_, let g) = await plain.login(user: "bob", password: "bob-password") else { Issue.record("plain bind"); return }
         #expect(g == ["cn=platform,ou=groups,dc=example,dc=org"])
@@ -149,6 +160,27 @@ import YAMLTree
     }
 }
 
+/// A directory that accepts connections and never answers: the login gives up after
+/// `timeout` and says so (503 upstream), it does not hang or grant anything.
+@Suite struct LDAPSilentServerTests {
+    @Test func silentDirectoryTimesOut() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        #expect(listen(fd, 8) == 0)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let d = try LDAPDirectory(options: LDAPOptions(node: try #require(try YAML.compose(
+            "url: ldap://127.0.0.1:\(port)\nbind_dn: uid={user},dc=x\nmember_of: memberOf\ntimeout: 300ms")), file: "c.yml"))
+        guard case .unavailable(let why) = await d.login(user: "ana", password: "ana-password") else { Issue.record("no timeout"); return }
+        #expect(why.contains("did not answer"), "\(why)")
+    }
+}
+
 /// A throwaway OpenLDAP server: config, data and certificate in a temp dir, stopped by PID.
 final class Slapd: @unchecked Sendable {
     let dir: String
@@ -158,10 +190,11 @@ final class Slapd: @unchecked Sendable {
 
     static let slapd = "/usr/sbin/slapd"
     static let slapadd = "/usr/sbin/slapadd"
+    static let ldapadd = "/usr/bin/ldapadd"
 
     init() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.slapd) else {
-            throw TestError("slapd is not installed: apt-get install slapd (make deps does it)")
+            throw TestError("slapd is not installed: apt-get install slapd ldap-utils (make deps does it)")
         }
         dir = NSTemporaryDirectory() + "fleetscope-slapd-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir + "/db", withIntermediateDirectories: true)
@@ -178,6 +211,7 @@ final class Slapd: @unchecked Sendable {
             include /etc/ldap/schema/inetorgperson.schema
             modulepath /usr/lib/ldap
             moduleload back_mdb
+            moduleload memberof
             pidfile \(dir)/slapd.pid
             TLSCACertificateFile \(dir)/ca.pem
             TLSCertificateFile \(dir)/server.pem
@@ -187,6 +221,7 @@ final class Slapd: @unchecked Sendable {
             suffix "dc=example,dc=org"
             rootdn "cn=admin,dc=example,dc=org"
             rootpw secret
+            overlay memberof
             access to attrs=userPassword by anonymous auth by * none
             access to * by users read by * none
 
@@ -211,12 +246,15 @@ final class Slapd: @unchecked Sendable {
         for user in ["ana", "bob", "carl", "dave"] {
             ldif += "dn: uid=\(user),ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: \(user)\ncn: \(user)\nsn: \(user)\nuserPassword: \(user)-password\n\n"
         }
-        for (group, members) in [("eu-ops", ["ana"]), ("us-ops", ["ana"]), ("platform", ["bob"]), ("interns", ["carl", "dave"])] {
-            ldif += "dn: cn=\(group),ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: \(group)\n"
-            for m in members { ldif += "member: uid=\(m),ou=people,dc=example,dc=org\n" }
-            ldif += "\n"
-        }
         try ldif.write(toFile: dir + "/data.ldif", atomically: true, encoding: .utf8)
+        // Groups are added online (below): the memberof overlay fills users' memberOf only then.
+        var groups = ""
+        for (group, members) in [("eu-ops", ["ana"]), ("us-ops", ["ana"]), ("platform", ["bob"]), ("interns", ["carl", "dave"])] {
+            groups += "dn: cn=\(group),ou=groups,dc=example,dc=org\nobjectClass: groupOfNames\ncn: \(group)\n"
+            for m in members { groups += "member: uid=\(m),ou=people,dc=example,dc=org\n" }
+            groups += "\n"
+        }
+        try groups.write(toFile: dir + "/groups.ldif", atomically: true, encoding: .utf8)
         try Self.run(Self.slapadd, ["-f", dir + "/slapd.conf", "-l", dir + "/data.ldif"])
         // -d 0: stay in the foreground (no fork), so the PID we hold is slapd's.
         let p = try ChildProcess("slapd", Self.slapd, ["-d", "0", "-f", dir + "/slapd.conf",
@@ -230,6 +268,8 @@ final class Slapd: @unchecked Sendable {
             }
             usleep(50_000)
         }
+        try Self.run(Self.ldapadd, ["-x", "-H", "ldap://127.0.0.1:\(ldapPort)", "-D", "cn=admin,dc=example,dc=org", "-w", "secret",
+                                    "-f", dir + "/groups.ldif"])
     }
 
     func stop() {
