@@ -34,12 +34,17 @@ extension Head {
     /// /api/v1/status/tsdb over the series matching `matchers` (a user's scope), or over the
     /// whole head without matchers. With matchers, everything is counted from those series'
     /// labels, so nothing outside the scope — not even a label value — shows.
-    func status(limit: Int, matchers: [LabelMatcher], blockCount: Int) -> TSDBStatus {
-        matchers.isEmpty ? status(limit: limit, blockCount: blockCount) : scopedStatus(limit: limit, matchers: matchers, blockCount: blockCount)
+    /// Over the series matching any one of `alternatives` (a union scope), each counted once;
+    /// everything when there are none or one is empty.
+    func status(limit: Int, anyOf alternatives: [[LabelMatcher]], blockCount: Int) -> TSDBStatus {
+        if alternatives.isEmpty || alternatives.contains(where: \.isEmpty) { return status(limit: limit, blockCount: blockCount) }
+        return scopedStatus(limit: limit, anyOf: alternatives, blockCount: blockCount)
     }
 
-    private func scopedStatus(limit: Int, matchers: [LabelMatcher], blockCount: Int) -> TSDBStatus {
-        let refs = (try? postings(for: matchers)) ?? []
+    private func scopedStatus(limit: Int, anyOf alternatives: [[LabelMatcher]], blockCount: Int) -> TSDBStatus {
+        var refSet = Set<HeadRef>()
+        for alt in alternatives { refSet.formUnion((try? postings(for: alt)) ?? []) }
+        let refs = refSet.sorted()
         var chunks = 0, minT = Int64.max, maxT = Int64.min
         var byMetric: [String: Int] = [:], pairs: [String: Int] = [:], memory: [String: Int] = [:]
         var values: [String: Set<String>] = [:]

@@ -252,8 +252,14 @@ public final class TSDB: Queryable, Sendable {
     /// Head statistics over the series matching `matchers` (a user's scope): counted from
     /// those series' labels, so nothing outside the scope — not even a label value — shows.
     public func status(limit: Int, matchers: [LabelMatcher]) -> TSDBStatus {
+        status(limit: limit, anyOf: [matchers])
+    }
+
+    /// Head statistics over the series matching any one of `alternatives` (a union scope),
+    /// each series counted once.
+    public func status(limit: Int, anyOf alternatives: [[LabelMatcher]]) -> TSDBStatus {
         let blockCount = shared.withLock { $0.blocks.count }
-        return head.withLock { h in h.status(limit: limit, matchers: matchers, blockCount: blockCount) }
+        return head.withLock { h in h.status(limit: limit, anyOf: alternatives, blockCount: blockCount) }
     }
 
     public func status(limit: Int) -> TSDBStatus { status(limit: limit, matchers: []) }

@@ -333,7 +333,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         return (clock, reg)
     }
 
-    func list(_ api: FleetAPI, _ q: String, scope: [LabelMatcher] = []) throws -> (Int, [[String: Any]]) {
+    func list(_ api: FleetAPI, _ q: String, scope: Scope = []) throws -> (Int, [[String: Any]]) {
         let r = api.clusters(Params(query: q), scope: scope)
         #expect(r.status == 200)
         let data = try #require(try apiJSON(r)["data"] as? [String: Any])
@@ -468,7 +468,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
     @Test func scopeNarrowsEveryEndpoint() throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
-        let scope = try ScopeParser.parse(#"{region=~"eu-.*|us-east"}"#)
+        let scope = Scope(try ScopeParser.parse(#"{region=~"eu-.*|us-east"}"#))
         let (n, page) = try list(api, "limit=1000", scope: scope)
         #expect(n == 16)
         #expect(page.allSatisfy { ["eu-west", "us-east"].contains($0["region"] as! String) })
@@ -481,7 +481,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(hidden.status == 404)
         #expect(try apiJSON(hidden)["errorType"] as? String == "not_found")
         #expect(api.cluster("store-02", scope: []).status == 200)
-        let byName = try ScopeParser.parse(#"{cluster="store-05"}"#)
+        let byName = Scope(try ScopeParser.parse(#"{cluster="store-05"}"#))
         #expect(try list(api, "", scope: byName).0 == 1)
     }
 

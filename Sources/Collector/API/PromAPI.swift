@@ -257,14 +257,14 @@ struct PromAPI: Sendable {
         return .success { $0.stringArray(sorted) }
     }
 
-    func tsdbStatus(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+    func tsdbStatus(_ p: Params, scope: Scope) throws(APIError) -> APIResponse {
         var limit = 10
         if let l = p["limit"], !l.isEmpty {
             // Prometheus (2.45+): strconv.Atoi, then at least 1.
             guard let n = Int(l), n >= 1 else { throw .badData("limit must be a positive number") }
             limit = n
         }
-        let s = tsdb.status(limit: limit, matchers: scope)
+        let s = scope.alternatives.map { tsdb.status(limit: limit, anyOf: $0) } ?? tsdb.status(limit: limit)
         func list(_ w: inout JSONWriter, _ key: String, _ items: [(name: String, value: Int)]) {
             w.raw(",\"\(key)\":[")
             for (i, it) in items.enumerated() {

@@ -55,7 +55,7 @@ extension CollectorServer {
     /// awaited, so shutdown never waits for a query's timeout (a viewer may ask for minutes).
     private func promRead(
         _ request: Request, _ context: CollectorContext, gated: Bool,
-        _ handler: @escaping @Sendable (PromAPI, Params, any Queryable, [LabelMatcher], Duration) async throws -> APIResponse
+        _ handler: @escaping @Sendable (PromAPI, Params, any Queryable, Scope, Duration) async throws -> APIResponse
     ) async -> Response {
         let params: Params
         switch await RequestParams.parse(request) {

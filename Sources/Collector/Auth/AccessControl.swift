@@ -9,13 +9,13 @@ import Storage
 /// role carries a label scope that every read is narrowed to.
 enum Principal: Sendable {
     case cluster(IngestIdentity)
-    case user(name: String, role: Role, scope: [LabelMatcher])
+    case user(name: String, role: Role, scope: Scope)
     /// `--no-auth`: local development and tests.
     case anonymous
 
-    var scope: [LabelMatcher] {
+    var scope: Scope {
         if case .user(_, _, let scope) = self { return scope }
-        return []
+        return .all
     }
 }
 
@@ -49,7 +49,10 @@ final class AccessControl: Sendable {
     /// When each token last wrote, kept in memory and flushed now and then (TokenUsage.swift).
     let usage = TokenUsage()
 
-    init(path: String, loginPolicy: LoginPolicy = LoginPolicy()) throws {
+    /// `directory`: the LDAP directory for names that are not local users, their groups
+    /// mapped to roles by `groupRoles`.
+    init(path: String, loginPolicy: LoginPolicy = LoginPolicy(), directory: DirectoryLogin? = nil,
+         groupRoles: GroupRoles = GroupRoles()) throws {
         try PrivateFiles.prepareDatabase(path)
         var config = Configuration()
         config.label = "access"
@@ -83,7 +86,7 @@ final class AccessControl: Sendable {
         }
         m.registerMigration("v3: audit log, token last use") { db in try AuditLog.migrateV3(db) }
         try m.migrate(db)
-        login = LoginGate(policy: loginPolicy) { name in try Self.fetchUser(db, name) }
+        login = LoginGate(policy: loginPolicy, directory: directory, groupRoles: groupRoles) { name in try Self.fetchUser(db, name) }
     }
 
     // MARK: ingest tokens

@@ -5,9 +5,9 @@ import YAMLTree
 /// from `collector user add` keep working beside them.
 struct AuthOptions: Sendable {
     var groupRoles = GroupRoles()
-    /// Kept as parsed YAML until the OIDC and LDAP sections have their own option types.
+    /// Kept as parsed YAML until the OIDC section has its own option type.
     var oidcNode: YAMLNode?
-    var ldapNode: YAMLNode?
+    var ldap: LDAPOptions?
 
     static let keys: Set<String> = ["oidc", "ldap", "group_roles"]
 
@@ -19,7 +19,7 @@ struct AuthOptions: Sendable {
             switch pair.key.scalar ?? "" {
             case "group_roles": groupRoles = try GroupRoles(node: pair.value, file: file)
             case "oidc": oidcNode = pair.value
-            case "ldap": ldapNode = pair.value
+            case "ldap": ldap = try LDAPOptions(node: pair.value, file: file)
             case let k:
                 throw OptionsError("\(file):\(pair.key.line): unknown key \"\(k)\" in auth (known: \(Self.keys.sorted().joined(separator: ", ")))")
             }

@@ -81,10 +81,11 @@ struct GroupRoles: Sendable {
 }
 
 extension GroupRoles.Grant {
-    /// The principal of a user signed in through the identity provider or the directory.
-    /// A union of several scopes needs a principal that carries alternatives; until it does,
-    /// such a user sees the first scope only: less than granted, never more.
+    /// The principal of a user signed in through the identity provider or the directory: the
+    /// union of their groups' scopes.
+    var scope: Scope { alternatives.map { Scope(anyOf: $0) } ?? .all }
+
     func principal(name: String) -> Principal {
-        .user(name: name, role: role, scope: alternatives?.first ?? [])
+        .user(name: name, role: role, scope: scope)
     }
 }

@@ -29,6 +29,14 @@ final class LoginGate: Sendable {
     let throttle: LoginThrottle
     private let pool: BcryptPool
     private let fetchUser: @Sendable (String) throws -> UserRecord?
+    /// `auth.ldap`: checks names that are not local users. Local users take precedence, so the
+    /// bootstrap admin works while the directory is down.
+    private let directory: DirectoryLogin?
+    private let groupRoles: GroupRoles
+    /// Directory logins verified lately (SHA-256 of name and password, with the principal):
+    /// a dashboard polling every few seconds does not bind each time; a changed password or
+    /// group membership takes effect within `directoryRefreshInterval`.
+    private let directoryVerified = Mutex<[String: (principal: Principal, at: ContinuousClock.Instant)]>([:])
     /// Users as last read from the database, with when; re-read after `userRefreshInterval`.
     private let users = Mutex<[String: (record: UserRecord, fetched: ContinuousClock.Instant)]>([:])
     /// SHA-256 of user, password and the stored hash the password was verified against: a
@@ -51,8 +59,11 @@ final class LoginGate: Sendable {
                            cost: AccessControl.bcryptCost)
     }()
 
-    init(policy: LoginPolicy, pool: BcryptPool = .shared, fetchUser: @escaping @Sendable (String) throws -> UserRecord?) {
+    init(policy: LoginPolicy, pool: BcryptPool = .shared, directory: DirectoryLogin? = nil, groupRoles: GroupRoles = GroupRoles(),
+         fetchUser: @escaping @Sendable (String) throws -> UserRecord?) {
         self.policy = policy
+        self.directory = directory
+        self.groupRoles = groupRoles
         self.throttle = LoginThrottle(policy: policy)
         self.pool = pool
         self.fetchUser = fetchUser
@@ -99,10 +110,13 @@ final class LoginGate: Sendable {
             return .failure(LoginRefusal(status: 503, message: "user database unavailable; retry", retryAfterSeconds: 1,
                                          logMessage: "reading user \(LogText.quoted(user)): \(error)"))
         }
+        if record == nil, let directory {
+            return await checkDirectory(directory, user: user, password: password, keys: keys, remoteAddress: remoteAddress)
+        }
         let key = record.map { Self.verifiedKey(user, password, $0.bcryptHash) }
         if let key, verified.withLock({ $0.contains(key) }), let record {
             throttle.finish(keys, .success)
-            return .success(.user(name: user, role: record.role, scope: record.scope))
+            return .success(.user(name: user, role: record.role, scope: Scope(record.scope)))
         }
         let ok: Bool
         do {
@@ -129,7 +143,44 @@ final class LoginGate: Sendable {
             v.insert(key)
         }
         throttle.finish(keys, .success)
-        return .success(.user(name: user, role: record.role, scope: record.scope))
+        return .success(.user(name: user, role: record.role, scope: Scope(record.scope)))
+    }
+
+    private func checkDirectory(_ directory: DirectoryLogin, user: String, password: String, keys: [String],
+                                remoteAddress: String?) async -> Result<Principal, LoginRefusal> {
+        let key = Self.sha256("ldap\u{0}" + user + "\u{0}" + password)
+        let now = policy.clock.now()
+        if let hit = directoryVerified.withLock({ $0[key] }), now - hit.at < policy.directoryRefreshInterval {
+            throttle.finish(keys, .success)
+            return .success(hit.principal)
+        }
+        switch await directory.login(user: user, password: password) {
+        case .invalidCredentials:
+            throttle.finish(keys, .failure)
+            return .failure(LoginRefusal(status: 401, message: "invalid user name or password",
+                                         logMessage: "failed directory login for user \(LogText.quoted(user)) from \(remoteAddress ?? "unknown")"))
+        case .unavailable(let why):
+            throttle.finish(keys, .abandoned)
+            return .failure(LoginRefusal(status: 503, message: "the LDAP directory is unavailable, so logins of directory users cannot be checked; retry later",
+                                         retryAfterSeconds: 5,
+                                         logMessage: "directory login for user \(LogText.quoted(user)) not checked: \(LogText.quoted(why))"))
+        case .authenticated(_, let groups):
+            // The password was right: that resets the failure count even if no role follows.
+            throttle.finish(keys, .success)
+            guard let grant = groupRoles.grant(groups: groups) else {
+                let shown = groups.prefix(10).map { LogText.quoted($0) }.joined(separator: ", ")
+                return .failure(LoginRefusal(
+                    status: 403,
+                    message: "user \(LogText.quoted(user)) is known to the directory, but none of their groups (\(groups.isEmpty ? "none" : shown)\(groups.count > 10 ? ", …" : "")) is mapped to a role in auth.group_roles; ask an administrator to map one of them",
+                    logMessage: "directory user \(LogText.quoted(user)) has no mapped group"))
+            }
+            let principal = grant.principal(name: user)
+            directoryVerified.withLock { v in
+                if v.count >= 10_000 { v.removeAll() }
+                v[key] = (principal, now)
+            }
+            return .success(principal)
+        }
     }
 
     /// Drops a user's remembered record: a change made in this process (the admin API)

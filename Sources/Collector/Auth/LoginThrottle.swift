@@ -21,6 +21,9 @@ struct LoginPolicy: Sendable {
     /// How stale a user's password, role and scope may be in this process: `collector user
     /// passwd|delete` in another process takes effect within this interval.
     var userRefreshInterval: Duration = .seconds(1)
+    /// How long a verified directory (LDAP) login, with its groups, is reused before the
+    /// directory is asked again.
+    var directoryRefreshInterval: Duration = .seconds(10)
     var clock = LoginClock.system
 }
 

@@ -14,7 +14,7 @@ struct FleetAPI: Sendable {
     // MARK: endpoints (bound to their routes in FleetRoutes.swift)
 
     /// `/api/v1/fleet/summary`: counts by health, overall and per region.
-    func summary(scope: [LabelMatcher]) -> APIResponse {
+    func summary(scope: Scope) -> APIResponse {
         let snap = registry.snapshot()
         var total = 0
         var byHealth = [Int](repeating: 0, count: FleetHealth.allCases.count)
@@ -50,7 +50,7 @@ struct FleetAPI: Sendable {
     }
 
     /// `/api/v1/fleet/grid`: one health character per cluster, per region (the heat map).
-    func grid(scope: [LabelMatcher]) -> APIResponse {
+    func grid(scope: Scope) -> APIResponse {
         let snap = registry.snapshot()
         // The snapshot is in name order, so each region's string is too.
         var rows: [String: [UInt8]] = [:]
@@ -72,11 +72,11 @@ struct FleetAPI: Sendable {
     }
 
     /// `/api/v1/fleet/clusters`: one filtered, sorted page of clusters.
-    func clusters(_ p: Params, scope: [LabelMatcher]) -> APIResponse {
+    func clusters(_ p: Params, scope: Scope) -> APIResponse {
         do { return try page(p, scope) } catch { return .error(error) }
     }
 
-    private func page(_ p: Params, _ scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+    private func page(_ p: Params, _ scope: Scope) throws(APIError) -> APIResponse {
         let q = try FleetQuery(p)
         let snap = registry.snapshot()
         let (total, page) = q.run(snap.clusters, scope: scope)
@@ -97,7 +97,7 @@ struct FleetAPI: Sendable {
     }
 
     /// `/api/v1/fleet/clusters/<name>`: one cluster (`name` already percent-decoded).
-    func cluster(_ name: String, scope: [LabelMatcher]) -> APIResponse {
+    func cluster(_ name: String, scope: Scope) -> APIResponse {
         guard let c = registry.cluster(name), Self.inScope(c, scope) else {
             // Out of scope looks exactly like unknown: a viewer learns nothing about other clusters.
             return .error(APIError(type: "not_found", message: "unknown cluster \"\(name)\"", status: 404))
@@ -107,9 +107,8 @@ struct FleetAPI: Sendable {
 
     // MARK: helpers
 
-    static func inScope(_ c: FleetCluster, _ scope: [LabelMatcher]) -> Bool {
-        for m in scope where !m.matches(c.label(m.name)) { return false }
-        return true
+    static func inScope(_ c: FleetCluster, _ scope: Scope) -> Bool {
+        scope.matches { c.label($0) }
     }
 
     /// Position in `FleetHealth.allCases`, the order of every count list.
@@ -249,7 +248,7 @@ struct FleetQuery: Sendable {
         }
     }
 
-    func matches(_ c: FleetCluster, scope: [LabelMatcher]) -> Bool {
+    func matches(_ c: FleetCluster, scope: Scope) -> Bool {
         if let health, !health.contains(c.health) { return false }
         if let regions, !regions.contains(c.region) { return false }
         if !search.isEmpty && !Self.contains(c.nameLower, search) { return false }
@@ -257,7 +256,7 @@ struct FleetQuery: Sendable {
     }
 
     /// Matching count and the requested page. `clusters` must be in name order: it is the tie-break.
-    func run(_ clusters: [FleetCluster], scope: [LabelMatcher]) -> (Int, [FleetCluster]) {
+    func run(_ clusters: [FleetCluster], scope: Scope) -> (Int, [FleetCluster]) {
         var idx: [Int32] = []
         idx.reserveCapacity(clusters.count)
         for (i, c) in clusters.enumerated() where matches(c, scope: scope) { idx.append(Int32(i)) }

@@ -104,7 +104,7 @@ final class RuleManager: Service, Sendable {
 
     /// Active (pending or firing) alerts a caller with `scope` may see (see RuleVisibility),
     /// with whether the caller may see their annotations.
-    func activeAlerts(scope: [LabelMatcher] = []) -> [(alert: Alert, full: Bool)] {
+    func activeAlerts(scope: Scope = .all) -> [(alert: Alert, full: Bool)] {
         let vis = RuleVisibility(scope: scope)
         var out: [(alert: Alert, full: Bool)] = []
         for rules in states.withLock({ $0 }) {
@@ -136,7 +136,7 @@ final class RuleManager: Service, Sendable {
 
     // MARK: Prometheus API
 
-    func alertsJSON(scope: [LabelMatcher]) -> APIResponse {
+    func alertsJSON(scope: Scope) -> APIResponse {
         .success { w in
             w.raw("{\"alerts\":[")
             for (i, a) in activeAlerts(scope: scope).enumerated() {
@@ -148,7 +148,7 @@ final class RuleManager: Service, Sendable {
     }
 
     /// `type=alert|record` filters like Prometheus; a scoped user sees what RuleVisibility allows.
-    func rulesJSON(_ p: Params, scope: [LabelMatcher]) throws(APIError) -> APIResponse {
+    func rulesJSON(_ p: Params, scope: Scope) throws(APIError) -> APIResponse {
         // Prometheus lower-cases it and takes "" as no filter.
         let type = p["type"].map { $0.lowercased() }.flatMap { $0.isEmpty ? nil : $0 }
         guard type == nil || type == "alert" || type == "record" else {

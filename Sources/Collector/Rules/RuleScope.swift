@@ -12,19 +12,23 @@ import Storage
 ///   (templates can quote any value).
 /// - Rules outside the scope with no visible alert are not listed at all.
 struct RuleVisibility {
-    let scope: [LabelMatcher]
+    let scope: Scope
 
-    var isUnscoped: Bool { scope.isEmpty }
+    var isUnscoped: Bool { scope.isAll }
 
+    /// With a union scope, a rule is inside when each of its selectors lies inside some
+    /// alternative: every series it can read is then visible to the user.
     func ruleInside(_ rule: Rule) -> Bool {
-        if scope.isEmpty { return true }
+        guard let alternatives = scope.alternatives else { return true }
         let selectors = rule.expr.selectors
-        return !selectors.isEmpty && selectors.allSatisfy { s in scope.allSatisfy { s.matchers.contains($0) } }
+        return !selectors.isEmpty && selectors.allSatisfy { s in
+            alternatives.contains { alt in alt.allSatisfy { s.matchers.contains($0) } }
+        }
     }
 
     /// For a rule outside the scope: the alert's data labels match the scope.
     func dataLabelsMatch(_ alert: Alert, of rule: Rule) -> Bool {
         let staticNames = Set(rule.labels.map(\.0)).union(["alertname"])
-        return scope.allSatisfy { m in m.matches(staticNames.contains(m.name) ? "" : alert.labels[m.name] ?? "") }
+        return scope.matches { name in staticNames.contains(name) ? "" : alert.labels[name] ?? "" }
     }
 }

@@ -40,7 +40,11 @@ public final class CollectorServer: Sendable {
             logger.warning("--no-auth: authentication and access control are OFF; use only for local development")
             access = nil
         } else {
-            let a = try AccessControl(path: options.dataDir + "/fleetscope.sqlite", loginPolicy: options.login)
+            let directory = try options.auth.ldap.map { try LDAPDirectory(options: $0) }
+            if let l = options.auth.ldap { logger.info("LDAP logins against \(l.host):\(l.port) (\(l.security.rawValue)); local users take precedence") }
+            if options.auth.ldap?.insecureSkipVerify == true { logger.warning("auth.ldap.insecure_skip_verify: the directory's certificate is NOT verified") }
+            let a = try AccessControl(path: options.dataDir + "/fleetscope.sqlite", loginPolicy: options.login,
+                                      directory: directory, groupRoles: options.auth.groupRoles)
             a.login.warmUp()
             access = a
             try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)

@@ -46,7 +46,7 @@ extension CollectorServer {
     /// The collector's own metrics, fleet-wide: only for callers that may see the whole fleet.
     private func addMetricsRoute(to group: RouterGroup<CollectorContext>) {
         group.get("/metrics") { [metrics, tsdb, fleet] _, context in
-            guard context.principal.scope.isEmpty else {
+            guard context.principal.scope.isAll else {
                 return AuthResponses.text(403, "/metrics shows fleet-wide numbers; it needs an admin or an unscoped user (`collector user add --role viewer --scope all`)")
             }
             metrics.refresh(from: tsdb.metrics)
