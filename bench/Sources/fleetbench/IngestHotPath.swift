@@ -15,9 +15,12 @@ func ingestHotPath(clusters: Int, scrapes: Int) throws {
     // Pre-generate snappy bodies, scrape by scrape.
     var bodies: [[[UInt8]]] = []
     var x: UInt64 = 42
+    // Scrapes ending now: fixed timestamps fall behind the TSDB's retention (measured from its
+    // clock) and would all be refused as too old, leaving nothing of the append path to measure.
+    let t0 = (Int64(Date().timeIntervalSince1970 * 1000) / 15_000 - Int64(scrapes)) * 15_000
     for sc in 0..<scrapes {
         var reqs: [[UInt8]] = []
-        let t = Int64(1_764_000_000_000) + Int64(sc) * 15_000
+        let t = t0 + Int64(sc) * 15_000
         var i = 0
         while i < all.count {
             let end = min(i + 2000, all.count)
