@@ -5,8 +5,8 @@ import YAMLTree
 /// from `collector user add` keep working beside them.
 struct AuthOptions: Sendable {
     var groupRoles = GroupRoles()
-    /// Kept as parsed YAML until the OIDC and LDAP sections have their own option types.
-    var oidcNode: YAMLNode?
+    var oidc: OIDCOptions?
+    /// Kept as parsed YAML until the LDAP section has its own option type.
     var ldapNode: YAMLNode?
 
     static let keys: Set<String> = ["oidc", "ldap", "group_roles"]
@@ -18,7 +18,7 @@ struct AuthOptions: Sendable {
         for pair in m {
             switch pair.key.scalar ?? "" {
             case "group_roles": groupRoles = try GroupRoles(node: pair.value, file: file)
-            case "oidc": oidcNode = pair.value
+            case "oidc": oidc = try OIDCOptions(node: pair.value, file: file)
             case "ldap": ldapNode = pair.value
             case let k:
                 throw OptionsError("\(file):\(pair.key.line): unknown key \"\(k)\" in auth (known: \(Self.keys.sorted().joined(separator: ", ")))")
