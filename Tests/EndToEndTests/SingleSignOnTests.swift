@@ -96,7 +96,7 @@ struct SingleSignOnTests {
         try dt.open(base + "/")
         try await dt.waitFor("document.getElementById('username') !== null")
         #expect(try dt.string("location.origin") == issuer)
-        _ = try dt.eval("document.getElementById('username').value = 'ana'; document.getElementById('password').value = 'ana-pass-1'; document.getElementById('login').submit()")
+        _ = try dt.eval("document.getElementById('username').value = 'ana'; document.getElementById('password').value = 'ana-pass-1'; document.getElementById('submit').click()")
         try await dt.waitFor("location.origin === '\(base)' && document.querySelectorAll('#clusters tbody tr[data-cluster]').length > 0", seconds: 60)
         #expect(try dt.string("location.pathname") == "/")
         let shown = try dt.string("[...document.querySelectorAll('#clusters tbody tr[data-cluster]')].map(r => r.dataset.cluster).sort().join(',')")
@@ -131,7 +131,7 @@ struct SingleSignOnTests {
         defer { other.close() }
         try other.open(base + "/")
         try await other.waitFor("document.getElementById('username') !== null")
-        _ = try other.eval("document.getElementById('username').value = 'max'; document.getElementById('password').value = 'max-pass-1'; document.getElementById('login').submit()")
+        _ = try other.eval("document.getElementById('username').value = 'max'; document.getElementById('password').value = 'max-pass-1'; document.getElementById('submit').click()")
         try await other.waitFor("document.getElementById('no-access') !== null", seconds: 60)
         let why = try other.string("document.getElementById('no-access').textContent")
         #expect(why.contains("max") && why.contains("\"marketing\"") && why.contains("auth.group_roles"), "\(why)")

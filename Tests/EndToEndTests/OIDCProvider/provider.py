@@ -8,11 +8,11 @@ DIR/users.json holds the users: {"name": {"password": "...", "groups": [...]}}.
 Keys are kept in DIR/private/jwks.json: removing it and restarting rotates them.
 """
 import argparse
+import base64
 import json
 import os
 import sys
 import urllib.parse
-from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from idpyoidc.message.oidc import AuthorizationRequest
@@ -55,6 +55,10 @@ def config(args, issuer):
                        "db": {"class": "idpyoidc.server.util.JSONDictDB", "kwargs": {"filename": "passwd.json"}},
                        "page_header": "Test provider sign-in"}}},
         "template_dir": "templates",
+        # Signed and encrypted session cookies (the default encrypter config leaves the sign key unset).
+        "cookie_handler": {"class": "idpyoidc.server.cookie_handler.CookieHandler", "kwargs": {
+            "keys": {"key_defs": [{"type": "OCT", "use": ["enc"], "kid": "enc"}, {"type": "OCT", "use": ["sig"], "kid": "sig"}]},
+            "name": {"session": "oidc_op", "register": "oidc_op_rp", "session_management": "sman"}}},
         "userinfo": {"class": "idpyoidc.server.user_info.UserInfo", "kwargs": {"db_file": "claims.json"}},
         "scopes_to_claims": scopes,
         "authz": {"class": "idpyoidc.server.authz.AuthzHandling", "kwargs": {"grant_config": {
@@ -105,6 +109,10 @@ def main():
         "token_endpoint_auth_method": "client_secret_basic", "response_types": ["code"],
         "allowed_scopes": ["openid", "profile", "email", "groups"], "client_secret_expires_at": 0,
     }
+    # idpyoidc 5.0.0's end_session endpoint reads a bearer token from whatever client
+    # authentication it finds (KeyError 'token' otherwise); RP-initiated logout is a browser
+    # redirect that carries no client credentials (OpenID Connect RP-Initiated Logout 1.0 §2).
+    server.get_endpoint("session").client_authentication = lambda *a, **k: {}
     Handler.server_ = server
     Handler.issuer = issuer
     httpd = ThreadingHTTPServer(("127.0.0.1", int(args.port)), Handler)
@@ -143,7 +151,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.endpoint_call("session", dict(urllib.parse.parse_qsl(query)), verify_logout=True)
             if path not in names:
                 return self.send(404, "text/plain", "no such endpoint")
-            return self.endpoint_call(names[path], query)
+            # The end_session endpoint parses a dict, the others the query or form text.
+            return self.endpoint_call(names[path], dict(urllib.parse.parse_qsl(query)) if path == "session" else query)
         except Exception as e:  # the test reads this in the log
             import traceback
             traceback.print_exc()
@@ -154,8 +163,14 @@ class Handler(BaseHTTPRequestHandler):
                 "url": self.issuer + self.path}
         if "authorization" in info["headers"]:
             info["headers"]["authorization"] = self.headers["Authorization"]
-        c = SimpleCookie(self.headers.get("Cookie") or "")
-        info["cookie"] = [{"name": k, "value": m.value} for k, m in c.items()]
+        # idpyoidc's cookie values are JSON with a signature; they travel base64url-encoded.
+        info["cookie"] = []
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            try:
+                info["cookie"].append({"name": name, "value": base64.urlsafe_b64decode(value.encode()).decode()})
+            except Exception:
+                pass
         return info
 
     def endpoint_call(self, name, request, verify_logout=False):
@@ -166,7 +181,11 @@ class Handler(BaseHTTPRequestHandler):
             # client's session of this browser ended, then on to post_logout_redirect_uri.
             payload = endpoint.unpack_signed_jwt(request["sjwt"])
             endpoint.do_verified_logout(sid=payload["sid"], alla=True)
-            return self.redirect(payload["redirect_uri"])
+            self.send_response(302)
+            self.send_header("Location", payload["redirect_uri"])
+            self.send_header("Set-Cookie", "oidc_op=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
+            self.send_header("Content-Length", "0")
+            return self.end_headers()
         req = endpoint.parse_request(request, http_info=info)
         if isinstance(req, dict) and "error" in req or getattr(req, "get", lambda k: None)("error"):
             return self.send(400, "application/json", json.dumps(dict(req)))
@@ -219,7 +238,8 @@ class Handler(BaseHTTPRequestHandler):
     def cookies(self, cookies):
         for c in cookies or []:
             if isinstance(c, dict):
-                self.send_header("Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Lax" % (c["name"], c["value"]))
+                value = base64.urlsafe_b64encode(c["value"].encode()).decode()
+                self.send_header("Set-Cookie", "%s=%s; Path=/; HttpOnly; SameSite=Lax" % (c["name"], value))
 
     def send(self, status, ctype, text, cookies=()):
         data = text.encode() if isinstance(text, str) else text
