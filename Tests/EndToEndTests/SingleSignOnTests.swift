@@ -28,10 +28,11 @@ struct SingleSignOnTests {
         try #"{"ana": {"password": "ana-pass-1", "groups": ["eu-ops", "staff"]}, "max": {"password": "max-pass-1", "groups": ["marketing"]}}"#
             .write(toFile: pdir + "/users.json", atomically: true, encoding: .utf8)
         let secret = "s3cret-\(UUID().uuidString)"
-        @Sendable func startProvider() throws -> ChildProcess {
+        @Sendable func startProvider(opaque: Bool = false) throws -> ChildProcess {
             try ChildProcess("provider", python, [Self.providerScript, "--port", "\(pport)", "--dir", pdir, "--client-id", "fleetscope",
                                                   "--client-secret", secret, "--redirect-uri", base + "/oidc/callback",
-                                                  "--logout-uri", base + "/oidc/logged-out", "--access-token-lifetime", "8"], logDir: dir)
+                                                  "--logout-uri", base + "/oidc/logged-out", "--access-token-lifetime", "8"]
+                                                  + (opaque ? ["--opaque-access-tokens"] : []), logDir: dir)
         }
         var provider = try startProvider()
         defer { provider.stop() }
@@ -84,6 +85,14 @@ struct SingleSignOnTests {
             try await waitUntil("the collector to accept a token signed with the new key", seconds: 40) {
                 await Self.get(base + "/api/v1/query?query=up", bearer: after.id).0 == 200
             }
+            // Opaque access tokens: the collector asks the provider's userinfo endpoint.
+            provider.stop()
+            provider = try startProvider(opaque: true)
+            try await waitUntil("the provider with opaque tokens", seconds: 60) { await HTTP.get(issuer + "/.well-known/openid-configuration")?.0 == 200 }
+            let opaque = try await ProviderLogin.tokens(issuer: issuer, base: base, secret: secret, user: "ana", password: "ana-pass-1", dir: dir)
+            #expect(!opaque.access.contains("."), "the provider still sends JWT access tokens")
+            let (code, body) = await Self.get(base + "/api/v1/query?query=up", bearer: opaque.access)
+            #expect(code == 200 && body.contains("eu-a") && !body.contains("us-a"), "opaque access token: \(code) \(body)")
         } catch {
             Issue.record("\(error)\ncollector:\n\(collector.logTail(40))\nprovider:\n\(provider.logTail(40))")
         }

@@ -3,6 +3,7 @@
 its own username/password login form, behind Python's standard HTTP server on loopback.
 
     provider.py --port P --dir DIR --client-id ID --client-secret S --redirect-uri URI --logout-uri URI
+                [--access-token-lifetime SECONDS] [--opaque-access-tokens]
 
 DIR/users.json holds the users: {"name": {"password": "...", "groups": [...]}}.
 Keys are kept in DIR/private/jwks.json: removing it and restarting rotates them.
@@ -67,10 +68,12 @@ def config(args, issuer):
             "expires_in": 43200}}},
         "token_handler_args": {
             "jwks_def": {"private_path": "private/token_jwks.json", "read_only": False,
-                         "key_defs": [{"type": "oct", "bytes": "24", "use": ["enc"], "kid": "code"}]},
+                         "key_defs": [{"type": "oct", "bytes": "24", "use": ["enc"], "kid": "code"},
+                                      {"type": "oct", "bytes": "24", "use": ["enc"], "kid": "token"}]},
             "code": {"kwargs": {"lifetime": 600}},
             # JWT access tokens (RFC 9068 style, ES256; ID tokens are RS256) whose audience is the client, with the groups.
-            "token": {"class": "idpyoidc.server.token.jwt_token.JWTToken",
+            "token": {"kwargs": {"lifetime": args.access_token_lifetime}} if args.opaque_access_tokens else
+                     {"class": "idpyoidc.server.token.jwt_token.JWTToken",
                       "kwargs": {"lifetime": args.access_token_lifetime, "add_claims_by_scope": True, "aud": [args.client_id]}},
             "id_token": {"class": "idpyoidc.server.token.id_token.IDToken",
                          "kwargs": {"add_claims_by_scope": True}},
@@ -98,6 +101,8 @@ def main():
     for a in ["port", "dir", "client-id", "client-secret", "redirect-uri", "logout-uri"]:
         p.add_argument("--" + a, required=True)
     p.add_argument("--access-token-lifetime", type=int, default=3600)
+    # Opaque (encrypted, non-JWT) access tokens instead: the relying party must ask userinfo.
+    p.add_argument("--opaque-access-tokens", action="store_true")
     args = p.parse_args()
     issuer = "http://127.0.0.1:%s" % args.port
     os.chdir(args.dir)

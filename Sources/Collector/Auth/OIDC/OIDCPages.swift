@@ -1,3 +1,4 @@
+import Dashboard
 import Hummingbird
 import HTTPTypes
 
@@ -40,18 +41,5 @@ enum OIDCPages {
         } ?? "<p id=\"signed-out\">Signed out of Fleetscope. <a href=\"/oidc/login\">Sign in again</a></p>", refreshTo: continueTo)
     }
 
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { htmlEscaped(s) }
 }
