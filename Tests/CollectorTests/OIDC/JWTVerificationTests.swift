@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Logging
 import Testing
 @testable import Collector
 
@@ -68,6 +69,28 @@ import Testing
         #expect(throws: JWTError.refused("no exp")) { try check(TestSigner.token(claims: noExp)) }
         // Within the clock skew is fine; a string aud is fine.
         #expect(throws: Never.self) { try check(TestSigner.token(claims: TestSigner.claims(now: now, ["exp": Int(now) - 30, "aud": TestSigner.client]))) }
+    }
+
+    /// Grafana's own client forwarding the user's token: taken on the API when listed, never at login.
+    @Test func listedAudiencesOnlyForBearerTokens() throws {
+        var v = verifier
+        v.extraAudiences = ["grafana"]
+        let jwt = try JWT(compact: TestSigner.token(claims: TestSigner.claims(now: now, ["aud": ["grafana"], "nonce": "n"])))
+        try v.checkClaims(jwt, now: now, nonce: nil)
+        #expect(throws: JWTError.self) { try v.checkClaims(jwt, now: now, nonce: "n") }
+        #expect(throws: JWTError.self) { try verifier.checkClaims(jwt, now: now, nonce: nil) }
+        let other = try JWT(compact: TestSigner.token(claims: TestSigner.claims(now: now, ["aud": [TestSigner.client, "x"], "azp": "grafana"])))
+        try v.checkClaims(other, now: now, nonce: nil)
+        #expect(throws: JWTError.self) { try verifier.checkClaims(other, now: now, nonce: nil) }
+    }
+
+    @Test func cookiesAreHttpOnlyLaxAndSecureUnderTLS() {
+        let opts = OIDCOptions(issuer: TestSigner.issuer, clientID: TestSigner.client, clientSecret: "s")
+        let tls = SingleSignOn(options: opts, groupRoles: GroupRoles(), secureCookies: true, externalURL: nil, logger: .init(label: "t"))
+        let plain = SingleSignOn(options: opts, groupRoles: GroupRoles(), secureCookies: false, externalURL: nil, logger: .init(label: "t"))
+        #expect(tls.setCookie("fs_session", "v", maxAge: nil) == "fs_session=v; Path=/; SameSite=Lax; HttpOnly; Secure")
+        #expect(plain.setCookie("fs_session", "v", maxAge: nil) == "fs_session=v; Path=/; SameSite=Lax; HttpOnly")
+        #expect(plain.setCookie("fs_signed_in", "", maxAge: 0, httpOnly: false) == "fs_signed_in=; Path=/; SameSite=Lax; Max-Age=0")
     }
 
     @Test func theNonceMustMatchTheLogin() throws {

@@ -14,6 +14,7 @@ import YAMLTree
 ///     session_idle_timeout: 1h
 ///     session_max_age: 12h
 ///     clock_skew: 1m                                # accepted clock difference for exp/iat/nbf
+///     audiences: [grafana]                          # other clients whose bearer tokens the API takes
 /// ```
 struct OIDCOptions: Sendable {
     var issuer: String
@@ -25,9 +26,10 @@ struct OIDCOptions: Sendable {
     var sessionIdleTimeout: Duration = .seconds(3600)
     var sessionMaxAge: Duration = .seconds(12 * 3600)
     var clockSkew: Duration = .seconds(60)
+    var audiences: [String] = []
 
     static let keys: Set<String> = ["issuer", "client_id", "client_secret_file", "scopes", "groups_claim", "redirect_url",
-                                    "session_idle_timeout", "session_max_age", "clock_skew"]
+                                    "session_idle_timeout", "session_max_age", "clock_skew", "audiences"]
 
     init(issuer: String, clientID: String, clientSecret: String) {
         self.issuer = issuer
@@ -39,7 +41,7 @@ struct OIDCOptions: Sendable {
         func fail(_ n: YAMLNode, _ why: String) -> OptionsError { OptionsError("\(file):\(n.line): auth.oidc\(why)") }
         guard let m = node.mapping else { throw fail(node, " must be a mapping { issuer, client_id, client_secret_file, scopes, groups_claim }") }
         var issuer: String?, clientID: String?, secret: String?
-        var scopes: [String]?, groupsClaim: String?, redirect: String?, idle: Duration?, maxAge: Duration?, skew: Duration?
+        var scopes: [String]?, groupsClaim: String?, redirect: String?, idle: Duration?, maxAge: Duration?, skew: Duration?, audiences: [String]?
         for pair in m {
             let v = pair.value.scalar ?? ""
             let key = pair.key.scalar ?? ""
@@ -77,6 +79,11 @@ struct OIDCOptions: Sendable {
             case "session_idle_timeout": idle = try duration()
             case "session_max_age": maxAge = try duration()
             case "clock_skew": skew = try duration()
+            case "audiences":
+                guard let seq = pair.value.sequence, seq.allSatisfy({ !($0.scalar ?? "").isEmpty }) else {
+                    throw fail(pair.value, ".audiences must be a list of client ids")
+                }
+                audiences = seq.compactMap(\.scalar)
             case let k:
                 throw fail(pair.key, ": unknown key \"\(k)\" (known: \(Self.keys.sorted().joined(separator: ", ")))")
             }
@@ -91,6 +98,7 @@ struct OIDCOptions: Sendable {
         if let idle { sessionIdleTimeout = idle }
         if let maxAge { sessionMaxAge = maxAge }
         if let skew { clockSkew = skew }
+        if let audiences { self.audiences = audiences }
     }
 
     /// The client secret is a credential: refused when group or others may read it.

@@ -5,6 +5,9 @@ import Foundation
 struct TokenVerifier: Sendable {
     let issuer: String
     let clientID: String
+    /// Other clients of the same provider whose bearer tokens the API takes (Grafana's client
+    /// when it forwards the user's OAuth identity). Never for the ID token at login.
+    var extraAudiences: Set<String> = []
     /// Accepted clock difference for `exp`, `iat` and `nbf`.
     var leeway: Double = 60
     /// Tokens issued further in the past than this are refused even if `exp` says otherwise.
@@ -27,9 +30,11 @@ struct TokenVerifier: Sendable {
     /// `nonce`: the value sent in the authorization request (ID tokens at login); nil for bearer tokens.
     func checkClaims(_ jwt: JWT, now: Double, nonce: String?) throws(JWTError) {
         guard jwt.string("iss") == issuer else { throw .refused("issuer \(jwt.string("iss") ?? "none") is not \(issuer)") }
+        // At login (nonce given) the ID token must be for us; a bearer token may also be for a listed client.
+        let accepted = nonce == nil ? extraAudiences.union([clientID]) : [clientID]
         let aud = jwt.audiences
-        guard aud.contains(clientID) else { throw .refused("audience \(aud) does not include \(clientID)") }
-        if aud.count > 1, let azp = jwt.string("azp"), azp != clientID { throw .refused("authorized party \(azp) is not \(clientID)") }
+        guard aud.contains(where: accepted.contains) else { throw .refused("audience \(aud) does not include \(accepted.sorted())") }
+        if aud.count > 1, let azp = jwt.string("azp"), !accepted.contains(azp) { throw .refused("authorized party \(azp) is not \(accepted.sorted())") }
         guard let exp = jwt.date("exp") else { throw .refused("no exp") }
         guard now < exp + leeway else { throw .refused("expired") }
         guard let iat = jwt.date("iat") else { throw .refused("no iat") }
