@@ -5,9 +5,9 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev zlib1g-dev libyaml-dev protobuf-c-compiler libsqlite3-dev pkg-config \
         prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl nodejs \
-        podman buildah umoci slapd ldap-utils
+        podman buildah umoci slapd ldap-utils python3-venv
 
-.PHONY: deps build release test js-check test-deploy images demo bench clean
+.PHONY: oidc-provider deps build release test js-check test-deploy images demo bench clean
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -20,6 +20,10 @@ deps:
 	fi
 	@command -v swift >/dev/null || { echo "swift not found: install Swift 6.3 (e.g. under /opt/swift)"; exit 1; }
 
+# The single sign-on end-to-end test runs a real OpenID Connect provider: idpyoidc from PyPI in a venv under .build.
+oidc-provider: deps
+	Tests/EndToEndTests/OIDCProvider/venv.sh >/dev/null
+
 build: deps
 	swift build
 
@@ -31,7 +35,7 @@ release: deps
 # (promtool, Prometheus, node_exporter, Chromium) through blocking calls, and on a 2-core machine
 # two of those at once starve Swift's cooperative pool, so an unrelated test's in-process server
 # cannot answer before its 10 s timeout.
-test: deps js-check
+test: deps js-check oidc-provider
 	swift build
 	swift test --skip EndToEndTests --no-parallel
 	swift test --skip-build --filter EndToEndTests --no-parallel

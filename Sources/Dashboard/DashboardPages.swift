@@ -119,6 +119,7 @@ enum DashboardPages {
             <span id="updated" class="updated" aria-live="polite"></span>
             <label>Refresh <select id="refresh"><option value="0">off</option><option value="10">10 s</option><option value="30">30 s</option><option value="60">1 min</option><option value="300">5 min</option></select></label>
             <button type="button" id="theme-toggle" class="ghost">Theme</button>
+            <form method="post" action="/logout" id="signout-form" hidden><button type="submit" id="signout" class="ghost">Sign out</button></form>
           </div>
         </header>
         <main id="main" tabindex="-1">

@@ -5,8 +5,7 @@ import YAMLTree
 /// from `collector user add` keep working beside them.
 struct AuthOptions: Sendable {
     var groupRoles = GroupRoles()
-    /// Kept as parsed YAML until the OIDC section has its own option type.
-    var oidcNode: YAMLNode?
+    var oidc: OIDCOptions?
     var ldap: LDAPOptions?
 
     static let keys: Set<String> = ["oidc", "ldap", "group_roles"]
@@ -18,7 +17,7 @@ struct AuthOptions: Sendable {
         for pair in m {
             switch pair.key.scalar ?? "" {
             case "group_roles": groupRoles = try GroupRoles(node: pair.value, file: file)
-            case "oidc": oidcNode = pair.value
+            case "oidc": oidc = try OIDCOptions(node: pair.value, file: file)
             case "ldap": ldap = try LDAPOptions(node: pair.value, file: file)
             case let k:
                 throw OptionsError("\(file):\(pair.key.line): unknown key \"\(k)\" in auth (known: \(Self.keys.sorted().joined(separator: ", ")))")

@@ -53,16 +53,27 @@ struct IngestAuthMiddleware: RouterMiddleware {
 }
 
 /// Everything people and their tools read (API, fleet, dashboard, /metrics): HTTP Basic
-/// users only. Ingest tokens never read.
+/// users, and with single sign-on also session cookies and the provider's bearer tokens
+/// (OIDC/SingleSignOn.swift). Ingest tokens never read.
 struct UserAuthMiddleware: RouterMiddleware {
     typealias Context = CollectorContext
     let access: AccessControl?
+    var sso: SingleSignOn? = nil
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let access else { return try await next(request, context) }
         var context = context
         let auth = request.headers[.authorization] ?? ""
+        if let sso {
+            switch await sso.authenticate(request, authorization: auth) {
+            case .principal(let p):
+                context.principal = p
+                return try await next(request, context)
+            case .respond(let r): return r
+            case .basic: break
+            }
+        }
         switch await access.login.authenticate(authorization: auth, remoteAddress: context.remoteAddress?.ipAddress) {
         case .success(let principal):
             context.principal = principal

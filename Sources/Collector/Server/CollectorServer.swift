@@ -15,6 +15,8 @@ public final class CollectorServer: Sendable {
     public let options: CollectorOptions
     let tsdb: TSDB
     let access: AccessControl?
+    /// Single sign-on (`auth.oidc`), nil when not configured or with --no-auth.
+    let sso: SingleSignOn?
     let metrics = CollectorMetrics()
     let ingest: IngestService
     let api: PromAPI
@@ -48,6 +50,10 @@ public final class CollectorServer: Sendable {
             a.login.warmUp()
             access = a
             try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
+        }
+        sso = options.noAuth ? nil : options.auth.oidc.map {
+            SingleSignOn(options: $0, groupRoles: options.auth.groupRoles, secureCookies: options.tls != nil,
+                         externalURL: options.externalURL, logger: logger)
         }
         let fleet = try FleetRegistry(path: options.dataDir + "/fleet.sqlite", options: options.fleet, clock: now)
         self.fleet = fleet

@@ -12,6 +12,8 @@ import { KIOSK } from './url.js';
 function start() {
   if (KIOSK) document.documentElement.classList.add('kiosk');
   setupTheme();
+  // Signed in through single sign-on: the collector sets this marker (the session cookie itself is HttpOnly).
+  if (document.cookie.split('; ').includes('fs_signed_in=1')) document.getElementById('signout-form').hidden = false;
   const page = document.body.dataset.page;
   const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage, admin: adminPage };
   if (pages[page]) pages[page]();

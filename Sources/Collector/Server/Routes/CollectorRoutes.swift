@@ -15,10 +15,11 @@ extension CollectorServer {
         router.add(middleware: RequestLimitsMiddleware())
         let declarations = RouteDeclarations()
         func group(_ access: RouteAccess) -> RouterGroup<CollectorContext> {
-            declarations.group(access, on: router, accessControl: self.access, logger: logger)
+            declarations.group(access, on: router, accessControl: self.access, sso: sso, logger: logger)
         }
         let open = group(.open)
         addProbeRoutes(to: open)
+        sso?.register(on: open)
         addWriteRoute(to: group(.ingest))
         let user = group(.user)
         addMetricsRoute(to: user)

@@ -38,14 +38,14 @@ final class RouteDeclarations {
     /// A route group bound to one access level: its authentication middleware comes first in
     /// the group, and every route added through it is recorded with that access.
     func group(_ access: RouteAccess, on router: Router<CollectorContext>, accessControl: AccessControl?,
-               logger: Logger) -> RouterGroup<CollectorContext> {
+               sso: SingleSignOn? = nil, logger: Logger) -> RouterGroup<CollectorContext> {
         let group = Recorder(access: access, router: router, declarations: self).group()
         switch access {
         case .open: break
         case .ingest: group.add(middleware: IngestAuthMiddleware(access: accessControl, logger: logger))
-        case .user: group.add(middleware: UserAuthMiddleware(access: accessControl, logger: logger))
+        case .user: group.add(middleware: UserAuthMiddleware(access: accessControl, sso: sso, logger: logger))
         case .admin:
-            group.add(middleware: UserAuthMiddleware(access: accessControl, logger: logger))
+            group.add(middleware: UserAuthMiddleware(access: accessControl, sso: sso, logger: logger))
             group.add(middleware: AdminOnlyMiddleware())
         }
         return group
