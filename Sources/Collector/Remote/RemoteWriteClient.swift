@@ -41,6 +41,9 @@ final class RemoteWriteClient: Sendable {
         var config = HTTPClient.Configuration()
         config.timeout = .init(connect: .seconds(5), read: timeout)
         config.redirectConfiguration = .disallow
+        // The sender retries with its own backoff and must see a refused connection at once
+        // (reachability, retries metric); the pool's own retries would hide it until the deadline.
+        config.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
