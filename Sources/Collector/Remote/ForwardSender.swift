@@ -25,7 +25,7 @@ final class ForwardSender: Sendable {
     }
 
     let queue: DiskQueue
-    let client: RemoteWriteClient
+    let client: any RemoteWriteSending
     let status: RemoteBackendStatus
     let metrics: ForwardMetrics
     let tuning: Tuning
@@ -34,7 +34,7 @@ final class ForwardSender: Sendable {
     /// Append time (Unix seconds) of the oldest record not yet delivered; 0 when none waits.
     private let oldestUnsentSec = Atomic<Int64>(0)
 
-    init(queue: DiskQueue, client: RemoteWriteClient, status: RemoteBackendStatus, metrics: ForwardMetrics,
+    init(queue: DiskQueue, client: any RemoteWriteSending, status: RemoteBackendStatus, metrics: ForwardMetrics,
          tuning: Tuning = Tuning(), logger: Logger, now: @escaping @Sendable () -> Int64) {
         self.queue = queue
         self.client = client
@@ -53,6 +53,16 @@ final class ForwardSender: Sendable {
 
     /// Runs until cancelled or the queue is closed. Undelivered records stay queued.
     func run() async {
+        let queue = self.queue
+        // A sender waiting for records must notice its cancellation now, not at the next probe.
+        await withTaskCancellationHandler {
+            await loop()
+        } onCancel: {
+            Task { await queue.interruptReaders() }
+        }
+    }
+
+    private func loop() async {
         var probeDue = true
         while !Task.isCancelled {
             oldestUnsentSec.store(0, ordering: .relaxed)

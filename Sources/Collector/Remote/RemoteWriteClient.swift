@@ -4,6 +4,20 @@ import NIOCore
 import NIOHTTP1
 import RemoteWrite
 
+/// What the forward sender needs of an HTTP client (tests script the answers).
+protocol RemoteWriteSending: Sendable {
+    var url: String { get }
+    /// One POST of a remote-write body; throws on transport errors.
+    func send(_ body: [UInt8]) async throws -> RemoteWriteAnswer
+}
+
+struct RemoteWriteAnswer: Sendable {
+    var status: Int
+    var retryAfter: String?
+    /// The first bytes of the body, for the log.
+    var message: String
+}
+
 /// POSTs remote-write 1.0 bodies to `storage.remote.write_url`.
 ///
 /// AsyncHTTPClient rather than the notifier's one-connection-per-post NIO code
@@ -11,14 +25,7 @@ import RemoteWrite
 /// keep-alive connections, and AsyncHTTPClient brings them with HTTPS (the BoringSSL already
 /// linked for the listener), connect/read timeouts and proxies, maintained by swift-server.
 /// The edge scraper stays on its own small NIO client for its memory budget.
-final class RemoteWriteClient: Sendable {
-    struct Answer: Sendable {
-        var status: Int
-        var retryAfter: String?
-        /// The first bytes of the body, for the log.
-        var message: String
-    }
-
+final class RemoteWriteClient: RemoteWriteSending {
     let url: String
     private let headers: HTTPHeaders
     private let client: HTTPClient
@@ -48,14 +55,14 @@ final class RemoteWriteClient: Sendable {
     }
 
     /// One POST; throws on transport errors (connection refused, timeout).
-    func send(_ body: [UInt8]) async throws -> Answer {
+    func send(_ body: [UInt8]) async throws -> RemoteWriteAnswer {
         var req = HTTPClientRequest(url: url)
         req.method = .POST
         req.headers = headers
         req.body = .bytes(ByteBuffer(bytes: body))
         let resp = try await client.execute(req, timeout: timeout)
         let text = (try? await resp.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-        return Answer(status: Int(resp.status.code), retryAfter: resp.headers.first(name: "Retry-After"), message: Self.trimmed(text))
+        return RemoteWriteAnswer(status: Int(resp.status.code), retryAfter: resp.headers.first(name: "Retry-After"), message: Self.trimmed(text))
     }
 
     func shutdown() async {
