@@ -90,7 +90,7 @@ let package = Package(
             // The forward sender's client to storage.remote.write_url (Remote/): pooled keep-alive
             // connections, HTTPS and timeouts from swift-server's maintained client.
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+        ], exclude: ["Remote/README.md"]),
         // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, YAMLTree for YAML.
         .target(name: "EdgeScraper", dependencies: [
