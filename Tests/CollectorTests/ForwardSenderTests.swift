@@ -44,7 +44,7 @@ import TSDB
         let forward: ForwardQueue
         let sender: ForwardSender
         let metrics: ForwardMetrics
-        let status: RemoteBackendStatus
+        let status: WriteBackendStatus
         let registry: PrometheusCollectorRegistry
 
         init(_ backend: ScriptedBackend, maxBytes: Int64 = 1 << 20) throws {
@@ -52,7 +52,7 @@ import TSDB
             registry = PrometheusCollectorRegistry()
             metrics = ForwardMetrics(registry: registry)
             forward = try ForwardQueue(dataDir: dir, maxBytes: maxBytes, logger: Logger(label: "test"), metrics: metrics)
-            status = RemoteBackendStatus(writeURL: backend.url, queryURL: "http://backend.invalid", metrics: metrics)
+            status = WriteBackendStatus(writeURL: backend.url, metrics: metrics)
             var t = ForwardSender.Tuning()
             t.minBackoffMs = 1
             t.maxBackoffMs = 5

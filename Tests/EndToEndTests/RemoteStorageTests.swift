@@ -88,10 +88,10 @@ struct RemoteStorageTests {
         return sum
     }
 
-    /// `data.storage` of the collector's /api/v1/status/tsdb.
+    /// `data.writeBackend` of the collector's /api/v1/status/tsdb.
     static func storageStatus(_ url: String) async -> [String: Any]? {
         guard let json = try? await HTTP.getJSON(url + "/api/v1/status/tsdb") else { return nil }
-        return (json["data"] as? [String: Any])?["storage"] as? [String: Any]
+        return (json["data"] as? [String: Any])?["writeBackend"] as? [String: Any]
     }
 
     /// Every stored `fwd_test` sample as "writer/series@t", duplicates kept (VictoriaMetrics'
@@ -156,10 +156,10 @@ struct RemoteStorageTests {
             await Self.storageStatus(url)?["reachable"] as? Bool == true
         }
         let st = try #require(await Self.storageStatus(url))
-        #expect(st["backend"] as? String == "remote")
-        #expect(st["writeURL"] as? String == "http://127.0.0.1:\(bport)/api/v1/write")
+        #expect(st["kind"] as? String == "remote")
+        #expect(st["url"] as? String == "http://127.0.0.1:\(bport)/api/v1/write")
         let ready = String(decoding: try #require(await HTTP.get(url + "/-/ready")).1, as: UTF8.self)
-        #expect(ready.contains("Storage: remote http://127.0.0.1:\(bport)/api/v1/write, reachable"))
+        #expect(ready.contains("Write backend: remote http://127.0.0.1:\(bport)/api/v1/write, reachable."))
 
         // Two writers, each its own series, batches in time order.
         let codes = await withTaskGroup(of: [Int].self) { g in

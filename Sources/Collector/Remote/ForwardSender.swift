@@ -26,7 +26,7 @@ final class ForwardSender: Sendable {
 
     let queue: DiskQueue
     let client: any RemoteWriteSending
-    let status: RemoteBackendStatus
+    let status: WriteBackendStatus
     let metrics: ForwardMetrics
     let tuning: Tuning
     let logger: Logger
@@ -34,7 +34,7 @@ final class ForwardSender: Sendable {
     /// Append time (Unix seconds) of the oldest record not yet delivered; 0 when none waits.
     private let oldestUnsentSec = Atomic<Int64>(0)
 
-    init(queue: DiskQueue, client: any RemoteWriteSending, status: RemoteBackendStatus, metrics: ForwardMetrics,
+    init(queue: DiskQueue, client: any RemoteWriteSending, status: WriteBackendStatus, metrics: ForwardMetrics,
          tuning: Tuning = Tuning(), logger: Logger, now: @escaping @Sendable () -> Int64) {
         self.queue = queue
         self.client = client

@@ -34,7 +34,7 @@ extension CollectorServer {
     private func addProbeRoutes(to group: RouterGroup<CollectorContext>) {
         // With storage.remote, readiness also says which backend and whether it answers.
         for (path, text) in [("/-/healthy", "Fleetscope collector is Healthy.\n"), ("/-/ready", "Fleetscope collector is Ready.\n")] {
-            let status = path == "/-/ready" ? remote?.status : nil
+            let status = path == "/-/ready" ? remoteWrite?.status : nil
             group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")) }
             group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")).createHeadResponse() }
         }
@@ -42,13 +42,13 @@ extension CollectorServer {
 
     /// The collector's own metrics, fleet-wide: only for callers that may see the whole fleet.
     private func addMetricsRoute(to group: RouterGroup<CollectorContext>) {
-        group.get("/metrics") { [metrics, tsdb, fleet, remote] _, context in
+        group.get("/metrics") { [metrics, tsdb, fleet, remoteWrite] _, context in
             guard context.principal.scope.isEmpty else {
                 return AuthResponses.text(403, "/metrics shows fleet-wide numbers; it needs an admin or an unscoped user (`collector user add --role viewer --scope all`)")
             }
             metrics.refresh(from: tsdb.metrics)
             metrics.refreshFleet(fleet.snapshot())
-            remote?.refreshMetrics()
+            remoteWrite?.refreshMetrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }

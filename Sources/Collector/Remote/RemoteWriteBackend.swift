@@ -6,11 +6,11 @@ import ServiceLifecycle
 /// ships it, and what `/metrics`, `/-/ready` and `/api/v1/status/tsdb` say about it. Runs as a
 /// service of the collector; at shutdown the sender stops, the queue and the client close, and
 /// whatever was not delivered is sent after the next start.
-final class RemoteBackend: Service, Sendable {
+final class RemoteWriteBackend: Service, Sendable {
     let options: RemoteStorageOptions
     let forward: ForwardQueue
     let sender: ForwardSender
-    let status: RemoteBackendStatus
+    let status: WriteBackendStatus
     let metrics: ForwardMetrics
     private let client: RemoteWriteClient
     private let logger: Logger
@@ -23,7 +23,7 @@ final class RemoteBackend: Service, Sendable {
         self.metrics = metrics
         forward = try ForwardQueue(dataDir: dataDir, maxBytes: options.queueMaxBytes, logger: logger, metrics: metrics)
         client = RemoteWriteClient(url: options.writeURL, extraHeaders: options.headers)
-        status = RemoteBackendStatus(writeURL: options.writeURL, queryURL: options.queryURL, metrics: metrics)
+        status = WriteBackendStatus(writeURL: options.writeURL, metrics: metrics)
         sender = ForwardSender(queue: forward.queue, client: client, status: status, metrics: metrics, tuning: tuning,
                                logger: logger, now: now)
         logger.info("storage: remote, writes forwarded to \(options.writeURL) through \(ForwardQueue.directory(dataDir: dataDir)) (at most \(options.queueMaxBytes) bytes)")

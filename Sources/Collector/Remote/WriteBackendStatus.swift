@@ -2,7 +2,7 @@ import Synchronization
 
 /// Whether `storage.remote` answers, as the forward sender last saw it (its requests and, when
 /// idle, its probes): for `/-/ready`, `/api/v1/status/tsdb` and `/metrics`.
-final class RemoteBackendStatus: Sendable {
+final class WriteBackendStatus: Sendable {
     struct State: Sendable {
         /// nil until the first request or probe finished.
         var reachable: Bool?
@@ -11,13 +11,11 @@ final class RemoteBackendStatus: Sendable {
     }
 
     let writeURL: String
-    let queryURL: String
     private let state = Mutex(State())
     private let metrics: ForwardMetrics?
 
-    init(writeURL: String, queryURL: String, metrics: ForwardMetrics? = nil) {
+    init(writeURL: String, metrics: ForwardMetrics? = nil) {
         self.writeURL = writeURL
-        self.queryURL = queryURL
         self.metrics = metrics
     }
 
@@ -40,27 +38,26 @@ final class RemoteBackendStatus: Sendable {
         metrics?.reachable.set(0.0)
     }
 
-    /// The `/-/ready` line about storage.
+    /// The `/-/ready` line about the write path (beside the query backend's line).
     var readyLine: String {
         let s = current
         let how = switch s.reachable {
         case nil: "not contacted yet"
         case true?: "reachable"
-        case false?: "unreachable (\(s.lastError ?? "?")); writes are queued"
+        case false?: "unreachable: \(s.lastError ?? "?"); writes are queued"
         }
-        return "Storage: remote \(writeURL), \(how).\n"
+        return "Write backend: remote \(writeURL), \(how).\n"
     }
 
-    /// `"storage":{...}` inside `/api/v1/status/tsdb`'s data: which backend, and whether it answers.
+    /// `"writeBackend":{...}` inside `/api/v1/status/tsdb`'s data, shaped as the query
+    /// backend's entry: which backend, and whether it answers.
     func writeJSON(_ w: inout JSONWriter) {
         let s = current
-        w.raw("{\"backend\":\"remote\",\"writeURL\":")
+        w.raw("{\"kind\":\"remote\",\"url\":")
         w.string(writeURL)
-        w.raw(",\"queryURL\":")
-        w.string(queryURL)
         w.raw(",\"reachable\":\(s.reachable.map { $0 ? "true" : "false" } ?? "null")")
         if let e = s.lastError {
-            w.raw(",\"lastError\":")
+            w.raw(",\"error\":")
             w.string(e)
         }
         if let t = s.lastSuccessMs { w.raw(",\"lastSuccessMs\":\(t)") }
