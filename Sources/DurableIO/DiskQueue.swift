@@ -182,7 +182,9 @@ public actor DiskQueue {
         guard !closed else { throw DurableQueueError("queue \(dir) is closed") }
         if whenFull == .refuse {
             // Whole records or nothing: a refused request leaves no part of itself behind.
-            let incoming = records.reduce(Int64(0)) { $0 + Int64(DiskQueue.recordHeaderSize + $1.payload.count) }
+            var incoming = records.reduce(Int64(0)) { $0 + Int64(DiskQueue.recordHeaderSize + $1.payload.count) }
+            // The segment headers of the rotations this append may cause count too.
+            incoming += DiskQueue.headerSize * (1 + incoming / segmentBytes)
             if totalBytes + incoming > maxBytes {
                 metrics.refused(records.reduce(0) { $0 + $1.samples })
                 throw DurableQueueError.full(dir: dir, maxBytes: maxBytes)
@@ -257,7 +259,9 @@ public actor DiskQueue {
     }
 
     private func enforceBudget() {
-        while totalBytes > maxBytes && segments.count > 1 {
+        // A refusing queue never deletes unsent data: its appends were checked against the
+        // budget before they were written (a rotation's segment header may overshoot it by a few bytes).
+        while whenFull == .dropOldest && totalBytes > maxBytes && segments.count > 1 {
             let s = segments.removeFirst()
             var unread = 0
             if readPos.segment == s.index {

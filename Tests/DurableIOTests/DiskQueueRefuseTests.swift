@@ -35,6 +35,7 @@ import Testing
         #expect(stats.pendingSamples == accepted * 10)
         #expect(stats.droppedFull == 0)
         #expect(stats.bytes <= 16 << 10)
+        #expect(stats.segments >= 3, "the budget spans several segments, none of them dropped")
 
         // Everything accepted comes out, in order, with its key.
         var keys: [UInt32] = []
