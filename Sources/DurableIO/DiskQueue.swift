@@ -25,8 +25,9 @@ public struct QueuePosition: Comparable, Hashable, Sendable, CustomStringConvert
 /// One appended batch: a snappy-compressed remote-write `WriteRequest`, ready for the wire.
 public struct QueueRecord: Sendable {
     public var position: QueuePosition
-    /// Stream key (hash of the producer's job and instance): records with the same key go to
-    /// the same shard, which keeps each series in order on the wire.
+    /// The producer's 32 bits. The edge: a stream key (hash of job and instance), records with
+    /// the same key go to the same shard, which keeps each series in order on the wire. The
+    /// collector's forward queue (one stream): the append time in Unix seconds.
     public var key: UInt32
     public var samples: Int
     public var payload: [UInt8]
@@ -51,7 +52,8 @@ public struct QueueStats: Sendable, Equatable {
 /// which everything is acknowledged (`"FSQC" | segment u64 | offset u64 | crc32c u32`).
 ///
 /// Durability: an append returns after fsync; fsyncs are shared between concurrent appends
-/// (group commit, DurableIO's `SegmentedLog`, with the fsync on NIO's thread pool). The cursor is rewritten in place after each acknowledgement without fsync:
+/// (group commit, `SegmentedLog`, the fsync on the owner's runner: NIO's thread pool for the edge
+/// and the collector). The cursor is rewritten in place after each acknowledgement without fsync:
 /// a `kill -9` cannot lose page-cache writes, and after a power loss a stale or torn cursor
 /// only means re-sending, never losing. At start-up every segment is checked record by record
 /// and a torn tail (a crash mid-append) is cut at the last good record.
