@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev). Snappy's archive is linked in
@@ -57,9 +58,10 @@ let package = Package(
         // Shared vocabulary between storage and query: labels, matchers, samples, the Querier protocol.
         .target(name: "Storage", dependencies: ["CRE2"]),
         .target(name: "CRC32CHW"),
-        // Durable local files for the TSDB WAL and the edge queue: CRC-32C, POSIX file helpers,
-        // the segmented group-commit log. No Foundation (the edge scraper's memory budget).
-        .target(name: "DurableIO", dependencies: ["CRC32CHW"], exclude: ["README.md"]),
+        // Durable local files for the TSDB WAL, the edge queue and the collector's forward queue:
+        // CRC-32C, POSIX file helpers, the segmented group-commit log, the acknowledged queue.
+        // No Foundation (the edge scraper's memory budget).
+        .target(name: "DurableIO", dependencies: ["CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "TSDB", dependencies: ["Storage", "DurableIO", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         // Web/ (JavaScript, CSS) is compiled into the binary: nothing is read from disk at run time.
@@ -87,7 +89,10 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ]),
+            // The forward sender's client to storage.remote.write_url (Remote/): pooled keep-alive
+            // connections, HTTPS and timeouts from swift-server's maintained client.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: ["Remote/README.md"]),
         // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, YAMLTree for YAML.
         .target(name: "EdgeScraper", dependencies: [
@@ -123,7 +128,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RemoteWrite", "Storage"], path: "Tests/TestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "RemoteWireC", "TestSupport"]),
-        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO", "TestSupport"]),
+        .testTarget(name: "DurableIOTests", dependencies: ["DurableIO", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TSDBTests", dependencies: ["TSDB", "Storage", "DurableIO", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Storage", "RemoteWrite", "TestSupport"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB", "TestSupport",

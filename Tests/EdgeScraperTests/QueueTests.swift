@@ -258,7 +258,7 @@ func drainTags(_ q: DiskQueue, ack: Bool) async throws -> [Int] {
     @Test func oneQueuePerDirectory() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let q = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
-        #expect(throws: QueueError.self) { _ = try DiskQueue(dir: dir.path, maxBytes: 1 << 20) }
+        #expect(throws: DurableQueueError.self) { _ = try DiskQueue(dir: dir.path, maxBytes: 1 << 20) }
         await q.close()
         let again = try DiskQueue(dir: dir.path, maxBytes: 1 << 20)
         await again.close()

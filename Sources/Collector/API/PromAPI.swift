@@ -40,6 +40,8 @@ struct PromAPI: Sendable {
     let gate: QueryGate
     /// Metric metadata from remote-write, for /api/v1/metadata.
     var metadata = MetadataStore()
+    /// `storage.remote`: status/tsdb names the write backend and whether it answers.
+    var writeBackendStatus: WriteBackendStatus? = nil
     /// Most steps (minus one) a range query may have: Prometheus' resolution limit.
     static let maxPoints: Int64 = 11_000
 
@@ -282,6 +284,10 @@ struct PromAPI: Sendable {
             list(&w, "labelValueCountByLabelName", s.labelValueCountByLabelName)
             list(&w, "memoryInBytesByLabelName", s.memoryInBytesByLabelName)
             list(&w, "seriesCountByLabelValuePair", s.seriesCountByLabelValuePair)
+            if let remote = writeBackendStatus {
+                w.raw(",\"writeBackend\":")
+                remote.writeJSON(&w)
+            }
             w.raw("}")
         }
     }

@@ -1,3 +1,4 @@
+import DurableIO
 import Logging
 import RemoteWrite
 import Storage
@@ -31,6 +32,8 @@ struct IngestService: Sendable {
     var onClockAhead: @Sendable (_ cluster: String, _ aheadMs: Int64) -> Void = { _, _ in }
     /// Where the TYPE/HELP/UNIT that requests carry are kept (nil: dropped).
     var metadata: MetadataStore? = nil
+    /// `storage.remote`: validated batches go to this queue instead of the TSDB.
+    var forward: ForwardQueue? = nil
 
     /// - Parameter identity: the sender's ingest token (cluster and bound labels, set on every
     ///   series); nil when auth is off.
@@ -129,7 +132,12 @@ struct IngestService: Sendable {
         var report = AppendReport()
         if !batch.isEmpty {
             do {
-                report = try await tsdb.append(batch)
+                if let forward {
+                    if let refused = try await Self.forward(batch, to: forward, nowMs: nowMs, metrics: metrics) { return refused }
+                    report.accepted = batch.reduce(0) { $0 + $1.samples.count }
+                } else {
+                    report = try await tsdb.append(batch)
+                }
             } catch {
                 logger.error("storage failure while appending \(batch.count) series: \(error)")
                 metrics.requestRejected("storage_error")
@@ -150,6 +158,18 @@ struct IngestService: Sendable {
         let total = request.timeseries.count
         let bad = rejected.values.reduce(0) { $0 + $1.count }
         return IngestOutcome(status: 400, message: "stored \(total - bad) of \(total) series; " + problems.joined(separator: "; "))
+    }
+
+    /// Appends to the forward queue; a full queue is a 503 with Retry-After (every remote-write
+    /// sender retries 5xx, not all retry 429), so the sender keeps the batch in its own backlog.
+    private static func forward(_ batch: [SeriesSamples], to q: ForwardQueue, nowMs: Int64, metrics: CollectorMetrics) async throws -> IngestOutcome? {
+        do {
+            try await q.append(batch, nowMs: nowMs)
+            return nil
+        } catch let e as DurableQueueError where e.isFull {
+            metrics.requestRejected("forward_queue_full")
+            return IngestOutcome(status: 503, message: "the forward queue to the remote storage is full (storage.remote.queue.max_bytes); the samples were not accepted, retry later", retryAfterSeconds: 10)
+        }
     }
 
     private func clusterBusy(_ cluster: String) -> IngestOutcome {

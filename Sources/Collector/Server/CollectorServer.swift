@@ -22,6 +22,8 @@ public final class CollectorServer: Sendable {
     let api: PromAPI
     let fleet: FleetRegistry
     let rules: RuleManager
+    /// `storage.remote`: the forward queue and its sender (nil: the embedded TSDB stores writes).
+    let remoteWrite: RemoteWriteBackend?
     let logger: Logger
 
     public init(options: CollectorOptions, logger: Logger) throws {
@@ -64,10 +66,14 @@ public final class CollectorServer: Sendable {
         ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
         let metadata = MetadataStore()
         ingest.metadata = metadata
+        remoteWrite = try options.remoteStorage.map { try RemoteWriteBackend(options: $0, dataDir: options.dataDir, metrics: metrics, logger: logger, now: now) }
+        ingest.forward = remoteWrite?.forward
         self.ingest = ingest
-        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
-                      gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
-                      metadata: metadata)
+        var api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
+                          gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
+                          metadata: metadata)
+        api.writeBackendStatus = remoteWrite?.status
+        self.api = api
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
         let notifier = Notifier(alertmanagers: options.alertmanagers, webhooks: options.webhooks,
                                 externalURL: options.externalURL ?? "\(options.tls == nil ? "http" : "https")://\(options.host == "0.0.0.0" ? "127.0.0.1" : options.host):\(options.port)",
@@ -114,7 +120,7 @@ public final class CollectorServer: Sendable {
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
                        FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger),
-                       rules],
+                       rules] + (remoteWrite.map { [$0] } ?? []),
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("collector listening on \(channel.localAddress?.description ?? "?")")

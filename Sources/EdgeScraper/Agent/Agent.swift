@@ -1,3 +1,4 @@
+import DurableIO
 import Glibc
 import Logging
 import Storage

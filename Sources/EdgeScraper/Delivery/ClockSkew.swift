@@ -1,3 +1,4 @@
+import RemoteWrite
 import Logging
 import Synchronization
 

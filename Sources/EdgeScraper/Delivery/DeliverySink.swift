@@ -1,3 +1,4 @@
+import DurableIO
 import RemoteWrite
 import Storage
 import Synchronization

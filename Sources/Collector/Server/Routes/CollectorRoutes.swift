@@ -38,20 +38,23 @@ extension CollectorServer {
 
     /// Liveness and readiness: open, GET and HEAD like Prometheus' probes.
     private func addProbeRoutes(to group: RouterGroup<CollectorContext>) {
+        // With storage.remote, readiness also says which backend and whether it answers.
         for (path, text) in [("/-/healthy", "Fleetscope collector is Healthy.\n"), ("/-/ready", "Fleetscope collector is Ready.\n")] {
-            group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text) }
-            group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text).createHeadResponse() }
+            let status = path == "/-/ready" ? remoteWrite?.status : nil
+            group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")) }
+            group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")).createHeadResponse() }
         }
     }
 
     /// The collector's own metrics, fleet-wide: only for callers that may see the whole fleet.
     private func addMetricsRoute(to group: RouterGroup<CollectorContext>) {
-        group.get("/metrics") { [metrics, tsdb, fleet] _, context in
+        group.get("/metrics") { [metrics, tsdb, fleet, remoteWrite] _, context in
             guard context.principal.scope.isAll else {
                 return AuthResponses.text(403, "/metrics shows fleet-wide numbers; it needs an admin or an unscoped user (`collector user add --role viewer --scope all`)")
             }
             metrics.refresh(from: tsdb.metrics)
             metrics.refreshFleet(fleet.snapshot())
+            remoteWrite?.refreshMetrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }

@@ -1,9 +1,9 @@
-import DurableIO
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
-import NIOPosix
-import RemoteWrite
-import Storage
 
 /// Where a record lives: segment number and byte offset. Ordered as the queue is.
 public struct QueuePosition: Comparable, Hashable, Sendable, CustomStringConvertible {
@@ -19,14 +19,15 @@ public struct QueuePosition: Comparable, Hashable, Sendable, CustomStringConvert
         a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset
     }
 
-    public var description: String { "\(a20(segment)):\(offset)" }
+    public var description: String { "\(SegmentLayout(digits: 20).name(segment)):\(offset)" }
 }
 
 /// One appended batch: a snappy-compressed remote-write `WriteRequest`, ready for the wire.
 public struct QueueRecord: Sendable {
     public var position: QueuePosition
-    /// Stream key (hash of the producer's job and instance): records with the same key go to
-    /// the same shard, which keeps each series in order on the wire.
+    /// The producer's 32 bits. The edge: a stream key (hash of job and instance), records with
+    /// the same key go to the same shard, which keeps each series in order on the wire. The
+    /// collector's forward queue (one stream): the append time in Unix seconds.
     public var key: UInt32
     public var samples: Int
     public var payload: [UInt8]
@@ -41,7 +42,8 @@ public struct QueueStats: Sendable, Equatable {
     public var cursor: QueuePosition
 }
 
-/// The persistent queue. Every sample is appended here (and fsynced) before it is sent, and
+/// The persistent queue of remote-write batches: the edge scraper's disk queue and the
+/// collector's forward queue. Every sample is appended here (and fsynced) before it is sent, and
 /// stays until the sender acknowledges it after a 2xx or a non-retryable rejection.
 ///
 /// Layout under `dir`: segment files `<20-digit number>.seg`, each an 8-byte header
@@ -50,20 +52,30 @@ public struct QueueStats: Sendable, Equatable {
 /// which everything is acknowledged (`"FSQC" | segment u64 | offset u64 | crc32c u32`).
 ///
 /// Durability: an append returns after fsync; fsyncs are shared between concurrent appends
-/// (group commit, DurableIO's `SegmentedLog`, with the fsync on NIO's thread pool). The cursor is rewritten in place after each acknowledgement without fsync:
+/// (group commit, `SegmentedLog`, the fsync on the owner's runner: NIO's thread pool for the edge
+/// and the collector). The cursor is rewritten in place after each acknowledgement without fsync:
 /// a `kill -9` cannot lose page-cache writes, and after a power loss a stale or torn cursor
 /// only means re-sending, never losing. At start-up every segment is checked record by record
 /// and a torn tail (a crash mid-append) is cut at the last good record.
 ///
-/// Budget: when the segments exceed `maxBytes`, whole oldest segments are deleted and the
-/// samples in them that were not yet handed to the sender are counted as dropped.
-public actor DiskQueue: SampleSink {
-    public let dir: String
-    public let maxBytes: Int64
-    public let segmentBytes: Int64
-    public let maxSamplesPerRecord: Int
+/// Budget (`WhenFull`): the edge drops whole oldest segments when the segments exceed
+/// `maxBytes` and counts their unsent samples as dropped; the collector refuses the append
+/// instead (`DurableQueueError.full`), so its senders keep the samples in their own queues.
+public actor DiskQueue {
+    public enum WhenFull: Sendable {
+        /// Delete whole oldest segments (the edge: fresh data matters more than old).
+        case dropOldest
+        /// Throw `DurableQueueError.full`, nothing dropped (the collector: its senders retry).
+        case refuse
+    }
+
+    public nonisolated let dir: String
+    public nonisolated let maxBytes: Int64
+    public nonisolated let segmentBytes: Int64
+    public nonisolated let maxSamplesPerRecord: Int
+    public nonisolated let whenFull: WhenFull
     private let logger: Logger
-    private let metrics: QueueMetrics
+    private let metrics: QueueObserver
 
     static let segmentHeader: [UInt8] = Array("FSQ1".utf8) + [1, 0, 0, 0]
     static let layout = SegmentLayout(digits: 20, suffix: ".seg", header: segmentHeader, mode: 0o644)
@@ -108,9 +120,14 @@ public actor DiskQueue: SampleSink {
     private var droppedFull = 0
     private var droppedCorrupt = 0
 
+    /// - Parameter setting: the option that names `dir`, for error messages (`queue.dir`).
+    /// - Parameter fsync: where the group commit's fsync runs (the edge: NIO's blocking-I/O pool,
+    ///   so the cooperative threads keep working while the disk does).
     public init(dir: String, maxBytes: Int64, segmentBytes: Int64? = nil, maxSamplesPerRecord: Int = 2_000,
-                logger: Logger = Logger(label: "edge.queue"), metrics: QueueMetrics = QueueMetrics()) throws {
+                whenFull: WhenFull, setting: String, logger: Logger, observer: QueueObserver = QueueObserver(),
+                fsync: @escaping SegmentedLog.FsyncRunner = SegmentedLog.fsyncInline) throws {
         self.dir = dir
+        self.whenFull = whenFull
         let budget = max(maxBytes, 4096)
         self.maxBytes = budget
         // Small enough that dropping one segment gives back a fraction of the budget,
@@ -118,8 +135,8 @@ public actor DiskQueue: SampleSink {
         self.segmentBytes = segmentBytes ?? min(max(budget / 8, 4096), 16 << 20)
         self.maxSamplesPerRecord = max(maxSamplesPerRecord, 1)
         self.logger = logger
-        self.metrics = metrics
-        let r = try DiskQueue.recover(dir: dir, logger: logger)
+        self.metrics = observer
+        let r = try DiskQueue.recover(dir: dir, setting: setting, logger: logger)
         var segs = r.segments.map { Segment(index: $0.index, bytes: $0.bytes, samples: $0.samples) }
         // Appends always go to a fresh segment: nothing is ever written after a tail that
         // recovery had to judge.
@@ -136,7 +153,11 @@ public actor DiskQueue: SampleSink {
         let bytes = segs.reduce(0) { $0 + $1.bytes }
         let pending = segs.reduce(0) { $0 + $1.samples } - before
         self.log = log
-        fsyncRunner = DiskQueue.makeFsyncRunner(metrics)
+        fsyncRunner = { fd in
+            let rc = await fsync(fd)
+            observer.fsyncs()
+            return rc
+        }
         segments = segs
         cursor = start
         cursorFd = r.cursorFd
@@ -146,10 +167,10 @@ public actor DiskQueue: SampleSink {
         droppedCorrupt = r.droppedCorrupt
         totalBytes = bytes
         pendingSamples = pending
-        metrics.droppedCorrupt.inc(r.droppedCorrupt)
-        metrics.bytes.set(Double(bytes))
-        metrics.pending.set(pending)
-        metrics.segments.set(segs.count)
+        metrics.droppedCorrupt(r.droppedCorrupt)
+        metrics.bytes(bytes)
+        metrics.pending(pending)
+        metrics.segments(segs.count)
         if pending > 0 {
             logger.info("queue: resuming with backlog", metadata: [
                 "dir": "\(dir)", "samples": "\(pending)", "bytes": "\(bytes)", "cursor": "\(start)"])
@@ -158,58 +179,19 @@ public actor DiskQueue: SampleSink {
 
     // MARK: appending
 
-    /// SampleSink: encode, split into records of at most `maxSamplesPerRecord` samples,
-    /// append and wait until they are on disk.
-    public func enqueue(_ series: [TimeSeries]) async throws {
-        let records = DiskQueue.encode(series, maxSamplesPerRecord: maxSamplesPerRecord)
-        guard !records.isEmpty else { return }
-        try await append(records, key: DiskQueue.streamKey(series))
-    }
-
-    /// Builds records outside the actor so producers encode in parallel.
-    public nonisolated static func encode(_ series: [TimeSeries], maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
-        var out: [(payload: [UInt8], samples: Int)] = []
-        var batch: [TimeSeries] = []
-        var n = 0
-        func flush() {
-            if n > 0 { out.append((WireEncoder.encodeCompressed(WriteRequest(timeseries: batch)), n)) }
-            batch.removeAll(keepingCapacity: true)
-            n = 0
-        }
-        for ts in series where !ts.samples.isEmpty {
-            if ts.samples.count <= maxSamplesPerRecord - n {
-                batch.append(ts)
-                n += ts.samples.count
-                continue
-            }
-            // A series longer than a record (backfill) is split; its pieces stay in order.
-            var rest = ts.samples[...]
-            while !rest.isEmpty {
-                if n == maxSamplesPerRecord { flush() }
-                let take = min(rest.count, maxSamplesPerRecord - n)
-                batch.append(TimeSeries(labels: ts.labels, samples: Array(rest.prefix(take))))
-                n += take
-                rest = rest.dropFirst(take)
-            }
-        }
-        flush()
-        return out
-    }
-
-    /// FNV-1a of the job and instance of the first series: one scrape target's records share it.
-    public nonisolated static func streamKey(_ series: [TimeSeries]) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
-        guard let first = series.first else { return h }
-        for l in first.labels where l.name == "job" || l.name == "instance" {
-            for b in l.value.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
-            h = (h ^ 0xFF) &* 16_777_619
-        }
-        return h
-    }
-
     /// Appends already-encoded records; returns once they are durable.
     public func append(_ records: [(payload: [UInt8], samples: Int)], key: UInt32) async throws {
-        guard !closed else { throw QueueError("queue \(dir) is closed") }
+        guard !closed else { throw DurableQueueError("queue \(dir) is closed") }
+        if whenFull == .refuse {
+            // Whole records or nothing: a refused request leaves no part of itself behind.
+            var incoming = records.reduce(Int64(0)) { $0 + Int64(DiskQueue.recordHeaderSize + $1.payload.count) }
+            // The segment headers of the rotations this append may cause count too.
+            incoming += DiskQueue.headerSize * (1 + incoming / segmentBytes)
+            if totalBytes + incoming > maxBytes {
+                metrics.refused(records.reduce(0) { $0 + $1.samples })
+                throw DurableQueueError.full(dir: dir, maxBytes: maxBytes)
+            }
+        }
         appending += 1
         defer { appending -= 1 }
         var buf: [UInt8] = []
@@ -227,7 +209,7 @@ public actor DiskQueue: SampleSink {
         }
         if !buf.isEmpty { pos = try writeToSegment(buf, samples) }
         let total = records.reduce(0) { $0 + $1.samples }
-        metrics.appended.inc(total)
+        metrics.appended(total)
         enforceBudget()
         wakeReaders()
         do {
@@ -235,16 +217,6 @@ public actor DiskQueue: SampleSink {
         } catch {
             logger.error("queue: \(error)")
             throw error
-        }
-    }
-
-    /// fsync on NIO's blocking-I/O pool: the cooperative threads (2 on a small node) keep
-    /// scraping while the disk works.
-    private static func makeFsyncRunner(_ metrics: QueueMetrics) -> SegmentedLog.FsyncRunner {
-        { fd in
-            let rc = (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in fsync(fd) == 0 ? 0 : errno }) ?? EIO
-            metrics.fsyncs.inc()
-            return rc
         }
     }
 
@@ -268,15 +240,15 @@ public actor DiskQueue: SampleSink {
         do {
             pos = try log.append(buf)
         } catch {
-            metrics.droppedWriteError.inc(samples)
+            metrics.droppedWriteError(samples)
             throw error
         }
         segments[i].bytes += Int64(buf.count)
         segments[i].samples += samples
         totalBytes += Int64(buf.count)
         pendingSamples += samples
-        metrics.bytes.set(Double(totalBytes))
-        metrics.pending.set(pendingSamples)
+        metrics.bytes(totalBytes)
+        metrics.pending(pendingSamples)
         return pos
     }
 
@@ -285,11 +257,13 @@ public actor DiskQueue: SampleSink {
         let next = log.currentSegment
         segments.append(Segment(index: next, bytes: DiskQueue.headerSize, samples: 0))
         totalBytes += DiskQueue.headerSize
-        metrics.segments.set(segments.count)
+        metrics.segments(segments.count)
     }
 
     private func enforceBudget() {
-        while totalBytes > maxBytes && segments.count > 1 {
+        // A refusing queue never deletes unsent data: its appends were checked against the
+        // budget before they were written (a rotation's segment header may overshoot it by a few bytes).
+        while whenFull == .dropOldest && totalBytes > maxBytes && segments.count > 1 {
             let s = segments.removeFirst()
             var unread = 0
             if readPos.segment == s.index {
@@ -303,7 +277,7 @@ public actor DiskQueue: SampleSink {
             totalBytes -= s.bytes
             pendingSamples -= unread
             droppedFull += unread
-            metrics.droppedFull.inc(unread)
+            metrics.droppedFull(unread)
             unlink(DiskQueue.segmentPath(dir, s.index))
             if cursor.segment <= s.index {
                 cursor = QueuePosition(segment: segments[0].index, offset: DiskQueue.headerSize)
@@ -312,9 +286,9 @@ public actor DiskQueue: SampleSink {
             logger.warning("queue: over its budget of \(maxBytes) bytes; dropped the oldest segment", metadata: [
                 "segment": "\(s.index)", "unsent_samples_dropped": "\(unread)"])
         }
-        metrics.bytes.set(Double(totalBytes))
-        metrics.pending.set(pendingSamples)
-        metrics.segments.set(segments.count)
+        metrics.bytes(totalBytes)
+        metrics.pending(pendingSamples)
+        metrics.segments(segments.count)
     }
 
     // MARK: reading
@@ -399,7 +373,7 @@ public actor DiskQueue: SampleSink {
                     "segment": "\(seg.index)", "offset": "\(readPos.offset)", "samples_dropped": "\(lost)"])
                 droppedCorrupt += lost
                 pendingSamples -= lost
-                metrics.droppedCorrupt.inc(lost)
+                metrics.droppedCorrupt(lost)
                 readSamplesInSegment = seg.samples
                 readPos.offset = seg.bytes
             }
@@ -410,16 +384,16 @@ public actor DiskQueue: SampleSink {
 
     static func readRecord(_ fd: Int32, at offset: Int64, limit: Int64, path: String) throws -> RawRecord {
         let h = try FS.pread(fd, recordHeaderSize, at: offset, path: path)
-        guard h.count == recordHeaderSize else { throw QueueError("\(path): truncated record header at offset \(offset)") }
+        guard h.count == recordHeaderSize else { throw DurableQueueError("\(path): truncated record header at offset \(offset)") }
         let len = Int(h.le32(at: 0))
         guard len <= maxRecordBytes, offset + Int64(recordHeaderSize + len) <= limit else {
-            throw QueueError("\(path): record at offset \(offset) claims \(len) bytes, beyond the end of the segment")
+            throw DurableQueueError("\(path): record at offset \(offset) claims \(len) bytes, beyond the end of the segment")
         }
         let payload = try FS.pread(fd, len, at: offset + Int64(recordHeaderSize), path: path)
-        guard payload.count == len else { throw QueueError("\(path): truncated record at offset \(offset)") }
+        guard payload.count == len else { throw DurableQueueError("\(path): truncated record at offset \(offset)") }
         var crc = h.withUnsafeBytes { CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[4..<12])) }
         crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
-        guard crc == h.le32(at: 12) else { throw QueueError("\(path): checksum mismatch in record at offset \(offset)") }
+        guard crc == h.le32(at: 12) else { throw DurableQueueError("\(path): checksum mismatch in record at offset \(offset)") }
         return RawRecord(samples: Int(h.le32(at: 4)), key: h.le32(at: 8), payload: payload)
     }
 
@@ -435,7 +409,7 @@ public actor DiskQueue: SampleSink {
                 if !e.done {
                     pendingSamples -= e.samples
                     droppedFull += e.samples
-                    metrics.droppedFull.inc(e.samples)
+                    metrics.droppedFull(e.samples)
                 }
                 continue
             }
@@ -450,7 +424,7 @@ public actor DiskQueue: SampleSink {
         readPos = cursor
         inflight = []
         inflightHead = 0
-        metrics.pending.set(pendingSamples)
+        metrics.pending(pendingSamples)
     }
 
     // MARK: acknowledging
@@ -466,7 +440,7 @@ public actor DiskQueue: SampleSink {
         guard lo < inflight.count, inflight[lo].position == position, !inflight[lo].done else { return }
         inflight[lo].done = true
         pendingSamples -= inflight[lo].samples
-        metrics.pending.set(pendingSamples)
+        metrics.pending(pendingSamples)
         var moved = false
         while inflightHead < inflight.count && inflight[inflightHead].done {
             if inflight[inflightHead].end > cursor { cursor = inflight[inflightHead].end; moved = true }
@@ -489,8 +463,8 @@ public actor DiskQueue: SampleSink {
             totalBytes -= s.bytes
             unlink(DiskQueue.segmentPath(dir, s.index))
         }
-        metrics.bytes.set(Double(totalBytes))
-        metrics.segments.set(segments.count)
+        metrics.bytes(totalBytes)
+        metrics.segments(segments.count)
     }
 
     private func persistCursor() {
@@ -549,10 +523,10 @@ public actor DiskQueue: SampleSink {
         var droppedCorrupt: Int
     }
 
-    static func recover(dir: String, logger: Logger) throws -> Recovered {
+    static func recover(dir: String, setting: String, logger: Logger) throws -> Recovered {
         do { try FS.mkdirAll(dir, mode: 0o755) } catch {
-            // The default queue.dir is under /var/lib: name the setting for non-root runs.
-            throw QueueError("\(error) (set queue.dir to a writable directory)")
+            // The edge's default queue.dir is under /var/lib: name the setting for non-root runs.
+            throw DurableQueueError("\(error) (set \(setting) to a writable directory)")
         }
         var indices: [UInt64] = []
         for name in try FS.list(dir) where name.hasSuffix(".seg") {
@@ -564,7 +538,7 @@ public actor DiskQueue: SampleSink {
         // over the cursor.
         let lockPath = dir + "/lock"
         guard case .held(let lockFd) = try FS.tryLock(lockPath, .flock) else {
-            throw QueueError("queue directory \(dir) is in use by another edge-scraper; give each instance its own queue.dir")
+            throw DurableQueueError("queue directory \(dir) is in use by another process; give each instance its own \(setting)")
         }
         let cursorPath = dir + "/cursor"
         let cursorFd: Int32
@@ -635,37 +609,20 @@ public actor DiskQueue: SampleSink {
     }
 }
 
-/// Zero-padded to 20 digits so names sort as numbers.
-func a20(_ v: UInt64) -> String { SegmentLayout(digits: 20).name(v) }
+/// What the queue reports as it works; the owner maps it onto its metrics registry. The
+/// defaults do nothing, so tests and tools need no registry.
+public struct QueueObserver: Sendable {
+    public var appended: @Sendable (_ samples: Int) -> Void = { _ in }
+    /// Deleted for the budget before they were sent (`WhenFull.dropOldest`).
+    public var droppedFull: @Sendable (_ samples: Int) -> Void = { _ in }
+    public var droppedCorrupt: @Sendable (_ samples: Int) -> Void = { _ in }
+    public var droppedWriteError: @Sendable (_ samples: Int) -> Void = { _ in }
+    /// Appends refused for the budget (`WhenFull.refuse`): not queued, the producer keeps them.
+    public var refused: @Sendable (_ samples: Int) -> Void = { _ in }
+    public var bytes: @Sendable (Int64) -> Void = { _ in }
+    public var pending: @Sendable (_ samples: Int) -> Void = { _ in }
+    public var segments: @Sendable (Int) -> Void = { _ in }
+    public var fsyncs: @Sendable () -> Void = {}
 
-/// The queue's own metrics; defaults are detached so tests need no registry.
-public struct QueueMetrics: Sendable {
-    public var appended: Counter
-    public var droppedFull: Counter
-    public var droppedCorrupt: Counter
-    public var bytes: Gauge
-    public var pending: Gauge
-    public var segments: Gauge
-    public var fsyncs: Counter
-    public var droppedWriteError: Counter
-
-    public init() {
-        appended = Counter(); droppedFull = Counter(); droppedCorrupt = Counter(); droppedWriteError = Counter()
-        bytes = Gauge(); pending = Gauge(); segments = Gauge(); fsyncs = Counter()
-    }
-
-    public init(registry: MetricsRegistry, remote queue: String) {
-        let l = [("remote_name", queue)]
-        appended = registry.counter("edge_scraper_queue_samples_appended_total", "Samples durably appended to the on-disk queue.", l)
-        droppedFull = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
-                                       l + [("reason", "queue_full")])
-        droppedCorrupt = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
-                                          l + [("reason", "queue_corrupt")])
-        droppedWriteError = registry.counter("edge_scraper_samples_dropped_total", "Samples dropped before delivery, by reason.",
-                                             l + [("reason", "queue_write_error")])
-        bytes = registry.gauge("edge_scraper_queue_bytes", "Bytes of queue segments on disk.", l)
-        pending = registry.gauge("edge_scraper_queue_pending_samples", "Samples in the queue not yet acknowledged by the receiver.", l)
-        segments = registry.gauge("edge_scraper_queue_segments", "Queue segment files on disk.", l)
-        fsyncs = registry.counter("edge_scraper_queue_fsyncs_total", "fsync calls made by the queue (appends share them).", l)
-    }
+    public init() {}
 }

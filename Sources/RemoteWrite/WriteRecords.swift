@@ -1,0 +1,46 @@
+import Storage
+
+/// Queued remote-write batches: series cut into snappy-compressed `WriteRequest`s of bounded
+/// size (one per queue record), and records joined back into one request body. The edge's disk
+/// queue and the collector's forward queue hold these bytes, so their senders never re-encode.
+public enum WriteRecords {
+    /// Records of at most `maxSamplesPerRecord` samples; a longer series (backfill) is split
+    /// and its pieces stay in order.
+    public static func encode(_ series: [TimeSeries], maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
+        let limit = max(maxSamplesPerRecord, 1)
+        var out: [(payload: [UInt8], samples: Int)] = []
+        var batch: [TimeSeries] = []
+        var n = 0
+        func flush() {
+            if n > 0 { out.append((WireEncoder.encodeCompressed(WriteRequest(timeseries: batch)), n)) }
+            batch.removeAll(keepingCapacity: true)
+            n = 0
+        }
+        for ts in series where !ts.samples.isEmpty {
+            if ts.samples.count <= limit - n {
+                batch.append(ts)
+                n += ts.samples.count
+                continue
+            }
+            var rest = ts.samples[...]
+            while !rest.isEmpty {
+                if n == limit { flush() }
+                let take = min(rest.count, limit - n)
+                batch.append(TimeSeries(labels: ts.labels, samples: Array(rest.prefix(take))))
+                n += take
+                rest = rest.dropFirst(take)
+            }
+        }
+        flush()
+        return out
+    }
+
+    /// One request body for several records: protobuf messages concatenate into one with the
+    /// repeated fields joined, so only snappy is undone and redone, never protobuf.
+    public static func merge(_ payloads: [[UInt8]]) throws -> [UInt8] {
+        if payloads.count == 1 { return payloads[0] }
+        var raw: [UInt8] = []
+        for p in payloads { raw += try Snappy.decompress(p) }
+        return Snappy.compress(raw)
+    }
+}
