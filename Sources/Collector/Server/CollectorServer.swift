@@ -55,7 +55,11 @@ public final class CollectorServer: Sendable {
         let metadata = MetadataStore()
         ingest.metadata = metadata
         self.ingest = ingest
-        api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
+        let engine = Engine(options: options.engine)
+        let backend: any QueryBackend = options.remoteStorage.map {
+            RemoteQueryBackend(options: $0, defaultSubqueryStepMs: options.engine.defaultEvaluationInterval)
+        } ?? EmbeddedQueryBackend(engine: engine, storage: tsdb)
+        api = PromAPI(tsdb: tsdb, engine: engine, backend: backend, metrics: metrics,
                       gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
                       metadata: metadata)
         let groups = try RuleFileParser.load(patterns: options.ruleFiles, defaultIntervalMs: options.evaluationIntervalMs)
@@ -67,7 +71,8 @@ public final class CollectorServer: Sendable {
         }
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
                             metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) },
-                            restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs))
+                            restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs),
+                            backend: backend)
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
@@ -103,7 +108,7 @@ public final class CollectorServer: Sendable {
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
-                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger),
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend),
                        rules],
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0

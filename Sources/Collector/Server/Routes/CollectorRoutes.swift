@@ -33,7 +33,11 @@ extension CollectorServer {
     /// Liveness and readiness: open, GET and HEAD like Prometheus' probes.
     private func addProbeRoutes(to group: RouterGroup<CollectorContext>) {
         for (path, text) in [("/-/healthy", "Fleetscope collector is Healthy.\n"), ("/-/ready", "Fleetscope collector is Ready.\n")] {
-            group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text) }
+            // Ready names a remote query backend and whether it answers (still 200: ingest goes on).
+            group.get(RouterPath(stringLiteral: path)) { [api] _, _ in
+                guard path == "/-/ready", let status = await QueryBackendStatus.check(api.backend) else { return Self.plain(text) }
+                return Self.plain(text + status.line)
+            }
             group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text).createHeadResponse() }
         }
     }
