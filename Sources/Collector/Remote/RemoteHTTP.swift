@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// One HTTP(S) form POST on SwiftNIO, as AlertPoster does, for the remote query backend.
+/// One HTTP(S) form POST (or GET) on SwiftNIO, as AlertPoster does, for the remote query backend.
 /// SwiftNIO rather than async-http-client: it is already linked in (with BoringSSL for https),
 /// so no new package enters Package.swift and the binary. A fresh connection per request
 /// costs one loopback/LAN handshake next to a query that takes milliseconds to seconds;
@@ -34,9 +34,10 @@ enum RemoteHTTP {
         }
     }
 
-    /// POSTs `form` (already URL-encoded) to `url` with `headers`; the whole exchange, connect
+    /// POSTs `form` (already URL-encoded) to `url` with `headers`, or with `get` sends it as the
+    /// query string (Prometheus takes label values by GET only); the whole exchange, connect
     /// included, is bounded by `timeout`, and the answer by `maxBytes`.
-    static func postForm(url: String, form: String, headers extra: [(String, String)], timeout: Duration,
+    static func postForm(url: String, form: String, get: Bool = false, headers extra: [(String, String)], timeout: Duration,
                          maxBytes: Int) async throws -> Response {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = u.host, !host.isEmpty else { throw Failure.invalidURL(url) }
@@ -45,6 +46,7 @@ enum RemoteHTTP {
         let port = u.port ?? (https ? 443 : 80)
         var target = u.path.isEmpty ? "/" : u.path
         if let q = u.query { target += "?" + q }
+        if get && !form.isEmpty { target += (u.query == nil ? "?" : "&") + form }
         let isIP = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
         let tls = https ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
         let ms = Swift.max(1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
@@ -69,14 +71,16 @@ enum RemoteHTTP {
         // Closing the channel ends the response stream below, so a silent backend costs at most the timeout.
         let timer = channel.channel.eventLoop.scheduleTask(in: .milliseconds(ms)) { channel.channel.close(promise: nil) }
         defer { timer.cancel() }
-        let body = Array(form.utf8)
+        let body = get ? [] : Array(form.utf8)
 
         return try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: u.port.map { "\(host):\($0)" } ?? host)
-                headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                headers.add(name: "Content-Length", value: String(body.count))
+                if !get {
+                    headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                    headers.add(name: "Content-Length", value: String(body.count))
+                }
                 headers.add(name: "User-Agent", value: "Fleetscope")
                 headers.add(name: "Accept", value: "application/json")
                 headers.add(name: "Connection", value: "close")
@@ -85,8 +89,8 @@ enum RemoteHTTP {
                     headers.add(name: "Authorization", value: "Basic " + Data(cred).base64EncodedString())
                 }
                 for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: target, headers: headers)))
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: get ? .GET : .POST, uri: target, headers: headers)))
+                if !get { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                 try await outbound.write(.end(nil))
 
                 var status: Int?

@@ -46,8 +46,9 @@ struct RemoteQueryBackend: QueryBackend {
     }
 
     func labelValues(_ name: String, _ sets: [[LabelMatcher]], start: Int64, end: Int64, scope: [LabelMatcher]) async throws -> [String] {
-        // A valid label name (checked by the caller) needs no escaping in a path.
-        let data = try await post("/api/v1/label/\(name)/values", Self.matches(sets, scope) + range(start, end), metadataTimeout)
+        // A valid label name (checked by the caller) needs no escaping in a path; Prometheus
+        // serves label values to GET only.
+        let data = try await post("/api/v1/label/\(name)/values", Self.matches(sets, scope) + range(start, end), metadataTimeout, get: true)
         return try decoder.strings(data)
     }
 
@@ -94,11 +95,11 @@ struct RemoteQueryBackend: QueryBackend {
         return "\(Swift.max(1, c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000))ms"
     }
 
-    private func post(_ path: String, _ form: [(String, String)], _ timeout: Duration) async throws(APIError) -> Any {
+    private func post(_ path: String, _ form: [(String, String)], _ timeout: Duration, get: Bool = false) async throws(APIError) -> Any {
         let response: RemoteHTTP.Response
         do {
             response = try await RemoteHTTP.postForm(
-                url: options.queryURL + path, form: RemoteHTTP.formEncode(form),
+                url: options.queryURL + path, form: RemoteHTTP.formEncode(form), get: get,
                 headers: options.headers.map { ($0.name, $0.value) },
                 // A moment beyond the query's own timeout, so that the backend's timeout answer wins.
                 timeout: timeout + .seconds(1), maxBytes: maxAnswerBytes)
