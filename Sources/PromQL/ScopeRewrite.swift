@@ -18,34 +18,18 @@ extension Expr {
 
     private func confining(_ scope: [LabelMatcher]) -> Expr {
         switch self {
-        case .number, .string: return self
         case .vectorSelector(var vs):
             vs.matchers += scope
             return .vectorSelector(vs)
         case .matrixSelector(var vs, let r):
             vs.matchers += scope
             return .matrixSelector(vs, range: r)
-        case .subquery(var s):
-            s.expr = s.expr.confining(scope)
-            return .subquery(s)
-        case .paren(let e): return .paren(e.confining(scope))
-        case .unary(let op, let e): return .unary(op, e.confining(scope))
-        case .binary(var b):
-            b.lhs = b.lhs.confining(scope)
-            b.rhs = b.rhs.confining(scope)
-            return .binary(b)
-        case .aggregate(var a):
-            a.expr = a.expr.confining(scope)
-            a.param = a.param?.confining(scope)
-            return .aggregate(a)
-        case .call(var c):
-            let original = c
-            c.args = c.args.map { $0.confining(scope) }
-            guard c.function == "absent" || c.function == "absent_over_time", let arg = original.args.first, let newArg = c.args.first else {
-                return .call(c)
-            }
-            return Self.restoringAbsentLabels(.call(c), want: absentLabels(arg), got: absentLabels(newArg),
-                                              names: scope.map(\.name))
+        case .call(let original) where original.function == "absent" || original.function == "absent_over_time":
+            let scoped = mappingChildren { $0.confining(scope) }
+            guard case .call(let c) = scoped, let arg = original.args.first, let newArg = c.args.first else { return scoped }
+            return Self.restoringAbsentLabels(scoped, want: absentLabels(arg), got: absentLabels(newArg), names: scope.map(\.name))
+        default:
+            return mappingChildren { $0.confining(scope) }
         }
     }
 
