@@ -56,9 +56,15 @@ public final class CollectorServer: Sendable {
         ingest.metadata = metadata
         self.ingest = ingest
         let engine = Engine(options: options.engine)
-        let backend: any QueryBackend = options.remoteStorage.map {
-            RemoteQueryBackend(options: $0, defaultSubqueryStepMs: options.engine.defaultEvaluationInterval)
-        } ?? EmbeddedQueryBackend(engine: engine, storage: tsdb)
+        let backend: any QueryBackend
+        if let remote = options.remoteStorage {
+            var r = RemoteQueryBackend(options: remote, defaultSubqueryStepMs: options.engine.defaultEvaluationInterval)
+            r.metadataTimeout = options.engine.timeout
+            backend = r
+            logger.info("queries go to the remote storage backend \(remote.queryURL), rewritten with each caller's scope")
+        } else {
+            backend = EmbeddedQueryBackend(engine: engine, storage: tsdb)
+        }
         api = PromAPI(tsdb: tsdb, engine: engine, backend: backend, metrics: metrics,
                       gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
                       metadata: metadata)
