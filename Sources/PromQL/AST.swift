@@ -249,29 +249,14 @@ extension Expr {
     /// label scope a user may see. Selectors cannot escape it: the matchers are ANDed.
     public func addingMatchers(_ extra: [LabelMatcher]) -> Expr {
         switch self {
-        case .number, .string: return self
         case .vectorSelector(var vs):
             vs.matchers += extra
             return .vectorSelector(vs)
         case .matrixSelector(var vs, let r):
             vs.matchers += extra
             return .matrixSelector(vs, range: r)
-        case .subquery(var s):
-            s.expr = s.expr.addingMatchers(extra)
-            return .subquery(s)
-        case .paren(let e): return .paren(e.addingMatchers(extra))
-        case .unary(let op, let e): return .unary(op, e.addingMatchers(extra))
-        case .binary(var b):
-            b.lhs = b.lhs.addingMatchers(extra)
-            b.rhs = b.rhs.addingMatchers(extra)
-            return .binary(b)
-        case .aggregate(var a):
-            a.expr = a.expr.addingMatchers(extra)
-            a.param = a.param?.addingMatchers(extra)
-            return .aggregate(a)
-        case .call(var c):
-            c.args = c.args.map { $0.addingMatchers(extra) }
-            return .call(c)
+        default:
+            return mappingChildren { $0.addingMatchers(extra) }
         }
     }
 }

@@ -30,11 +30,12 @@ struct APIResponse: Sendable {
 }
 
 /// The Prometheus HTTP API (query, query_range, series, labels, label values, status),
-/// answering in Prometheus' exact JSON shapes. Reads go through `storage`, which the
-/// caller has already narrowed to the principal's scope.
+/// answering in Prometheus' exact JSON shapes. Reads go through `backend` (embedded or
+/// remote, see QueryBackend), narrowed there to the caller's scope.
 struct PromAPI: Sendable {
     let tsdb: TSDB
     let engine: Engine
+    let backend: any QueryBackend
     let metrics: CollectorMetrics
     /// `query.max_concurrency`: admission for everything that reads the store.
     let gate: QueryGate
@@ -91,29 +92,29 @@ struct PromAPI: Sendable {
         return Swift.min(.milliseconds(ms), server)
     }
 
-    /// An engine with what is left of the timeout after the wait in the queue, as in Prometheus,
-    /// where the queue wait counts against the query's deadline.
-    private func engine(timeout: Duration, waited: Duration) -> Engine {
-        var o = engine.options
-        o.timeout = Swift.max(.zero, timeout - waited)
-        return Engine(options: o)
+    /// What is left of the timeout after the wait in the queue, as in Prometheus, where the
+    /// queue wait counts against the query's deadline.
+    private func remaining(_ timeout: Duration, waited: Duration) -> Duration {
+        Swift.max(.zero, timeout - waited)
     }
 
-    func query(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+    func query(_ p: Params, _ scope: Scope, waited: Duration) async throws -> APIResponse {
         let at = try TimeParam.optional(p, "time", default: TimeParam.nowMs())
-        let eng = engine(timeout: try effectiveTimeout(p), waited: waited)
+        let timeout = remaining(try effectiveTimeout(p), waited: waited)
         let started = ContinuousClock.now
         let value: QueryValue
         do {
-            value = try await eng.instantQuery(p["query"] ?? "", at: at, storage: storage)
-        } catch {
-            throw queryError(error)
+            let expr: Expr
+            do { expr = try parseExpr(p["query"] ?? "") } catch { throw queryError(error) }
+            value = try await backend.instantQuery(expr, at: at, scope: scope, timeout: timeout)
+        } catch let e as PromQLError {
+            throw queryError(e)
         }
         metrics.query(seconds: (ContinuousClock.now - started).seconds)
         return .success { w in Self.writeValue(value, into: &w) }
     }
 
-    func queryRange(_ p: Params, _ storage: any Queryable, waited: Duration) async throws -> APIResponse {
+    func queryRange(_ p: Params, _ scope: Scope, waited: Duration) async throws -> APIResponse {
         // Prometheus' checks, in its order and words (a missing parameter parses as "").
         let start = try TimeParam.parse(p["start"] ?? "", name: "start")
         let end = try TimeParam.parse(p["end"] ?? "", name: "end")
@@ -126,14 +127,15 @@ struct PromAPI: Sendable {
         guard TimeMath.steps(start: start, end: end, step: step, limit: Self.maxPoints + 1) != nil else {
             throw APIError.badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        let eng = engine(timeout: try effectiveTimeout(p), waited: waited)
+        let timeout = remaining(try effectiveTimeout(p), waited: waited)
         let started = ContinuousClock.now
         let value: QueryValue
         do {
-            value = try await eng.rangeQuery(p["query"] ?? "", start: start, end: end, step: step, storage: storage)
-        } catch {
+            let expr = try parseExpr(p["query"] ?? "")
+            value = try await backend.rangeQuery(expr, start: start, end: end, step: step, scope: scope, timeout: timeout)
+        } catch let e as PromQLError {
             // Prometheus 2.42 prefixes only the instant query's errors with the parameter.
-            throw APIError(error)
+            throw APIError(e)
         }
         metrics.query(seconds: (ContinuousClock.now - started).seconds)
         return .success { w in Self.writeValue(value, into: &w) }
@@ -219,13 +221,10 @@ struct PromAPI: Sendable {
         return out
     }
 
-    func series(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func series(_ p: Params, _ scope: Scope) async throws -> APIResponse {
         let sets = try matchers(p, required: true, prefixed: true)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
-        let q = try storage.querier(mint: start, maxt: end)
-        var all = Set<Labels>()
-        for m in sets { all.formUnion(try q.series(m)) }
-        let sorted = all.sorted()
+        let sorted = Set(try await backend.series(sets, start: start, end: end, scope: scope)).sorted()
         return .success { w in
             w.raw("[")
             for (i, l) in sorted.enumerated() {
@@ -236,30 +235,22 @@ struct PromAPI: Sendable {
         }
     }
 
-    func labels(_ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func labels(_ p: Params, _ scope: Scope) async throws -> APIResponse {
         let sets = try matchers(p, required: false)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
-        let q = try storage.querier(mint: start, maxt: end)
-        var names = Set<String>()
-        if sets.isEmpty { names.formUnion(try q.labelNames([])) }
-        for m in sets { names.formUnion(try q.labelNames(m)) }
-        let sorted = names.sorted()
+        let sorted = Set(try await backend.labelNames(sets, start: start, end: end, scope: scope)).sorted()
         return .success { $0.stringArray(sorted) }
     }
 
-    func labelValues(_ name: String, _ p: Params, _ storage: any Queryable) throws -> APIResponse {
+    func labelValues(_ name: String, _ p: Params, _ scope: Scope) async throws -> APIResponse {
         guard isValidLabelName(name) else { throw APIError.badData("invalid label name: \"\(name)\"") }
         let sets = try matchers(p, required: false)
         guard let (start, end) = try range(p) else { return .success { $0.raw("[]") } }
-        let q = try storage.querier(mint: start, maxt: end)
-        var values = Set<String>()
-        if sets.isEmpty { values.formUnion(try q.labelValues(name, [])) }
-        for m in sets { values.formUnion(try q.labelValues(name, m)) }
-        let sorted = values.sorted()
+        let sorted = Set(try await backend.labelValues(name, sets, start: start, end: end, scope: scope)).sorted()
         return .success { $0.stringArray(sorted) }
     }
 
-    func tsdbStatus(_ p: Params, scope: Scope) throws(APIError) -> APIResponse {
+    func tsdbStatus(_ p: Params, scope: Scope) async throws(APIError) -> APIResponse {
         var limit = 10
         if let l = p["limit"], !l.isEmpty {
             // Prometheus (2.45+): strconv.Atoi, then at least 1.
@@ -267,6 +258,7 @@ struct PromAPI: Sendable {
             limit = n
         }
         let s = scope.alternatives.map { tsdb.status(limit: limit, anyOf: $0) } ?? tsdb.status(limit: limit)
+        let remote = await QueryBackendStatus.check(backend)
         func list(_ w: inout JSONWriter, _ key: String, _ items: [(name: String, value: Int)]) {
             w.raw(",\"\(key)\":[")
             for (i, it) in items.enumerated() {
@@ -284,10 +276,12 @@ struct PromAPI: Sendable {
             list(&w, "labelValueCountByLabelName", s.labelValueCountByLabelName)
             list(&w, "memoryInBytesByLabelName", s.memoryInBytesByLabelName)
             list(&w, "seriesCountByLabelValuePair", s.seriesCountByLabelValuePair)
+            // Only with a remote backend: the embedded answer stays Prometheus' shape exactly.
             if let remote = writeBackendStatus {
                 w.raw(",\"writeBackend\":")
                 remote.writeJSON(&w)
             }
+            if let remote { w.raw(",\"queryBackend\":"); remote.write(into: &w) }
             w.raw("}")
         }
     }

@@ -9,20 +9,20 @@ extension CollectorServer {
     func addPromRoutes(to group: RouterGroup<CollectorContext>) {
         for method in [HTTPRequest.Method.get, .post] {
             group.on("/api/v1/query", method: method) { [self] req, ctx in
-                await promRead(req, ctx, gated: true) { api, p, storage, _, waited in try await api.query(p, storage, waited: waited) }
+                await promRead(req, ctx, gated: true) { api, p, _, scope, waited in try await api.query(p, scope, waited: waited) }
             }
             group.on("/api/v1/query_range", method: method) { [self] req, ctx in
-                await promRead(req, ctx, gated: true) { api, p, storage, _, waited in try await api.queryRange(p, storage, waited: waited) }
+                await promRead(req, ctx, gated: true) { api, p, _, scope, waited in try await api.queryRange(p, scope, waited: waited) }
             }
             group.on("/api/v1/series", method: method) { [self] req, ctx in
-                await promRead(req, ctx, gated: true) { api, p, storage, _, _ in try api.series(p, storage) }
+                await promRead(req, ctx, gated: true) { api, p, _, scope, _ in try await api.series(p, scope) }
             }
             group.on("/api/v1/labels", method: method) { [self] req, ctx in
-                await promRead(req, ctx, gated: true) { api, p, storage, _, _ in try api.labels(p, storage) }
+                await promRead(req, ctx, gated: true) { api, p, _, scope, _ in try await api.labels(p, scope) }
             }
             // The TSDB's own statistics: the handler applies the scope itself.
             group.on("/api/v1/status/tsdb", method: method) { [self] req, ctx in
-                await promRead(req, ctx, gated: false) { api, p, _, scope, _ in try api.tsdbStatus(p, scope: scope) }
+                await promRead(req, ctx, gated: false) { api, p, _, scope, _ in try await api.tsdbStatus(p, scope: scope) }
             }
             group.on("/api/v1/status/buildinfo", method: method) { [self] req, ctx in
                 await promRead(req, ctx, gated: false) { api, _, _, _, _ in api.buildInfo() }
@@ -46,7 +46,7 @@ extension CollectorServer {
         }
         group.get("/api/v1/label/:name/values") { [self] req, ctx in
             let name = Params.unescape(Substring(ctx.parameters.get("name") ?? ""))
-            return await promRead(req, ctx, gated: true) { api, p, storage, _, _ in try api.labelValues(name, p, storage) }
+            return await promRead(req, ctx, gated: true) { api, p, _, scope, _ in try await api.labelValues(name, p, scope) }
         }
     }
 

@@ -13,6 +13,8 @@ struct FleetRefresher: Service {
     let tsdb: TSDB
     let engine: Engine
     let logger: Logger
+    /// Where the fleet queries run; nil: the embedded engine over `tsdb`.
+    var backend: (any QueryBackend)? = nil
     /// Delay of the first refresh: soon after start, once the first writes had a chance to land.
     var initialDelay: Duration = .seconds(5)
 
@@ -86,7 +88,8 @@ struct FleetRefresher: Service {
 
     private func vector(_ query: String, _ now: Int64) async -> [VectorElement]? {
         do {
-            guard case .vector(let v) = try await engine.instantQuery(query, at: now, storage: tsdb) else { return [] }
+            let backend = backend ?? EmbeddedQueryBackend(engine: engine, storage: tsdb)
+            guard case .vector(let v) = try await backend.instantQuery(query, at: now, timeout: engine.options.timeout) else { return [] }
             return v
         } catch {
             logger.warning("fleet query \(query) failed: \(error)")

@@ -46,6 +46,11 @@ struct RuleState: Sendable {
     /// Evaluates the rule at `now` over `storage` and returns the series to append: the
     /// recorded series, or `ALERTS`, plus staleness markers for those that went away.
     mutating func evaluate(engine: Engine, storage: any Queryable, now: Int64) async -> [SeriesSamples] {
+        await evaluate(backend: EmbeddedQueryBackend(engine: engine, storage: storage), timeout: engine.options.timeout, now: now)
+    }
+
+    /// Evaluates the rule through `backend` (embedded or remote), unscoped.
+    mutating func evaluate(backend: any QueryBackend, timeout: Duration, now: Int64) async -> [SeriesSamples] {
         let started = ContinuousClock.now
         defer {
             lastEvaluationMs = now
@@ -53,7 +58,7 @@ struct RuleState: Sendable {
         }
         let vector: [VectorElement]
         do {
-            switch try await engine.instantQuery(rule.expr, at: now, storage: storage) {
+            switch try await backend.instantQuery(rule.expr, at: now, scope: [], timeout: timeout) {
             case .vector(let v): vector = v
             case .scalar(let t, let v): vector = [VectorElement(labels: Labels(), t: t, v: v)]
             default: throw PromQLError(.execution, "rule expression must give an instant vector or a scalar")
@@ -67,6 +72,9 @@ struct RuleState: Sendable {
             lastError = ""
             return series(current, now: now)
         } catch let e as PromQLError {
+            health = "err"
+            lastError = e.message
+        } catch let e as APIError {
             health = "err"
             lastError = e.message
         } catch {

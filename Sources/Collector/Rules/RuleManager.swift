@@ -15,6 +15,8 @@ final class RuleManager: Service, Sendable {
     private let lastGroupEval = Mutex<[Int: (Int64, Double)]>([:])
     let tsdb: TSDB
     let engine: Engine
+    /// Where rule expressions are evaluated: the embedded engine, or the remote backend.
+    let backend: any QueryBackend
     let notifier: Notifier
     let logger: Logger
     let metrics: CollectorMetrics
@@ -27,7 +29,9 @@ final class RuleManager: Service, Sendable {
     let restore: AlertRestore
 
     init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger,
-         onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }, restore: AlertRestore = AlertRestore()) {
+         onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }, restore: AlertRestore = AlertRestore(),
+         backend: (any QueryBackend)? = nil) {
+        self.backend = backend ?? EmbeddedQueryBackend(engine: engine, storage: tsdb)
         self.onAlerts = onAlerts
         self.restore = restore
         self.groups = groups
@@ -81,7 +85,7 @@ final class RuleManager: Service, Sendable {
         var rules = states.withLock { $0[i] }
         var toAlertmanager: [Alert] = [], toWebhooks: [Alert] = []
         for r in rules.indices {
-            let out = await rules[r].evaluate(engine: engine, storage: tsdb, now: now)
+            let out = await rules[r].evaluate(backend: backend, timeout: engine.options.timeout, now: now)
             if rules[r].health == "err" {
                 metrics.ruleEvaluationFailed()
                 logger.warning("rule \"\(rules[r].rule.name)\" in group \"\(groups[i].name)\" failed: \(rules[r].lastError)")

@@ -69,7 +69,17 @@ public final class CollectorServer: Sendable {
         remoteWrite = try options.remoteStorage.map { try RemoteWriteBackend(options: $0, dataDir: options.dataDir, metrics: metrics, logger: logger, now: now) }
         ingest.forward = remoteWrite?.forward
         self.ingest = ingest
-        var api = PromAPI(tsdb: tsdb, engine: Engine(options: options.engine), metrics: metrics,
+        let engine = Engine(options: options.engine)
+        let backend: any QueryBackend
+        if let remote = options.remoteStorage {
+            var r = RemoteQueryBackend(options: remote, defaultSubqueryStepMs: options.engine.defaultEvaluationInterval)
+            r.metadataTimeout = options.engine.timeout
+            backend = r
+            logger.info("queries go to the remote storage backend \(remote.queryURL), rewritten with each caller's scope")
+        } else {
+            backend = EmbeddedQueryBackend(engine: engine, storage: tsdb)
+        }
+        var api = PromAPI(tsdb: tsdb, engine: engine, backend: backend, metrics: metrics,
                           gate: QueryGate(maxConcurrent: options.maxConcurrentQueries, maxQueued: options.maxQueuedQueries),
                           metadata: metadata)
         api.writeBackendStatus = remoteWrite?.status
@@ -83,7 +93,8 @@ public final class CollectorServer: Sendable {
         }
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
                             metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) },
-                            restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs))
+                            restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs),
+                            backend: backend)
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
@@ -119,7 +130,7 @@ public final class CollectorServer: Sendable {
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
-                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger),
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend),
                        rules] + (remoteWrite.map { [$0] } ?? []),
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0

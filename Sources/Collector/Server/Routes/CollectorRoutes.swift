@@ -40,9 +40,15 @@ extension CollectorServer {
     private func addProbeRoutes(to group: RouterGroup<CollectorContext>) {
         // With storage.remote, readiness also says which backend and whether it answers.
         for (path, text) in [("/-/healthy", "Fleetscope collector is Healthy.\n"), ("/-/ready", "Fleetscope collector is Ready.\n")] {
-            let status = path == "/-/ready" ? remoteWrite?.status : nil
-            group.get(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")) }
-            group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text + (status?.readyLine ?? "")).createHeadResponse() }
+            // Ready names the remote backends and whether they answer (still 200: ingest goes on,
+            // into the forward queue, and the edges keep their backlog).
+            let writeStatus = path == "/-/ready" ? remoteWrite?.status : nil
+            group.get(RouterPath(stringLiteral: path)) { [api] _, _ in
+                var body = text + (writeStatus?.readyLine ?? "")
+                if path == "/-/ready", let status = await QueryBackendStatus.check(api.backend) { body += status.line }
+                return Self.plain(body)
+            }
+            group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text).createHeadResponse() }
         }
     }
 
