@@ -281,7 +281,7 @@ public final class TSDB: Queryable, Sendable {
         var work: [(MemSeries, [Sample])] = []
         work.reserveCapacity(batch.count)
         var seriesRec = ByteWriter()
-        var samplesRec = WALRecord.SamplesWriter(capacity: batch.count * 14)
+        var samplesRec = WALSamples.Encoder(capacity: batch.count)
         for ss in batch {
             if ss.samples.isEmpty { continue }
             var samples = ss.samples  // shares storage unless something is too old
@@ -304,10 +304,11 @@ public final class TSDB: Queryable, Sendable {
             work.append((s, samples))
         }
         guard !work.isEmpty else { return (report, 0) }
+        let samplesPayload = samplesRec.finish()
         var framed: [UInt8] = []
-        framed.reserveCapacity(seriesRec.count + samplesRec.w.count + 18)
-        if seriesRec.count > 0 { WALRecord.frame(type: .series, payload: seriesRec.bytes, into: &framed) }
-        WALRecord.frame(type: .samples, payload: samplesRec.w.bytes, into: &framed)
+        framed.reserveCapacity(seriesRec.count + samplesPayload.count + 20)
+        if seriesRec.count > 0 { WALRecord.frameSeries(seriesRec, into: &framed) }
+        WALRecord.frame(type: .samplesV2, payload: samplesPayload, into: &framed)
         let pos: UInt64
         do {
             pos = try wal.log(framed)
@@ -476,6 +477,31 @@ public final class TSDB: Queryable, Sendable {
             walCorruptionsRepaired: c.walCorruptionsRepaired, headSeries: nSeries, headChunks: nChunks,
             blocks: nBlocks, blockBytes: bytes, compactions: c.compactions,
             retentionDeletedBlocks: c.retentionDeletedBlocks)
+    }
+
+    /// A clean stop: persists the whole head into blocks, then closes. A stopped store's
+    /// directory then holds blocks (~2 B/sample) and an empty WAL instead of hours of log, and
+    /// the next start replays nothing. Appends racing with the stop are still logged and kept.
+    ///
+    /// This is the ordinary head cut (`flushHead`), so `kill -9` at any point loses nothing:
+    /// - while blocks are written: they are `.tmp` directories, removed on open; the WAL is
+    ///   untouched and replays everything;
+    /// - after some or all blocks are renamed, before the checkpoint: blocks and WAL both hold
+    ///   the samples; replay refills the head, queries take the block's copy first (blocks
+    ///   precede the head, and the values are the same), the next cut writes an overlapping
+    ///   block and compaction merges the two keeping the lower `seq`, the first written;
+    /// - after the checkpoint (written to a temp name, fsynced, renamed), before the old
+    ///   segments are deleted: open deletes segments the checkpoint covers;
+    /// - while closing the WAL: nothing is left to lose.
+    /// If persisting fails (disk full), the WAL is closed anyway, still holding everything, and
+    /// the error is thrown after it.
+    public func close(persistingHead: Bool) throws {
+        var persistError: (any Error)?
+        if persistingHead {
+            do { try TSDBError.wrappingIO { try flushHead() } } catch { persistError = error }
+        }
+        try close()
+        if let persistError { throw persistError }
     }
 
     public func close() throws {
