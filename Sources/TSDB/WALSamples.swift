@@ -20,7 +20,6 @@ enum WALSamples {
     static let rawMode: UInt8 = 0x80
     static let multiply: UInt8 = 0x40
     static let zeroXOR: UInt8 = 0x88
-    static let inversePowers: [Double] = DecimalChunk.powers.map { 1 / $0 }
 
     // MARK: Encoding
 
@@ -126,14 +125,8 @@ enum WALSamples {
 
         private mutating func fill(_ e: Int, multiply: Bool) -> Bool {
             ms.removeAll(keepingCapacity: true)
-            let p = DecimalChunk.powers[e], q = WALSamples.inversePowers[e]
             for v in vs {
-                guard v.isFinite else { return false }
-                let x = (v * p).rounded()
-                guard abs(x) < 9.0e15 else { return false }
-                let m = Int64(x)
-                let back = multiply ? Double(m) * q : Double(m) / p
-                guard back.bitPattern == v.bitPattern else { return false }
+                guard let m = DecimalChunk.mantissa(v, e, multiply: multiply) else { return false }
                 ms.append(m)
             }
             return true
@@ -196,7 +189,7 @@ enum WALSamples {
                 guard mode & ~(multiply | 0x0f) == 0, e <= DecimalChunk.maxExponent else { throw r.fail("bad value mode \(mode)") }
                 let shift = count > 1 ? Int(try r.byte()) : 0
                 guard shift < 64 else { throw r.fail("bad shift \(shift)") }
-                let p = DecimalChunk.powers[e], q = inversePowers[e], mul = mode & multiply != 0
+                let p = DecimalChunk.powers[e], q = DecimalChunk.inversePowers[e], mul = mode & multiply != 0
                 var m = try vr.varint()
                 for i in 0..<count {
                     if i > 0 { m = m &+ ((try vr.varint()) << shift) }

@@ -57,6 +57,9 @@ sleep 5
 metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1==n {print $2; exit}'; }
 C_WAL_WRITTEN=$(metric "http://127.0.0.1:$PC" fleetscope_tsdb_wal_bytes_written_total)
 C_WAL_DIR=$(dir_bytes "$WORK/collector/tsdb/wal")
+# The same WAL records in both formats, for their size and replay time: a copy of wal/ taken now
+# (a maintenance pass racing with the copy may leave a segment out; both copies are the same).
+mkdir -p "$WORK/replay-new" && cp -a "$WORK/collector/tsdb/wal" "$WORK/replay-new/wal" && cp -a "$WORK/replay-new" "$WORK/replay-old"
 P_HEAD_MIN=$(metric "http://127.0.0.1:$PP" prometheus_tsdb_head_min_time)
 P_WAL=$(dir_bytes "$WORK/prometheus/wal")
 SNAP=$(curl -sf -XPOST "http://127.0.0.1:$PP/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
@@ -72,6 +75,12 @@ C_WAL_LEFT=$(dir_bytes "$WORK/collector/tsdb/wal")
 P_DIR=$(dir_bytes "$WORK/prometheus")
 V_DIR=$(dir_bytes "$WORK/vm")
 echo "# collector stop took $(awk -v a="$T0" -v b="$T1" 'BEGIN {printf "%.1f", b-a}') s; its wal/ held $C_WAL_DIR B before the stop, $C_WAL_LEFT B after"
+
+"$FLEETBENCH" wal-first-format --dir "$WORK/replay-old"
+W_NEW=$(dir_bytes "$WORK/replay-new/wal"); W_OLD=$(dir_bytes "$WORK/replay-old/wal")
+R_NEW=$("$FLEETBENCH" replay --dir "$WORK/replay-new"); R_OLD=$("$FLEETBENCH" replay --dir "$WORK/replay-old")
+echo "# the collector's wal/ after the load, same records: compressed format $W_NEW B, first format $W_OLD B ($(awk -v a="$W_NEW" -v b="$W_OLD" 'BEGIN {printf "%.3f", a/b}')x)"
+echo "# replay (TSDB.open) of that copy: compressed: $R_NEW; first format: $R_OLD"
 
 echo
 echo "## disk: bytes per sample for these $SAMPLES samples ($CLUSTERS clusters, $HOURS h)"
