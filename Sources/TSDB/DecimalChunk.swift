@@ -120,16 +120,30 @@ enum DecimalChunk {
     // Out of line for the reason given at `XORChunk.decode`.
     @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        typealias Err = ChunkDecodeError
-        guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
-        let e = Int(bytes[2] & ~multiplyForm)
-        guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        let multiply = bytes[2] & multiplyForm != 0
+        let scale = try Scale(bytes, chunk: "decimal")
         try DoDBuckets.table.withUnsafeBufferPointer { buckets in
-            var d = Decoder(BitStream(bytes, startByte: 3), divisor: powers[e], multiplier: multiply ? inversePowers[e] : nil,
-                            buckets: buckets.baseAddress!)
+            var d = Decoder(BitStream(bytes, startByte: 3), scale: scale, buckets: buckets.baseAddress!)
             try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
         }
+    }
+
+    /// How mantissas become values, from the form-and-exponent byte of a decimal or packed chunk.
+    struct Scale {
+        let p: Double
+        let q: Double
+        let multiply: Bool
+
+        init(_ bytes: UnsafeRawBufferPointer, chunk: String) throws {
+            guard bytes.count >= 3 else { throw ChunkDecodeError(sampleIndex: 0, reason: "\(chunk) chunk shorter than its header") }
+            let e = Int(bytes[2] & ~DecimalChunk.multiplyForm)
+            guard e <= DecimalChunk.maxExponent else { throw ChunkDecodeError(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
+            p = DecimalChunk.powers[e]
+            q = DecimalChunk.inversePowers[e]
+            multiply = bytes[2] & DecimalChunk.multiplyForm != 0
+        }
+
+        // The branch is the same for every sample of a chunk, so it is always predicted.
+        @inline(__always) func value(_ m: Int64) -> Double { multiply ? Double(m) * q : Double(m) / p }
     }
 
     /// Decoding state, all in locals of `InPlaceDecoding.run` once inlined. Errors carry the
@@ -140,31 +154,20 @@ enum DecimalChunk {
         private var tDelta: UInt64 = 0
         private var m: Int64 = 0
         private var mDelta: Int64 = 0
-        private let p: Double
-        private let q: Double
-        private let multiply: Bool
+        private let scale: Scale
         private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: BitStream, divisor: Double, multiplier: Double?, buckets: UnsafePointer<UInt16>) {
+        init(_ s: BitStream, scale: Scale, buckets: UnsafePointer<UInt16>) {
             self.s = s
-            p = divisor
-            q = multiplier ?? 0
-            multiply = multiplier != nil
+            self.scale = scale
             self.buckets = buckets
         }
 
-        // The branch is the same for every sample of a chunk, so it is always predicted.
-        @inline(__always) var sample: Sample { Sample(t: t, v: multiply ? Double(m) * q : Double(m) / p) }
+        @inline(__always) var sample: Sample { Sample(t: t, v: scale.value(m)) }
 
         mutating func head(_ i: Int) -> String? {
             var x: UInt64 = 0
-            if i == 0 {
-                if let why = s.uvarint(&x) { return why }
-                t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                if let why = s.uvarint(&x) { return why }
-                m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                return nil
-            }
+            if i == 0 { return s.firstSample(&t, &m) }
             if let why = s.uvarint(&tDelta) { return why }
             if let why = s.uvarint(&x) { return why }
             mDelta = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
@@ -212,5 +215,17 @@ enum DecimalChunk {
             m &+= mDelta
             return nil
         }
+    }
+}
+
+extension BitStream {
+    /// Sample 0 of decimal and packed chunks: t and m as byte-wise zig-zag varints.
+    mutating func firstSample(_ t: inout Int64, _ m: inout Int64) -> String? {
+        var x: UInt64 = 0
+        if let why = uvarint(&x) { return why }
+        t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        if let why = uvarint(&x) { return why }
+        m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        return nil
     }
 }

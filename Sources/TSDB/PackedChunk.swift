@@ -63,14 +63,9 @@ enum PackedChunk {
     /// As `DecimalChunk.decode`: in place, stopping after `maxt`, `ChunkDecodeError` on damage.
     @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        typealias Err = ChunkDecodeError
-        guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "packed chunk shorter than its header") }
-        let e = Int(bytes[2] & ~DecimalChunk.multiplyForm)
-        guard e <= DecimalChunk.maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        let multiply = bytes[2] & DecimalChunk.multiplyForm != 0
+        let scale = try DecimalChunk.Scale(bytes, chunk: "packed")
         try DoDBuckets.table.withUnsafeBufferPointer { buckets in
-            var d = Decoder(BitStream(bytes, startByte: 3), divisor: DecimalChunk.powers[e],
-                            multiplier: multiply ? DecimalChunk.inversePowers[e] : nil, buckets: buckets.baseAddress!)
+            var d = Decoder(BitStream(bytes, startByte: 3), scale: scale, buckets: buckets.baseAddress!)
             try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
         }
     }
@@ -83,30 +78,20 @@ enum PackedChunk {
         private var dmin: Int64 = 0
         private var shift: UInt64 = 0
         private var width = 1
-        private let p: Double
-        private let q: Double
-        private let multiply: Bool
+        private let scale: DecimalChunk.Scale
         private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: BitStream, divisor: Double, multiplier: Double?, buckets: UnsafePointer<UInt16>) {
+        init(_ s: BitStream, scale: DecimalChunk.Scale, buckets: UnsafePointer<UInt16>) {
             self.s = s
-            p = divisor
-            q = multiplier ?? 0
-            multiply = multiplier != nil
+            self.scale = scale
             self.buckets = buckets
         }
 
-        @inline(__always) var sample: Sample { Sample(t: t, v: multiply ? Double(m) * q : Double(m) / p) }
+        @inline(__always) var sample: Sample { Sample(t: t, v: scale.value(m)) }
 
         mutating func head(_ i: Int) -> String? {
             var x: UInt64 = 0
-            if i == 0 {
-                if let why = s.uvarint(&x) { return why }
-                t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                if let why = s.uvarint(&x) { return why }
-                m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                return nil
-            }
+            if i == 0 { return s.firstSample(&t, &m) }
             if let why = s.uvarint(&tDelta) { return why }
             if let why = s.uvarint(&x) { return why }
             dmin = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
