@@ -54,7 +54,7 @@ done
 wait "${PIDS[@]: -3}" || true
 sleep 5
 
-metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1==n {print $2; exit}'; }
+metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1==n {v=$2} END {print v}'; }  # reads to the end: curl must not get SIGPIPE
 C_WAL_WRITTEN=$(metric "http://127.0.0.1:$PC" fleetscope_tsdb_wal_bytes_written_total)
 C_WAL_DIR=$(dir_bytes "$WORK/collector/tsdb/wal")
 # The same WAL records in both formats, for their size and replay time: a copy of wal/ taken now
