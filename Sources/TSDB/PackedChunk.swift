@@ -10,12 +10,11 @@ import Storage
 ///
 /// ```
 /// u16 BE count (≥ 2) | u8 form << 7 | exponent e   (as DecimalChunk: v = m / 10^e or m × (1 / 10^e))
-/// sample 0: t varint, m varint (byte-wise in the bit stream)
-/// sample 1: t−t0 uvarint, dmin varint, shift u8 (< 64), width u8 (1…64), then its value field
-/// sample n: timestamp delta-of-delta as TimestampEncoding, then its value field
-/// value field of sample i ≥ 1: ((mᵢ − mᵢ₋₁) − dmin) >> shift in `width` bits
+/// sample 0: t varint, m varint, tmin uvarint, twidth u8 (1…64)   (byte-wise in the bit stream)
+/// sample 1: dmin varint, shift u8 (< 64), width u8 (1…64), then its fields
+/// fields of sample i ≥ 1: (tᵢ − tᵢ₋₁) − tmin in `twidth` bits, ((mᵢ − mᵢ₋₁) − dmin) >> shift in `width` bits
 /// ```
-/// The width is at least 1, so a sample takes at least two bits, as `InPlaceDecoding` assumes.
+/// Both widths are at least 1, so a sample takes at least two bits, as `InPlaceDecoding` assumes.
 /// The block writer keeps whichever of XOR, decimal and packed is smallest: a counter reset
 /// in a chunk widens every field, so such a chunk stays decimal.
 enum PackedChunk {
@@ -33,22 +32,36 @@ enum PackedChunk {
         let span = UInt64(bitPattern: dmax &- dmin) >> UInt64(shift)
         let width = Swift.max(1, 64 - span.leadingZeroBitCount)
 
+        // Timestamps the same way: scrape jitter of a few ms makes nearly every delta-of-delta
+        // non-zero, 16 bits each in the XOR chunk's buckets, where 15 000 ± 8 ms packs in 5.
+        var tmin = UInt64.max, tmax: UInt64 = 0
+        var prev: Int64?
+        for x in samples {
+            if let p = prev {
+                let d = UInt64(bitPattern: x.t &- p)
+                tmin = Swift.min(tmin, d)
+                tmax = Swift.max(tmax, d)
+            }
+            prev = x.t
+        }
+        let twidth = Swift.max(1, 64 - (tmax &- tmin).leadingZeroBitCount)
+
         var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), header])
         func bytes(_ b: ByteWriter) { for x in b.bytes { w.byte(x) } }
-        var prevT: Int64 = 0, tDelta: UInt64 = 0
+        var prevT: Int64 = 0
         for (i, s) in samples.enumerated() {
             switch i {
             case 0:
-                var b = ByteWriter(); b.putVarint(s.t); b.putVarint(ms[0]); bytes(b)
+                var b = ByteWriter(); b.putVarint(s.t); b.putVarint(ms[0]); b.putUVarint(tmin); b.putByte(UInt8(twidth)); bytes(b)
             case 1:
-                tDelta = UInt64(bitPattern: s.t &- prevT)
-                var b = ByteWriter(); b.putUVarint(tDelta); b.putVarint(dmin); b.putByte(UInt8(shift)); b.putByte(UInt8(width)); bytes(b)
+                var b = ByteWriter(); b.putVarint(dmin); b.putByte(UInt8(shift)); b.putByte(UInt8(width)); bytes(b)
             default:
-                let d = UInt64(bitPattern: s.t &- prevT)
-                TimestampEncoding.writeDoD(Int64(bitPattern: d &- tDelta), into: &w)
-                tDelta = d
+                break
             }
-            if i > 0 { w.bits(UInt64(bitPattern: (ms[i] &- ms[i - 1]) &- dmin) >> UInt64(shift), width) }
+            if i > 0 {
+                w.bits(UInt64(bitPattern: s.t &- prevT) &- tmin, twidth)
+                w.bits(UInt64(bitPattern: (ms[i] &- ms[i - 1]) &- dmin) >> UInt64(shift), width)
+            }
             prevT = s.t
         }
         return w.bytes
@@ -64,59 +77,54 @@ enum PackedChunk {
     @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         let scale = try DecimalChunk.Scale(bytes, chunk: "packed")
-        try DoDBuckets.table.withUnsafeBufferPointer { buckets in
-            var d = Decoder(BitStream(bytes, startByte: 3), scale: scale, buckets: buckets.baseAddress!)
-            try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
-        }
+        var d = Decoder(BitStream(bytes, startByte: 3), scale: scale)
+        try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
     }
 
+    /// Sample 0 reads at most 31 bytes and sample 1 at most 28 (16 of them fields), within the
+    /// 40 bytes `InPlaceDecoding` lets a sample read before it switches to the padded copy.
     struct Decoder: InPlaceDecoding.SampleDecoder {
         var s: BitStream
         var t: Int64 = 0
-        private var tDelta: UInt64 = 0
         private var m: Int64 = 0
+        private var tmin: UInt64 = 0
+        private var twidth = 1
         private var dmin: Int64 = 0
         private var shift: UInt64 = 0
         private var width = 1
         private let scale: DecimalChunk.Scale
-        private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: BitStream, scale: DecimalChunk.Scale, buckets: UnsafePointer<UInt16>) {
+        init(_ s: BitStream, scale: DecimalChunk.Scale) {
             self.s = s
             self.scale = scale
-            self.buckets = buckets
         }
 
         @inline(__always) var sample: Sample { Sample(t: t, v: scale.value(m)) }
 
         mutating func head(_ i: Int) -> String? {
+            if i == 0 {
+                if let why = s.firstSample(&t, &m) { return why }
+                if let why = s.uvarint(&tmin) { return why }
+                twidth = Int(s.read(8))
+                if s.consumed > s.endBits { return "truncated header" }
+                guard twidth >= 1, twidth <= 64 else { return "bad timestamp width \(twidth)" }
+                return nil
+            }
             var x: UInt64 = 0
-            if i == 0 { return s.firstSample(&t, &m) }
-            if let why = s.uvarint(&tDelta) { return why }
             if let why = s.uvarint(&x) { return why }
             dmin = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
             shift = s.read(8)
             width = Int(s.read(8))
             if s.consumed > s.endBits { return "truncated header" }
             guard shift < 64, width >= 1, width <= 64 else { return "bad shift \(shift) or width \(width)" }
-            let nt = t &+ Int64(bitPattern: tDelta)
-            guard nt > t else { return "non-increasing timestamp" }
-            t = nt
-            let v = s.read(width)
-            if s.consumed > s.endBits { return "truncated value" }
-            m = m &+ dmin &+ Int64(bitPattern: v &<< shift)
-            return nil
+            return next(checked: true)
         }
 
         @inline(__always) mutating func next(checked: Bool) -> String? {
-            s.refill()
             let before = s.consumed
-            let b = s.bucket(buckets, DoDBuckets.timestampRow)
-            s.timestampDoD(b, into: &tDelta)
-            if checked && s.consumed > s.endBits {
-                return before &+ b.prefix > s.endBits ? "truncated sample" : "truncated timestamp"
-            }
-            let nt = t &+ Int64(bitPattern: tDelta)
+            let td = s.read(twidth)
+            if checked && s.consumed > s.endBits { return before >= s.endBits ? "truncated sample" : "truncated timestamp" }
+            let nt = t &+ Int64(bitPattern: tmin &+ td)
             guard nt > t else { return "non-increasing timestamp" }
             t = nt
             let v = s.read(width)

@@ -75,6 +75,21 @@ import TestSupport
         }
     }
 
+    /// Scrapes with a few ms of jitter: the timestamps pack into a few bits instead of the
+    /// 16 of a non-zero delta-of-delta.
+    @Test func jitteredTimestampsPackSmall() throws {
+        var rng = SplitMix(seed: 5)
+        var t: Int64 = 1_700_000_000_000
+        let s = (0..<480).map { i -> Sample in
+            t += 15_000 + Int64(rng.int(5)) - 2
+            return Sample(t: t, v: Double(i % 7))
+        }
+        let p = try #require(Self.packed(s)), d = try #require(DecimalChunk.encode(s))
+        #expect(p.count * 8 < 480 * 8, "under 8 bits a sample: \(p.count) bytes")
+        #expect(p.count * 2 < d.count)
+        #expect(bitsEqual(try PackedChunk.decode(p), s))
+    }
+
     /// Decoded from the very end of a mapping followed by an inaccessible page (as a chunk at
     /// the end of a block's memory-mapped file): no cut and no damage reads past the chunk.
     @Test func neverReadsPastTheChunk() throws {
