@@ -62,7 +62,12 @@ let package = Package(
         // CRC-32C, POSIX file helpers, the segmented group-commit log, the acknowledged queue.
         // No Foundation (the edge scraper's memory budget).
         .target(name: "DurableIO", dependencies: ["CRC32CHW", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
-        .target(name: "TSDB", dependencies: ["Storage", "DurableIO", .product(name: "Logging", package: "swift-log")], exclude: ["README.md"]),
+        // Snappy compresses WAL records (archive linked in, as for RemoteWrite).
+        .target(name: "TSDB", dependencies: ["Storage", "DurableIO", "CSnappy", .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"], linkerSettings: [
+                    .unsafeFlags(["-Xlinker", "-l:libsnappy.a"], .when(platforms: [.linux])),
+                    .linkedLibrary("snappy", .when(platforms: [.macOS])),
+                ]),
         .target(name: "PromQL", dependencies: ["Storage"]),
         // Web/ (JavaScript, CSS) is compiled into the binary: nothing is read from disk at run time.
         // Its package.json only tells node that the .js files are ES modules.

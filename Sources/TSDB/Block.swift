@@ -54,7 +54,7 @@ enum ULID {
 
 /// Writes a block directory: `chunks`, `index`, `meta.json`. Series must arrive in label order.
 ///
-/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 (1 XOR, 2 decimal) | data | crc32c u32 BE`
+/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 (1 XOR, 2 decimal, 3 packed) | data | crc32c u32 BE`
 /// (crc over encoding and data); a chunk reference is the record's file offset.
 final class BlockWriter {
     let parent: String
@@ -71,6 +71,7 @@ final class BlockWriter {
     static let samplesPerChunk = 480
     static let encodingXOR: UInt8 = 1
     static let encodingDecimal: UInt8 = 2
+    static let encodingPacked: UInt8 = 3
     static let chunksMagic: [UInt8] = Array("FSCK".utf8) + [1]
     static let indexMagic: [UInt8] = Array("FSIX".utf8) + [1]
 
@@ -105,12 +106,19 @@ final class BlockWriter {
         var i = 0
         while i < samples.count {
             let end = Swift.min(i + BlockWriter.samplesPerChunk, samples.count)
-            // Whichever encoding is smaller; decimal fails (nil) for anything not exactly decimal.
+            // Whichever encoding is smallest; decimal and packed need every value exactly decimal.
             var data = XORChunk.encode(samples[i..<end])
             var encoding = BlockWriter.encodingXOR
-            if let dec = DecimalChunk.encode(samples[i..<end]), dec.count < data.count {
-                data = dec
-                encoding = BlockWriter.encodingDecimal
+            if let (header, ms) = DecimalChunk.mantissas(samples[i..<end]) {
+                let dec = DecimalChunk.encode(samples[i..<end], header: header, ms: ms)
+                if dec.count < data.count {
+                    data = dec
+                    encoding = BlockWriter.encodingDecimal
+                }
+                if let packed = PackedChunk.encode(samples[i..<end], header: header, ms: ms), packed.count < data.count {
+                    data = packed
+                    encoding = BlockWriter.encodingPacked
+                }
             }
             let ref = UInt64(chunkFileOffset + chunkBuf.count)
             chunkBuf.putUVarint(UInt64(data.count))
@@ -436,6 +444,7 @@ final class Block: Sendable, PostingsIndex {
                 switch rec[rec.startIndex] {
                 case BlockWriter.encodingXOR: try XORChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingDecimal: try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
+                case BlockWriter.encodingPacked: try PackedChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(rec[rec.startIndex])")
                 }
             } catch let e as ChunkDecodeError {

@@ -6,43 +6,60 @@ import Storage
 /// stored as delta-of-delta in variable-width buckets, like timestamps.
 ///
 /// ```
-/// u16 BE count | u8 exponent e |
+/// u16 BE count | u8 form << 7 | exponent e |
 /// sample 0: t varint, m varint (byte-wise in the bit stream)
 /// sample 1: t−t0 uvarint, m−m0 varint
 /// sample n: timestamp delta-of-delta as TimestampEncoding (the XOR chunk's);
 ///           mantissa delta-of-delta: '0' | '10'+8 bits | '110'+16 | '1110'+32 | '1111'+64
 /// ```
-/// `encode` returns nil unless every value round-trips bit for bit through `m / 10^e`, so NaN,
-/// ±Inf, stale markers and −0 always stay in XOR chunks.
+/// Form 0: every value is `m / 10^e` (how exporters divide: ticks / 100, ns / 1e9); form 1:
+/// `m × (1 / 10^e)` (how others multiply: ms × 0.001, or round to a quantum `(v / q).rounded() × q`).
+/// The two differ in the last bit for about one value in seven, so a chunk of the second kind
+/// would otherwise stay XOR. `encode` returns nil unless every value round-trips bit for bit
+/// through one of them, so NaN, ±Inf, stale markers and −0 always stay in XOR chunks.
 enum DecimalChunk {
     static let maxExponent = 12
     static let powers: [Double] = (0...maxExponent).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+    /// The doubles nearest to 10^-e (1 / 10^e is correctly rounded): what `× 0.01` multiplies by.
+    static let inversePowers: [Double] = powers.map { 1 / $0 }
+    /// Bit of the exponent byte that selects form 1.
+    static let multiplyForm: UInt8 = 0x80
 
-    @inline(__always) static func mantissa(_ v: Double, _ p: Double) -> Int64? {
+    @inline(__always) static func mantissa(_ v: Double, _ e: Int, multiply: Bool) -> Int64? {
         guard v.isFinite else { return nil }
-        let x = (v * p).rounded()
+        let x = (v * powers[e]).rounded()
         guard abs(x) < 9.0e15 else { return nil }
         let m = Int64(x)
-        return (Double(m) / p).bitPattern == v.bitPattern ? m : nil
+        let back = multiply ? Double(m) * inversePowers[e] : Double(m) / powers[e]
+        return back.bitPattern == v.bitPattern ? m : nil
+    }
+
+    /// The form-and-exponent byte and the mantissas, if every value is an exact decimal of one
+    /// form: division first, smallest exponent first (multiplying by 10^0 is dividing by it).
+    static func mantissas<C: Collection>(_ samples: C) -> (header: UInt8, ms: [Int64])? where C.Element == Sample {
+        guard !samples.isEmpty, samples.count <= XORChunk.maxSamples else { return nil }
+        var ms: [Int64] = []
+        ms.reserveCapacity(samples.count)
+        for multiply in [false, true] {
+            for e in (multiply ? 1 : 0)...maxExponent {
+                ms.removeAll(keepingCapacity: true)
+                for s in samples {
+                    guard let m = mantissa(s.v, e, multiply: multiply) else { break }
+                    ms.append(m)
+                }
+                if ms.count == samples.count { return (UInt8(e) | (multiply ? multiplyForm : 0), ms) }
+            }
+        }
+        return nil
     }
 
     static func encode<C: Collection>(_ samples: C) -> [UInt8]? where C.Element == Sample {
-        guard !samples.isEmpty, samples.count <= XORChunk.maxSamples else { return nil }
-        var exp = -1
-        var ms: [Int64] = []
-        ms.reserveCapacity(samples.count)
-        for e in 0...maxExponent {
-            ms.removeAll(keepingCapacity: true)
-            let p = powers[e]
-            for s in samples {
-                guard let m = mantissa(s.v, p) else { break }
-                ms.append(m)
-            }
-            if ms.count == samples.count { exp = e; break }
-        }
-        guard exp >= 0 else { return nil }
+        guard let (header, ms) = mantissas(samples) else { return nil }
+        return encode(samples, header: header, ms: ms)
+    }
 
-        var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), UInt8(exp)])
+    static func encode<C: Collection>(_ samples: C, header: UInt8, ms: [Int64]) -> [UInt8] where C.Element == Sample {
+        var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), header])
         func bytes(_ b: ByteWriter) { for x in b.bytes { w.byte(x) } }
         var prevT: Int64 = 0, tDelta: UInt64 = 0
         var prevM: Int64 = 0, mDelta: Int64 = 0
@@ -103,14 +120,30 @@ enum DecimalChunk {
     // Out of line for the reason given at `XORChunk.decode`.
     @inline(never)
     static func decode(_ bytes: UnsafeRawBufferPointer, mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
-        typealias Err = ChunkDecodeError
-        guard bytes.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
-        let e = Int(bytes[2])
-        guard e <= maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
+        let scale = try Scale(bytes, chunk: "decimal")
         try DoDBuckets.table.withUnsafeBufferPointer { buckets in
-            var d = Decoder(BitStream(bytes, startByte: 3), divisor: powers[e], buckets: buckets.baseAddress!)
+            var d = Decoder(BitStream(bytes, startByte: 3), scale: scale, buckets: buckets.baseAddress!)
             try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out)
         }
+    }
+
+    /// How mantissas become values, from the form-and-exponent byte of a decimal or packed chunk.
+    struct Scale {
+        let p: Double
+        let q: Double
+        let multiply: Bool
+
+        init(_ bytes: UnsafeRawBufferPointer, chunk: String) throws {
+            guard bytes.count >= 3 else { throw ChunkDecodeError(sampleIndex: 0, reason: "\(chunk) chunk shorter than its header") }
+            let e = Int(bytes[2] & ~DecimalChunk.multiplyForm)
+            guard e <= DecimalChunk.maxExponent else { throw ChunkDecodeError(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
+            p = DecimalChunk.powers[e]
+            q = DecimalChunk.inversePowers[e]
+            multiply = bytes[2] & DecimalChunk.multiplyForm != 0
+        }
+
+        // The branch is the same for every sample of a chunk, so it is always predicted.
+        @inline(__always) func value(_ m: Int64) -> Double { multiply ? Double(m) * q : Double(m) / p }
     }
 
     /// Decoding state, all in locals of `InPlaceDecoding.run` once inlined. Errors carry the
@@ -121,26 +154,20 @@ enum DecimalChunk {
         private var tDelta: UInt64 = 0
         private var m: Int64 = 0
         private var mDelta: Int64 = 0
-        private let p: Double
+        private let scale: Scale
         private let buckets: UnsafePointer<UInt16>
 
-        init(_ s: BitStream, divisor: Double, buckets: UnsafePointer<UInt16>) {
+        init(_ s: BitStream, scale: Scale, buckets: UnsafePointer<UInt16>) {
             self.s = s
-            p = divisor
+            self.scale = scale
             self.buckets = buckets
         }
 
-        @inline(__always) var sample: Sample { Sample(t: t, v: Double(m) / p) }
+        @inline(__always) var sample: Sample { Sample(t: t, v: scale.value(m)) }
 
         mutating func head(_ i: Int) -> String? {
             var x: UInt64 = 0
-            if i == 0 {
-                if let why = s.uvarint(&x) { return why }
-                t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                if let why = s.uvarint(&x) { return why }
-                m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                return nil
-            }
+            if i == 0 { return s.firstSample(&t, &m) }
             if let why = s.uvarint(&tDelta) { return why }
             if let why = s.uvarint(&x) { return why }
             mDelta = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
@@ -188,5 +215,17 @@ enum DecimalChunk {
             m &+= mDelta
             return nil
         }
+    }
+}
+
+extension BitStream {
+    /// Sample 0 of decimal and packed chunks: t and m as byte-wise zig-zag varints.
+    mutating func firstSample(_ t: inout Int64, _ m: inout Int64) -> String? {
+        var x: UInt64 = 0
+        if let why = uvarint(&x) { return why }
+        t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        if let why = uvarint(&x) { return why }
+        m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
+        return nil
     }
 }

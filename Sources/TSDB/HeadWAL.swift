@@ -9,9 +9,9 @@ import DurableIO
 /// for every sample it keeps, framed together so one write carries both.
 struct HeadWALBatch {
     private var series = ByteWriter()
-    private var samples: WALRecord.SamplesWriter
+    private var samples: WALSamples.Encoder
 
-    init(batchSize: Int) { samples = WALRecord.SamplesWriter(capacity: batchSize * 14) }
+    init(batchSize: Int) { samples = WALSamples.Encoder(capacity: batchSize) }
 
     mutating func addSeries(_ ref: HeadRef, _ labels: Labels) {
         WALRecord.encodeSeries([(UInt64(ref), labels)], into: &series)
@@ -20,11 +20,14 @@ struct HeadWALBatch {
     @inline(__always)
     mutating func addSample(_ ref: HeadRef, _ t: Int64, _ v: Double) { samples.add(UInt64(ref), t, v) }
 
+    /// The compressed record types (series v2, samples v2); replay still reads the first ones.
     func framed() -> [UInt8] {
+        var samples = samples
+        let payload = samples.finish()
         var out: [UInt8] = []
-        out.reserveCapacity(series.count + samples.w.count + 18)
-        if series.count > 0 { WALRecord.frame(type: .series, payload: series.bytes, into: &out) }
-        WALRecord.frame(type: .samples, payload: samples.w.bytes, into: &out)
+        out.reserveCapacity(series.count + payload.count + 20)
+        if series.count > 0 { WALRecord.frameSeries(series, into: &out) }
+        WALRecord.frame(type: .samplesV2, payload: payload, into: &out)
         return out
     }
 }

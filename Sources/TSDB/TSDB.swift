@@ -278,6 +278,31 @@ public final class TSDB: Queryable, Sendable {
             retentionDeletedBlocks: c.retentionDeletedBlocks)
     }
 
+    /// A clean stop: persists the whole head into blocks, then closes. A stopped store's
+    /// directory then holds blocks (~2 B/sample) and an empty WAL instead of hours of log, and
+    /// the next start replays nothing. Appends racing with the stop are still logged and kept.
+    ///
+    /// This is the ordinary head cut (`flushHead`), so `kill -9` at any point loses nothing:
+    /// - while blocks are written: they are `.tmp` directories, removed on open; the WAL is
+    ///   untouched and replays everything;
+    /// - after some or all blocks are renamed, before the checkpoint: blocks and WAL both hold
+    ///   the samples; replay refills the head, queries take the block's copy first (blocks
+    ///   precede the head, and the values are the same), the next cut writes an overlapping
+    ///   block and compaction merges the two keeping the lower `seq`, the first written;
+    /// - after the checkpoint (written to a temp name, fsynced, renamed), before the old
+    ///   segments are deleted: open deletes segments the checkpoint covers;
+    /// - while closing the WAL: nothing is left to lose.
+    /// If persisting fails (disk full), the WAL is closed anyway, still holding everything, and
+    /// the error is thrown after it.
+    public func close(persistingHead: Bool) throws {
+        var persistError: (any Error)?
+        if persistingHead {
+            do { try TSDBError.wrappingIO { try flushHead() } } catch { persistError = error }
+        }
+        try close()
+        if let persistError { throw persistError }
+    }
+
     public func close() throws {
         try wal.close()
         lockFD.withLock { fd in

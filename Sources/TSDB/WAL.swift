@@ -88,14 +88,14 @@ final class WAL: Sendable {
                 switch rec {
                 case .series(let ss):
                     WALRecord.encodeSeries(ss.filter { liveRef($0.ref) == $0.ref }, into: &w)
-                    if w.count > 0 { WALRecord.frame(type: .series, payload: w.bytes, into: &out) }
+                    if w.count > 0 { WALRecord.frameSeries(w, into: &out) }
                 case .samples(let ss):
-                    var sw = WALRecord.SamplesWriter()
+                    var sw = WALSamples.Encoder()
                     for s in ss where keepSample(s.t) {
                         guard let ref = liveRef(s.ref) else { continue }
                         sw.add(ref, s.t, s.v)
                     }
-                    if !sw.isEmpty { WALRecord.frame(type: .samples, payload: sw.w.bytes, into: &out) }
+                    if !sw.isEmpty { WALRecord.frame(type: .samplesV2, payload: sw.finish(), into: &out) }
                 }
             }
         }

@@ -1,12 +1,18 @@
 import DurableIO
 import Storage
 
-/// The kinds of WAL record (Prometheus' record.Type); the byte is the first of each record.
+/// The kinds of WAL record (Prometheus' record.Type); the byte is the first of each record and
+/// is the format flag: segments written by earlier versions hold types 1 and 2 and replay as
+/// before, today's writer writes 3 and 4, and a segment may hold both.
 enum WALRecordType: UInt8 {
     /// New series: repeated { ref uvarint, n uvarint, n × (name string, value string) }.
     case series = 1
     /// Samples: base ref uvarint, base t varint, repeated { ref−base varint, t−base varint, v u64 LE }.
     case samples = 2
+    /// New series, compressed: codec u8 (`WALCodec`) | the series payload of type 1.
+    case seriesV2 = 3
+    /// Samples, columnar and compressed: codec u8 | `WALSamples` body.
+    case samplesV2 = 4
 }
 
 /// Write-ahead log records. On disk each record is
@@ -26,8 +32,25 @@ enum WALRecord {
         }
     }
 
-    static func decode(type: WALRecordType, _ r: inout ByteReader) throws -> WALRecord {
+    /// Frames the series records of today's format (`seriesV2`).
+    static func frameSeries(_ series: ByteWriter, into out: inout [UInt8]) {
+        frame(type: .seriesV2, payload: WALCodec.pack(series.bytes), into: &out)
+    }
+
+    /// Decodes a payload; `offset` is the record's offset in `file`, for corruption errors.
+    static func decode(type: WALRecordType, _ r: inout ByteReader, offset: Int) throws -> WALRecord {
         switch type {
+        case .seriesV2, .samplesV2:
+            let body = try WALCodec.unpack(try r.bytes(r.remaining), file: r.file, offset: offset)
+            if type == .samplesV2 { return .samples(try WALSamples.decode(body, file: r.file, offset: offset)) }
+            do {
+                return try body.withUnsafeBytes { raw in
+                    var br = ByteReader(raw, file: r.file)
+                    return try decode(type: .series, &br, offset: offset)
+                }
+            } catch let TSDBError.corruption(file, at, why) {
+                throw TSDBError.corruption(file: file, offset: offset, reason: "series record, decoded byte \(at): \(why)")
+            }
         case .series:
             var out: [(ref: UInt64, labels: Labels)] = []
             while !r.isAtEnd {
@@ -59,7 +82,8 @@ enum WALRecord {
         }
     }
 
-    /// Samples payload: base ref uvarint, base t varint, then per sample ref and t as zig-zag
+    /// Samples payload of the old format (type 2), kept for tests that write old segments:
+    /// base ref uvarint, base t varint, then per sample ref and t as zig-zag
     /// deltas from the bases and the value's 64 bits little-endian. A batch shares one scrape
     /// time and nearby refs, so the deltas are one or two bytes.
     struct SamplesWriter {
@@ -119,7 +143,7 @@ enum WALRecord {
             do {
                 rec = try bytes.withUnsafeBytes { raw in
                     var r = ByteReader(raw, file: file, start: start, end: start + len)
-                    return try decode(type: type, &r)
+                    return try decode(type: type, &r, offset: off)
                 }
             } catch {
                 return (off, "undecodable record: \(error)")

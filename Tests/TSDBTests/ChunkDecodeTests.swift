@@ -94,7 +94,8 @@ import TestSupport
             default: m &+= Int64.random(in: 0...500, using: &rng)
             }
             if decimalOnly {
-                v = Double(m) / [1, 10, 100, 1000][mode]
+                // Odd lengths use the multiplying form (`m × 0.01`), even ones the dividing one.
+                v = n % 2 == 1 ? Double(m) * [1, 0.1, 0.01, 0.001][mode] : Double(m) / [1, 10, 100, 1000][mode]
             } else {
                 switch Int.random(in: 0..<6, using: &rng) {
                 case 0: v = specials.randomElement(using: &rng)!
@@ -560,9 +561,10 @@ enum ReferenceDecimal {
         typealias Err = ChunkDecodeError
         guard data.count >= 3 else { throw Err(sampleIndex: 0, reason: "decimal chunk shorter than its header") }
         let total = Int(data[0]) << 8 | Int(data[1])
-        let e = Int(data[2])
+        // The top bit selects the multiplying form (added later: m × (1 / 10^e) instead of m / 10^e).
+        let e = Int(data[2] & 0x7f), multiply = data[2] & 0x80 != 0
         guard e <= DecimalChunk.maxExponent else { throw Err(sampleIndex: 0, reason: "decimal exponent \(e) out of range") }
-        let p = DecimalChunk.powers[e]
+        let p = DecimalChunk.powers[e], q = 1 / p
         var r = BitReader(bytes: data, startByte: 3)
         func uvarint(_ i: Int) throws -> UInt64 {
             var x: UInt64 = 0, shift: UInt64 = 0
@@ -629,7 +631,7 @@ enum ReferenceDecimal {
                 m = m &+ mDelta
             }
             if t > maxt { return }
-            if t >= mint { out.append(Sample(t: t, v: Double(m) / p)) }
+            if t >= mint { out.append(Sample(t: t, v: multiply ? Double(m) * q : Double(m) / p)) }
         }
     }
 }

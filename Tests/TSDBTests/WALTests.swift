@@ -50,12 +50,12 @@ import DurableIO
         let dir = TempDir(); defer { dir.cleanup() }
         let ref = MemoryStorage()
         do {
-            let db = try openDB(dir) { $0.walSegmentSize = 600 }
+            let db = try openDB(dir) { $0.walSegmentSize = 120 }
             try await fill(db, ref, batches: 0..<40)
             try db.close()
         }
         #expect(try WAL.segments(in: dir.path + "/wal").count > 5)
-        let db = try openDB(dir) { $0.walSegmentSize = 600 }
+        let db = try openDB(dir) { $0.walSegmentSize = 120 }
         #expect(try expectSameAnswers(db, ref, mint: .min, maxt: .max, matchers: [[]]))
         try db.close()
     }

@@ -115,7 +115,8 @@ public final class CollectorServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         defer {
             do { try fleet.close() } catch { logger.error("writing fleet.sqlite: \(error)") }
-            do { try tsdb.close() } catch { logger.error("closing TSDB: \(error)") }
+            // The head goes into blocks, so a stopped collector's directory is not mostly WAL.
+            do { try tsdb.close(persistingHead: true) } catch { logger.error("closing TSDB: \(error)") }
         }
         let server: HTTPServerBuilder
         if let tls = options.tls {

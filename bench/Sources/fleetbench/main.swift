@@ -7,12 +7,14 @@ import TSDB
 /// fleetbench send --dir DIR --url http://127.0.0.1:PORT/api/v1/write [--concurrency C] [--rounds N] [--first-round K]
 ///                 (prints p50/p99/max request latency too)
 /// fleetbench flush-tsdb --dir COLLECTOR_DATA_DIR/tsdb   (collector must be stopped)
+/// fleetbench replay --dir TSDB_DIR                       (times TSDB.open: blocks + WAL replay)
+/// fleetbench wal-first-format --dir TSDB_DIR             (rewrites its WAL in the uncompressed format)
 /// fleetbench ingest-hotpath [--clusters 200] [--scrapes 12]   (decode + validate + TSDB append, no HTTP)
 /// fleetbench query --dir COLLECTOR_DATA_DIR/tsdb --query Q (--time S | --start S --end S --step S) [--runs N]
 ///                 (collector must be stopped; in-process latency with the time spent in storage apart)
 /// fleetbench login-storm --port P --token T --dir LOAD_DIR [--attackers 16] [--seconds 20] [--interval-ms 20] [--spread 0|1]
 ///                 (wrong-password logins against a running collector; /-/healthy and ingest latency meanwhile)
-let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | ingest-hotpath | query --dir DIR --query Q ..."
+let usage = "usage: fleetbench gen --out DIR [...] | send --dir DIR --url URL [--concurrency C] | flush-tsdb --dir DIR | replay --dir DIR | wal-first-format --dir DIR | ingest-hotpath | query --dir DIR --query Q ..."
 
 func options(_ args: ArraySlice<String>) throws -> [String: String] {
     var o: [String: String] = [:]
@@ -59,6 +61,20 @@ do {
         try db.flushHead()
         try db.close()
         print("flushed head of \(dir) into blocks")
+    case "replay":
+        // Times TSDB.open of a stopped store: block loading and WAL replay.
+        guard let dir = o["dir"] else { throw BenchError("replay needs --dir") }
+        var logger = Logger(label: "fleetbench")
+        logger.logLevel = .warning
+        let c0 = clock(), t0 = DispatchTime.now().uptimeNanoseconds
+        let db = try TSDB.open(directory: dir, logger: logger)
+        let secs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let cpu = Double(clock() - c0) / 1e6  // CLOCKS_PER_SEC, fixed by POSIX
+        print(String(format: "open_s=%.3f cpu_s=%.3f head_series=%d head_chunks=%d", secs, cpu, db.metrics.headSeries, db.metrics.headChunks))
+        try db.close()
+    case "wal-first-format":
+        guard let dir = o["dir"] else { throw BenchError("wal-first-format needs --dir") }
+        try TSDB.rewriteWALInFirstFormat(directory: dir)
     case "ingest-hotpath":
         try ingestHotPath(clusters: try int("clusters", 200), scrapes: try int("scrapes", 12))
     case "login-storm":
