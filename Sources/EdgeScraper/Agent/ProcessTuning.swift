@@ -3,9 +3,9 @@ import NIOCore
 import Glibc
 #endif
 
-/// Process-wide settings of the edge agent, applied once as the first statement of `main`, before
-/// anything touches NIO's singletons or starts a thread. The agent runs on
-/// 125,000 edge boxes; each of these is measured in docs/benchmarks.md ("Edge agent, issue 15").
+/// Process-wide settings of the edge agent, applied once by `main` before anything touches NIO's
+/// singletons or starts a thread (both settings are read only then). The agent runs on 125,000
+/// edge boxes; each setting is measured in docs/benchmarks.md ("Edge agent, issue 15").
 public enum EdgeProcessTuning {
     public static func apply() {
         // One event loop and one blocking-I/O thread are enough for a few dozen scrape and
