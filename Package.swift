@@ -1,6 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// How edge-scraper is linked on Linux, for the resident memory of 125,000 edge agents (docs/benchmarks.md,
+/// "Edge agent, issue 15"): with lld, the functions the agent runs laid out together (the order file,
+/// made by bench/edge/order-file.sh), identical functions folded, no relocation table to read at start,
+/// and no dynamic symbol table of every Swift symbol (-static-stdlib exports them all; nothing looks
+/// them up).
+let edgeScraperLinkFlags: [String] = ["-use-ld=lld", "-Xclang-linker", "-no-pie"] + [
+    "--icf=all", "--no-export-dynamic",
+    "--symbol-ordering-file=" + String(#filePath.dropLast("Package.swift".count)) + "Sources/EdgeScraperCLI/edge-scraper.order",
+    "--no-warn-symbol-ordering",
+].flatMap { ["-Xlinker", $0] }
+
 // Versions are the ones on this machine's package mirror (/opt/swift-packages).
 let package = Package(
     name: "Fleetscope",
@@ -126,7 +137,9 @@ let package = Package(
         .executableTarget(name: "EdgeScraperCLI", dependencies: [
             "EdgeScraper",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections"])]),
+        ], exclude: ["edge-scraper.order"],
+        linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections"]),
+                         .unsafeFlags(edgeScraperLinkFlags, .when(platforms: [.linux]))]),
 
         // What several test targets share: free ports, child processes stopped by PID with bounded
         // waits, tools run to completion, temp dirs, HTTP and remote-write clients. Tests only.

@@ -145,6 +145,10 @@ enum HTTPURLCheck {
     }
 }
 
+// First, before anything can start a thread (glibc fixes its arena limit when a thread first
+// allocates). The simulator plays many clusters with many connections and keeps NIO's defaults.
+if CommandLine.arguments.dropFirst().first != "simulate" { EdgeProcessTuning.apply() }
+
 // Dispatch by concrete type: main.swift cannot carry @main, and calling run() through an
 // `any AsyncParsableCommand` existential picks ParsableCommand's synchronous default (which
 // prints the help) under Swift 6 overload rules.

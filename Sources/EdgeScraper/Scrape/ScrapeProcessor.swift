@@ -231,14 +231,13 @@ public struct ScrapeProcessor: Sendable {
     private mutating func seriesRef(_ parsed: ParsedExposition, _ s: ExpositionSample) throws -> Int {
         let found: Int? = parsed.bytes.withUnsafeBufferPointer { buf in
             let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[s.series]))
-            var h = FNV1a()
-            h.add(bytes: raw)
-            hashScratch = h.value
-            guard let entries = cache[h.value] else { return nil }
+            let h = ScrapeProcessor.rawSeriesHash(raw)
+            hashScratch = h
+            guard let entries = cache[h] else { return nil }
             for (k, e) in entries.enumerated() where e.raw.count == raw.count {
                 let same = e.raw.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
                 if same {
-                    if e.ref < 0 { cache[h.value]![k].lastUsed = iteration }
+                    if e.ref < 0 { cache[h]![k].lastUsed = iteration }
                     return e.ref
                 }
             }
@@ -250,6 +249,28 @@ public struct ScrapeProcessor: Sendable {
         let r = labels.map { ref(for: $0) } ?? -1
         cache[h, default: []].append(CacheEntry(raw: Array(parsed.bytes[s.series]), ref: r, lastUsed: iteration))
         return r
+    }
+
+    /// Hash of a series' raw `name{labels}` bytes for the cache above, eight bytes at a time (the
+    /// byte-wise FNV-1a it replaces was the largest single item of the edge's scrape profile).
+    /// Only this process's cache uses it, and entries still compare the bytes, so it may change.
+    static func rawSeriesHash(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: raw.count)
+        var i = 0
+        while i + 8 <= raw.count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < raw.count {
+            tail |= UInt64(raw[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ (h >> 29)
     }
 
     /// Prometheus' mutateSampleLabels plus metric relabeling and external labels.

@@ -1,0 +1,29 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-wide settings of the edge agent, applied once by `main` before anything touches NIO's
+/// singletons or starts a thread (both settings are read only then). The agent runs on 125,000
+/// edge boxes; each setting is measured in docs/benchmarks.md ("Edge agent, issue 15").
+public enum EdgeProcessTuning {
+    public static func apply() {
+        // One event loop and one blocking-I/O thread are enough for a few dozen scrape and
+        // remote-write connections and the queue's fsyncs (group commit: concurrent appends share
+        // one). NIO's default is one of each per core, which on a large edge node is many idle
+        // threads, each with its own stack and malloc arena.
+        NIOSingletons.groupLoopCountSuggestion = 1
+        NIOSingletons.blockingPoolThreadCountSuggestion = 1
+        #if os(Linux) && canImport(Glibc)
+        // glibc gives each thread that allocates an arena of its own (up to 8 per core); freed
+        // memory in one arena cannot serve another thread, so a handful of threads hold several
+        // partly empty heaps. At the edge's allocation rate one arena has no contention to speak of.
+        _ = edgeMallopt(-8 /* M_ARENA_MAX */, 1)
+        #endif
+    }
+}
+
+#if os(Linux) && canImport(Glibc)
+/// glibc's `mallopt` (declared in malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt") func edgeMallopt(_ param: Int32, _ value: Int32) -> Int32
+#endif
