@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian (libsnappy-dev, libprotobuf-c-dev). Snappy's archive is linked in
@@ -110,6 +111,9 @@ let package = Package(
             // The forward sender's client to storage.remote.write_url (Remote/): pooled keep-alive
             // connections, HTTPS and timeouts from swift-server's maintained client.
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            // state.postgres: the state several collectors share (users, tokens, audit, fleet
+            // registry, rule lease), through Vapor's maintained NIO client with its connection pool.
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ], exclude: ["Remote/README.md"]),
         // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, YAMLTree for YAML.
@@ -154,7 +158,8 @@ let package = Package(
         .testTarget(name: "CollectorTests", dependencies: ["Collector", "RemoteWrite", "TSDB", "TestSupport",
                                                            .product(name: "GRDB", package: "GRDB.swift"),
                                                            // Signing test tokens (Auth/OIDC tests).
-                                                           .product(name: "CryptoExtras", package: "swift-crypto")]),
+                                                           .product(name: "CryptoExtras", package: "swift-crypto"),
+                                                           .product(name: "PostgresNIO", package: "postgres-nio")]),
         // js/: node's tests of the dashboard's modules (make js-check), not Swift.
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], exclude: ["js"]),
         .testTarget(name: "EdgeScraperTests", dependencies: ["EdgeScraper", "RemoteWrite", "Storage", "YAMLTree", "DurableIO", "TestSupport"]),
