@@ -51,6 +51,9 @@ public struct CollectorOptions: Sendable {
     public var tls: TLSOptions?
     /// `storage.remote`: a distributed backend instead of the embedded TSDB.
     public var remoteStorage: RemoteStorageOptions?
+    /// `state.postgres`: users, tokens, audit, fleet registry and rule state in PostgreSQL, shared
+    /// by every collector behind a load balancer; nil keeps them in SQLite under the data dir.
+    public var postgres: PostgresOptions?
     /// `auth`: single sign-on, a directory, and roles for their groups.
     var auth = AuthOptions()
     /// Login throttling and how fast user changes reach this process (tests shorten them).
@@ -72,6 +75,7 @@ public struct CollectorOptions: Sendable {
     /// Applies a YAML config file:
     /// ```yaml
     /// storage: { retention: 15d, retention_size: 50GB }
+    /// state: { postgres: "postgres://fleetscope:secret@db/fleetscope" }
     /// query: { lookback_delta: 5m, timeout: 2m, max_samples: 50000000, max_concurrency: 20 }
     /// ingest: { max_body_bytes: 16MiB, max_decoded_bytes: 32MiB, max_future: 10m }
     /// fleet: { down_after: 2m, stale_after: 1h, refresh_interval: 30s }
@@ -89,6 +93,7 @@ public struct CollectorOptions: Sendable {
         guard let root = node?.mapping else { return }
         let known: [String: Set<String>] = [
             "storage": ["retention", "retention_size", "remote"],
+            "state": ["postgres"],
             "auth": AuthOptions.keys,
             "query": ["lookback_delta", "timeout", "max_samples", "max_concurrency"],
             "ingest": ["max_body_bytes", "max_decoded_bytes", "max_future"],
@@ -142,6 +147,10 @@ public struct CollectorOptions: Sendable {
                 case ("alerting", "external_url"): externalURL = value
                 case ("tls", _): tlsValues[key] = (value, line)
                 case ("storage", "retention"): tsdb.retention = try parseDurationMs(value) ?? { throw bad("duration") }()
+                case ("state", "postgres"):
+                    do { postgres = try PostgresOptions(url: value) } catch let e as OptionsError {
+                        throw OptionsError("\(path):\(line): \(e.description)")
+                    }
                 case ("storage", "remote"): remoteStorage = try RemoteStorageOptions(node: vv, file: path)
                 case ("storage", "retention_size"): tsdb.maxBytes = try parseBytes(value) ?? { throw bad("size") }()
                 case ("query", "lookback_delta"): engine.lookbackDelta = try parseDurationMs(value) ?? { throw bad("duration") }()
