@@ -80,6 +80,61 @@ stop() {
     wait "$pid" 2>/dev/null || true
 }
 
+# The collector and the peers it is compared with, each on 127.0.0.1:PORT with the settings the
+# benchmarks share. They are not waited for, so that several start at once: wait_ready after.
+
+# start_collector LOG PORT ARGS...: $BIN/collector listening on PORT, with ARGS (--data-dir, --no-auth, ...).
+start_collector() {
+    local log=$1 port=$2; shift 2
+    start collector "$log" "$BIN/collector" --listen "127.0.0.1:$port" "$@"
+}
+
+# start_prometheus LOG PORT DATA: Prometheus accepting remote write, with the admin API for snapshots.
+start_prometheus() {
+    printf 'global:\n  scrape_interval: 15s\n' >"$WORK/prometheus.yml"
+    start prometheus "$1" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$3" \
+        --web.listen-address="127.0.0.1:$2" --web.enable-remote-write-receiver --web.enable-admin-api \
+        --storage.tsdb.retention.time=30d
+}
+
+# start_victoriametrics LOG PORT DATA [FLAGS...]: single-node VictoriaMetrics with FLAGS added.
+start_victoriametrics() {
+    local log=$1 port=$2 data=$3; shift 3
+    start victoriametrics "$log" victoria-metrics -storageDataPath="$data" -httpListenAddr="127.0.0.1:$port" \
+        -retentionPeriod=30d -loggerLevel=WARN "$@"
+}
+
+# wait_ready NAME PORT [SECONDS]: until NAME (collector, prometheus, victoriametrics) says it is ready.
+wait_ready() {
+    local path=/-/ready
+    [ "$1" = victoriametrics ] && path=/health
+    wait_http "http://127.0.0.1:$2$path" "${3:-60}"
+}
+
+# send_all NAME=PORT...: $WORK/load remote-written into every system at once ($CONCURRENCY
+# requests each); each one's summary is printed with its name.
+send_all() {
+    local s pids=()
+    for s in "$@"; do
+        ( "$FLEETBENCH" send --dir "$WORK/load" --url "http://127.0.0.1:${s#*=}/api/v1/write" --concurrency "$CONCURRENCY" \
+            | sed "s/^/#   ${s%%=*}: /" ) &
+        PIDS+=("$!"); pids+=("$!")
+    done
+    wait "${pids[@]}" || true
+}
+
+# prometheus_snapshot_bytes PORT DATA: size of a TSDB snapshot (the blocks and the head written out
+# as a block); the snapshot is removed after, so that it does not count in DATA's size.
+prometheus_snapshot_bytes() {
+    local snap
+    snap=$(curl -sf -XPOST "http://127.0.0.1:$1/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
+    dir_bytes "$2/snapshots/$snap"
+    rm -rf "$2/snapshots"
+}
+
+# collector_block_bytes TSDB: size of the collector's block directories (not wal/ nor chunks_head/).
+collector_block_bytes() { dir_bytes $(find "$1" -mindepth 1 -maxdepth 1 -type d ! -name wal ! -name chunks_head); }
+
 # CPU seconds (user+system) of a process so far, in clock ticks.
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # Resident set size in bytes.
@@ -88,7 +143,8 @@ rss_bytes() { awk '/^VmRSS:/ {print $2*1024}' "/proc/$1/status"; }
 anon_bytes() { awk '/^RssAnon:/ {print $2*1024}' "/proc/$1/status"; }
 # Peak resident set size in bytes.
 hwm_bytes() { awk '/^VmHWM:/ {print $2*1024}' "/proc/$1/status"; }
-dir_bytes() { du -sb "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+# Total size of the paths; 0 for none (du with no path would measure the current directory).
+dir_bytes() { [ $# -gt 0 ] || { echo 0; return; }; du -sb "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 
 # median of the numbers on stdin (one a line); "-" when there are none.
 median() { sort -g | awk '{a[NR]=$1} END { if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }

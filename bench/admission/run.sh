@@ -59,10 +59,9 @@ run_one() {   # run_one RUN
     data="$WORK/data"; rm -rf "$data"; mkdir -p "$data"
     log="$WORK/collector-$run.log"
     printf 'query:\n  max_concurrency: %s\n' "$MAX_CONCURRENCY" >"$WORK/collector.yml"
-    start collector "$log" "$BIN/collector" --no-auth --listen "127.0.0.1:$port" --data-dir "$data" \
-        --config "$WORK/collector.yml" --log-level warning
+    start_collector "$log" "$port" --no-auth --data-dir "$data" --config "$WORK/collector.yml" --log-level warning
     pid=$LAST_PID; base="http://127.0.0.1:$port"
-    wait_http "$base/-/ready" 60
+    wait_ready collector "$port"
     for phase in alone loaded; do
         local first=0 rounds=$HALF probes=() hfile="$WORK/healthy-$phase-$run.txt" qfile="$WORK/queries-$phase-$run.txt"
         [ "$phase" = loaded ] && { first=$HALF; rounds=$((STEPS - HALF)); }

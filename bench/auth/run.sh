@@ -34,8 +34,8 @@ phase() {   # phase ATTACKERS SPREAD
     port=$(free_port)
     data="$WORK/data-$n-$spread"; rm -rf "$data"; mkdir -p "$data"
     log="$WORK/collector-$n-$spread.log"
-    start collector "$log" "$BIN/collector" --listen "127.0.0.1:$port" --data-dir "$data" --log-level error
-    pid=$LAST_PID; wait_http "http://127.0.0.1:$port/-/ready" 60
+    start_collector "$log" "$port" --data-dir "$data" --log-level error
+    pid=$LAST_PID; wait_ready collector "$port"
     token=$("$BIN/collector" token create --data-dir "$data" --cluster bench-1 --label region=eu | tail -1)
     "$FLEETBENCH" login-storm --port "$port" --token "$token" --dir "$WORK/load" --attackers "$n" \
         --seconds "$SECONDS_PER_PHASE" --interval-ms "$INTERVAL_MS" --spread "$spread" | tee -a "$RESULTS"

@@ -31,10 +31,10 @@ printf '%-9s %9s %8s %10s %9s %12s %11s %13s %11s %9s\n' clusters fill_s ttfb_ms
 for n in "${SIZES[@]}"; do
     port=$(free_port)
     data="$WORK/data-$n"
-    start collector "$WORK/collector-$n.log" "$BIN/collector" --no-auth --listen "127.0.0.1:$port" --data-dir "$data"
+    start_collector "$WORK/collector-$n.log" "$port" --no-auth --data-dir "$data"
     pid=$LAST_PID
     url="http://127.0.0.1:$port"
-    wait_http "$url/-/ready" 60
+    wait_ready collector "$port"
     t0=$(date +%s%N)
     python3 "$(dirname "$0")/fill.py" "$url/api/v1/write" "$n" 2>/dev/null
     fill_s=$(awk -v ms="$(ms_since "$t0")" 'BEGIN {printf "%.1f", ms/1000}')

@@ -34,24 +34,13 @@ SAMPLES=$(awk -F= '$1=="samples" {print $2}' "$WORK/load/meta.txt")
 
 PC=$(free_port); PP=$(free_port); PV=$(free_port)
 mkdir -p "$WORK/collector" "$WORK/prometheus" "$WORK/vm"
-start collector "$WORK/collector.log" "$BIN/collector" --no-auth --listen "127.0.0.1:$PC" --data-dir "$WORK/collector" --log-level warning
-CPID=$LAST_PID
-printf 'global:\n  scrape_interval: 15s\n' >"$WORK/prometheus.yml"
-start prometheus "$WORK/prometheus.log" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
-    --web.listen-address="127.0.0.1:$PP" --web.enable-remote-write-receiver --web.enable-admin-api --storage.tsdb.retention.time=30d
-PPID_=$LAST_PID
-start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$PV" \
-    -retentionPeriod=30d -loggerLevel=WARN
-VPID=$LAST_PID
-wait_http "http://127.0.0.1:$PC/-/ready" 60; wait_http "http://127.0.0.1:$PP/-/ready" 60; wait_http "http://127.0.0.1:$PV/health" 60
+start_collector "$WORK/collector.log" "$PC" --no-auth --data-dir "$WORK/collector" --log-level warning; CPID=$LAST_PID
+start_prometheus "$WORK/prometheus.log" "$PP" "$WORK/prometheus"; PPID_=$LAST_PID
+start_victoriametrics "$WORK/vm.log" "$PV" "$WORK/vm"; VPID=$LAST_PID
+wait_ready collector "$PC"; wait_ready prometheus "$PP"; wait_ready victoriametrics "$PV"
 
 echo "# loading $SAMPLES samples into each system (in parallel)"
-for s in "collector $PC" "prometheus $PP" "vm $PV"; do
-    set -- $s
-    ( "$FLEETBENCH" send --dir "$WORK/load" --url "http://127.0.0.1:$2/api/v1/write" --concurrency "$CONCURRENCY" | sed "s/^/#   $1: /" ) &
-    PIDS+=($!)
-done
-wait "${PIDS[@]: -3}" || true
+send_all collector="$PC" prometheus="$PP" vm="$PV"
 sleep 5
 
 metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1==n {v=$2} END {print v}'; }  # reads to the end: curl must not get SIGPIPE
@@ -62,15 +51,13 @@ C_WAL_DIR=$(dir_bytes "$WORK/collector/tsdb/wal")
 mkdir -p "$WORK/replay-new" && cp -a "$WORK/collector/tsdb/wal" "$WORK/replay-new/wal" && cp -a "$WORK/replay-new" "$WORK/replay-old"
 P_HEAD_MIN=$(metric "http://127.0.0.1:$PP" prometheus_tsdb_head_min_time)
 P_WAL=$(dir_bytes "$WORK/prometheus/wal")
-SNAP=$(curl -sf -XPOST "http://127.0.0.1:$PP/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
-P_BLOCKS=$(dir_bytes "$WORK/prometheus/snapshots/$SNAP")
-rm -rf "$WORK/prometheus/snapshots"
+P_BLOCKS=$(prometheus_snapshot_bytes "$PP" "$WORK/prometheus")
 curl -sf "http://127.0.0.1:$PV/internal/force_flush" >/dev/null; sleep 2
 
 T0=$(date +%s.%N); stop "$CPID" 300; T1=$(date +%s.%N)
 stop "$PPID_"; stop "$VPID"
 C_DIR=$(dir_bytes "$WORK/collector/tsdb")
-C_BLOCKS=$(dir_bytes $(find "$WORK/collector/tsdb" -mindepth 1 -maxdepth 1 -type d ! -name wal ! -name chunks_head))
+C_BLOCKS=$(collector_block_bytes "$WORK/collector/tsdb")
 C_WAL_LEFT=$(dir_bytes "$WORK/collector/tsdb/wal")
 P_DIR=$(dir_bytes "$WORK/prometheus")
 V_DIR=$(dir_bytes "$WORK/vm")

@@ -38,9 +38,8 @@ run_once() {
     local infra=()
     start node_exporter "$d/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"; infra+=("$LAST_PID")
     start targets "$d/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "${tports[@]}"; infra+=("$LAST_PID")
-    start victoriametrics "$d/vm.log" victoria-metrics -storageDataPath="$d/vm" -httpListenAddr="127.0.0.1:$vm" \
-        -retentionPeriod=30d -search.disableCache -search.latencyOffset=0s -loggerLevel=WARN; infra+=("$LAST_PID")
-    wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30
+    start_victoriametrics "$d/vm.log" "$vm" "$d/vm" -search.disableCache -search.latencyOffset=0s; infra+=("$LAST_PID")
+    wait_http "http://127.0.0.1:$ne/metrics" 30; wait_ready victoriametrics "$vm" 30
     for tp in "${tports[@]}"; do wait_http "http://127.0.0.1:$tp/metrics" 30; done
     targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
     local scrape="scrape_configs:

@@ -37,23 +37,12 @@ run_one() {   # run_one SYSTEM RUN
     data="$WORK/$sys-data"; rm -rf "$data"; mkdir -p "$data"
     log="$WORK/$sys-$run.log"
     case $sys in
-    collector)
-        start collector "$log" "$BIN/collector" --no-auth --listen "127.0.0.1:$port" --data-dir "$data" --log-level warning
-        pid=$LAST_PID; wait_http "http://127.0.0.1:$port/-/ready" 60
-        url="http://127.0.0.1:$port/api/v1/write" ;;
-    prometheus)
-        printf 'global:\n  scrape_interval: 15s\n' >"$WORK/prometheus.yml"
-        start prometheus "$log" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$data" \
-            --web.listen-address="127.0.0.1:$port" --web.enable-remote-write-receiver --web.enable-admin-api \
-            --storage.tsdb.retention.time=30d
-        pid=$LAST_PID; wait_http "http://127.0.0.1:$port/-/ready" 60
-        url="http://127.0.0.1:$port/api/v1/write" ;;
-    victoriametrics)
-        start victoriametrics "$log" victoria-metrics -storageDataPath="$data" -httpListenAddr="127.0.0.1:$port" \
-            -retentionPeriod=30d -loggerLevel=WARN
-        pid=$LAST_PID; wait_http "http://127.0.0.1:$port/health" 60
-        url="http://127.0.0.1:$port/api/v1/write" ;;
+    collector) start_collector "$log" "$port" --no-auth --data-dir "$data" --log-level warning ;;
+    prometheus) start_prometheus "$log" "$port" "$data" ;;
+    victoriametrics) start_victoriametrics "$log" "$port" "$data" ;;
     esac
+    pid=$LAST_PID; wait_ready "$sys" "$port"
+    url="http://127.0.0.1:$port/api/v1/write"
     local c0 c1 out samples sps rss disk_blocks disk_dir
     c0=$(cpu_ticks "$pid")
     out=$("$FLEETBENCH" send --dir "$WORK/load" --url "$url" --concurrency "$CONCURRENCY")
@@ -69,13 +58,10 @@ run_one() {   # run_one SYSTEM RUN
         stop "$pid"
         disk_dir=$(dir_bytes "$data/tsdb")               # WAL + head chunk files after a clean shutdown
         "$FLEETBENCH" flush-tsdb --dir "$data/tsdb" >/dev/null
-        disk_blocks=$(dir_bytes $(find "$data/tsdb" -mindepth 1 -maxdepth 1 -type d ! -name wal ! -name chunks_head)) ;;
+        disk_blocks=$(collector_block_bytes "$data/tsdb") ;;
     prometheus)
-        local snap
-        snap=$(curl -sf -XPOST "http://127.0.0.1:$port/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
-        disk_blocks=$(dir_bytes "$data/snapshots/$snap")  # the head written out as a block (index + chunks + meta)
+        disk_blocks=$(prometheus_snapshot_bytes "$port" "$data")  # the head written out as a block (index + chunks + meta)
         stop "$pid"
-        rm -rf "$data/snapshots"
         disk_dir=$(dir_bytes "$data") ;;                  # WAL + chunks_head after a clean shutdown
     victoriametrics)
         curl -sf "http://127.0.0.1:$port/internal/force_flush" >/dev/null

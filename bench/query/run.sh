@@ -29,25 +29,14 @@ SERIES=$(awk -F= '$1=="series" {print $2}' "$WORK/load/meta.txt")
 
 PC=$(free_port); PP=$(free_port); PV=$(free_port)
 mkdir -p "$WORK/collector" "$WORK/prometheus" "$WORK/vm"
-start collector "$WORK/collector.log" "$BIN/collector" --no-auth --listen "127.0.0.1:$PC" --data-dir "$WORK/collector" --log-level warning
-CPID=$LAST_PID
-printf 'global:\n  scrape_interval: 15s\n' >"$WORK/prometheus.yml"
-start prometheus "$WORK/prometheus.log" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus" \
-    --web.listen-address="127.0.0.1:$PP" --web.enable-remote-write-receiver --web.enable-admin-api --storage.tsdb.retention.time=30d
-PPID_=$LAST_PID
+start_collector "$WORK/collector.log" "$PC" --no-auth --data-dir "$WORK/collector" --log-level warning; CPID=$LAST_PID
+start_prometheus "$WORK/prometheus.log" "$PP" "$WORK/prometheus"; PPID_=$LAST_PID
 # No rollup-result cache and no latency offset: every run computes the answer from storage, as the others do.
-start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$PV" \
-    -retentionPeriod=30d -search.disableCache -search.latencyOffset=0s -loggerLevel=WARN
-VPID=$LAST_PID
-wait_http "http://127.0.0.1:$PC/-/ready" 60; wait_http "http://127.0.0.1:$PP/-/ready" 60; wait_http "http://127.0.0.1:$PV/health" 60
+start_victoriametrics "$WORK/vm.log" "$PV" "$WORK/vm" -search.disableCache -search.latencyOffset=0s; VPID=$LAST_PID
+wait_ready collector "$PC"; wait_ready prometheus "$PP"; wait_ready victoriametrics "$PV"
 
 echo "# loading $SAMPLES samples into each system (in parallel; load speed is not what this measures)"
-for s in "collector $PC" "prometheus $PP" "vm $PV"; do
-    set -- $s
-    ( "$FLEETBENCH" send --dir "$WORK/load" --url "http://127.0.0.1:$2/api/v1/write" --concurrency "$CONCURRENCY" | sed "s/^/#   $1: /" ) &
-    PIDS+=($!)
-done
-wait "${PIDS[@]: -3}" || true
+send_all collector="$PC" prometheus="$PP" vm="$PV"
 curl -sf "http://127.0.0.1:$PV/internal/force_flush" >/dev/null
 sleep 5
 echo "# RSS after load: collector=$(rss_bytes $CPID) prometheus=$(rss_bytes $PPID_) victoriametrics=$(rss_bytes $VPID) bytes ($SERIES series)"
@@ -69,12 +58,11 @@ if [ -n "${PROFILE:-}" ]; then
 fi
 
 # On-disk size of the same 6 h of data, persisted (see bench/ingest/run.sh for what each number includes).
-SNAP=$(curl -sf -XPOST "http://127.0.0.1:$PP/api/v1/admin/tsdb/snapshot" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
-P_BLOCKS=$(dir_bytes "$WORK/prometheus/snapshots/$SNAP")
+P_BLOCKS=$(prometheus_snapshot_bytes "$PP" "$WORK/prometheus")
 curl -sf "http://127.0.0.1:$PV/internal/force_flush" >/dev/null; sleep 2
 stop "$CPID"; stop "$PPID_"; stop "$VPID"
 "$FLEETBENCH" flush-tsdb --dir "$WORK/collector/tsdb" >/dev/null
-C_BLOCKS=$(dir_bytes $(find "$WORK/collector/tsdb" -mindepth 1 -maxdepth 1 -type d ! -name wal ! -name chunks_head))
+C_BLOCKS=$(collector_block_bytes "$WORK/collector/tsdb")
 V_ALL=$(dir_bytes "$WORK/vm")
 echo
 echo "## on-disk bytes per sample for these $SAMPLES samples ($HOURS h), persisted"

@@ -37,18 +37,16 @@ run_one() {   # run_one MODE RUN  (MODE: direct | collector)
     local mode=$1 run=$2 vport vpid cport cpid url out c0 v0 c1 v1 t0 t1 samples sps
     vport=$(free_port)
     rm -rf "$WORK/vm" "$WORK/coll"; mkdir -p "$WORK/vm" "$WORK/coll"
-    start victoriametrics "$WORK/vm-$mode-$run.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vport" \
-        -retentionPeriod=30d -loggerLevel=WARN
-    vpid=$LAST_PID; wait_http "http://127.0.0.1:$vport/health" 60
+    start_victoriametrics "$WORK/vm-$mode-$run.log" "$vport" "$WORK/vm"
+    vpid=$LAST_PID; wait_ready victoriametrics "$vport"
     url="http://127.0.0.1:$vport/api/v1/write"
     cpid=
     if [ "$mode" = collector ]; then
         cport=$(free_port)
         printf 'storage:\n  remote:\n    write_url: http://127.0.0.1:%s/api/v1/write\n    query_url: http://127.0.0.1:%s\n    queue: { max_bytes: 4GiB }\n' \
             "$vport" "$vport" >"$WORK/collector.yml"
-        start collector "$WORK/coll-$run.log" "$BIN/collector" --no-auth --listen "127.0.0.1:$cport" --data-dir "$WORK/coll" \
-            --config "$WORK/collector.yml" --log-level warning
-        cpid=$LAST_PID; wait_http "http://127.0.0.1:$cport/-/ready" 60
+        start_collector "$WORK/coll-$run.log" "$cport" --no-auth --data-dir "$WORK/coll" --config "$WORK/collector.yml" --log-level warning
+        cpid=$LAST_PID; wait_ready collector "$cport"
         url="http://127.0.0.1:$cport/api/v1/write"
     fi
     v0=$(cpu_ticks "$vpid"); c0=0; [ -n "$cpid" ] && c0=$(cpu_ticks "$cpid")
