@@ -9,8 +9,6 @@ import TestSupport
 /// garbled and the collector must still start with all acknowledged data.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct CrashSafetyTests {
-    struct Ack: Hashable { let writer: Int; let batch: Int }
-
     static func request(writer: Int, batch: Int) -> WriteRequest {
         // 20 series × 5 samples per request; timestamps unique per batch.
         WriteRequest(timeseries: (0..<20).map { s in
@@ -22,7 +20,7 @@ struct CrashSafetyTests {
     @Test func acknowledgedSamplesSurviveKill9AndGarbledWAL() async throws {
         let dir = try tempDir("e2e-crash")
         let data = dir + "/data"
-        var acked = Set<Ack>()
+        var acked = Set<WriteAck>()
         for round in 0..<3 {
             let port = freePort()
             let coll = try ChildProcess("collector-\(round)", try E2E.binary("collector"),
@@ -32,27 +30,8 @@ struct CrashSafetyTests {
             // Everything acknowledged so far must have survived the previous kill.
             try await Self.verify(acked, url)
 
-            let newAcks = await withTaskGroup(of: [Ack].self) { group in
-                for w in 0..<4 {
-                    group.addTask {
-                        var mine: [Ack] = []
-                        for b in 0..<1000 {
-                            let batch = round * 1000 + b
-                            let req = Self.request(writer: w, batch: batch)
-                            guard let (code, _) = try? await HTTP.remoteWrite(url + "/api/v1/write", req) else { break }
-                            if code == 204 { mine.append(Ack(writer: w, batch: batch)) }
-                        }
-                        return mine
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(1500))
-                    coll.kill9()
-                    return []
-                }
-                var all: [Ack] = []
-                for await a in group { all += a }
-                return all
+            let newAcks = await writeWhileKilling(coll, batches: round * 1000..<(round + 1) * 1000) { w, batch in
+                try? await HTTP.remoteWrite(url + "/api/v1/write", Self.request(writer: w, batch: batch)).0
             }
             #expect(newAcks.count > 0, "writers should have been acknowledged before the kill")
             acked.formUnion(newAcks)
@@ -77,7 +56,7 @@ struct CrashSafetyTests {
     }
 
     /// Every acknowledged (writer, batch) has all its 100 samples.
-    static func verify(_ acked: Set<Ack>, _ url: String) async throws {
+    static func verify(_ acked: Set<WriteAck>, _ url: String) async throws {
         guard let maxBatch = acked.map(\.batch).max() else { return }
         let end = Int64(maxBatch * 5 + 5)
         let q = "crash_test[\(end + 10)s]".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!

@@ -17,8 +17,6 @@ import FoundationNetworking
 struct RemoteStorageTests {
     enum Backend: String, CaseIterable, Sendable { case victoria, prometheus }
 
-    struct Ack: Hashable { let writer: Int; let batch: Int }
-
     /// One base time per run: timestamps sit in the last half hour, so Prometheus' head takes them.
     static let baseMs: Int64 = (Int64(Date().timeIntervalSince1970 * 1000) - 30 * 60_000) / 1000 * 1000
 
@@ -122,7 +120,7 @@ struct RemoteStorageTests {
         return out
     }
 
-    static func expected(_ acks: some Sequence<Ack>) -> Set<String> {
+    static func expected(_ acks: some Sequence<WriteAck>) -> Set<String> {
         var s = Set<String>()
         for a in acks {
             for series in 0..<20 {
@@ -171,7 +169,7 @@ struct RemoteStorageTests {
             return all
         }
         #expect(codes.allSatisfy { $0 == 204 }, "every write acknowledged: \(Set(codes))")
-        let acks = (0..<2).flatMap { w in (0..<50).map { Ack(writer: w, batch: $0) } }
+        let acks = (0..<2).flatMap { w in (0..<50).map { WriteAck(writer: w, batch: $0) } }
         let want = Self.expected(acks)
         let got = try await Self.waitStored(backend, port: bport, count: want.count)
         #expect(got.count == want.count, "exactly once: \(got.count) rows for \(want.count) samples")
@@ -199,11 +197,11 @@ struct RemoteStorageTests {
         let ready = String(decoding: try #require(await HTTP.get(url + "/-/ready")).1, as: UTF8.self)
         #expect(ready.contains("unreachable"))
 
-        var acked: [Ack] = []
+        var acked: [WriteAck] = []
         var full: (status: Int, retryAfter: String?)?
         for b in 0..<2000 {
             let r = try await Self.write(url, Self.request(writer: 0, batch: b))
-            if r.status == 204 { acked.append(Ack(writer: 0, batch: b)); continue }
+            if r.status == 204 { acked.append(WriteAck(writer: 0, batch: b)); continue }
             full = r
             break
         }
@@ -243,31 +241,13 @@ struct RemoteStorageTests {
         let bport = freePort()
         let peer = try await Self.startBackend(.victoria, dir: dir, port: bport, tag: "a")
         defer { peer.stop() }
-        var acked = Set<Ack>()
+        var acked = Set<WriteAck>()
         for round in 0..<2 {
             let cport = freePort()
             let coll = try await Self.startCollector(dir, data: data, port: cport, backendPort: bport, maxBytes: "256MiB", tag: "r\(round)")
             let url = "http://127.0.0.1:\(cport)"
-            let newAcks = await withTaskGroup(of: [Ack].self) { group in
-                for w in 0..<4 {
-                    group.addTask {
-                        var mine: [Ack] = []
-                        for b in 0..<1000 {
-                            let batch = round * 1000 + b
-                            guard let r = try? await Self.write(url, Self.request(writer: w, batch: batch)) else { break }
-                            if r.status == 204 { mine.append(Ack(writer: w, batch: batch)) }
-                        }
-                        return mine
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(1500))
-                    coll.kill9()
-                    return []
-                }
-                var all: [Ack] = []
-                for await a in group { all += a }
-                return all
+            let newAcks = await writeWhileKilling(coll, batches: round * 1000..<(round + 1) * 1000) { w, batch in
+                try? await Self.write(url, Self.request(writer: w, batch: batch)).status
             }
             #expect(newAcks.count > 0, "writers should have been acknowledged before the kill")
             acked.formUnion(newAcks)
