@@ -231,23 +231,19 @@ final class MemSeries {
         return out
     }
 
-    var minTime: Int64? {
-        var m: Int64? = nil
-        func see(_ t: Int64) { m = m.map { Swift.min($0, t) } ?? t }
-        if let c = chunks.first { see(c.minT) }
-        if let o = open, o.count > 0 { see(o.minT) }
-        for c in oooChunks { see(c.minT) }
-        if let f = ooo.first { see(f.t) }
-        return m
-    }
+    var minTime: Int64? { timeBound(earliest: true) }
+    var maxTime: Int64? { timeBound(earliest: false) }
 
-    var maxTime: Int64? {
+    /// The earliest or the latest sample time held, nil for none. The in-order chunks and the
+    /// pending out-of-order samples are in time order (only their first or last one can hold it);
+    /// the merged out-of-order chunks are not.
+    private func timeBound(earliest: Bool) -> Int64? {
         var m: Int64? = nil
-        func see(_ t: Int64) { m = m.map { Swift.max($0, t) } ?? t }
-        if let c = chunks.last { see(c.maxT) }
-        if let o = open, o.count > 0 { see(o.maxT) }
-        for c in oooChunks { see(c.maxT) }
-        if let l = ooo.last { see(l.t) }
+        func see(_ t: Int64) { m = m.map { earliest ? Swift.min($0, t) : Swift.max($0, t) } ?? t }
+        if let c = earliest ? chunks.first : chunks.last { see(earliest ? c.minT : c.maxT) }
+        if let o = open, o.count > 0 { see(earliest ? o.minT : o.maxT) }
+        for c in oooChunks { see(earliest ? c.minT : c.maxT) }
+        if let s = earliest ? ooo.first : ooo.last { see(s.t) }
         return m
     }
 }

@@ -52,6 +52,27 @@ import TestSupport
         try db2.close()
     }
 
+    /// The head's time range (status) counts every place a series keeps samples: sealed and open
+    /// in-order chunks, the late-sample buffer and the chunks it was flushed into.
+    @Test func headTimeRangeCoversLateSamples() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try openDB(dir)
+        // 300 samples: sealed chunks and an open one.
+        _ = try await db.append([SeriesSamples(labels: a, samples: (100..<400).map { Sample(t: Int64($0) * 1000, v: 1) })])
+        var st = db.status(limit: 1)
+        #expect(st.minTime == 100_000 && st.maxTime == 399_000)
+        // One late sample older than everything: it waits in the buffer.
+        _ = try await db.append([SeriesSamples(labels: a, samples: [Sample(t: 50_000, v: 1)])])
+        st = db.status(limit: 1)
+        #expect(st.minTime == 50_000 && st.maxTime == 399_000)
+        // 40 late samples of another series: the oldest 32 are flushed into a chunk, 8 stay buffered.
+        _ = try await db.append([SeriesSamples(labels: b, samples: [Sample(t: 1_000_000, v: 1)])])
+        _ = try await db.append([SeriesSamples(labels: b, samples: (20..<60).map { Sample(t: Int64($0) * 1000, v: 1) })])
+        st = db.status(limit: 1)
+        #expect(st.minTime == 20_000 && st.maxTime == 1_000_000)
+        try db.close()
+    }
+
     @Test func manyLateSamplesSpillIntoChunks() async throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let db = try openDB(dir)
