@@ -34,6 +34,9 @@ enum DashboardAssets {
     static let classicScripts: Set<String> = ["theme.js"]
     /// The module the pages start; it imports the rest.
     static let entryModule = "app.js"
+    /// What only the admin page runs (app.js imports admin.js there alone): preloaded only for
+    /// the callers who may open that page.
+    static let adminModules: Set<String> = ["admin.js", "admin-text.js"]
 
     static var moduleNames: [String] {
         files.map(\.name).filter { $0.hasSuffix(".js") && !classicScripts.contains($0) }.sorted()

@@ -93,8 +93,10 @@ enum DashboardPages {
         func src(_ name: String) -> String { htmlEscaped(a[name]!.path) }
         func current(_ p: String) -> String { p == page ? " aria-current=\"page\"" : "" }
         // Module scripts run deferred, like the classic ones did. Preloading every module fetches
-        // them side by side instead of one import level after another.
-        let modules = DashboardAssets.moduleNames.filter { $0 != DashboardAssets.entryModule }
+        // them side by side instead of one import level after another; the admin page's modules
+        // only for admins, who may open it (viewers would fetch code they cannot use).
+        let modules = DashboardAssets.moduleNames
+            .filter { $0 != DashboardAssets.entryModule && (admin || !DashboardAssets.adminModules.contains($0)) }
             .map { "<link rel=\"modulepreload\" href=\"\(src($0))\">" }.joined(separator: "\n")
         return """
         <!doctype html>

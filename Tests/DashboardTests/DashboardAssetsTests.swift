@@ -15,8 +15,13 @@ import Testing
         return files
     }
 
-    /// `from './x.js?v=…'` and `import './x.js?v=…'` specifiers of a module's text.
+    /// `from './x.js?v=…'`, `import './x.js?v=…'` and `import('./x.js?v=…')` specifiers of a module's text.
     static func specifiers(_ body: String) -> [String] {
+        body.matches(of: /(?:\bfrom|^import|\bimport\()\s*['"]([^'"]+)['"]/.anchorsMatchLineEndings()).map { String($0.1) }
+    }
+
+    /// The specifiers a module's text imports statically (`from`, bare `import`), not `import(…)`.
+    static func staticSpecifiers(_ body: String) -> [String] {
         body.matches(of: /(?:\bfrom|^import)\s*['"]([^'"]+)['"]/.anchorsMatchLineEndings()).map { String($0.1) }
     }
 
@@ -69,17 +74,43 @@ import Testing
 
     @Test func pagesLoadTheEntryModuleAndPreloadTheRest() {
         let a = DashboardSite.assets
-        let pages = [("/", DashboardSite.overview()), ("/alerts", DashboardSite.alerts()), ("/explore", DashboardSite.explore()),
-                     ("/clusters/x", DashboardSite.cluster(encodedName: "x")), ("/nowhere", DashboardSite.notFound("/nowhere"))]
-        for (path, reply) in pages {
+        let viewer = [("/", DashboardSite.overview()), ("/alerts", DashboardSite.alerts()), ("/explore", DashboardSite.explore()),
+                      ("/clusters/x", DashboardSite.cluster(encodedName: "x")), ("/nowhere", DashboardSite.notFound("/nowhere"))]
+        let admin = [("/ as admin", DashboardSite.overview(admin: true)), ("/alerts as admin", DashboardSite.alerts(admin: true)),
+                     ("/explore as admin", DashboardSite.explore(admin: true)),
+                     ("/clusters/x as admin", DashboardSite.cluster(encodedName: "x", admin: true)), ("/admin", DashboardSite.admin())]
+        for (path, reply, forAdmin) in viewer.map({ ($0.0, $0.1, false) }) + admin.map({ ($0.0, $0.1, true) }) {
             let body = reply.body
             #expect(body.contains("<script type=\"module\" src=\"\(a["app.js"]!.path)\"></script>"), "\(path)")
             for name in DashboardAssets.moduleNames where name != "app.js" {
-                #expect(body.contains("<link rel=\"modulepreload\" href=\"\(a[name]!.path)\">"), "\(path) does not preload \(name)")
+                let preloads = body.contains("<link rel=\"modulepreload\" href=\"\(a[name]!.path)\">")
+                if DashboardAssets.adminModules.contains(name) && !forAdmin {
+                    #expect(!preloads, "\(path) preloads \(name) for a viewer")
+                } else {
+                    #expect(preloads, "\(path) does not preload \(name)")
+                }
             }
             // theme.js is the only classic script: it must run before first paint.
             #expect(body.components(separatedBy: "<script ").count - 1 == 2, "\(path)")
             #expect(body.contains("<script src=\"\(a["theme.js"]!.path)\"></script>"))
         }
+    }
+
+    /// Viewers never load the admin page's modules: outside them, only a dynamic import(…) names
+    /// one (app.js, on the admin page), and every one of them is reached from there.
+    @Test func adminModulesAreImportedOnTheAdminPageOnly() throws {
+        func target(_ spec: String) -> String { String(spec.split(separator: "?v=")[0].dropFirst(2)) }
+        var reached: Set<String> = []
+        for name in DashboardAssets.moduleNames {
+            let body = try #require(DashboardSite.assets[name]).body
+            let statics = Set(Self.staticSpecifiers(body).map(target))
+            if DashboardAssets.adminModules.contains(name) {
+                reached.formUnion(statics.intersection(DashboardAssets.adminModules))
+            } else {
+                #expect(statics.isDisjoint(with: DashboardAssets.adminModules), "\(name) imports an admin module statically")
+                reached.formUnion(Set(Self.specifiers(body).map(target)).intersection(DashboardAssets.adminModules))
+            }
+        }
+        #expect(reached == DashboardAssets.adminModules)
     }
 }

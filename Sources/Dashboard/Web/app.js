@@ -1,7 +1,6 @@
 // Entry module: the shell names the page in <body data-page>, and this starts its code.
 // Everything that comes from the API reaches the DOM through textContent or attribute setters,
 // never through HTML parsing: cluster names and labels are untrusted.
-import { adminPage } from './admin.js';
 import { alertsPage } from './alerts.js';
 import { clusterPage } from './cluster.js';
 import { explorePage } from './explore.js';
@@ -15,6 +14,8 @@ function start() {
   // Signed in through single sign-on: the collector sets this marker (the session cookie itself is HttpOnly).
   if (document.cookie.split('; ').includes('fs_signed_in=1')) document.getElementById('signout-form').hidden = false;
   const page = document.body.dataset.page;
+  // The admin page's code is imported on that page only, so that viewers never fetch it.
+  const adminPage = () => import('./admin.js').then((m) => m.adminPage());
   const pages = { overview: overviewPage, cluster: clusterPage, alerts: alertsPage, explore: explorePage, admin: adminPage };
   if (pages[page]) pages[page]();
 }
