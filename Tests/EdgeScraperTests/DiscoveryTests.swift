@@ -130,4 +130,31 @@ import Synchronization
         #expect(server.seen.contains { $0.path == "/api/v1/namespaces/shop/pods" })
         #expect(sanitizeLabelName("a.b/c-d") == "a_b_c_d")
     }
+
+    /// `pods.annotated`: the built-in job lists only this node's pods (NODE_NAME, as a DaemonSet
+    /// sets it) and scrapes the annotated port of the annotated pod.
+    @Test(.timeLimit(.minutes(1))) func annotatedPodsOfThisNode() async throws {
+        let pods = Array(try FileIO.read(fixturePath("kubernetes/pods.json")))
+        let server = try RecordedServer(routes: ["/api/v1/pods?fieldSelector=spec.nodeName%3Dedge-1": ("application/json", pods)])
+        defer { server.stop() }
+        var cfg = try ConfigLoader.parse("node: {enabled: false}\npods: {annotated: true, interval: 30s}\n", file: "t.yml")
+        #expect(cfg.pods.annotated && !cfg.pods.enabled)
+        setenv("NODE_NAME", "edge-1", 1)
+        let specs = BuiltinTargets.specs(cfg)
+        unsetenv("NODE_NAME")
+        var sc = try #require(specs["kubernetes-pods"]?.scrape)
+        #expect(specs.count == 1 && sc.scrapeInterval == 30_000 && sc.kubernetesSDConfigs.first?.nodeName == "edge-1")
+        sc.kubernetesSDConfigs[0].apiServer = "http://127.0.0.1:\(server.port)"
+        let groups = try await KubernetesDiscovery(sc.kubernetesSDConfigs[0], transport: LoopbackClient(), logger: Logger(label: "t")).list()
+        #expect(server.seen.map(\.path) == ["/api/v1/pods?fieldSelector=spec.nodeName%3Dedge-1"])
+        let (targets, _, errors) = TargetBuilder.targets(from: groups, config: sc, rules: try Relabel.compile(sc.relabelConfigs))
+        #expect(errors.isEmpty)
+        #expect(targets.map(\.url) == ["http://10.42.0.7:9113/metrics"])
+        #expect(targets.first?.seriesLabels == Labels(["job": "kubernetes-pods", "instance": "10.42.0.7:9113", "namespace": "shop",
+                                                       "pod": "web-7d4b9c-x2k8p", "app_kubernetes_io_name": "web", "pod_template_hash": "7d4b9c"]))
+        // Without NODE_NAME (not in a DaemonSet) every pod is listed; off by default.
+        #expect(BuiltinTargets.specs(cfg)["kubernetes-pods"]?.scrape.kubernetesSDConfigs.first?.nodeName == nil)
+        cfg.pods.annotated = false
+        #expect(BuiltinTargets.specs(cfg).isEmpty)
+    }
 }

@@ -51,7 +51,24 @@ for need in [("nodes", "list"), ("pods", "list"), ("nodes/metrics", "get")]:
     if need not in granted: fail(f"ClusterRole lacks {need}")
 if any(v not in ("get", "list") for r in rules for v in r["verbs"]): fail("ClusterRole grants more than get/list")
 if not any(x["name"] == "NODE_NAME" for x in c["env"]): fail("NODE_NAME not set (kubelet discovery keeps this node by it)")
-print(f"ok edge-scraper: check config passes, {len(out.stdout.splitlines())-2} named paths all mounted, Secret keys {keys}, RBAC get/list only")
+# The queue: on its volume, which the scraper's uid can write. fsGroup does not reach a hostPath,
+# so an init container must chown it, as root with CAP_CHOWN alone and not privileged.
+edge = yaml.safe_load(cm["data"]["edge.yml"])
+qmount = next(m for m in mounts if m["name"] == "queue")
+if not under_mount(edge["queue"]["dir"], [qmount]): fail(f"queue.dir {edge['queue']['dir']} is not on the queue volume")
+uid = pod["securityContext"]["runAsUser"]
+if "hostPath" in vols["queue"]:
+    owners = [i for i in pod.get("initContainers", []) if i.get("command", [])[:2] == ["chown", f"{uid}:{pod['securityContext']['runAsGroup']}"]
+              and any(m["name"] == "queue" and m["mountPath"] in i["command"] for m in i.get("volumeMounts", []))]
+    if not owners: fail(f"hostPath queue volume is not chowned to {uid} by an init container")
+    sc = owners[0]["securityContext"]
+    if sc.get("privileged") or sc.get("allowPrivilegeEscalation", True) or sc["capabilities"] != {"drop": ["ALL"], "add": ["CHOWN"]}:
+        fail(f"queue init container needs more than CAP_CHOWN: {sc}")
+elif pod["securityContext"].get("fsGroup") != uid:
+    fail("queue volume not writable by the scraper's uid (no fsGroup)")
+if not (edge.get("pods") or {}).get("annotated"): fail("pods.annotated is off: annotated pods are not scraped")
+print(f"ok edge-scraper: check config passes, {len(out.stdout.splitlines())-2} named paths all mounted, Secret keys {keys}, RBAC get/list only, "
+      f"queue volume owned by uid {uid} (init container with CAP_CHOWN only), annotated pods on")
 
 # Collector
 k = docs("collector")

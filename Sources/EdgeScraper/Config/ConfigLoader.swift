@@ -607,9 +607,10 @@ struct ConfigDecoder {
     }
 
     func decodePods(_ n: YAMLNode) throws -> PodsConfig {
-        let r = try MapReader(n, path: "pods", file: file, allowed: ["enabled", "kubelet", "cgroup_root", "interval"])
+        let r = try MapReader(n, path: "pods", file: file, allowed: ["enabled", "kubelet", "cgroup_root", "interval", "annotated"])
         var c = PodsConfig()
         c.enabled = try r.bool("enabled") ?? c.enabled
+        c.annotated = try r.bool("annotated") ?? c.annotated
         if let i = try r.duration("interval") {
             guard i > 0 else { throw r.fail("interval", "pods.interval must be greater than 0") }
             c.interval = i

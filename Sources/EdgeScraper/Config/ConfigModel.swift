@@ -74,6 +74,9 @@ public struct KubernetesSDConfig: Sendable, Equatable {
     public var auth: HTTPAuth = .none
     public var tls = TLSConfig()
     public var namespaces: [String] = []
+    /// Only this node's objects (a field selector on the list), for a DaemonSet's own node; not
+    /// a config key: set by the built-in jobs from the NODE_NAME environment variable.
+    public var nodeName: String?
     public init() {}
 }
 
@@ -159,6 +162,9 @@ public struct PodsConfig: Sendable, Equatable {
     /// Read cgroup v2 under kubepods directly when there is no kubelet access.
     public var cgroupRoot: String? = "/sys/fs/cgroup"
     public var interval: Int64?
+    /// Scrape the pods annotated `prometheus.io/scrape: "true"` (job "kubernetes-pods", see
+    /// `BuiltinTargets.annotatedPods`), on this node only when NODE_NAME is set.
+    public var annotated = false
     public init() {}
 }
 

@@ -57,6 +57,11 @@ public struct KubernetesDiscovery: DiscoveryProvider {
         } else {
             paths = ["/api/v1/\(resource)"]
         }
+        // Filtered by the API server: a DaemonSet's scrapers each list their own node's share.
+        if let node = config.nodeName {
+            let field = config.role == .pod ? "spec.nodeName" : "metadata.name"
+            paths = paths.map { $0 + "?fieldSelector=" + TargetBuilder.queryEscape(field + "=" + node) }
+        }
         var groups: [TargetGroup] = []
         for p in paths {
             let body = try await KubernetesDiscovery.get(base + p, auth: auth, tls: tls, transport: transport)

@@ -15,6 +15,13 @@ enum BuiltinTargets {
             sc.scrapeTimeout = min(cfg.global.scrapeTimeout, sc.scrapeInterval)
             out[sc.jobName] = .init(scrape: sc, external: ext, builtin: "node", node: cfg.node)
         }
+        if cfg.pods.annotated {
+            var sc = annotatedPods
+            sc.scrapeInterval = cfg.pods.interval ?? cfg.global.scrapeInterval
+            sc.scrapeTimeout = min(cfg.global.scrapeTimeout, sc.scrapeInterval)
+            sc.kubernetesSDConfigs[0].nodeName = ownNode()
+            out[sc.jobName] = .init(scrape: sc, external: ext)
+        }
         guard cfg.pods.enabled else { return out }
         let interval = cfg.pods.interval ?? cfg.global.scrapeInterval
         let kubelet = cfg.pods.kubelet
@@ -43,7 +50,7 @@ enum BuiltinTargets {
                     var k = KubernetesSDConfig()
                     k.role = .node
                     sc.kubernetesSDConfigs = [k]
-                    if let node = getenv("NODE_NAME").map({ String(cString: $0) }), !node.isEmpty {
+                    if let node = ownNode() {
                         var keep = RelabelConfig()
                         keep.action = .keep
                         keep.sourceLabels = ["__meta_kubernetes_node_name"]
@@ -62,6 +69,38 @@ enum BuiltinTargets {
         }
         return out
     }
+
+    /// The node a DaemonSet's pod runs on (NODE_NAME, from the Downward API), nil elsewhere.
+    static func ownNode() -> String? {
+        guard let node = getenv("NODE_NAME").map({ String(cString: $0) }), !node.isEmpty else { return nil }
+        return node
+    }
+
+    /// `pods.annotated`: Prometheus' usual annotation-driven pod job, in-cluster. `prometheus.io/
+    /// scrape: "true"` opts a pod in; `prometheus.io/port`, `/path` and `/scheme` say where its
+    /// metrics are; pod labels, namespace and pod name become target labels. Pods that have ended
+    /// are dropped (their IP may already be another pod's).
+    static let annotatedPods: ScrapeConfig = {
+        let text = """
+        scrape_configs:
+        - job_name: kubernetes-pods
+          kubernetes_sd_configs: [{role: pod}]
+          relabel_configs:
+          - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], action: keep, regex: 'true'}
+          - {source_labels: [__meta_kubernetes_pod_phase], action: drop, regex: 'Succeeded|Failed'}
+          - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scheme], regex: '(https?)', target_label: __scheme__}
+          - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path], regex: '(.+)', target_label: __metrics_path__}
+          - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+            regex: '([^:]+)(?::\\d+)?;(\\d+)'
+            replacement: '$1:$2'
+            target_label: __address__
+          - {action: labelmap, regex: '__meta_kubernetes_pod_label_(.+)'}
+          - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
+          - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+        """
+        // A constant text: BuiltinTargets' tests parse it on every run.
+        return try! ConfigLoader.parse(text, file: "built-in pods.annotated").scrapeConfigs[0]
+    }()
 
     /// The built-in target, and for the cgroup collector a background job that keeps pod
     /// names fresh from the kubelet's `/pods` when `pods.kubelet.url` is set.
