@@ -46,13 +46,15 @@ struct PostgresAlertStateStore: AlertStateStore {
             for l in c.removed { goneRules.append(c.ruleKey); gonePrints.append(Notifier.fingerprint(l)) }
         }
         let (holder, lease, logger) = (holderID, leaseName, self.logger)
-        try await client.withTransaction(logger: logger) { c in
+        let ours = try await client.withTransaction(logger: logger) { c -> Bool in
             let fence = try await c.query("""
                 SELECT holder FROM rule_lease WHERE name = \(lease) AND holder = \(holder) AND expires_at > now() FOR UPDATE
                 """, logger: logger)
             var ours = false
             for try await _ in fence.decode(String.self) { ours = true }
-            guard ours else { throw NotLeaseHolder() }
+            // Not ours: return (the empty transaction commits) rather than throw, which the
+            // transaction would wrap in its own error type.
+            guard ours else { return false }
             if !rules.isEmpty {
                 try await c.query("""
                     INSERT INTO rule_alert_state (group_key, rule_key, fingerprint, alert, updated_at)
@@ -66,6 +68,8 @@ struct PostgresAlertStateStore: AlertStateStore {
                     WHERE s.group_key = \(group) AND s.rule_key = t.r AND s.fingerprint = t.f
                     """, logger: logger)
             }
+            return true
         }
+        guard ours else { throw NotLeaseHolder() }
     }
 }

@@ -3,6 +3,10 @@ import Storage
 /// The rule manager's side of running as one of several replicas: the lease's gains and
 /// losses, and the alert state shared through the store.
 extension RuleManager {
+    /// A store that does not answer in this time (a half-dead connection) counts as failed: the
+    /// group's evaluations must go on, and notifications wait for a save that succeeds.
+    static let storeTimeout: Duration = .seconds(10)
+
     func leaseChanged(held: Bool) {
         metrics.ruleLease(held: held)
         // One collector holds it from start to shutdown: nothing worth a log line.
@@ -21,7 +25,7 @@ extension RuleManager {
         guard let store else { return true }
         let key = AlertStateKeys.group(groups[i])
         let loaded: [String: [Alert]]
-        do { loaded = try await store.load(group: key) } catch {
+        do { loaded = try await raceTimeout(Self.storeTimeout) { try await store.load(group: key) } } catch {
             logger.warning("loading the shared alert state of group \"\(groups[i].name)\" failed: \(error)")
             return false
         }
@@ -51,7 +55,8 @@ extension RuleManager {
             AlertSignature.changes(ruleKey: AlertStateKeys.rule(r, rules[r].rule), alerts: rules[r].alerts, saved: before[r])
         }
         do {
-            try await store.save(group: AlertStateKeys.group(groups[i]), changes)
+            let key = AlertStateKeys.group(groups[i])
+            try await raceTimeout(Self.storeTimeout) { try await store.save(group: key, changes) }
             saved.withLock { $0[i] = rules.map { $0.alerts.mapValues(AlertSignature.init) } }
             return true
         } catch {
