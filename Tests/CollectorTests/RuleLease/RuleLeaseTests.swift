@@ -39,7 +39,9 @@ import Testing
             #expect(!(a.isHeld && b.isHeld))
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(gains.list == [first], "\(gains.list)")
+        // Only `first` ever gained it (a renewal late on a busy machine may make it lapse and
+        // come back, but never to the other replica while `first` renews).
+        #expect(Set(gains.list) == [first], "\(gains.list)")
 
         // The holder's connections go away (its pool is shut down) while its lease loop keeps
         // trying: it must stop holding by itself, and the other must take over.
@@ -47,7 +49,7 @@ import Testing
         await holderClient.stop()
         try await Self.waitNeverBoth("the other replica to take over", a, b) { other.isHeld }
         #expect(!holder.isHeld)
-        #expect(gains.list == [first, first == "a" ? "b" : "a"])
+        #expect(gains.list.last == (first == "a" ? "b" : "a"), "\(gains.list)")
         ta.cancel(); tb.cancel()
         _ = await (ta.value, tb.value)
         await (first == "a" ? cb : ca).stop()

@@ -14,7 +14,7 @@ extension RuleManager {
         if held {
             logger.notice("rule lease gained (\(lease.holderID)): this collector now evaluates the rules and sends the notifications")
         } else {
-            logger.notice("rule lease lost (\(lease.holderID)): another collector evaluates the rules; /api/v1/rules and /api/v1/alerts show the shared state")
+            logger.notice("rule lease lost or released (\(lease.holderID)): this collector no longer evaluates the rules; /api/v1/rules and /api/v1/alerts show the shared state")
         }
     }
 
