@@ -33,7 +33,7 @@ enum AlertStateKeys {
 /// What of an alert is saved: everything the notifications and `for` depend on. The value
 /// and annotations are saved too (for non-holders' /api/v1/alerts) but a change of them alone
 /// does not cause a save (`signature`): the holder's next evaluation has them fresh anyway.
-struct SharedAlert: Codable {
+struct SharedAlert: Codable, Equatable, Sendable {
     var labels: [[String]]
     var annotations: [[String]]
     var state: String
@@ -85,25 +85,20 @@ struct SharedAlert: Codable {
     }
 }
 
-/// The part of an alert whose change must be saved before notifying.
+/// The part of an alert whose change must be saved before notifying: all of SharedAlert but
+/// the value and the annotations.
 struct AlertSignature: Equatable, Sendable {
-    let state: AlertState
-    let activeAtMs: Int64
-    let firedAtMs: Int64?
-    let resolvedAtMs: Int64?
-    let keepFiringSinceMs: Int64?
-    let lastSentMs: Int64?
-    let webhookState: AlertState?
+    private let shared: SharedAlert
 
     init(_ a: Alert) {
-        state = a.state
-        activeAtMs = a.activeAtMs
-        firedAtMs = a.firedAtMs
-        resolvedAtMs = a.resolvedAtMs
-        keepFiringSinceMs = a.keepFiringSinceMs
-        lastSentMs = a.lastSentMs
-        webhookState = a.webhookState
+        var s = SharedAlert(a)
+        s.value = 0
+        s.annotations = []
+        shared = s
     }
+
+    var lastSentMs: Int64? { shared.lastSentMs }
+    var webhookState: AlertState? { shared.webhookState.flatMap(AlertState.init(rawValue:)) }
 
     /// What changed in one rule's alerts since `saved`.
     static func changes(ruleKey: String, alerts: [Labels: Alert], saved: [Labels: AlertSignature]) -> AlertStateChanges {
