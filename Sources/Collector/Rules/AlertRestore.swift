@@ -1,3 +1,4 @@
+import PromQL
 import Storage
 import TSDB
 
@@ -38,11 +39,13 @@ struct AlertRestore: Sendable {
 
 extension RuleManager {
     /// Gives the active alerts of group `i` their active times from before the restart.
-    func restoreForState(group i: Int, at now: Int64) {
+    func restoreForState(group i: Int, at now: Int64) async {
         var rules = states.withLock { $0[i] }
-        let q: (any Querier)?
+        let q: ForStateSource?
         do {
-            q = try tsdb.querier(mint: now - restore.outageToleranceMs, maxt: now)
+            q = restoreThroughBackend
+                ? .backend(backend, timeout: engine.options.timeout)
+                : .local(try tsdb.querier(mint: now - restore.outageToleranceMs, maxt: now))
         } catch {
             logger.warning("restoring alert state of group \"\(groups[i].name)\": \(error)")
             q = nil
@@ -51,11 +54,14 @@ extension RuleManager {
         for r in rules.indices {
             rules[r].forStateRestored = true
             guard let q, case .alerting(let forMs, _) = rules[r].rule.kind, forMs >= restore.gracePeriodMs else { continue }
+            guard rules[r].alerts.values.contains(where: { $0.state != .inactive }) else { continue }
+            let lastByLabels: [Labels: Sample]
+            do { lastByLabels = try await q.lastSamples(alertname: rules[r].rule.name, now: now, toleranceMs: restore.outageToleranceMs) } catch {
+                logger.warning("restoring alert state of rule \"\(rules[r].rule.name)\": \(error)")
+                continue
+            }
             for (l, var a) in rules[r].alerts where a.state != .inactive {
-                let want = AlertRestore.forStateLabels(l)
-                let matchers = want.compactMap { try? LabelMatcher(.equal, $0.name, $0.value) }
-                guard let series = try? q.select(matchers).first(where: { $0.labels == want }),
-                      let last = series.samples.last,
+                guard let last = lastByLabels[AlertRestore.forStateLabels(l)],
                       let at = restore.restoredActiveAt(last: last, forMs: forMs, now: now) else { continue }
                 a.activeAtMs = at
                 rules[r].alerts[l] = a

@@ -6,8 +6,9 @@ import Storage
 import Synchronization
 import TSDB
 
-/// Evaluates recording and alerting rule groups on their intervals over the whole TSDB,
-/// appends recorded series and `ALERTS` to it, and hands alerts to the notifier.
+/// Evaluates recording and alerting rule groups on their intervals over the whole TSDB (or
+/// the remote backend), hands recorded series and `ALERTS` to the output sink, and alerts to the
+/// notifier. With several replicas, only the holder of the rule lease evaluates (see Lease/).
 final class RuleManager: Service, Sendable {
     let groups: [RuleGroup]
     /// Per group, its rules' state. Each group's task writes only its own slot.
@@ -27,11 +28,27 @@ final class RuleManager: Service, Sendable {
 
     /// Restores alerts' `for` state after a restart, once per group after its first evaluation.
     let restore: AlertRestore
+    /// Who evaluates when several collectors run as one; SingleProcessLease: always this one.
+    let lease: any RuleLease
+    /// The alert state shared between replicas (state.postgres); nil: this process only.
+    let store: (any AlertStateStore)?
+    /// Where rule output goes: the embedded TSDB or the forward queue.
+    let sink: RuleOutputSink
+    /// Remote mode: the `for` restore reads ALERTS_FOR_STATE through `backend`.
+    let restoreThroughBackend: Bool
+    /// Per group and rule, the alerts as last saved to (or loaded from) `store`.
+    let saved: Mutex<[[[Labels: AlertSignature]]]>
 
     init(groups: [RuleGroup], tsdb: TSDB, engine: Engine, notifier: Notifier, metrics: CollectorMetrics, logger: Logger,
          onAlerts: @escaping @Sendable ([String: Int]) -> Void = { _ in }, restore: AlertRestore = AlertRestore(),
-         backend: (any QueryBackend)? = nil) {
+         backend: (any QueryBackend)? = nil, lease: any RuleLease = SingleProcessLease(),
+         store: (any AlertStateStore)? = nil, sink: RuleOutputSink? = nil, restoreThroughBackend: Bool = false) {
         self.backend = backend ?? EmbeddedQueryBackend(engine: engine, storage: tsdb)
+        self.lease = lease
+        self.store = store
+        self.sink = sink ?? .embedded(tsdb)
+        self.restoreThroughBackend = restoreThroughBackend
+        saved = Mutex(groups.map { $0.rules.map { _ in [:] } })
         self.onAlerts = onAlerts
         self.restore = restore
         self.groups = groups
@@ -53,6 +70,7 @@ final class RuleManager: Service, Sendable {
         logger.info("evaluating \(groups.reduce(0) { $0 + $1.rules.count }) rule(s) in \(groups.count) group(s)")
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { tg in
+                tg.addTask { await self.lease.run { self.leaseChanged(held: $0) } }
                 for i in self.groups.indices {
                     tg.addTask { await self.loop(group: i) }
                 }
@@ -63,16 +81,30 @@ final class RuleManager: Service, Sendable {
     private func loop(group i: Int) async {
         let interval = groups[i].intervalMs
         var first = true
+        // The lease term whose shared state this group has loaded.
+        var loadedTerm: UInt64?
         while !Task.isCancelled {
             // Aligned to the interval, like Prometheus, so every group evaluates at stable times.
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let next = (now / interval + 1) * interval
             try? await Task.sleep(for: .milliseconds(next - now))
             if Task.isCancelled { return }
+            guard let term = lease.heldTerm else {
+                // Not the holder: evaluate nothing, show what the holder shares.
+                loadedTerm = nil
+                if store != nil { _ = await loadShared(group: i) }
+                continue
+            }
+            if store != nil && loadedTerm != term {
+                // Just became the holder: continue from the shared state, or wait a round.
+                guard await loadShared(group: i) else { continue }
+                loadedTerm = term
+            }
             await evaluate(group: i, at: next)
-            if first {
+            if first && store == nil {
                 // As Prometheus: after the first evaluation, so the active alerts are known.
-                restoreForState(group: i, at: next)
+                // (With a shared store, the loaded state already carries every active time.)
+                await restoreForState(group: i, at: next)
                 first = false
             }
         }
@@ -91,13 +123,15 @@ final class RuleManager: Service, Sendable {
                 logger.warning("rule \"\(rules[r].rule.name)\" in group \"\(groups[i].name)\" failed: \(rules[r].lastError)")
             }
             if !out.isEmpty {
-                do { _ = try await tsdb.append(out) } catch {
+                do { try await sink.append(out, now) } catch {
                     logger.error("storing the results of rule \"\(rules[r].rule.name)\" failed: \(error)")
                 }
             }
             toAlertmanager += rules[r].takeAlertsToSend(now: now, resendMs: Self.resendMs)
             toWebhooks += rules[r].takeWebhookChanges()
         }
+        // Shared state first: what is not saved as sent is not sent (see PostgresAlertStateStore).
+        if !(await saveShared(group: i, &rules)) { toAlertmanager = []; toWebhooks = [] }
         states.withLock { $0[i] = rules }
         lastGroupEval.withLock { $0[i] = (now, (ContinuousClock.now - started).seconds) }
         metrics.ruleGroupEvaluated()

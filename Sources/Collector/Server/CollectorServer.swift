@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HTTPTypes
 import Logging
+import PostgresNIO
 import PromQL
 import ServiceLifecycle
 import Storage
@@ -24,6 +25,8 @@ public final class CollectorServer: Sendable {
     let rules: RuleManager
     /// `storage.remote`: the forward queue and its sender (nil: the embedded TSDB stores writes).
     let remoteWrite: RemoteWriteBackend?
+    /// `state.postgres`: the one pool to PostgreSQL, run as a service (nil: SQLite, one process).
+    let postgres: PostgresClient?
     let logger: Logger
 
     public init(options: CollectorOptions, logger: Logger) throws {
@@ -91,10 +94,13 @@ public final class CollectorServer: Sendable {
         if !groups.isEmpty && notifier.isEmpty && groups.contains(where: { $0.rules.contains { $0.kind != .recording } }) {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
         }
+        postgres = try options.postgres.map { PostgresClient(configuration: try $0.clientConfiguration(), backgroundLogger: logger) }
+        let replicas = RuleReplicas(postgres: postgres, groups: groups, port: options.port, logger: logger)
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
                             metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) },
                             restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs),
-                            backend: backend)
+                            backend: backend, lease: replicas.lease, store: replicas.store,
+                            sink: remoteWrite.map { .forward($0.forward) }, restoreThroughBackend: remoteWrite != nil)
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
@@ -130,7 +136,9 @@ public final class CollectorServer: Sendable {
             router: router(),
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
-            services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
+            // The PostgreSQL pool first: services stop in reverse order, so it outlives the rules'
+            // lease release at shutdown.
+            services: (postgres.map { [$0] } ?? []) + [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
                        FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend),
                        rules] + (remoteWrite.map { [$0] } ?? []),
             onServerRunning: { [logger] channel in
