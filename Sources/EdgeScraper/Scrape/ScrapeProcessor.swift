@@ -42,6 +42,13 @@ public struct ScrapeProcessor: Sendable {
     private var refLabels: [Labels] = []
     private var refTracked: [Int] = []
     private var refSeen: [Int] = []
+    /// Each ref's one-element sample array, rewritten in place at every scrape. By the next scrape
+    /// the previous batch has been queued and released, so the array is uniquely referenced and the
+    /// write allocates nothing; a fresh array per sample and scrape was a malloc, a free and, with
+    /// a thousand of them freed per target, a good part of glibc's malloc_consolidate time
+    /// (docs/benchmarks.md, "Edge agent, issue 15: CPU per sample"). Were it still shared, the
+    /// write would copy it (value semantics), so nothing already handed over can change.
+    private var refSample: [[Sample]] = []
     private var labelsToRef: [Labels: Int] = [:]
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
@@ -107,7 +114,8 @@ public struct ScrapeProcessor: Sendable {
                     if seenBefore != prevIteration { added += 1 }
                     refSeen[ref] = iteration
                     let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: [Sample(t: t, v: s.value)]))
+                    refSample[ref][0] = Sample(t: t, v: s.value)
+                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: refSample[ref]))
                     if s.timestamp == nil || !honorTimestamps {
                         refTracked[ref] = iteration
                         currentRefs.append(ref)
@@ -149,11 +157,11 @@ public struct ScrapeProcessor: Sendable {
     private mutating func compact() {
         let horizon = iteration - 8
         var keep = [Int](repeating: -1, count: refLabels.count)
-        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = []
+        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = [], samples: [[Sample]] = []
         // Refs of the last scrape were seen at this iteration, so they are always kept.
         for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon {
             keep[r] = labels.count
-            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r])
+            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r]); samples.append(refSample[r])
         }
         var newCache: [UInt64: [CacheEntry]] = [:]
         for (h, entries) in cache {
@@ -165,7 +173,7 @@ public struct ScrapeProcessor: Sendable {
             if !kept.isEmpty { newCache[h] = kept }
         }
         cache = newCache
-        refLabels = labels; refTracked = tracked; refSeen = seen
+        refLabels = labels; refTracked = tracked; refSeen = seen; refSample = samples
         labelsToRef = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         lastRefs = lastRefs.map { keep[$0] }
     }
@@ -187,6 +195,7 @@ public struct ScrapeProcessor: Sendable {
         refLabels.append(labels)
         refTracked.append(-1)
         refSeen.append(-1)
+        refSample.append([Sample(t: 0, v: 0)])
         labelsToRef[labels] = r
         return r
     }
