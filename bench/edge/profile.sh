@@ -13,7 +13,7 @@ check_bins edge-scraper
 DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-15}
 TARGETS=${TARGETS:-4}
-begin edge-profile $((DURATION + WARMUP + 180))
+begin edge-profile $((DURATION + WARMUP + 900))   # perf report with call graphs is slow on a loaded machine
 
 ne=$(free_port); vm=$(free_port); pe=$(free_port); tports=()
 for i in $(seq 1 "$TARGETS"); do tports+=("$(free_port)"); done
@@ -57,9 +57,9 @@ echo "# threads over ${DURATION}s: tid name cpu_ticks voluntary_switches involun
 join "$WORK/t0" "$WORK/t1" | awk '{printf "%-8s %-22s %6d %8d %8d\n", $1, $2, $7-$3, $8-$4, $9-$5; c+=$7-$3; v+=$8-$4} END {printf "total cpu_ticks=%d voluntary_switches=%d\n", c, v}'
 samples=$(curl -sf "http://127.0.0.1:$pe/metrics" | awk '$1 ~ /^edge_scraper_samples_scraped_total/ {print $NF}')
 echo "# samples scraped so far: $samples"
+stop "$epid" 30
 demangle() { if command -v swift-demangle >/dev/null; then swift-demangle --simplified; else cat; fi; }
 echo "# flat profile (self), top 45"
 perf report -i "$WORK/perf.data" --no-children --sort sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -45 | demangle
 echo "# with children (inclusive), top 60"
 perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -60 | demangle
-stop "$epid" 30
