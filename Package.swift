@@ -115,10 +115,12 @@ let package = Package(
             // registry, rule lease), through Vapor's maintained NIO client with its connection pool.
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ], exclude: ["Remote/README.md"]),
+        // Sets the Swift runtime's global-executor hook (the agent runs its jobs on NIO's event loop).
+        .target(name: "CEdgeExecutorHook"),
         // The edge agent stays off Foundation and AsyncHTTPClient to fit its 14 MiB budget:
         // NIO for HTTP, YAMLTree for YAML.
         .target(name: "EdgeScraper", dependencies: [
-            "RemoteWrite", "YAMLTree", "DurableIO",
+            "RemoteWrite", "YAMLTree", "DurableIO", "CEdgeExecutorHook",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -144,6 +144,23 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         #expect(gone.count == 1 + 5 && gone.allSatisfy { StaleNaN.isStale($0.samples[0].v) && $0.samples[0].t == 7000 })
     }
 
+    /// Each series' sample array is reused from scrape to scrape (ScrapeProcessor.refSample): what
+    /// an earlier scrape handed over must keep its own values, even while it is still held.
+    @Test func earlierBatchesKeepTheirSamplesAfterLaterScrapes() throws {
+        let c = job()
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels())
+        let (first, _) = p.process(.body(Array("a 1\nb 2\n".utf8), contentType: nil), start: 1000, duration: 0)
+        let (second, _) = p.process(.body(Array("a 10\nb 20\n".utf8), contentType: nil), start: 2000, duration: 0)
+        #expect(series(first, "a")[0].samples == [Sample(t: 1000, v: 1)] && series(first, "b")[0].samples == [Sample(t: 1000, v: 2)])
+        #expect(series(second, "a")[0].samples == [Sample(t: 2000, v: 10)] && series(second, "b")[0].samples == [Sample(t: 2000, v: 20)])
+        // Released batches: the next scrape still yields its own values.
+        let (third, _) = p.process(.body(Array("a 100\n".utf8), contentType: nil), start: 3000, duration: 0)
+        #expect(series(third, "a")[0].samples == [Sample(t: 3000, v: 100)])
+        #expect(series(third, "b").count == 1 && StaleNaN.isStale(series(third, "b")[0].samples[0].v))
+        #expect(series(second, "a")[0].samples == [Sample(t: 2000, v: 10)])
+    }
+
     @Test func sampleLimitFailsTheScrape() throws {
         var c = job()
         c.sampleLimit = 1

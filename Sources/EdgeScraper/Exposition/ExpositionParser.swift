@@ -84,6 +84,9 @@ public struct ExpositionParser {
     var lineNo = 1
     /// A repeated label name in the current sample: reported once the sample is read.
     var duplicateLabel: String? = nil
+    /// The current sample's label names, for the duplicate check: one array for the whole body
+    /// instead of one allocation per sample.
+    var labelNames: [Range<Int>] = []
 
     public static func parse(_ bytes: [UInt8], format: ExpositionFormat) throws -> ParsedExposition {
         let (out, error) = parsePartial(bytes, format: format)
@@ -350,7 +353,7 @@ public struct ExpositionParser {
     /// `{name="value",...}`; leaves `i` after the closing brace.
     mutating func labelSet(checkDuplicates: Bool = true) throws {
         i += 1
-        var names: [Range<Int>] = []
+        labelNames.removeAll(keepingCapacity: true)
         while true {
             if !om { skipWS() }
             guard i < b.count else { throw fail("unterminated label set; add '}'") }
@@ -360,10 +363,10 @@ public struct ExpositionParser {
             while i < b.count, isNameChar(b[i]) { i += 1 }
             let nameRange = ns..<i
             if checkDuplicates {
-                if duplicateLabel == nil, names.contains(where: { b[$0].elementsEqual(b[nameRange]) }) {
+                if duplicateLabel == nil, labelNames.contains(where: { b[$0].elementsEqual(b[nameRange]) }) {
                     duplicateLabel = String(decoding: b[nameRange], as: UTF8.self)
                 }
-                names.append(nameRange)
+                labelNames.append(nameRange)
             }
             if !om { skipWS() }
             guard i < b.count, b[i] == EQ else { throw fail("expected '=' after label name, got \(describe(i))") }

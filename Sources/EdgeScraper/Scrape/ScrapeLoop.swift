@@ -125,7 +125,7 @@ final class ScrapeLoop: Sendable {
         let nowNanos = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
         // Cancellation means shutdown or replacement by a reloaded loop: no stale markers,
         // the series continue after the restart, as in Prometheus.
-        do { try await Task.sleep(nanoseconds: initialDelayNanos(now: nowNanos)) } catch { return }
+        do { try await LoopTimer.sleep(nanoseconds: initialDelayNanos(now: nowNanos)) } catch { return }
         let interval = UInt64(target.interval) * 1_000_000
         var next = monotonicNanos()
         while !Task.isCancelled {
@@ -138,7 +138,7 @@ final class ScrapeLoop: Sendable {
             let now = monotonicNanos()
             // After a long stall skip missed ticks instead of scraping in a burst.
             while next <= now { next += interval }
-            do { try await Task.sleep(nanoseconds: next - now) } catch { return }
+            do { try await LoopTimer.sleep(nanoseconds: next - now) } catch { return }
         }
     }
 
@@ -150,7 +150,7 @@ final class ScrapeLoop: Sendable {
     private func endOfRunStaleness() async {
         let staleTime = nowMillis()
         guard state.withLock({ $0.processor.hasWritten }) else { return }
-        do { try await Task.sleep(nanoseconds: UInt64(target.interval) * 1_100_000) } catch { return }
+        do { try await LoopTimer.sleep(nanoseconds: UInt64(target.interval) * 1_100_000) } catch { return }
         let stale = state.withLock { $0.processor.staleMarkers(at: staleTime) }
         guard !stale.isEmpty else { return }
         do { try await sink.enqueue(stale) } catch {

@@ -36,12 +36,19 @@ public struct ScrapeProcessor: Sendable {
 
     /// Raw `name{labels}` bytes → series ref (-1: dropped by relabeling). Keyed by hash with
     /// the bytes kept to rule out collisions, so a known series costs no allocation.
-    private var cache: [UInt64: [CacheEntry]] = [:]
+    private var cache = SeriesCache()
     /// Series refs: final labels, and the iteration each was last written without an explicit
     /// timestamp (staleness) or at all (duplicates, series_added).
     private var refLabels: [Labels] = []
     private var refTracked: [Int] = []
     private var refSeen: [Int] = []
+    /// Each ref's one-element sample array, rewritten in place at every scrape. By the next scrape
+    /// the previous batch has been queued and released, so the array is uniquely referenced and the
+    /// write allocates nothing; a fresh array per sample and scrape was a malloc, a free and, with
+    /// a thousand of them freed per target, a good part of glibc's malloc_consolidate time
+    /// (docs/benchmarks.md, "Edge agent, issue 15: CPU per sample"). Were it still shared, the
+    /// write would copy it (value semantics), so nothing already handed over can change.
+    private var refSample: [[Sample]] = []
     private var labelsToRef: [Labels: Int] = [:]
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
@@ -51,12 +58,6 @@ public struct ScrapeProcessor: Sendable {
     private var hashScratch: UInt64 = 0
     /// TYPE/HELP/UNIT of the last successful parse, for the remote-write metadata the agent sends.
     public private(set) var metadata: [MetricMetadata] = []
-
-    struct CacheEntry: Sendable {
-        var raw: [UInt8]
-        var ref: Int
-        var lastUsed: Int
-    }
 
     public init(target: ScrapeTarget, config: ScrapeConfig, metricRules: [RelabelRule], externalLabels: Labels) {
         self.target = target
@@ -107,7 +108,8 @@ public struct ScrapeProcessor: Sendable {
                     if seenBefore != prevIteration { added += 1 }
                     refSeen[ref] = iteration
                     let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: [Sample(t: t, v: s.value)]))
+                    refSample[ref][0] = Sample(t: t, v: s.value)
+                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: refSample[ref]))
                     if s.timestamp == nil || !honorTimestamps {
                         refTracked[ref] = iteration
                         currentRefs.append(ref)
@@ -149,23 +151,18 @@ public struct ScrapeProcessor: Sendable {
     private mutating func compact() {
         let horizon = iteration - 8
         var keep = [Int](repeating: -1, count: refLabels.count)
-        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = []
+        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = [], samples: [[Sample]] = []
         // Refs of the last scrape were seen at this iteration, so they are always kept.
         for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon {
             keep[r] = labels.count
-            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r])
+            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r]); samples.append(refSample[r])
         }
-        var newCache: [UInt64: [CacheEntry]] = [:]
-        for (h, entries) in cache {
-            let kept = entries.compactMap { e -> CacheEntry? in
-                if e.ref < 0 { return e.lastUsed >= horizon ? e : nil }
-                let n = keep[e.ref]
-                return n < 0 ? nil : CacheEntry(raw: e.raw, ref: n, lastUsed: e.lastUsed)
-            }
-            if !kept.isEmpty { newCache[h] = kept }
+        cache.compact { e in
+            if e.ref < 0 { return e.lastUsed >= horizon ? e : nil }
+            let n = keep[e.ref]
+            return n < 0 ? nil : SeriesCache.Entry(hash: e.hash, raw: e.raw, ref: n, lastUsed: e.lastUsed)
         }
-        cache = newCache
-        refLabels = labels; refTracked = tracked; refSeen = seen
+        refLabels = labels; refTracked = tracked; refSeen = seen; refSample = samples
         labelsToRef = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         lastRefs = lastRefs.map { keep[$0] }
     }
@@ -187,6 +184,7 @@ public struct ScrapeProcessor: Sendable {
         refLabels.append(labels)
         refTracked.append(-1)
         refSeen.append(-1)
+        refSample.append([Sample(t: 0, v: 0)])
         labelsToRef[labels] = r
         return r
     }
@@ -233,21 +231,16 @@ public struct ScrapeProcessor: Sendable {
             let raw = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[s.series]))
             let h = ScrapeProcessor.rawSeriesHash(raw)
             hashScratch = h
-            guard let entries = cache[h] else { return nil }
-            for (k, e) in entries.enumerated() where e.raw.count == raw.count {
-                let same = e.raw.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
-                if same {
-                    if e.ref < 0 { cache[h]![k].lastUsed = iteration }
-                    return e.ref
-                }
-            }
-            return nil
+            guard let k = cache.find(raw, hash: h) else { return nil }
+            let ref = cache[k].ref
+            if ref < 0 { cache[k].lastUsed = iteration }
+            return ref
         }
         if let r = found { return r }
         let h = hashScratch
         let labels = try mutate(Labels(parsed.labels(of: s)))
         let r = labels.map { ref(for: $0) } ?? -1
-        cache[h, default: []].append(CacheEntry(raw: Array(parsed.bytes[s.series]), ref: r, lastUsed: iteration))
+        cache.insert(SeriesCache.Entry(hash: h, raw: Array(parsed.bytes[s.series]), ref: r, lastUsed: iteration))
         return r
     }
 
