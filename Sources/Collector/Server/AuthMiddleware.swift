@@ -35,7 +35,7 @@ struct IngestAuthMiddleware: RouterMiddleware {
         }
         let identity: IngestIdentity?
         do {
-            identity = try access.cluster(forToken: token)
+            identity = try await access.cluster(forToken: token)
         } catch {
             // The access database is busy or broken: the sender must retry, not give up.
             logger.error("looking up an ingest token failed: \(error)")

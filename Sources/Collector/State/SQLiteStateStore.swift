@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+
+/// The state store in one SQLite file of the data directory (`fleetscope.sqlite`,
+/// `fleet.sqlite`), as before PostgreSQL: the same files, tables and GRDB migration ids, so
+/// existing data directories open unchanged.
+///
+/// The collector and the `collector token|user` commands open a file from different
+/// processes at once. WAL (DatabasePool) lets their reads go on while one writes, and a busy
+/// timeout makes the rare lock wait instead of failing a request.
+final class SQLiteStateStore: StateStore {
+    /// Long enough for any admin write or fleet flush to commit.
+    static let busyTimeout: TimeInterval = 10
+    let pool: DatabasePool
+    let location: String
+    var dialect: StateDialect { .sqlite }
+
+    init(path: String, label: String) throws {
+        try PrivateFiles.prepareDatabase(path)
+        var config = Configuration()
+        config.label = label
+        config.busyMode = .timeout(Self.busyTimeout)
+        pool = try DatabasePool(path: path, configuration: config)
+        location = path
+    }
+
+    func migrate(_ set: String, _ migrations: [StateMigration]) async throws {
+        // GRDB's own table (`grdb_migrations`) and ids: files written before the store exist.
+        var m = DatabaseMigrator()
+        for step in migrations {
+            m.registerMigration(step.id) { db in for sql in step.sqlite { try db.execute(sql: sql) } }
+        }
+        try m.migrate(pool)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T {
+        try await transaction(body) { bridge in try await self.pool.read { db in try bridge.serve(db) } }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T {
+        try await transaction(body) { bridge in try await self.pool.write { db in try bridge.serve(db) } }
+    }
+
+    func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    /// GRDB hands its `Database` only to a synchronous closure on its own queue, and checks
+    /// that it is used there; the store's bodies are async (PostgreSQL's are). So the GRDB
+    /// closure serves the body's statements one by one (SQLiteBridge) until the body ends,
+    /// and its outcome decides commit or rollback.
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T,
+                                          _ open: @escaping @Sendable (SQLiteBridge) async throws -> Void) async throws -> T {
+        let bridge = SQLiteBridge()
+        let served = Task {
+            defer { bridge.close() }
+            try await open(bridge)
+        }
+        let result: Result<T, any Error>
+        do { result = .success(try await body(bridge)) } catch { result = .failure(error) }
+        bridge.finish(failing: result.failure)
+        let outcome = await served.result
+        if case .failure(let e) = outcome, result.failure == nil { throw e }
+        return try result.get()
+    }
+}
+
+private extension Result {
+    var failure: Failure? { if case .failure(let e) = self { return e } else { return nil } }
+}
+
+/// Passes statements from an async body to the thread GRDB runs its transaction on.
+final class SQLiteBridge: StateConnection, @unchecked Sendable {
+    private let cond = NSCondition()
+    // Guarded by `cond`.
+    private var work: [(Database?) -> Void] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var closed = false
+    var dialect: StateDialect { .sqlite }
+
+    struct Closed: Error, CustomStringConvertible {
+        var description: String { "state store: the SQLite transaction ended before the statement ran" }
+    }
+
+    /// Runs on GRDB's queue: statements until `finish`; throws the body's error to roll back.
+    func serve(_ db: Database) throws {
+        while true {
+            cond.lock()
+            while work.isEmpty && !finished { cond.wait() }
+            let next = work
+            work = []
+            let done = finished, error = failure
+            cond.unlock()
+            for w in next { w(db) }
+            if done && next.isEmpty {
+                if let error { throw error }
+                return
+            }
+        }
+    }
+
+    func finish(failing error: (any Error)?) {
+        cond.lock()
+        finished = true
+        failure = error
+        cond.signal()
+        cond.unlock()
+    }
+
+    /// GRDB returned (or never ran the closure, e.g. cancelled): statements still waiting
+    /// fail instead of hanging their callers.
+    func close() {
+        cond.lock()
+        closed = true
+        let left = work
+        work = []
+        cond.unlock()
+        for w in left { w(nil) }
+    }
+
+    private func run<T: Sendable>(_ f: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            cond.lock()
+            if closed || finished {
+                cond.unlock()
+                c.resume(throwing: Closed())
+                return
+            }
+            work.append { db in
+                guard let db else { return c.resume(throwing: Closed()) }
+                c.resume(with: Result { try f(db) })
+            }
+            cond.signal()
+            cond.unlock()
+        }
+    }
+
+    func execute(_ sql: String, _ binds: [any StateBind]) async throws -> Int {
+        let args = Self.arguments(binds)
+        return try await run { db in
+            try db.execute(sql: sql, arguments: args)
+            return db.changesCount
+        }
+    }
+
+    func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow] {
+        let args = Self.arguments(binds)
+        return try await run { db in try Row.fetchAll(db, sql: sql, arguments: args).map(Self.row) }
+    }
+
+    static func arguments(_ binds: [any StateBind]) -> StatementArguments {
+        StatementArguments(binds.map { b -> (any DatabaseValueConvertible)? in
+            switch b.stateValue {
+            case .null: return nil
+            case .int(let v): return v
+            case .double(let v): return v
+            case .text(let v): return v
+            }
+        })
+    }
+
+    static func row(_ r: Row) -> StateRow {
+        var values: [String: StateValue] = [:]
+        for (name, dbValue) in r {
+            switch dbValue.storage {
+            case .null: values[name] = .null
+            case .int64(let v): values[name] = .int(v)
+            case .double(let v): values[name] = .double(v)
+            case .string(let v): values[name] = .text(v)
+            case .blob(let d): values[name] = .text(String(decoding: d, as: UTF8.self))
+            }
+        }
+        return StateRow(values: values)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// Where the collector's shared state lives: users, ingest tokens, the audit log, token
+/// last-use and the fleet registry. SQLite files in the data directory by default
+/// (SQLiteStateStore), PostgreSQL with `state.postgres` so several collectors behind a load
+/// balancer share it (PostgresStateStore).
+///
+/// The protocol is SQL-level on purpose: every query is written once, in the SQL both
+/// databases understand, with `?` placeholders (translated to `$1…` for PostgreSQL). Only
+/// migrations differ per dialect, where column types do.
+protocol StateStore: Sendable {
+    var dialect: StateDialect { get }
+    /// For logs and `/-/ready`: the file, or the URL without its password.
+    var location: String { get }
+    /// Applies the migrations of `set` (e.g. "access", "fleet") not applied yet, in order.
+    func migrate(_ set: String, _ migrations: [StateMigration]) async throws
+    /// `body` in a read transaction: it sees one consistent state.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T
+    /// `body` in a write transaction: everything it changes commits together, or (when it
+    /// throws) nothing does.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T
+    /// Throws when the store cannot be reached (readiness).
+    func ping() async throws
+}
+
+enum StateDialect: Sendable, Equatable {
+    case sqlite, postgres
+
+    /// The larger of two values: SQLite's scalar `MAX`, PostgreSQL's `GREATEST`.
+    var greatest: String { self == .sqlite ? "MAX" : "GREATEST" }
+    var least: String { self == .sqlite ? "MIN" : "LEAST" }
+}
+
+/// One schema step. `id` is what SQLite's existing migration table (GRDB) already records,
+/// so data directories created before the state store keep their tables and are not migrated
+/// twice. Statements run one by one (PostgreSQL's extended protocol takes one per query).
+struct StateMigration: Sendable {
+    var id: String
+    var sqlite: [String]
+    var postgres: [String]
+
+    /// A step whose SQL is the same in both dialects.
+    init(_ id: String, _ both: [String]) { self.init(id, sqlite: both, postgres: both) }
+
+    init(_ id: String, sqlite: [String], postgres: [String]) {
+        self.id = id
+        self.sqlite = sqlite
+        self.postgres = postgres
+    }
+}
+
+/// A connection inside a transaction.
+protocol StateConnection: Sendable {
+    var dialect: StateDialect { get }
+    /// Runs an INSERT, UPDATE or DELETE; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [any StateBind]) async throws -> Int
+    func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow]
+}
+
+extension StateConnection {
+    func queryOne(_ sql: String, _ binds: [any StateBind] = []) async throws -> StateRow? {
+        try await query(sql, binds).first
+    }
+}
+
+/// The store cannot be reached (PostgreSQL down, or a lease not granted in time). Callers
+/// answer 503 with this message, never "unknown token".
+struct StateStoreUnavailable: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A value bound to a placeholder or read from a column.
+enum StateValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+}
+
+/// What may be bound to a `?`.
+protocol StateBind: Sendable {
+    var stateValue: StateValue { get }
+}
+
+extension StateValue: StateBind { var stateValue: StateValue { self } }
+extension String: StateBind { var stateValue: StateValue { .text(self) } }
+extension Int64: StateBind { var stateValue: StateValue { .int(self) } }
+extension Int: StateBind { var stateValue: StateValue { .int(Int64(self)) } }
+extension Double: StateBind {
+    /// NaN and infinities are not numbers PostgreSQL's and SQLite's columns agree on: stored as NULL.
+    var stateValue: StateValue { isFinite ? .double(self) : .null }
+}
+extension Optional: StateBind where Wrapped: StateBind {
+    var stateValue: StateValue { self?.stateValue ?? .null }
+}
+
+/// One result row, by column name.
+struct StateRow: Sendable, Equatable {
+    var values: [String: StateValue]
+
+    struct Missing: Error, CustomStringConvertible {
+        var column: String
+        var description: String { "state store: column \(column) missing or NULL" }
+    }
+
+    func optionalInt(_ c: String) -> Int64? {
+        switch values[c] {
+        case .int(let v)?: return v
+        case .double(let v)? where v.isFinite && v.rounded() == v: return Int64(v)
+        case .text(let s)?: return Int64(s)
+        default: return nil
+        }
+    }
+
+    func optionalDouble(_ c: String) -> Double? {
+        switch values[c] {
+        case .double(let v)?: return v
+        case .int(let v)?: return Double(v)
+        default: return nil
+        }
+    }
+
+    func optionalString(_ c: String) -> String? {
+        if case .text(let s)? = values[c] { return s }
+        return nil
+    }
+
+    func int(_ c: String) throws -> Int64 { try optionalInt(c) ?? { throw Missing(column: c) }() }
+    func double(_ c: String) throws -> Double { try optionalDouble(c) ?? { throw Missing(column: c) }() }
+    func string(_ c: String) throws -> String { try optionalString(c) ?? { throw Missing(column: c) }() }
+}
