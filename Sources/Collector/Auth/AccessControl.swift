@@ -139,6 +139,8 @@ final class AccessControl: Sendable {
             try await AuditLog.record(db, actor, existed ? "user.replace" : "user.create", target: "user \(name)",
                                 detail: AuditLog.userDetail(role: role.rawValue, scope: stored))
         }
+        // After the commit: this process's login cache must not keep the old row.
+        login.forget(name)
     }
 
     /// What the users table keeps for a `--scope`: "" for everything; a viewer must be given
@@ -171,6 +173,7 @@ final class AccessControl: Sendable {
             return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+        login.forget(name)
     }
 
     /// Deletes a user; throws when the user does not exist.
@@ -181,6 +184,7 @@ final class AccessControl: Sendable {
             return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+        login.forget(name)
     }
 
     struct UserInfo: Sendable, Equatable {

@@ -8,7 +8,7 @@ import PostgresNIO
 final class PostgresStateStore: StateStore {
     /// An operation that cannot get a connection this long fails (503 to the caller) instead
     /// of waiting: the pool keeps reconnecting on its own while PostgreSQL is down.
-    static let timeout: Duration = .seconds(5)
+    let timeout: Duration
     let client: PostgresClient
     let location: String
     private let logger: Logger
@@ -17,7 +17,8 @@ final class PostgresStateStore: StateStore {
 
     /// Starts the pool at once: the server needs the store (migrations, the first admin, the
     /// registry's rows) before its service group runs. `shutdown` stops it.
-    init(options: PostgresOptions, logger: Logger) throws {
+    init(options: PostgresOptions, logger: Logger, timeout: Duration = .seconds(5)) throws {
+        self.timeout = timeout
         let client = PostgresClient(configuration: try options.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
@@ -47,7 +48,7 @@ final class PostgresStateStore: StateStore {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T {
         let (client, logger) = (client, logger)
-        return try await Self.bounded(location) {
+        return try await Self.bounded(location, timeout) {
             try await client.withTransaction(logger: logger) { conn in
                 try await body(PostgresStateConnection(conn: conn, logger: logger))
             }
@@ -60,7 +61,7 @@ final class PostgresStateStore: StateStore {
 
     /// Runs `op`, giving up after `timeout` with StateStoreUnavailable; PostgreSQL's own
     /// errors (constraint violations, syntax) pass through as they are.
-    static func bounded<T: Sendable>(_ location: String, _ op: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func bounded<T: Sendable>(_ location: String, _ timeout: Duration, _ op: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await op() }
             group.addTask {

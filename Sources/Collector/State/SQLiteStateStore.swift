@@ -13,6 +13,8 @@ final class SQLiteStateStore: StateStore {
     static let busyTimeout: TimeInterval = 10
     let pool: DatabasePool
     let location: String
+    /// The migration set the file was created for ("access" for `fleetscope.sqlite`, "fleet" for `fleet.sqlite`).
+    let label: String
     var dialect: StateDialect { .sqlite }
 
     init(path: String, label: String) throws {
@@ -22,15 +24,25 @@ final class SQLiteStateStore: StateStore {
         config.busyMode = .timeout(Self.busyTimeout)
         pool = try DatabasePool(path: path, configuration: config)
         location = path
+        self.label = label
     }
 
     func migrate(_ set: String, _ migrations: [StateMigration]) async throws {
         // GRDB's own table (`grdb_migrations`) and ids: files written before the store exist.
+        // Their ids are plain ("v1"): kept for the set the file was made for (its label);
+        // any other set in the same file gets "set/id", so two sets' "v1" never collide.
         var m = DatabaseMigrator()
         for step in migrations {
-            m.registerMigration(step.id) { db in for sql in step.sqlite { try db.execute(sql: sql) } }
+            m.registerMigration(set == label ? step.id : set + "/" + step.id) { db in for sql in step.sqlite { try db.execute(sql: sql) } }
         }
-        try m.migrate(pool)
+        // Two processes opening a new file at once (a collector and a `collector user add`)
+        // both see a step as missing; the loser's step fails (its transaction rolls back) and
+        // a second look finds everything applied by the winner.
+        do {
+            try m.migrate(pool)
+        } catch {
+            try m.migrate(pool)
+        }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T {
