@@ -106,7 +106,7 @@ extension AccessControl {
     }
 
     func userExists(_ name: String) async throws -> Bool {
-        try await store.read { db in try await db.queryOne("SELECT 1 AS one FROM users WHERE name = ?", [name]) != nil }
+        try await store.queryOne("SELECT 1 AS one FROM users WHERE name = ?", [name]) != nil
     }
 
     func auditEvents(limit: Int, before: Int64? = nil) async throws -> [AuditEvent] {

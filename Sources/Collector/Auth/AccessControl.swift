@@ -112,9 +112,8 @@ final class AccessControl: Sendable {
     /// (503 to the sender, never 401) when the store cannot be reached.
     func cluster(forToken token: String) async throws -> IngestIdentity? {
         let h = Self.sha256(token)
-        guard let row = try await store.read({ db in
-            try await db.queryOne("SELECT id, cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", [h])
-        }) else { return nil }
+        guard let row = try await store.queryOne("SELECT id, cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", [h])
+        else { return nil }
         usage.record(try row.int("id"), store: store)
         return IngestIdentity(cluster: try row.string("cluster"), labels: try TokenLabels.decode(try row.string("labels")))
     }
@@ -210,14 +209,12 @@ final class AccessControl: Sendable {
 
     var userCount: Int {
         get async throws {
-            try await store.read { db in Int(try await db.queryOne("SELECT COUNT(*) AS n FROM users")?.int("n") ?? 0) }
+            Int(try await store.queryOne("SELECT COUNT(*) AS n FROM users")?.int("n") ?? 0)
         }
     }
 
     private static func fetchUser(_ store: any StateStore, _ name: String) async throws -> UserRecord? {
-        guard let row = try await store.read({ db in
-            try await db.queryOne("SELECT password_bcrypt, role, scope FROM users WHERE name = ?", [name])
-        }) else { return nil }
+        guard let row = try await store.queryOne("SELECT password_bcrypt, role, scope FROM users WHERE name = ?", [name]) else { return nil }
         return UserRecord(bcryptHash: try row.string("password_bcrypt"), role: Role(rawValue: try row.string("role")) ?? .viewer,
                           scope: try ScopeParser.parse(try row.string("scope")))
     }

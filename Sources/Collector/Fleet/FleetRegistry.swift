@@ -37,10 +37,18 @@ public final class FleetRegistry: Sendable {
         return r
     }
 
-    /// Reads every stored cluster (start-up).
+    /// The database clock at the last load: later loads read only rows written since (less a
+    /// margin for flushes that were in flight then). nil: the next load reads every row.
+    private let loadedAt = Mutex<Int64?>(nil)
+    /// Longer than any flush transaction may take (the store gives up after seconds).
+    static let reloadOverlapMs: Int64 = 60_000
+
+    /// Reads the stored clusters: every one on start, then what changed since the last load.
     func load() async throws {
         guard let store else { return }
-        let rows = try await store.load()
+        let since = loadedAt.withLock { $0.map { $0 - Self.reloadOverlapMs } }
+        let (rows, now) = try await store.load(since: since)
+        loadedAt.withLock { $0 = now }
         state.withLock { st in
             st.version &+= 1
             for row in rows { st.merge(row) }

@@ -55,8 +55,17 @@ final class PostgresStateStore: StateStore {
         }
     }
 
+    func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow] {
+        let (client, logger) = (client, logger)
+        return try await Self.bounded(location, timeout) {
+            try await client.withConnection { conn in
+                try await PostgresStateConnection(conn: conn, logger: logger).query(sql, binds)
+            }
+        }
+    }
+
     func ping() async throws {
-        _ = try await read { conn in try await conn.query("SELECT 1 AS one", []) }
+        _ = try await query("SELECT 1 AS one", [])
     }
 
     /// Runs `op`, giving up after `timeout` with StateStoreUnavailable; PostgreSQL's own

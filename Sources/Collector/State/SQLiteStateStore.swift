@@ -53,6 +53,11 @@ final class SQLiteStateStore: StateStore {
         try await transaction(body) { bridge in try await self.pool.write { db in try bridge.serve(db) } }
     }
 
+    func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow] {
+        let args = SQLiteBridge.arguments(binds)
+        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: args).map(SQLiteBridge.row) }
+    }
+
     func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }

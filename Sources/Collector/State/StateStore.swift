@@ -19,6 +19,9 @@ protocol StateStore: Sendable {
     /// `body` in a write transaction: everything it changes commits together, or (when it
     /// throws) nothing does.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StateConnection) async throws -> T) async throws -> T
+    /// One read statement outside an explicit transaction: the hot paths (a token per
+    /// remote-write, a user per login) pay one round trip instead of BEGIN, query, COMMIT.
+    func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow]
     /// Throws when the store cannot be reached (readiness).
     func ping() async throws
 }
@@ -29,6 +32,12 @@ enum StateDialect: Sendable, Equatable {
     /// The larger of two values: SQLite's scalar `MAX`, PostgreSQL's `GREATEST`.
     var greatest: String { self == .sqlite ? "MAX" : "GREATEST" }
     var least: String { self == .sqlite ? "MIN" : "LEAST" }
+    /// The database server's clock in milliseconds since 1970: one clock for every collector
+    /// writing to it, whatever their own clocks say.
+    var nowMs: String {
+        self == .sqlite ? "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)"
+                        : "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    }
 }
 
 /// One schema step. `id` is what SQLite's existing migration table (GRDB) already records,
@@ -56,6 +65,12 @@ protocol StateConnection: Sendable {
     @discardableResult
     func execute(_ sql: String, _ binds: [any StateBind]) async throws -> Int
     func query(_ sql: String, _ binds: [any StateBind]) async throws -> [StateRow]
+}
+
+extension StateStore {
+    func queryOne(_ sql: String, _ binds: [any StateBind] = []) async throws -> StateRow? {
+        try await query(sql, binds).first
+    }
 }
 
 extension StateConnection {

@@ -21,7 +21,7 @@ import Testing
             let fleet = FleetStore(store: stores[1])
             try await fleet.migrate()
             try await fleet.migrate()
-            #expect(try await fleet.load().isEmpty)
+            #expect(try await fleet.load().rows.isEmpty)
         }
     }
 
@@ -124,7 +124,7 @@ import Testing
             // What another collector (or an earlier run) wrote for the same cluster merges in.
             try await FleetStore(store: stores[0]).save([FleetRow(name: "x", region: "us", site: "", firstSeenMs: t - 120_000,
                                                                   lastSeenMs: t - 30_000, samplesTotal: 5, targetsUp: 0, targetsDown: 3)])
-            let rows = try await FleetStore(store: stores[0]).load()
+            let rows = try await FleetStore(store: stores[0]).load().rows
             #expect(rows.count == 1)
             #expect(rows.first?.firstSeenMs == t - 120_000)
             #expect(rows.first?.lastSeenMs == t)
@@ -141,7 +141,25 @@ import Testing
             b.record(cluster: nil, series: [fleetSeries("up", ["cluster": "x", "region": "eu"], [(t + 61_000, 1)])])
             try await b.flush()
             try await b.close()
-            #expect(try await FleetStore(store: stores[0]).load().first?.samplesTotal == 8)
+            #expect(try await FleetStore(store: stores[0]).load().rows.first?.samplesTotal == 8)
+        }
+    }
+
+    @Test(arguments: StateBackend.allCases)
+    func fleetReloadReadsOnlyRowsWrittenSince(_ backend: StateBackend) async throws {
+        try await withStateStores(backend) { stores in
+            let fs = FleetStore(store: stores[0])
+            try await fs.migrate()
+            func row(_ name: String) -> FleetRow {
+                FleetRow(name: name, region: "", site: "", firstSeenMs: 1, lastSeenMs: 2, samplesTotal: 1, targetsUp: 0, targetsDown: 0)
+            }
+            try await fs.save([row("x")])
+            let mark = try await fs.load().nowMs
+            try await fs.save([row("y")])
+            let after = try await fs.load(since: mark)
+            #expect(after.rows.map(\.name).contains("y"))
+            #expect(try await fs.load(since: after.nowMs + 1).rows.isEmpty)
+            #expect(try await fs.load().rows.map(\.name).sorted() == ["x", "y"])
         }
     }
 
