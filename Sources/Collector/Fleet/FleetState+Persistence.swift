@@ -36,17 +36,10 @@ extension State {
     mutating func restore(_ r: FleetRow) {
         let i = entryIndex(r.name)
         var e = entries[i]
-        e.region = r.region
-        e.site = r.site
+        e.adoptShown(r)
         if let f = r.firstSeenMs, let l = r.lastSeenMs { e.firstSeenMs = f; e.lastSeenMs = l }
         e.samplesTotal = r.samplesTotal
         e.flushedSamples = r.samplesTotal
-        e.restoredUp = Int32(clamping: r.targetsUp)
-        e.restoredDown = Int32(clamping: r.targetsDown)
-        e.cpu = r.cpu
-        e.memory = r.memory
-        e.disk = r.disk
-        e.pods = r.pods
         e.persisted = true
         e.persistedLastSeenMs = e.lastSeenMs
         entries[i] = e
@@ -80,19 +73,27 @@ extension State {
         if let f = r.firstSeenMs, f < e.firstSeenMs { e.firstSeenMs = f }
         if let l = r.lastSeenMs, l > e.lastSeenMs {
             e.lastSeenMs = l
-            e.region = r.region
-            e.site = r.site
             // This process's `up` samples are older than what the other collector saw last.
             e.up = []
-            e.restoredUp = Int32(clamping: r.targetsUp)
-            e.restoredDown = Int32(clamping: r.targetsDown)
-            e.cpu = r.cpu
-            e.memory = r.memory
-            e.disk = r.disk
-            e.pods = r.pods
+            e.adoptShown(r)
         }
         if let l = r.lastSeenMs { e.persistedLastSeenMs = max(e.persistedLastSeenMs, l) }
         e.persisted = true
         entries[i] = e
+    }
+}
+
+extension Entry {
+    /// What a row says of a cluster besides its times and totals: shown as stored until
+    /// this process hears newer samples.
+    mutating func adoptShown(_ r: FleetRow) {
+        region = r.region
+        site = r.site
+        restoredUp = Int32(clamping: r.targetsUp)
+        restoredDown = Int32(clamping: r.targetsDown)
+        cpu = r.cpu
+        memory = r.memory
+        disk = r.disk
+        pods = r.pods
     }
 }

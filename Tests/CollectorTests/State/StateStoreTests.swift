@@ -101,7 +101,10 @@ import Testing
         try await withStateStores(backend, count: 2) { stores in
             let a = try await accessControl(stores[0]), other = try await accessControl(stores[1])
             let token = try await a.createIngestToken(cluster: "c")
+            #expect(try await a.listIngestTokens()[0].lastUsedAt == nil)
+            // A write is seen at once by this process, by another only after a flush.
             _ = try await a.cluster(forToken: token)
+            #expect(try await a.listIngestTokens()[0].lastUsedAt != nil)
             #expect(try await other.listIngestTokens()[0].lastUsedAt == nil)
             let id = try await a.listIngestTokens()[0].id
             a.usage.record(id, store: a.store, now: 5e9)
