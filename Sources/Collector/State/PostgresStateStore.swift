@@ -64,8 +64,15 @@ final class PostgresStateStore: StateStore {
         }
     }
 
+    /// Bounded at a second: readiness probes (Kubernetes' default timeout is 1 s) must get an
+    /// answer, not wait out the store's timeout.
     func ping() async throws {
-        _ = try await query("SELECT 1 AS one", [])
+        let (client, logger) = (client, logger)
+        _ = try await Self.bounded(location, min(timeout, .seconds(1))) {
+            try await client.withConnection { conn in
+                try await PostgresStateConnection(conn: conn, logger: logger).query("SELECT 1 AS one", [])
+            }
+        }
     }
 
     /// Runs `op`, giving up after `timeout` with StateStoreUnavailable; PostgreSQL's own
