@@ -78,7 +78,7 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "collector")
-        let server = try CollectorServer(options: opts, logger: logger)
+        let server = try await CollectorServer(options: opts, logger: logger)
         try await server.run()
     }
 
@@ -88,36 +88,50 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-struct Token: ParsableCommand {
+/// `--config`: with `state.postgres` in it, token and user commands act on the PostgreSQL the
+/// collectors share, not on `--data-dir`.
+struct StateConfig: ParsableArguments {
+    @Option(help: "Collector data directory.") var dataDir = "./data"
+    @Option(help: "The collectors' collector.yml: with state.postgres set, the command acts on that PostgreSQL (shared by every collector) instead of --data-dir.")
+    var config: String?
+
+    func postgres() throws -> PostgresOptions? {
+        guard let config else { return nil }
+        var opts = CollectorOptions()
+        do { try opts.apply(configFile: config) } catch let e as OptionsError { throw ValidationError(e.description) }
+        return opts.postgres
+    }
+}
+
+struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage per-cluster ingest tokens.", subcommands: [Create.self, Revoke.self])
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an ingest token bound to a cluster and print it (shown once; only its hash is stored).")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
         @Option(help: "Cluster the token writes as; the collector sets the `cluster` label from it.") var cluster: String
         @Option(name: .customLong("label"), help: ArgumentHelp(
             "A further label the token binds, NAME=VALUE (repeatable), e.g. --label region=eu --label site=ber. The collector sets it on every series; the fleet registry takes region and site from it.",
             valueName: "name=value")) var labels: [String] = []
 
-        func run() throws {
-            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            print(try AdminCommands.createToken(dataDir: dataDir, cluster: cluster, labels: labels))
+        func run() async throws {
+            print(try await AdminCommands.createToken(dataDir: state.dataDir, postgres: try state.postgres(), cluster: cluster, labels: labels))
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke every ingest token of a cluster.")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
         @Option(help: "Cluster whose tokens to revoke.") var cluster: String
 
-        func run() throws {
-            let n = try AdminCommands.revokeTokens(dataDir: dataDir, cluster: cluster)
+        func run() async throws {
+            let n = try await AdminCommands.revokeTokens(dataDir: state.dataDir, postgres: try state.postgres(), cluster: cluster)
             print("revoked \(n) token(s) of cluster \(cluster)")
         }
     }
 }
 
-struct User: ParsableCommand {
+struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage users (changes reach a running collector within a second or two).",
         subcommands: [Add.self, Passwd.self, Delete.self, List.self])
@@ -128,50 +142,50 @@ struct User: ParsableCommand {
             .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) } ?? ""
     }
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add or update a user.")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
         @Option(help: "User name.") var name: String
         @Option(help: "File holding the password (first line).") var passwordFile: String
         @Option(help: "admin or viewer.") var role = "viewer"
         @Option(help: "Label scope every read is narrowed to, e.g. '{region=\"eu\"}', or 'all' for everything. Required for viewers.")
         var scope: String?
 
-        func run() throws {
-            try AdminCommands.addUser(dataDir: dataDir, name: name, password: try User.password(passwordFile), role: role, scope: scope)
+        func run() async throws {
+            try await AdminCommands.addUser(dataDir: state.dataDir, postgres: try state.postgres(), name: name, password: try User.password(passwordFile), role: role, scope: scope)
             print("user \(name) saved (role \(role), scope \(scope ?? "all"))")
         }
     }
 
-    struct Passwd: ParsableCommand {
+    struct Passwd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set a user's password.")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
         @Option(help: "User name.") var name: String
         @Option(help: "File holding the new password (first line).") var passwordFile: String
 
-        func run() throws {
-            try AdminCommands.setPassword(dataDir: dataDir, name: name, password: try User.password(passwordFile))
+        func run() async throws {
+            try await AdminCommands.setPassword(dataDir: state.dataDir, postgres: try state.postgres(), name: name, password: try User.password(passwordFile))
             print("password of user \(name) changed")
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a user.")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
         @Option(help: "User name.") var name: String
 
-        func run() throws {
-            try AdminCommands.deleteUser(dataDir: dataDir, name: name)
+        func run() async throws {
+            try await AdminCommands.deleteUser(dataDir: state.dataDir, postgres: try state.postgres(), name: name)
             print("user \(name) deleted")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users with role and scope (never passwords).")
-        @Option(help: "Collector data directory.") var dataDir = "./data"
+        @OptionGroup var state: StateConfig
 
-        func run() throws {
-            print(try AdminCommands.listUsers(dataDir: dataDir), terminator: "")
+        func run() async throws {
+            print(try await AdminCommands.listUsers(dataDir: state.dataDir, postgres: try state.postgres()), terminator: "")
         }
     }
 }

@@ -34,7 +34,7 @@ import Testing
     static func site() async throws -> Site {
         let s = try await TestServer(noAuth: false)
         let admin = try String(contentsOfFile: s.dataDir + "/initial-admin-password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "ana password", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "ana password", role: "viewer", scope: #"{region="eu"}"#)
         return Site(s: s, admin: admin)
     }
 
@@ -75,8 +75,8 @@ import Testing
     @Test func listsNeverCarrySecretsAndShowLastUse() async throws {
         let f = try await Self.site()
         defer { Task { await f.s.stop() } }
-        let token = try AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "eu-1", labels: ["region=eu"])
-        _ = try AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "eu-2")
+        let token = try await AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "eu-1", labels: ["region=eu"])
+        _ = try await AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "eu-2")
         #expect(try await f.write(token) == 204)
         let (_, _, text) = try await f.s.raw("GET", "/api/v1/admin/tokens", headers: [f.adminAuth])
         for secret in [token, AccessControl.sha256(token), "fst_", "sha256"] { #expect(!text.contains(secret), "token list leaks \(secret)") }
@@ -100,8 +100,8 @@ import Testing
     @Test func auditLogRecordsEveryStepWithActorAndAddress() async throws {
         let f = try await Self.site()
         defer { Task { await f.s.stop() } }
-        _ = try AdminCommands.revokeTokens(dataDir: f.s.dataDir, cluster: "nothing-to-revoke")
-        _ = try AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "cli-made")
+        _ = try await AdminCommands.revokeTokens(dataDir: f.s.dataDir, cluster: "nothing-to-revoke")
+        _ = try await AdminCommands.createToken(dataDir: f.s.dataDir, cluster: "cli-made")
         let (_, c) = try await f.call("POST", "/api/v1/admin/tokens", #"{"cluster": "store-1", "labels": {"region": "eu"}}"#)
         let id = try #require((c["data"] as? [String: Any])?["id"] as? Int)
         #expect(try await f.call("DELETE", "/api/v1/admin/tokens/\(id)").0 == 200)

@@ -13,33 +13,28 @@ import Testing
         let s = try await TestServer(noAuth: false)
         defer { Task { await s.stop() } }
         let writers = 4, writesPerWriter = 60
-        let tokens = try (0..<writers).map { try AdminCommands.createToken(dataDir: s.dataDir, cluster: "c\($0)", labels: ["region=eu"]) }
+        var made: [String] = []
+        for w in 0..<writers { made.append(try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "c\(w)", labels: ["region=eu"])) }
+        let tokens = made
         let loop = AdminLoop()
         // Recent timestamps: the fleet refresher appends series at the collector's clock, and
         // samples far behind them would be refused as too old (a 400 that is not this test's).
         let base = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
 
-        // On a thread of its own, as another process would be: bcrypt and SQLite block, and a
-        // blocked cooperative thread would slow the in-process server for reasons of the test.
+        // Detached, as another process would be: each command opens the file anew.
         let dir = s.dataDir, fleet = s.server.fleet
-        let admin = Task {
-            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
-                Thread {
-                    c.resume(with: Result {
-                        var i = 0
-                        while !loop.done.load(ordering: .relaxed) {
-                            try AdminCommands.addUser(dataDir: dir, name: "u\(i)", password: "password-\(i)", role: "viewer", scope: #"{region="eu"}"#)
-                            try AdminCommands.setPassword(dataDir: dir, name: "u\(i)", password: "password-\(i)-new")
-                            _ = try AdminCommands.createToken(dataDir: dir, cluster: "extra-\(i)", labels: ["site=s\(i)"])
-                            try AdminCommands.deleteUser(dataDir: dir, name: "u\(i)")
-                            _ = try AdminCommands.revokeTokens(dataDir: dir, cluster: "extra-\(i)")
-                            _ = try AdminCommands.listUsers(dataDir: dir)
-                            try fleet.flush(everything: true)
-                            loop.rounds.wrappingAdd(1, ordering: .relaxed)
-                            i += 1
-                        }
-                    })
-                }.start()
+        let admin = Task.detached {
+            var i = 0
+            while !loop.done.load(ordering: .relaxed) {
+                try await AdminCommands.addUser(dataDir: dir, name: "u\(i)", password: "password-\(i)", role: "viewer", scope: #"{region="eu"}"#)
+                try await AdminCommands.setPassword(dataDir: dir, name: "u\(i)", password: "password-\(i)-new")
+                _ = try await AdminCommands.createToken(dataDir: dir, cluster: "extra-\(i)", labels: ["site=s\(i)"])
+                try await AdminCommands.deleteUser(dataDir: dir, name: "u\(i)")
+                _ = try await AdminCommands.revokeTokens(dataDir: dir, cluster: "extra-\(i)")
+                _ = try await AdminCommands.listUsers(dataDir: dir)
+                try await fleet.flush(everything: true)
+                loop.rounds.wrappingAdd(1, ordering: .relaxed)
+                i += 1
             }
         }
         let statuses = try await withThrowingTaskGroup(of: [Int].self) { g in

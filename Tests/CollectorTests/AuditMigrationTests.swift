@@ -43,23 +43,23 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let token = try Self.oldDatabase(at: dir + "/fleetscope.sqlite")
 
-        let a = try AccessControl(path: dir + "/fleetscope.sqlite")
-        #expect(try a.cluster(forToken: token) == IngestIdentity(cluster: "old-1", labels: [Label("region", "eu")]))
-        let listed = try a.listIngestTokens()
+        let a = try await AccessControl.open(path: dir + "/fleetscope.sqlite")
+        #expect(try await a.cluster(forToken: token) == IngestIdentity(cluster: "old-1", labels: [Label("region", "eu")]))
+        let listed = try await a.listIngestTokens()
         #expect(listed.map(\.cluster) == ["old-1"] && listed[0].createdAt == Date(timeIntervalSince1970: 1000))
-        #expect(try a.listUsers().map(\.name) == ["old"])
+        #expect(try await a.listUsers().map(\.name) == ["old"])
         if case .success(.user("old", .viewer, let scope)) = await a.login.authenticate(authorization: basicAuth("old", "old password"), remoteAddress: nil) {
             #expect(scope.alternatives?.map { $0.map(\.description) } == [[#"region="eu""#]])
         } else {
             Issue.record("the old user no longer logs in")
         }
-        #expect(try a.auditEvents(limit: 10).isEmpty)
+        #expect(try await a.auditEvents(limit: 10).isEmpty)
 
         // Changes from now on are recorded, by the commands too; opening again migrates nothing twice.
-        _ = try AdminCommands.revokeTokens(dataDir: dir, cluster: "old-1")
-        #expect(try a.cluster(forToken: token) == nil)
-        let again = try AccessControl(path: dir + "/fleetscope.sqlite")
-        let events = try again.auditEvents(limit: 10)
+        _ = try await AdminCommands.revokeTokens(dataDir: dir, cluster: "old-1")
+        #expect(try await a.cluster(forToken: token) == nil)
+        let again = try await AccessControl.open(path: dir + "/fleetscope.sqlite")
+        let events = try await again.auditEvents(limit: 10)
         #expect(events.map { [$0.actor, $0.action, $0.target, $0.detail] } == [["cli", "token.revoke", "cluster old-1", "1 token(s)"]])
     }
 }

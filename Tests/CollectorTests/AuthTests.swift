@@ -12,7 +12,7 @@ import Testing
         let req = WriteRequest(timeseries: [series("up", ["cluster": "spoofed"], [(1000, 1)])])
         #expect(try await s.write(req).0 == 401)
         #expect(try await s.write(req, token: "fst_nope").0 == 401)
-        let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-17")
+        let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-17")
         #expect(try await s.write(req, token: token).0 == 204)
 
         let password = try String(contentsOfFile: s.dataDir + "/initial-admin-password", encoding: .utf8)
@@ -24,18 +24,18 @@ import Testing
         // The token decides the cluster; what the sender claimed is kept aside.
         #expect(seriesSet(json) == [["__name__": "up", "cluster": "store-17", "exported_cluster": "spoofed"]])
 
-        _ = try AdminCommands.revokeTokens(dataDir: s.dataDir, cluster: "store-17")
+        _ = try await AdminCommands.revokeTokens(dataDir: s.dataDir, cluster: "store-17")
         #expect(try await s.write(req, token: token).0 == 401)
     }
 
     @Test func viewerSeesOnlyItsScope() async throws {
         let s = try await TestServer(noAuth: false)
         defer { Task { await s.stop() } }
-        let eu = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
-        let us = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
+        let eu = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
+        let us = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
         #expect(try await s.write(WriteRequest(timeseries: [series("up", ["region": "eu"], [(1000, 1)])]), token: eu).0 == 204)
         #expect(try await s.write(WriteRequest(timeseries: [series("up", ["region": "us"], [(1000, 1)])]), token: us).0 == 204)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: #"{cluster=~"eu-.*"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: #"{cluster=~"eu-.*"}"#)
 
         let (_, json) = try await s.get("/api/v1/series?match[]=up", user: "ana", password: "correct horse")
         #expect(seriesSet(json) == [["__name__": "up", "cluster": "eu-1", "region": "eu"]])

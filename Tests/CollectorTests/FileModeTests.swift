@@ -35,13 +35,13 @@ struct FileModeTests {
 
     @Test func everyFileUnderTheDataDirIsOwnerOnly() async throws {
         let s = try await TestServer(noAuth: false)
-        let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-1")
+        let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-1")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let req = WriteRequest(timeseries: (0..<50).map { series("cpu", ["core": "\($0)"], [(now, Double($0))]) })
         #expect(try await s.write(req, token: token).0 == 204)
         // Blocks and the fleet database's WAL are written by maintenance and flushes.
         try s.server.tsdb.flushHead()
-        try s.server.fleet.flush(everything: true)
+        try await s.server.fleet.flush(everything: true)
 
         let running = try Self.modes(s.dataDir)
         #expect(running.keys.contains("fleet.sqlite") && running.keys.contains("fleetscope.sqlite")

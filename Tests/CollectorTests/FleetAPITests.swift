@@ -145,12 +145,12 @@ import Testing
 
     @Test func viewersSeeOnlyTheirScopeAndTheRegistrySurvivesARestart() async throws {
         let s = try await TestServer(noAuth: false)
-        let eu = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
-        let us = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
+        let eu = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
+        let us = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
         let t = Self.nowMs - 1000
         #expect(try await s.write(WriteRequest(timeseries: [series("up", ["region": "eu"], [(t, 1)])]), token: eu).0 == 204)
         #expect(try await s.write(WriteRequest(timeseries: [series("up", ["region": "us"], [(t, 1)])]), token: us).0 == 204)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
         let password = try String(contentsOfFile: s.dataDir + "/initial-admin-password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
 

@@ -22,11 +22,20 @@ func fleetSeries(_ name: String, _ labels: [String: String], _ samples: [(Int64,
     return SeriesSamples(labels: Labels(l), samples: samples.map { Sample(t: $0.0, v: $0.1) })
 }
 
-func makeRegistry(_ clock: FakeClock, path: String? = nil, downAfter: Int64 = 120_000, staleAfter: Int64 = 3_600_000) throws -> FleetRegistry {
+func makeRegistry(_ clock: FakeClock, downAfter: Int64 = 120_000, staleAfter: Int64 = 3_600_000) throws -> FleetRegistry {
+    FleetRegistry(store: nil, options: fleetOptions(downAfter: downAfter, staleAfter: staleAfter), clock: clock.read)
+}
+
+func fleetOptions(downAfter: Int64 = 120_000, staleAfter: Int64 = 3_600_000) -> FleetOptions {
     var o = FleetOptions()
     o.downAfterMs = downAfter
     o.staleAfterMs = staleAfter
-    return try FleetRegistry(path: path, options: o, clock: clock.read)
+    return o
+}
+
+/// A registry on `fleet.sqlite` at `path`, loaded.
+func makeRegistry(_ clock: FakeClock, path: String) async throws -> FleetRegistry {
+    try await FleetRegistry.open(path: path, options: fleetOptions(), clock: clock.read)
 }
 
 func apiJSON(_ r: APIResponse) throws -> [String: Any] {
@@ -34,7 +43,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
 }
 
 @Suite struct FleetRegistryTests {
-    @Test func freshThenDownThenStaleThenBack() throws {
+    @Test func freshThenDownThenStaleThenBack() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let first = clock.now - 1000
@@ -60,7 +69,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(reg.cluster("unknown") == nil)
     }
 
-    @Test func samplesFromTheFutureDoNotKeepAClusterAlive() throws {
+    @Test func samplesFromTheFutureDoNotKeepAClusterAlive() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         reg.record(cluster: "skewed", series: [fleetSeries("m", [:], [(clock.now + 3_600_000, 1)])])
@@ -69,7 +78,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(reg.cluster("skewed")?.health == .down)
     }
 
-    @Test func upZeroMakesDegradedOrDown() throws {
+    @Test func upZeroMakesDegradedOrDown() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let t = clock.now
@@ -100,7 +109,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(c.targetsUp == 1 && c.targetsDown == 0)
     }
 
-    @Test func failedPodsDegrade() throws {
+    @Test func failedPodsDegrade() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         reg.record(cluster: "a", series: [fleetSeries("up", [:], [(clock.now, 1)])])
@@ -124,7 +133,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(reg.cluster("a")?.cpuPercent == 41.2)
     }
 
-    @Test func withoutATokenSeriesAreGroupedByTheirClusterLabel() throws {
+    @Test func withoutATokenSeriesAreGroupedByTheirClusterLabel() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let t = clock.now
@@ -154,7 +163,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(reg.cluster("a")?.samplesTotal == 3)
     }
 
-    @Test func seriesCountAndRateFollowTheTraffic() throws {
+    @Test func seriesCountAndRateFollowTheTraffic() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         // 40 series every 10 s: 4 samples/s.
@@ -175,30 +184,30 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(quiet.samplesPerSecond < 0.1)
     }
 
-    @Test func restartKeepsEveryClusterAndItsLastSeen() throws {
+    @Test func restartKeepsEveryClusterAndItsLastSeen() async throws {
         let dir = NSTemporaryDirectory() + "fleet-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let clock = FakeClock()
         let t = clock.now
         do {
-            let reg = try makeRegistry(clock, path: dir + "/fleet.sqlite")
+            let reg = try await makeRegistry(clock, path: dir + "/fleet.sqlite")
             reg.record(cluster: nil, series: [
                 fleetSeries("up", ["cluster": "a", "region": "eu-west", "site": "s1"], [(t - 60_000, 1), (t, 1)]),
                 fleetSeries("up", ["cluster": "b", "region": "us-east"], [(t, 0)]),
             ])
             reg.applyDerived(FleetDerived(cpuPercent: ["a": 12.5], pods: ["a": PodCounts(running: 4, pending: 0, failed: 1)]))
-            try reg.flush()
+            try await reg.flush()
             // A second change after a flush is written by the next one (close).
             reg.record(cluster: "c", series: [fleetSeries("up", [:], [(t, 1)])])
             // Key numbers and a last-seen only seconds newer wait for the final flush.
             clock.advance(seconds: 5)
             reg.record(cluster: "b", series: [fleetSeries("up", ["cluster": "b", "region": "us-east"], [(t + 5000, 0)])])
             reg.applyDerived(FleetDerived(diskPercent: ["b": 90]))
-            try reg.flush()
-            try reg.close()
+            try await reg.flush()
+            try await reg.close()
         }
-        let reg = try makeRegistry(clock, path: dir + "/fleet.sqlite")
+        let reg = try await makeRegistry(clock, path: dir + "/fleet.sqlite")
         #expect(reg.count == 3)
         let a = try #require(reg.cluster("a"))
         #expect(a.lastSeenMs == t && a.firstSeenMs == t - 60_000)
@@ -216,7 +225,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(reg.cluster("a")?.health == .stale)
     }
 
-    @Test func stateSeriesCarryEveryStateWithOneForTheCurrentOne() throws {
+    @Test func stateSeriesCarryEveryStateWithOneForTheCurrentOne() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         reg.record(cluster: nil, series: [fleetSeries("up", ["cluster": "a", "region": "eu"], [(clock.now - 2000, 0)])])
@@ -233,7 +242,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
     /// An edge back after a 10-minute outage sends its queued backlog oldest first, a minute of
     /// samples every 5 s: reachable, but its newest sample is old. Not down: catching up, with
     /// how far behind and how fast the gap closes; healthy once the newest sample is recent.
-    @Test func aBacklogAfterAnOutageIsCatchingUpNotDown() throws {
+    @Test func aBacklogAfterAnOutageIsCatchingUpNotDown() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let outageStart = clock.now
@@ -281,7 +290,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(series.filter { $0.samples[0].v == 1 }.compactMap { $0.labels["state"] } == ["down"])
     }
 
-    @Test func aBacklogThatFallsFurtherBehindHasANegativeRateAndOldSilenceIsNotAveragedIn() throws {
+    @Test func aBacklogThatFallsFurtherBehindHasANegativeRateAndOldSilenceIsNotAveragedIn() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let start = clock.now - 3_600_000
@@ -340,7 +349,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         return (try #require(data["total"] as? Int), try #require(data["clusters"] as? [[String: Any]]))
     }
 
-    @Test func defaultOrderIsWorstFirstThenName() throws {
+    @Test func defaultOrderIsWorstFirstThenName() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let (total, page) = try list(api, "limit=1000")
@@ -354,7 +363,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(Set(page.map { $0["health"] as! String }) == ["down", "degraded", "stale", "healthy"])
     }
 
-    @Test func filtersSortAndPage() throws {
+    @Test func filtersSortAndPage() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let (all, everything) = try list(api, "sort=name&limit=1000")
@@ -405,7 +414,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(past == 30 && empty.isEmpty)
     }
 
-    @Test func badParametersAreRejectedByName() throws {
+    @Test func badParametersAreRejectedByName() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let cases: [(String, String)] = [
@@ -425,7 +434,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(msg?.contains("samples_per_second") == true)
     }
 
-    @Test func gridCharactersMatchTheNameOrderedList() throws {
+    @Test func gridCharactersMatchTheNameOrderedList() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let grid = try #require(try apiJSON(api.grid(scope: []))["data"] as? [String: Any])
@@ -447,7 +456,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(seen == 30)
     }
 
-    @Test func summaryCountsByHealthAndRegion() throws {
+    @Test func summaryCountsByHealthAndRegion() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let data = try #require(try apiJSON(api.summary(scope: []))["data"] as? [String: Any])
@@ -465,7 +474,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(data["generated_at"] is Double)
     }
 
-    @Test func scopeNarrowsEveryEndpoint() throws {
+    @Test func scopeNarrowsEveryEndpoint() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let scope = Scope(try ScopeParser.parse(#"{region=~"eu-.*|us-east"}"#))
@@ -485,7 +494,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(try list(api, "", scope: byName).0 == 1)
     }
 
-    @Test func oneClusterHasTheDocumentedShape() throws {
+    @Test func oneClusterHasTheDocumentedShape() async throws {
         let (_, reg) = try fleet()
         let api = FleetAPI(registry: reg)
         let c = try #require(try apiJSON(api.cluster("store-04", scope: []))["data"] as? [String: Any])
@@ -513,7 +522,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         return o
     }
 
-    @Test func fleetSectionSetsThresholds() throws {
+    @Test func fleetSectionSetsThresholds() async throws {
         let o = try load("fleet:\n  down_after: 30s\n  stale_after: 10m\n  refresh_interval: 5s\n")
         #expect(o.fleet.downAfterMs == 30_000)
         #expect(o.fleet.staleAfterMs == 600_000)
@@ -522,7 +531,7 @@ func apiJSON(_ r: APIResponse) throws -> [String: Any] {
         #expect(d.fleet.downAfterMs == 120_000 && d.fleet.staleAfterMs == 3_600_000)
     }
 
-    @Test func badFleetConfigIsNamed() throws {
+    @Test func badFleetConfigIsNamed() async throws {
         #expect { try load("fleet:\n  down_after: 2m\n  stale: 1h\n") } throws: { "\($0)".contains(":3: unknown key \"stale\" in fleet") }
         #expect { try load("fleet:\n  down_after: soon\n") } throws: { "\($0)".contains("fleet.down_after: invalid duration \"soon\"") }
         #expect { try load("fleet:\n  down_after: 2h\n  stale_after: 1h\n") } throws: { "\($0)".contains("must not be shorter") }

@@ -39,7 +39,7 @@ import YAMLTree
         }
         defer { Task { await s.stop() } }
         for (cluster, region) in [("eu-1", "eu"), ("us-1", "us"), ("ap-1", "ap")] {
-            let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: cluster, labels: ["region=\(region)"])
+            let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: cluster, labels: ["region=\(region)"])
             #expect(try await s.write(WriteRequest(timeseries: [series("up", [:], [(now, 1)])]), token: token).0 == 204)
         }
 

@@ -9,10 +9,10 @@ import Testing
     @Test func latestPerClusterAndScoped() async throws {
         let s = try await TestServer(noAuth: false)
         defer { Task { await s.stop() } }
-        let eu = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-eu", labels: ["region=eu"])
-        let us = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-us", labels: ["region=us"])
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: "all")
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "eu-viewer", password: "eu-password", role: "viewer", scope: #"{region="eu"}"#)
+        let eu = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-eu", labels: ["region=eu"])
+        let us = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-us", labels: ["region=us"])
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: "all")
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "eu-viewer", password: "eu-password", role: "viewer", scope: #"{region="eu"}"#)
 
         // eu sends a counter family (stored under _total) and an old, then a new HELP for it;
         // us sends a gauge only it has, and the shared family with other HELP.

@@ -6,9 +6,9 @@ import Testing
 
 /// Issue 11 item 4: passwords.
 @Suite struct PasswordTests {
-    private func access(_ policy: LoginPolicy = LoginPolicy()) throws -> (AccessControl, String) {
+    private func access(_ policy: LoginPolicy = LoginPolicy()) async throws -> (AccessControl, String) {
         let dir = try tempDataDir()
-        return (try AccessControl(path: dir + "/fleetscope.sqlite", loginPolicy: policy), dir)
+        return (try await AccessControl.open(path: dir + "/fleetscope.sqlite", loginPolicy: policy), dir)
     }
 
     private func status(_ r: Result<Principal, LoginRefusal>) -> Int {
@@ -19,8 +19,8 @@ import Testing
     }
 
     @Test func unknownUsersCostABcryptCheckLikeWrongPasswords() async throws {
-        let (a, _) = try access()
-        try a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
+        let (a, _) = try await access()
+        try await a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
         let gate = a.login
         #expect(await status(gate.authenticate(authorization: basicAuth("nobody", "correct horse"), remoteAddress: "10.0.0.1")) == 401)
         #expect(gate.bcryptChecks.load(ordering: .relaxed) == 1)
@@ -39,30 +39,30 @@ import Testing
     @Test(arguments: [("ana\u{0}evil", "correct horse"), ("ana", "correct horse\u{0}junk"), ("ana\n", "correct horse"),
                       ("ana", "correct\thorse"), ("an\u{7f}a", "correct horse"), ("ana", "correct horse\u{85}")])
     func controlCharactersAreRefusedAtLogin(_ user: String, _ password: String) async throws {
-        let (a, _) = try access()
-        try a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
+        let (a, _) = try await access()
+        try await a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
         let r = await a.login.authenticate(authorization: basicAuth(user, password), remoteAddress: "10.0.0.1")
         #expect(status(r) == 401)
         #expect(a.login.bcryptChecks.load(ordering: .relaxed) == 0)
         if case .failure(let f) = r { #expect(f.message.contains("control characters")) }
     }
 
-    @Test func controlCharactersAreRefusedAtUserAdd() throws {
-        let (a, _) = try access()
+    @Test func controlCharactersAreRefusedAtUserAdd() async throws {
+        let (a, _) = try await access()
         for name in ["ana\u{0}evil", "ana\nINFO forged", "ana\u{1b}[31m", "ana\r"] {
-            #expect(throws: AuthError.self) { try a.addUser(name: name, password: "correct horse", role: .admin, scope: nil) }
+            await #expect(throws: AuthError.self) { try await a.addUser(name: name, password: "correct horse", role: .admin, scope: nil) }
         }
         for password in ["password\u{0}junk", "pass\nword1", "\u{7}password"] {
-            #expect(throws: AuthError.self) { try a.addUser(name: "ana", password: password, role: .admin, scope: nil) }
+            await #expect(throws: AuthError.self) { try await a.addUser(name: "ana", password: password, role: .admin, scope: nil) }
         }
-        #expect(throws: AuthError.self) { try a.addUser(name: "ana", password: String(repeating: "x", count: 73), role: .admin, scope: nil) }
-        #expect(try a.userCount == 0)
+        await #expect(throws: AuthError.self) { try await a.addUser(name: "ana", password: String(repeating: "x", count: 73), role: .admin, scope: nil) }
+        #expect(try await a.userCount == 0)
     }
 
     @Test func logLinesEscapeUserNames() async throws {
         #expect(LogText.quoted("ana\"\nINFO admin logged in") == #""ana\"\nINFO admin logged in""#)
         #expect(LogText.quoted("a\\b\u{0}") == #""a\\b\u{0}""#)
-        let (a, _) = try access()
+        let (a, _) = try await access()
         let r = await a.login.authenticate(authorization: basicAuth("x\" forged=\"1", "some-password"), remoteAddress: "10.0.0.1")
         guard case .failure(let f) = r, let line = f.logMessage else { Issue.record("expected a logged refusal"); return }
         #expect(line == #"failed login for user "x\" forged=\"1" from 10.0.0.1"#)
@@ -71,38 +71,38 @@ import Testing
         #expect(!line2.contains("\n"))
     }
 
-    @Test func aViewerNeedsAnExplicitScope() throws {
-        let (_, dir) = try access()
+    @Test func aViewerNeedsAnExplicitScope() async throws {
+        let (_, dir) = try await access()
         do {
-            try AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "viewer", scope: nil)
+            try await AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "viewer", scope: nil)
             Issue.record("a viewer without --scope was accepted")
         } catch let e as AuthError {
             #expect(e.message.contains("--scope"))
             #expect(e.message.contains("--scope all"))
         }
-        try AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "viewer", scope: "all")
-        try AdminCommands.addUser(dataDir: dir, name: "bob", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
-        try AdminCommands.addUser(dataDir: dir, name: "root", password: "correct horse", role: "admin", scope: nil)
-        #expect(throws: AuthError.self) { try AdminCommands.addUser(dataDir: dir, name: "eve", password: "correct horse", role: "viewer", scope: "") }
-        #expect(throws: AuthError.self) { try AdminCommands.addUser(dataDir: dir, name: "eve", password: "correct horse", role: "viewer", scope: "{region:eu}") }
+        try await AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "viewer", scope: "all")
+        try await AdminCommands.addUser(dataDir: dir, name: "bob", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: dir, name: "root", password: "correct horse", role: "admin", scope: nil)
+        await #expect(throws: AuthError.self) { try await AdminCommands.addUser(dataDir: dir, name: "eve", password: "correct horse", role: "viewer", scope: "") }
+        await #expect(throws: AuthError.self) { try await AdminCommands.addUser(dataDir: dir, name: "eve", password: "correct horse", role: "viewer", scope: "{region:eu}") }
     }
 
-    @Test func userListShowsNameRoleAndScope() throws {
-        let (_, dir) = try access()
-        try AdminCommands.addUser(dataDir: dir, name: "bob", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
-        try AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "admin", scope: nil)
-        try AdminCommands.addUser(dataDir: dir, name: "cy", password: "correct horse", role: "viewer", scope: "all")
-        let lines = try AdminCommands.listUsers(dataDir: dir).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+    @Test func userListShowsNameRoleAndScope() async throws {
+        let (_, dir) = try await access()
+        try await AdminCommands.addUser(dataDir: dir, name: "bob", password: "correct horse", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: dir, name: "ana", password: "correct horse", role: "admin", scope: nil)
+        try await AdminCommands.addUser(dataDir: dir, name: "cy", password: "correct horse", role: "viewer", scope: "all")
+        let lines = try await AdminCommands.listUsers(dataDir: dir).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(lines.count == 4)
         #expect(lines[0] == ["NAME", "ROLE", "SCOPE", "CREATED", "UPDATED"])
         #expect(lines[1].prefix(3) == ["ana", "admin", "all"])
         #expect(lines[2].prefix(3) == ["bob", "viewer", #"{region="eu"}"#])
         #expect(lines[3].prefix(3) == ["cy", "viewer", "all"])
-        #expect(!(try AdminCommands.listUsers(dataDir: dir)).contains("$2"))  // no hashes
-        try AdminCommands.deleteUser(dataDir: dir, name: "bob")
-        #expect(try AdminCommands.listUsers(dataDir: dir).split(separator: "\n").count == 3)
-        #expect(throws: AuthError.self) { try AdminCommands.deleteUser(dataDir: dir, name: "bob") }
-        #expect(throws: AuthError.self) { try AdminCommands.setPassword(dataDir: dir, name: "bob", password: "another horse") }
+        #expect(!(try await AdminCommands.listUsers(dataDir: dir)).contains("$2"))  // no hashes
+        try await AdminCommands.deleteUser(dataDir: dir, name: "bob")
+        #expect(try await AdminCommands.listUsers(dataDir: dir).split(separator: "\n").count == 3)
+        await #expect(throws: AuthError.self) { try await AdminCommands.deleteUser(dataDir: dir, name: "bob") }
+        await #expect(throws: AuthError.self) { try await AdminCommands.setPassword(dataDir: dir, name: "bob", password: "another horse") }
     }
 
     /// Another process changes the user; this one sees it after the refresh interval.
@@ -113,24 +113,24 @@ import Testing
             o.login.userRefreshInterval = .seconds(1)
         }
         defer { Task { await s.stop() } }
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "old password", role: "viewer", scope: "all")
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "old password", role: "viewer", scope: "all")
         let path = "/api/v1/labels"
         #expect(try await rawRequest(port: s.port, path: path, authorization: basicAuth("ana", "old password")).status == 200)
 
-        try AdminCommands.setPassword(dataDir: s.dataDir, name: "ana", password: "new password")
+        try await AdminCommands.setPassword(dataDir: s.dataDir, name: "ana", password: "new password")
         clock.advance(.milliseconds(1100))
         #expect(try await rawRequest(port: s.port, path: path, authorization: basicAuth("ana", "old password")).status == 401)
         #expect(try await rawRequest(port: s.port, path: path, authorization: basicAuth("ana", "new password")).status == 200)
 
         // A narrower scope applies to the next request after the interval, without a new password.
-        let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1", labels: ["region=us"])
+        let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1", labels: ["region=us"])
         #expect(try await s.write(WriteRequest(timeseries: [series("up", [:], [(1000, 1)])]), token: token).0 == 204)
         #expect(seriesSet(try await s.get("/api/v1/series?match[]=up", user: "ana", password: "new password").1).count == 1)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "new password", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "new password", role: "viewer", scope: #"{region="eu"}"#)
         clock.advance(.milliseconds(1100))
         #expect(seriesSet(try await s.get("/api/v1/series?match[]=up", user: "ana", password: "new password").1).isEmpty)
 
-        try AdminCommands.deleteUser(dataDir: s.dataDir, name: "ana")
+        try await AdminCommands.deleteUser(dataDir: s.dataDir, name: "ana")
         clock.advance(.milliseconds(1100))
         #expect(try await rawRequest(port: s.port, path: path, authorization: basicAuth("ana", "new password")).status == 401)
     }
@@ -143,8 +143,8 @@ import Testing
             o.login.backoffBase = .seconds(4)
         }
         defer { Task { await s.stop() } }
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: "all")
-        let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "c1")
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "correct horse", role: "viewer", scope: "all")
+        let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "c1")
         let gate = try #require(s.server.access).login
         let path = "/api/v1/labels"
         for _ in 0..<3 {
@@ -173,8 +173,8 @@ import Testing
         var policy = LoginPolicy()
         policy.clock = clock.clock
         policy.failuresBeforeBackoff = 2
-        let (a, _) = try access(policy)
-        try a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
+        let (a, _) = try await access(policy)
+        try await a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
         let gate = a.login
         // One address guessing many names.
         #expect(await status(gate.authenticate(authorization: basicAuth("u1", "guess-1234"), remoteAddress: "10.0.0.9")) == 401)
@@ -185,7 +185,7 @@ import Testing
         #expect(await status(gate.authenticate(authorization: basicAuth("ana", "guess-1234"), remoteAddress: "10.0.1.2")) == 401)
         #expect(await status(gate.authenticate(authorization: basicAuth("ana", "correct horse"), remoteAddress: "10.0.1.3")) == 429)
         // Others are unaffected.
-        try a.addUser(name: "bob", password: "correct horse", role: .viewer, scope: "all")
+        try await a.addUser(name: "bob", password: "correct horse", role: .viewer, scope: "all")
         #expect(await status(gate.authenticate(authorization: basicAuth("bob", "correct horse"), remoteAddress: "10.0.2.1")) == 200)
         // Each further failure doubles the wait.
         clock.advance(.seconds(1))
@@ -204,8 +204,8 @@ import Testing
     @Test func identicalConcurrentLoginsShareOneCheck() async throws {
         var policy = LoginPolicy()
         policy.failuresBeforeBackoff = 2
-        let (a, _) = try access(policy)
-        try a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
+        let (a, _) = try await access(policy)
+        try await a.addUser(name: "ana", password: "correct horse", role: .viewer, scope: "all")
         let gate = a.login
         let codes = await withTaskGroup(of: Int.self) { g in
             for _ in 0..<12 {

@@ -63,8 +63,8 @@ import TSDB
         }
         defer { Task { await remote.stop() } }
         for s in [embedded, remote] {
-            try AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: nil)
-            try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "ana-password", role: "viewer", scope: #"{region="eu"}"#)
+            try await AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: nil)
+            try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "ana-password", role: "viewer", scope: #"{region="eu"}"#)
         }
         let root = ("root", "root-password"), ana = ("ana", "ana-password")
 

@@ -33,8 +33,8 @@ import Testing
         }
         let admin = try String(contentsOfFile: s.dataDir + "/initial-admin-password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let eu = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
-        let us = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
+        let eu = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "eu-1")
+        let us = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "us-1")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(try await s.write(WriteRequest(timeseries: [
             series("up", ["region": "eu", "job": "node"], [(now - 1000, 0)]),
@@ -44,7 +44,7 @@ import Testing
             series("up", ["region": "us", "job": "node"], [(now - 1000, 0)]),
             series("secret_us_metric", ["region": "us", "customer": "acme-us-secret"], [(now - 1000, 7)]),
         ]), token: us).0 == 204)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: viewerPassword, role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: viewerPassword, role: "viewer", scope: #"{region="eu"}"#)
         return Fleet(s: s, admin: admin, euToken: eu, usToken: us)
     }
 

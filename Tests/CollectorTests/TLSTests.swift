@@ -171,7 +171,7 @@ struct TLSTests {
             let w = try await Self.write(s, pki, client: "no-uri", body: body)
             #expect(w.code == 401 && w.body.contains("has no URI subject alternative name"), "\(w)")
             // An ingest token still works on the same connection type.
-            let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-5")
+            let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-5")
             #expect(try await Self.write(s, pki, client: "no-uri", body: body, extra: ["-H", "Authorization: Bearer \(token)"]).code == 204)
         }
     }

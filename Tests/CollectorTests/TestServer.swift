@@ -36,7 +36,7 @@ final class TestServer: @unchecked Sendable {
             l.logLevel = .warning
             return l
         }()
-        server = try CollectorServer(options: opts, logger: logger)
+        server = try await CollectorServer(options: opts, logger: logger)
         let (stream, cont) = AsyncStream<Int>.makeStream()
         task = Task { [server] in
             defer { cont.finish() }

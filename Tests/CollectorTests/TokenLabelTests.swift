@@ -12,7 +12,7 @@ import TestSupport
     @Test func tokenLabelsOverrideWhatTheClusterSends() async throws {
         let s = try await TestServer(noAuth: false)
         defer { Task { await s.stop() } }
-        let token = try AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-eu-1", labels: ["region=eu", "site=ber"])
+        let token = try await AdminCommands.createToken(dataDir: s.dataDir, cluster: "store-eu-1", labels: ["region=eu", "site=ber"])
         // The cluster claims region us (and another cluster name); one series sends no region.
         let req = WriteRequest(timeseries: [
             series("up", ["cluster": "store-us-1", "region": "us", "site": "ber"], [(1000, 0)]),
@@ -20,7 +20,7 @@ import TestSupport
         ])
         #expect(try await s.write(req, token: token).0 == 204)
 
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: "all")
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: "all")
         let (code, json) = try await s.get("/api/v1/series?match[]=%7B__name__%3D~%22up%7Cnode_load1%22%7D", user: "root", password: "root-password")
         #expect(code == 200)
         #expect(seriesSet(json) == [
@@ -36,13 +36,13 @@ import TestSupport
         #expect(s.server.fleet.cluster("store-us-1") == nil)
 
         // A viewer of region us sees none of it; a viewer of region eu sees it.
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "us-viewer", password: "us-password", role: "viewer", scope: #"{region="us"}"#)
-        try AdminCommands.addUser(dataDir: s.dataDir, name: "eu-viewer", password: "eu-password", role: "viewer", scope: #"{region="eu"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "us-viewer", password: "us-password", role: "viewer", scope: #"{region="us"}"#)
+        try await AdminCommands.addUser(dataDir: s.dataDir, name: "eu-viewer", password: "eu-password", role: "viewer", scope: #"{region="eu"}"#)
         #expect(seriesSet(try await s.get("/api/v1/series?match[]=up", user: "us-viewer", password: "us-password").1).isEmpty)
         #expect(seriesSet(try await s.get("/api/v1/series?match[]=up", user: "eu-viewer", password: "eu-password").1).count == 1)
     }
 
-    @Test func registryTakesRegionAndSiteFromTheTokenOnlyWhenBound() throws {
+    @Test func registryTakesRegionAndSiteFromTheTokenOnlyWhenBound() async throws {
         let clock = FakeClock()
         let reg = try makeRegistry(clock)
         let bound = IngestIdentity(cluster: "a", labels: [Label("region", "eu"), Label("site", "ber")])
@@ -56,7 +56,7 @@ import TestSupport
         #expect(reg.cluster("b")?.site == "nyc")
     }
 
-    @Test func validatorKeepsTheSendersValueAsExported() throws {
+    @Test func validatorKeepsTheSendersValueAsExported() async throws {
         let v = SeriesValidator()
         let ts = series("m", ["region": "us", "zone": "z1"], [(1, 1)])
         let labels = try v.validate(ts, cluster: "c", bound: [Label("region", "eu"), Label("zone", "z1")]).get()
@@ -64,20 +64,20 @@ import TestSupport
     }
 
     @Test(arguments: ["region", "region=", "cluster=x", "__name__=x", "exported_region=x", "1abc=x", "reg-ion=x", "region=e\nu"])
-    func badLabelArgumentsAreRefused(_ arg: String) throws {
+    func badLabelArgumentsAreRefused(_ arg: String) async throws {
         let dir = try tempDataDir()
-        #expect(throws: AuthError.self) { try AdminCommands.createToken(dataDir: dir, cluster: "c", labels: [arg]) }
+        await #expect(throws: AuthError.self) { try await AdminCommands.createToken(dataDir: dir, cluster: "c", labels: [arg]) }
     }
 
-    @Test func aLabelGivenTwiceIsRefused() throws {
+    @Test func aLabelGivenTwiceIsRefused() async throws {
         let dir = try tempDataDir()
-        #expect(throws: AuthError.self) { try AdminCommands.createToken(dataDir: dir, cluster: "c", labels: ["region=eu", "region=us"]) }
+        await #expect(throws: AuthError.self) { try await AdminCommands.createToken(dataDir: dir, cluster: "c", labels: ["region=eu", "region=us"]) }
     }
 
-    @Test func tokenLabelsAreStoredWithTheTokenHash() throws {
+    @Test func tokenLabelsAreStoredWithTheTokenHash() async throws {
         let dir = try tempDataDir()
-        let token = try AdminCommands.createToken(dataDir: dir, cluster: "c", labels: ["site=ber", "region=eu"])
-        let identity = try AccessControl(path: dir + "/fleetscope.sqlite").cluster(forToken: token)
+        let token = try await AdminCommands.createToken(dataDir: dir, cluster: "c", labels: ["site=ber", "region=eu"])
+        let identity = try await AccessControl.open(path: dir + "/fleetscope.sqlite").cluster(forToken: token)
         #expect(identity == IngestIdentity(cluster: "c", labels: [Label("region", "eu"), Label("site", "ber")]))
     }
 
@@ -102,13 +102,13 @@ import TestSupport
                            arguments: [AccessControl.hashPassword("old-password")])
         }
         try q.close()
-        let a = try AccessControl(path: path)
-        #expect(try a.cluster(forToken: token) == IngestIdentity(cluster: "old"))
+        let a = try await AccessControl.open(path: path)
+        #expect(try await a.cluster(forToken: token) == IngestIdentity(cluster: "old"))
         let r = await a.login.authenticate(authorization: basicAuth("ana", "old-password"), remoteAddress: "127.0.0.1")
         guard case .success(.user(let name, .viewer, let scope)) = r else { Issue.record("login after migration: \(r)"); return }
         #expect(name == "ana")
         #expect(scope.alternatives?.count == 1)
-        #expect(try a.listUsers().map(\.name) == ["ana"])
+        #expect(try await a.listUsers().map(\.name) == ["ana"])
     }
 }
 

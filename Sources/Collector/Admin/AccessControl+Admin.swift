@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Storage
 
 /// What the admin API reads and changes beyond the `collector token|user` commands: token
@@ -16,31 +15,32 @@ extension AccessControl {
     }
 
     /// Tokens that still work, by cluster then age; one cluster's when `cluster` is given.
-    func listIngestTokens(cluster: String? = nil) throws -> [TokenInfo] {
-        let rows = try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, cluster, labels, created_at, last_used_at FROM ingest_tokens
-                WHERE revoked_at IS NULL AND (? IS NULL OR cluster = ?) ORDER BY cluster, id
-                """, arguments: [cluster, cluster])
+    func listIngestTokens(cluster: String? = nil) async throws -> [TokenInfo] {
+        // No `? IS NULL` test: PostgreSQL cannot tell the type of a parameter used only there.
+        let rows = try await store.read { db in
+            try await db.query("SELECT id, cluster, labels, created_at, last_used_at FROM ingest_tokens WHERE revoked_at IS NULL"
+                               + (cluster == nil ? "" : " AND cluster = ?"), cluster.map { [$0] } ?? [])
         }
         return try rows.map { r in
-            let id: Int64 = r["id"]
-            let created: Double = r["created_at"]
-            return TokenInfo(id: id, cluster: r["cluster"], labels: try TokenLabels.decode(r["labels"]),
-                             createdAt: Date(timeIntervalSince1970: created),
-                             lastUsedAt: usage.lastUsed(id, stored: r["last_used_at"]).map { Date(timeIntervalSince1970: $0) })
+            let id = try r.int("id")
+            return TokenInfo(id: id, cluster: try r.string("cluster"), labels: try TokenLabels.decode(try r.string("labels")),
+                             createdAt: Date(timeIntervalSince1970: try r.double("created_at")),
+                             lastUsedAt: usage.lastUsed(id, stored: r.optionalDouble("last_used_at")).map { Date(timeIntervalSince1970: $0) })
+        }.sorted {
+            // By cluster (bytes, as SQLite compares; PostgreSQL's collation may differ), then age.
+            $0.cluster == $1.cluster ? $0.id < $1.id : Array($0.cluster.utf8).lexicographicallyPrecedes(Array($1.cluster.utf8))
         }
     }
 
     /// Revokes one token; nil when there is no such working token.
-    func revokeIngestToken(id: Int64, by actor: AuditActor) throws -> TokenInfo? {
-        try db.write { db in
-            guard let r = try Row.fetchOne(db, sql: "SELECT cluster, labels, created_at FROM ingest_tokens WHERE id = ? AND revoked_at IS NULL",
-                                           arguments: [id]) else { return nil }
-            try db.execute(sql: "UPDATE ingest_tokens SET revoked_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, id])
-            let info = TokenInfo(id: id, cluster: r["cluster"], labels: try TokenLabels.decode(r["labels"]),
-                                 createdAt: Date(timeIntervalSince1970: r["created_at"]), lastUsedAt: nil)
-            try AuditLog.record(db, actor, "token.revoke", target: "token \(id)", detail: AuditLog.tokenDetail(cluster: info.cluster, labels: info.labels))
+    func revokeIngestToken(id: Int64, by actor: AuditActor) async throws -> TokenInfo? {
+        try await store.write { db in
+            guard let r = try await db.queryOne("SELECT cluster, labels, created_at FROM ingest_tokens WHERE id = ? AND revoked_at IS NULL",
+                                                [id]) else { return nil }
+            try await db.execute("UPDATE ingest_tokens SET revoked_at = ? WHERE id = ?", [Date().timeIntervalSince1970, id])
+            let info = TokenInfo(id: id, cluster: try r.string("cluster"), labels: try TokenLabels.decode(try r.string("labels")),
+                                 createdAt: Date(timeIntervalSince1970: try r.double("created_at")), lastUsedAt: nil)
+            try await AuditLog.record(db, actor, "token.revoke", target: "token \(id)", detail: AuditLog.tokenDetail(cluster: info.cluster, labels: info.labels))
             return info
         }
     }
@@ -57,14 +57,14 @@ extension AccessControl {
 
     /// Applies `change` under the rules of `collector user add`. Refuses to take the admin role
     /// from the last admin, so the admin API cannot lock every admin out.
-    func updateUser(name: String, _ change: UserChange, by actor: AuditActor) throws -> UserChangeOutcome {
+    func updateUser(name: String, _ change: UserChange, by actor: AuditActor) async throws -> UserChangeOutcome {
         if let p = change.password { try Self.checkPassword(p) }
         // bcrypt outside the transaction: it takes ~50 ms and must not hold the write lock.
         let hash = change.password.map(Self.hashPassword)
-        let outcome = try db.write { db -> UserChangeOutcome in
-            guard let r = try Row.fetchOne(db, sql: "SELECT role, scope FROM users WHERE name = ?", arguments: [name]) else { return .noSuchUser }
-            let oldRole = Role(rawValue: r["role"]) ?? .viewer
-            let oldScope: String = r["scope"]
+        let outcome = try await store.write { db -> UserChangeOutcome in
+            guard let r = try await db.queryOne("SELECT role, scope FROM users WHERE name = ?", [name]) else { return .noSuchUser }
+            let oldRole = Role(rawValue: try r.string("role")) ?? .viewer
+            let oldScope = try r.string("scope")
             let role = change.role ?? oldRole
             let scope: String
             if let s = change.scope {
@@ -76,14 +76,14 @@ extension AccessControl {
             } else {
                 scope = oldScope
             }
-            if oldRole == .admin, role != .admin, try Self.adminCount(db) <= 1 { return .lastAdmin }
-            try db.execute(sql: "UPDATE users SET role = ?, scope = ?, password_bcrypt = COALESCE(?, password_bcrypt), updated_at = ? WHERE name = ?",
-                           arguments: [role.rawValue, scope, hash, Date().timeIntervalSince1970, name])
+            if oldRole == .admin, role != .admin, try await Self.adminCount(db) <= 1 { return .lastAdmin }
+            try await db.execute("UPDATE users SET role = ?, scope = ?, password_bcrypt = COALESCE(?, password_bcrypt), updated_at = ? WHERE name = ?",
+                                 [role.rawValue, scope, hash, Date().timeIntervalSince1970, name])
             var what: [String] = []
             if role != oldRole { what.append("role \(oldRole.rawValue) → \(role.rawValue)") }
             if scope != oldScope { what.append("scope \(oldScope.isEmpty ? "all" : oldScope) → \(scope.isEmpty ? "all" : scope)") }
             if hash != nil { what.append("password") }
-            try AuditLog.record(db, actor, "user.update", target: "user \(name)", detail: what.isEmpty ? "no change" : what.joined(separator: ", "))
+            try await AuditLog.record(db, actor, "user.update", target: "user \(name)", detail: what.isEmpty ? "no change" : what.joined(separator: ", "))
             return .changed
         }
         // After the commit: the login cache must not re-read the old row.
@@ -92,12 +92,12 @@ extension AccessControl {
     }
 
     /// Deletes a user unless it is the last admin.
-    func deleteUserUnlessLastAdmin(name: String, by actor: AuditActor) throws -> UserChangeOutcome {
-        let outcome = try db.write { db -> UserChangeOutcome in
-            guard let role = try String.fetchOne(db, sql: "SELECT role FROM users WHERE name = ?", arguments: [name]) else { return .noSuchUser }
-            if role == Role.admin.rawValue, try Self.adminCount(db) <= 1 { return .lastAdmin }
-            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
-            try AuditLog.record(db, actor, "user.delete", target: "user \(name)")
+    func deleteUserUnlessLastAdmin(name: String, by actor: AuditActor) async throws -> UserChangeOutcome {
+        let outcome = try await store.write { db -> UserChangeOutcome in
+            guard let role = try await db.queryOne("SELECT role FROM users WHERE name = ?", [name])?.string("role") else { return .noSuchUser }
+            if role == Role.admin.rawValue, try await Self.adminCount(db) <= 1 { return .lastAdmin }
+            try await db.execute("DELETE FROM users WHERE name = ?", [name])
+            try await AuditLog.record(db, actor, "user.delete", target: "user \(name)")
             return .changed
         }
         // After the commit: the login cache must not re-read the old row.
@@ -105,15 +105,18 @@ extension AccessControl {
         return outcome
     }
 
-    func userExists(_ name: String) throws -> Bool {
-        try db.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) ?? false }
+    func userExists(_ name: String) async throws -> Bool {
+        try await store.queryOne("SELECT 1 AS one FROM users WHERE name = ?", [name]) != nil
     }
 
-    func auditEvents(limit: Int, before: Int64? = nil) throws -> [AuditEvent] {
-        try db.read { db in try AuditLog.recent(db, limit: limit, before: before) }
+    func auditEvents(limit: Int, before: Int64? = nil) async throws -> [AuditEvent] {
+        try await store.read { db in try await AuditLog.recent(db, limit: limit, before: before) }
     }
 
-    private static func adminCount(_ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE role = ?", arguments: [Role.admin.rawValue]) ?? 0
+    /// Locks the admins' rows on PostgreSQL, so two collectors each removing one of the last
+    /// two admins cannot both pass the check (the second waits, then counts one).
+    private static func adminCount(_ db: any StateConnection) async throws -> Int {
+        let lock = db.dialect == .postgres ? " FOR UPDATE" : ""
+        return try await db.query("SELECT name FROM users WHERE role = ?" + lock, [Role.admin.rawValue]).count
     }
 }

@@ -7,11 +7,11 @@ struct AuditAPI: Sendable {
     static let defaultLimit = 100
     static let maxLimit = 1000
 
-    func list(_ params: Params) -> APIResponse {
-        AdminResponse.run {
+    func list(_ params: Params) async -> APIResponse {
+        await AdminResponse.run {
             let limit = try Self.number(params["limit"], "limit", in: 1...Int64(Self.maxLimit)) ?? Int64(Self.defaultLimit)
             let before = try Self.number(params["before"], "before", in: 1...Int64.max)
-            let events = try access.auditEvents(limit: Int(limit), before: before)
+            let events = try await access.auditEvents(limit: Int(limit), before: before)
             return .success { w in
                 w.raw("[")
                 for (i, e) in events.enumerated() {

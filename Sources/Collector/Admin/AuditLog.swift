@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Storage
 
 /// Who made an admin change, and from where: a user of the admin API with the TCP peer's
@@ -43,40 +42,23 @@ struct AuditEvent: Sendable, Equatable {
     var detail: String
 }
 
-/// The audit log: a table in the state store (`fleetscope.sqlite`) written in the same
+/// The audit log: a table in the state store (`fleetscope.sqlite` or PostgreSQL) written in the same
 /// transaction as the change it records, so there is no change without its event.
 enum AuditLog {
-    /// Older data directories get the table (and the tokens' `last_used_at`) on first open;
-    /// their existing users and tokens are kept as they are.
-    static func migrateV3(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE audit_events (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                at REAL NOT NULL,
-                actor TEXT NOT NULL,
-                remote_address TEXT,
-                action TEXT NOT NULL,
-                target TEXT NOT NULL,
-                detail TEXT NOT NULL DEFAULT ''
-            );
-            ALTER TABLE ingest_tokens ADD COLUMN last_used_at REAL;
-            CREATE INDEX ingest_tokens_cluster ON ingest_tokens(cluster);
-            """)
-    }
-
-    static func record(_ db: Database, _ actor: AuditActor, _ action: String, target: String, detail: String = "") throws {
-        try db.execute(sql: "INSERT INTO audit_events (at, actor, remote_address, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [Date().timeIntervalSince1970, actor.name, actor.remoteAddress, action, target, detail])
+    static func record(_ db: any StateConnection, _ actor: AuditActor, _ action: String, target: String, detail: String = "") async throws {
+        try await db.execute("INSERT INTO audit_events (at, actor, remote_address, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                             [Date().timeIntervalSince1970, actor.name, actor.remoteAddress, action, target, detail])
     }
 
     /// The newest events first, `limit` of them, older than event `before` when given (paging).
-    static func recent(_ db: Database, limit: Int, before: Int64?) throws -> [AuditEvent] {
-        try Row.fetchAll(db, sql: """
+    static func recent(_ db: any StateConnection, limit: Int, before: Int64?) async throws -> [AuditEvent] {
+        try await db.query("""
             SELECT id, at, actor, remote_address, action, target, detail FROM audit_events
             WHERE id < ? ORDER BY id DESC LIMIT ?
-            """, arguments: [before ?? Int64.max, limit]).map { r in
-            AuditEvent(id: r["id"], time: Date(timeIntervalSince1970: r["at"]), actor: r["actor"], remoteAddress: r["remote_address"],
-                       action: r["action"], target: r["target"], detail: r["detail"])
+            """, [before ?? Int64.max, limit]).map { r in
+            AuditEvent(id: try r.int("id"), time: Date(timeIntervalSince1970: try r.double("at")), actor: try r.string("actor"),
+                       remoteAddress: r.optionalString("remote_address"),
+                       action: try r.string("action"), target: try r.string("target"), detail: try r.string("detail"))
         }
     }
 

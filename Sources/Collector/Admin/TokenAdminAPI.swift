@@ -10,10 +10,10 @@ struct TokenAdminAPI: Sendable {
     let access: AccessControl
 
     /// `GET [?cluster=NAME]`: working tokens, by cluster.
-    func list(_ params: Params) -> APIResponse {
+    func list(_ params: Params) async -> APIResponse {
         let cluster = params["cluster"]
-        return AdminResponse.run {
-            let tokens = try access.listIngestTokens(cluster: cluster)
+        return await AdminResponse.run {
+            let tokens = try await access.listIngestTokens(cluster: cluster)
             return .success { w in
                 w.raw("[")
                 for (i, t) in tokens.enumerated() {
@@ -26,11 +26,11 @@ struct TokenAdminAPI: Sendable {
     }
 
     /// `POST {"cluster": "store-17", "labels": {"region": "eu"}}`.
-    func create(_ body: AdminBody, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run {
+    func create(_ body: AdminBody, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run {
             let cluster = try body.requiredString("cluster")
             let labels = try body.stringMap("labels").map { Label($0.key, $0.value) }.sorted()
-            let (id, token) = try access.createIngestTokenWithID(cluster: cluster, labels: labels, by: actor)
+            let (id, token) = try await access.createIngestTokenWithID(cluster: cluster, labels: labels, by: actor)
             return .success { w in
                 w.raw("{\"id\":"); w.int(id)
                 w.raw(",\"token\":"); w.string(token)
@@ -43,11 +43,11 @@ struct TokenAdminAPI: Sendable {
     }
 
     /// `DELETE /tokens/<id>`: one token.
-    func revoke(id text: String, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run {
+    func revoke(id text: String, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run {
             // Int64(_:) refuses overflow, signs and spaces: no arithmetic on caller input.
             guard let id = Int64(text), id > 0 else { throw APIError.badData("invalid token id \(LogText.quoted(text)): expected a positive integer") }
-            guard let t = try access.revokeIngestToken(id: id, by: actor) else {
+            guard let t = try await access.revokeIngestToken(id: id, by: actor) else {
                 throw APIError(type: "not_found", message: "no working token with id \(id)", status: 404)
             }
             return .success { w in
@@ -59,12 +59,12 @@ struct TokenAdminAPI: Sendable {
     }
 
     /// `DELETE /tokens?cluster=NAME`: every token of a cluster, as `collector token revoke`.
-    func revokeCluster(_ params: Params, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run {
+    func revokeCluster(_ params: Params, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run {
             guard let cluster = params["cluster"], !cluster.isEmpty else {
                 throw APIError.badData("give a token id (DELETE /api/v1/admin/tokens/<id>) or ?cluster=NAME to revoke a cluster's tokens")
             }
-            let n = try access.revokeIngestTokens(cluster: cluster, by: actor)
+            let n = try await access.revokeIngestTokens(cluster: cluster, by: actor)
             return .success { w in
                 w.raw("{\"revoked\":"); w.int(Int64(n))
                 w.raw(",\"cluster\":"); w.string(cluster)
@@ -96,9 +96,9 @@ struct TokenAdminAPI: Sendable {
 /// Errors of the admin handlers as Prometheus-style JSON: the caller's mistakes (AuthError from
 /// the rules `collector token|user` share) as 400 `bad_data`, database trouble as 503.
 enum AdminResponse {
-    static func run(_ body: () throws -> APIResponse) -> APIResponse {
+    static func run(_ body: () async throws -> APIResponse) async -> APIResponse {
         do {
-            return try body()
+            return try await body()
         } catch let e as APIError {
             return .error(e)
         } catch let e as AuthError {

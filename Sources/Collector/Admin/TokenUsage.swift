@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 import Synchronization
 
 /// When each ingest token last wrote, for the admin API's token list. Writing the time to
-/// SQLite on every remote-write would add a database write to every request (a fleet of
+/// the state store on every remote-write would add a database write to every request (a fleet of
 /// 125,000 clusters sends thousands a second), so uses are kept in memory, overlaid on the
 /// stored value when listing, and flushed in one transaction at most once a `flushInterval`.
 /// A crash loses at most that much of "last used", which is a hint, not an audit record.
@@ -21,7 +20,7 @@ final class TokenUsage: Sendable {
     private let state = Mutex(State())
 
     /// Notes a use of token `id` now; starts a flush off the request when one is due.
-    func record(_ id: Int64, db: DatabasePool, now: Double = Date().timeIntervalSince1970) {
+    func record(_ id: Int64, store: any StateStore, now: Double = Date().timeIntervalSince1970) {
         let due = state.withLock { s -> Bool in
             // Newest wins: requests of one token finish in any order.
             s.pending[id] = max(s.pending[id] ?? now, now)
@@ -31,20 +30,22 @@ final class TokenUsage: Sendable {
             s.flushing = true
             return true
         }
-        if due { Task.detached { self.flush(db) } }
+        if due { Task.detached { await self.flush(store) } }
     }
 
     /// Writes the pending uses; keeps them for the next flush when the database is busy.
-    func flush(_ db: DatabasePool) {
+    func flush(_ store: any StateStore) async {
         let batch = state.withLock { s -> [Int64: Double] in
             defer { s.pending = [:] }
             return s.pending
         }
         do {
-            try db.write { db in
+            try await store.write { db in
+                // The newest of every collector's uses wins, whichever flushes last.
+                let greatest = db.dialect.greatest
                 for (id, at) in batch {
-                    try db.execute(sql: "UPDATE ingest_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
-                                   arguments: [at, id])
+                    try await db.execute("UPDATE ingest_tokens SET last_used_at = \(greatest)(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+                                         [at, id])
                 }
             }
             state.withLock { s in

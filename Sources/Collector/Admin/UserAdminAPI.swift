@@ -7,9 +7,9 @@ import Hummingbird
 struct UserAdminAPI: Sendable {
     let access: AccessControl
 
-    func list() -> APIResponse {
-        AdminResponse.run {
-            let users = try access.listUsers()
+    func list() async -> APIResponse {
+        await AdminResponse.run {
+            let users = try await access.listUsers()
             return .success { w in
                 w.raw("[")
                 for (i, u) in users.enumerated() {
@@ -31,35 +31,35 @@ struct UserAdminAPI: Sendable {
 
     /// `POST {"name", "password", "role", "scope"}`: a new user; 409 when the name is taken
     /// (PATCH changes a user, so a typo cannot silently replace someone's password).
-    func create(_ body: AdminBody, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run {
+    func create(_ body: AdminBody, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run {
             let name = try body.requiredString("name")
             let password = try body.requiredString("password")
             let role = try Self.role(try body.requiredString("role"))
             let scope = try body.string("scope")
-            guard try !access.userExists(name) else {
+            guard try await !access.userExists(name) else {
                 throw APIError(type: "conflict", message: "user \(LogText.quoted(name)) exists; change it with PATCH /api/v1/admin/users/<name>", status: 409)
             }
-            try access.addUser(name: name, password: password, role: role, scope: scope, by: actor)
+            try await access.addUser(name: name, password: password, role: role, scope: scope, by: actor)
             return .success { w in w.raw("{\"name\":"); w.string(name); w.raw("}") }
         }
     }
 
     /// `PATCH /users/<name> {"role"?, "scope"?, "password"?}`.
-    func change(_ name: String, _ body: AdminBody, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run {
+    func change(_ name: String, _ body: AdminBody, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run {
             let change = AccessControl.UserChange(role: try body.string("role").map(Self.role), scope: try body.string("scope"),
                                                   password: try body.string("password"))
             guard change.role != nil || change.scope != nil || change.password != nil else {
                 throw APIError.badData("nothing to change: give role, scope or password")
             }
-            return try Self.outcome(access.updateUser(name: name, change, by: actor), name)
+            return try Self.outcome(await access.updateUser(name: name, change, by: actor), name)
         }
     }
 
     /// `DELETE /users/<name>`.
-    func delete(_ name: String, by actor: AuditActor) -> APIResponse {
-        AdminResponse.run { try Self.outcome(access.deleteUserUnlessLastAdmin(name: name, by: actor), name) }
+    func delete(_ name: String, by actor: AuditActor) async -> APIResponse {
+        await AdminResponse.run { try Self.outcome(await access.deleteUserUnlessLastAdmin(name: name, by: actor), name) }
     }
 
     private static func outcome(_ o: AccessControl.UserChangeOutcome, _ name: String) throws -> APIResponse {

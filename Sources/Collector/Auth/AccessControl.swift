@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import HummingbirdBcrypt
 import PromQL
 import Storage
@@ -31,73 +30,51 @@ struct AuthError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Users, roles and per-cluster ingest tokens in SQLite. Secrets are stored only as
-/// hashes: ingest tokens as SHA-256 (they are 160 random bits, so a slow hash adds
-/// nothing), passwords with bcrypt.
+/// Users, roles and per-cluster ingest tokens in the state store (SQLite by default,
+/// PostgreSQL with `state.postgres`). Secrets are stored only as hashes: ingest tokens as
+/// SHA-256 (they are 160 random bits, so a slow hash adds nothing), passwords with bcrypt.
 ///
-/// The collector and the `collector token|user` commands open the file from different
-/// processes at once. WAL journal mode lets their reads go on while a command writes, and
-/// a busy timeout makes the rare lock wait instead of failing a request.
+/// Nothing here is cached across requests except LoginGate's user records (at most
+/// `LoginPolicy.userRefreshInterval` old): with several collectors on one PostgreSQL, a token
+/// revoked or a user deleted through one stops working on the others at once (tokens) or
+/// within that interval (users).
 final class AccessControl: Sendable {
     static let bcryptCost: UInt8 = 10
-    /// Long enough for any admin write (one bcrypt-free transaction) to commit.
-    static let busyTimeout: TimeInterval = 10
     /// Internal, not private: the admin API's queries live beside it (Admin/AccessControl+Admin.swift).
-    let db: DatabasePool
+    let store: any StateStore
     /// HTTP Basic logins against the users table.
     let login: LoginGate
     /// When each token last wrote, kept in memory and flushed now and then (TokenUsage.swift).
     let usage = TokenUsage()
 
     /// `directory`: the LDAP directory for names that are not local users, their groups
-    /// mapped to roles by `groupRoles`.
-    init(path: String, loginPolicy: LoginPolicy = LoginPolicy(), directory: DirectoryLogin? = nil,
-         groupRoles: GroupRoles = GroupRoles()) throws {
-        try PrivateFiles.prepareDatabase(path)
-        var config = Configuration()
-        config.label = "access"
-        config.busyMode = .timeout(Self.busyTimeout)
-        let db = try DatabasePool(path: path, configuration: config)
-        self.db = db
-        var m = DatabaseMigrator()
-        m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE ingest_tokens (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    cluster TEXT NOT NULL,
-                    token_sha256 TEXT NOT NULL UNIQUE,
-                    created_at REAL NOT NULL,
-                    revoked_at REAL
-                );
-                CREATE TABLE users (
-                    name TEXT PRIMARY KEY,
-                    password_bcrypt TEXT NOT NULL,
-                    role TEXT NOT NULL,
-                    scope TEXT NOT NULL DEFAULT '',
-                    created_at REAL NOT NULL
-                );
-                """)
-        }
-        m.registerMigration("v2: token labels, user updated_at") { db in
-            // Labels a token binds besides its cluster, as a JSON object ('' = none).
-            try db.execute(sql: "ALTER TABLE ingest_tokens ADD COLUMN labels TEXT NOT NULL DEFAULT ''")
-            try db.execute(sql: "ALTER TABLE users ADD COLUMN updated_at REAL")
-            try db.execute(sql: "UPDATE users SET updated_at = created_at")
-        }
-        m.registerMigration("v3: audit log, token last use") { db in try AuditLog.migrateV3(db) }
-        try m.migrate(db)
-        login = LoginGate(policy: loginPolicy, directory: directory, groupRoles: groupRoles) { name in try Self.fetchUser(db, name) }
+    /// mapped to roles by `groupRoles`. Call `migrate()` before the first use.
+    init(store: any StateStore, loginPolicy: LoginPolicy = LoginPolicy(), directory: DirectoryLogin? = nil,
+         groupRoles: GroupRoles = GroupRoles()) {
+        self.store = store
+        login = LoginGate(policy: loginPolicy, directory: directory, groupRoles: groupRoles) { name in try await Self.fetchUser(store, name) }
     }
+
+    /// The SQLite file (`fleetscope.sqlite`), migrated.
+    static func open(path: String, loginPolicy: LoginPolicy = LoginPolicy(), directory: DirectoryLogin? = nil,
+                     groupRoles: GroupRoles = GroupRoles()) async throws -> AccessControl {
+        let a = AccessControl(store: try SQLiteStateStore(path: path, label: "access"), loginPolicy: loginPolicy,
+                              directory: directory, groupRoles: groupRoles)
+        try await a.migrate()
+        return a
+    }
+
+    func migrate() async throws { try await store.migrate("access", AccessMigrations.all) }
 
     // MARK: ingest tokens
 
     /// Creates a token bound to `cluster` and `labels` and returns it; only its hash is kept.
-    func createIngestToken(cluster: String, labels: [Label] = [], by actor: AuditActor = .cli) throws -> String {
-        try createIngestTokenWithID(cluster: cluster, labels: labels, by: actor).token
+    func createIngestToken(cluster: String, labels: [Label] = [], by actor: AuditActor = .cli) async throws -> String {
+        try await createIngestTokenWithID(cluster: cluster, labels: labels, by: actor).token
     }
 
     /// The same, with the new token's row id (the admin API answers it; revoke takes it).
-    func createIngestTokenWithID(cluster: String, labels: [Label], by actor: AuditActor) throws -> (id: Int64, token: String) {
+    func createIngestTokenWithID(cluster: String, labels: [Label], by actor: AuditActor) async throws -> (id: Int64, token: String) {
         guard !cluster.isEmpty else { throw AuthError(message: "cluster name must not be empty") }
         guard !Credentials.hasControlCharacters(cluster) else { throw AuthError(message: "cluster name must not contain control characters") }
         for l in labels { try TokenLabels.check(l) }
@@ -107,61 +84,62 @@ final class AccessControl: Sendable {
         var rng = SystemRandomNumberGenerator()
         let token = "fst_" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         let encoded = try TokenLabels.encode(labels)
-        let id = try db.write { db in
-            try db.execute(sql: "INSERT INTO ingest_tokens (cluster, token_sha256, created_at, labels) VALUES (?, ?, ?, ?)",
-                           arguments: [cluster, Self.sha256(token), Date().timeIntervalSince1970, encoded])
-            let id = db.lastInsertedRowID
-            try AuditLog.record(db, actor, "token.create", target: "token \(id)",
-                                detail: AuditLog.tokenDetail(cluster: cluster, labels: labels))
+        let hash = Self.sha256(token)
+        let id = try await store.write { db in
+            let row = try await db.queryOne("INSERT INTO ingest_tokens (cluster, token_sha256, created_at, labels) VALUES (?, ?, ?, ?) RETURNING id",
+                                            [cluster, hash, Date().timeIntervalSince1970, encoded])
+            let id = try row?.int("id") ?? { throw AuthError(message: "the new token has no id") }()
+            try await AuditLog.record(db, actor, "token.create", target: "token \(id)",
+                                      detail: AuditLog.tokenDetail(cluster: cluster, labels: labels))
             return id
         }
         return (id, token)
     }
 
-    func revokeIngestTokens(cluster: String, by actor: AuditActor = .cli) throws -> Int {
-        let n = try db.write { db in
-            try db.execute(sql: "UPDATE ingest_tokens SET revoked_at = ? WHERE cluster = ? AND revoked_at IS NULL",
-                           arguments: [Date().timeIntervalSince1970, cluster])
-            let n = db.changesCount
-            if n > 0 { try AuditLog.record(db, actor, "token.revoke", target: "cluster \(cluster)", detail: "\(n) token(s)") }
+    func revokeIngestTokens(cluster: String, by actor: AuditActor = .cli) async throws -> Int {
+        try await store.write { db in
+            let n = try await db.execute("UPDATE ingest_tokens SET revoked_at = ? WHERE cluster = ? AND revoked_at IS NULL",
+                                         [Date().timeIntervalSince1970, cluster])
+            if n > 0 { try await AuditLog.record(db, actor, "token.revoke", target: "cluster \(cluster)", detail: "\(n) token(s)") }
             return n
         }
-        return n
     }
 
     /// The cluster a bearer token belongs to and the labels bound with it, or nil. Not
-    /// cached: `collector token revoke` runs in another process (and the admin API in this
-    /// one), and a revoked token must stop working at once. The lookup is one indexed SQLite
-    /// read (microseconds), small next to a remote-write request.
-    func cluster(forToken token: String) throws -> IngestIdentity? {
+    /// cached: `collector token revoke` runs in another process, the admin API in this one or
+    /// in another collector on the same PostgreSQL, and a revoked token must stop working at
+    /// once. The lookup is one indexed read, small next to a remote-write request. Throws
+    /// (503 to the sender, never 401) when the store cannot be reached.
+    func cluster(forToken token: String) async throws -> IngestIdentity? {
         let h = Self.sha256(token)
-        guard let row = try db.read({ db in
-            try Row.fetchOne(db, sql: "SELECT id, cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", arguments: [h])
-        }) else { return nil }
-        usage.record(row["id"], db: db)
-        return IngestIdentity(cluster: row["cluster"], labels: try TokenLabels.decode(row["labels"]))
+        guard let row = try await store.queryOne("SELECT id, cluster, labels FROM ingest_tokens WHERE token_sha256 = ? AND revoked_at IS NULL", [h])
+        else { return nil }
+        usage.record(try row.int("id"), store: store)
+        return IngestIdentity(cluster: try row.string("cluster"), labels: try TokenLabels.decode(try row.string("labels")))
     }
 
     // MARK: users
 
     /// Adds or replaces a user. `scope` is a selector such as `{region="eu"}`, or `all`;
     /// a viewer must be given one (nil), so that seeing everything is a choice.
-    func addUser(name: String, password: String, role: Role, scope: String?, by actor: AuditActor = .cli) throws {
+    func addUser(name: String, password: String, role: Role, scope: String?, by actor: AuditActor = .cli) async throws {
         try Self.checkName(name)
         try Self.checkPassword(password)
         let stored = try Self.storedScope(scope, role: role)
         let hash = Self.hashPassword(password)
         let now = Date().timeIntervalSince1970
-        try db.write { db in
-            let existed = try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) ?? false
-            try db.execute(sql: """
+        try await store.write { db in
+            let existed = try await db.queryOne("SELECT 1 AS one FROM users WHERE name = ?", [name]) != nil
+            try await db.execute("""
                 INSERT INTO users (name, password_bcrypt, role, scope, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET password_bcrypt = excluded.password_bcrypt, role = excluded.role,
                     scope = excluded.scope, updated_at = excluded.updated_at
-                """, arguments: [name, hash, role.rawValue, stored, now, now])
-            try AuditLog.record(db, actor, existed ? "user.replace" : "user.create", target: "user \(name)",
+                """, [name, hash, role.rawValue, stored, now, now])
+            try await AuditLog.record(db, actor, existed ? "user.replace" : "user.create", target: "user \(name)",
                                 detail: AuditLog.userDetail(role: role.rawValue, scope: stored))
         }
+        // After the commit: this process's login cache must not keep the old row.
+        login.forget(name)
     }
 
     /// What the users table keeps for a `--scope`: "" for everything; a viewer must be given
@@ -184,28 +162,28 @@ final class AccessControl: Sendable {
     }
 
     /// Sets a user's password; throws when the user does not exist.
-    func setPassword(name: String, password: String, by actor: AuditActor = .cli) throws {
+    func setPassword(name: String, password: String, by actor: AuditActor = .cli) async throws {
         try Self.checkPassword(password)
         let hash = Self.hashPassword(password)
-        let n = try db.write { db in
-            try db.execute(sql: "UPDATE users SET password_bcrypt = ?, updated_at = ? WHERE name = ?",
-                           arguments: [hash, Date().timeIntervalSince1970, name])
-            let n = db.changesCount
-            if n == 1 { try AuditLog.record(db, actor, "user.passwd", target: "user \(name)") }
+        let n = try await store.write { db in
+            let n = try await db.execute("UPDATE users SET password_bcrypt = ?, updated_at = ? WHERE name = ?",
+                                         [hash, Date().timeIntervalSince1970, name])
+            if n == 1 { try await AuditLog.record(db, actor, "user.passwd", target: "user \(name)") }
             return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+        login.forget(name)
     }
 
     /// Deletes a user; throws when the user does not exist.
-    func deleteUser(name: String, by actor: AuditActor = .cli) throws {
-        let n = try db.write { db in
-            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
-            let n = db.changesCount
-            if n == 1 { try AuditLog.record(db, actor, "user.delete", target: "user \(name)") }
+    func deleteUser(name: String, by actor: AuditActor = .cli) async throws {
+        let n = try await store.write { db in
+            let n = try await db.execute("DELETE FROM users WHERE name = ?", [name])
+            if n == 1 { try await AuditLog.record(db, actor, "user.delete", target: "user \(name)") }
             return n
         }
         guard n == 1 else { throw AuthError(message: "no user \(LogText.quoted(name))") }
+        login.forget(name)
     }
 
     struct UserInfo: Sendable, Equatable {
@@ -217,28 +195,28 @@ final class AccessControl: Sendable {
         var updatedAt: Date
     }
 
-    func listUsers() throws -> [UserInfo] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, scope, created_at, updated_at FROM users ORDER BY name").map { r in
-                let created: Double = r["created_at"]
-                let updated: Double? = r["updated_at"]
-                return UserInfo(name: r["name"], role: r["role"], scope: r["scope"],
+    func listUsers() async throws -> [UserInfo] {
+        // Sorted here, not by the database: PostgreSQL's collation would order names differently.
+        try await store.read { db in
+            try await db.query("SELECT name, role, scope, created_at, updated_at FROM users", []).map { r in
+                let created = try r.double("created_at")
+                return UserInfo(name: try r.string("name"), role: try r.string("role"), scope: try r.string("scope"),
                                 createdAt: Date(timeIntervalSince1970: created),
-                                updatedAt: Date(timeIntervalSince1970: updated ?? created))
+                                updatedAt: Date(timeIntervalSince1970: r.optionalDouble("updated_at") ?? created))
             }
-        }
+        }.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     }
 
     var userCount: Int {
-        get throws { try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 } }
+        get async throws {
+            Int(try await store.queryOne("SELECT COUNT(*) AS n FROM users")?.int("n") ?? 0)
+        }
     }
 
-    private static func fetchUser(_ db: DatabasePool, _ name: String) throws -> UserRecord? {
-        guard let row = try db.read({ db in
-            try Row.fetchOne(db, sql: "SELECT password_bcrypt, role, scope FROM users WHERE name = ?", arguments: [name])
-        }) else { return nil }
-        return UserRecord(bcryptHash: row["password_bcrypt"], role: Role(rawValue: row["role"]) ?? .viewer,
-                          scope: try ScopeParser.parse(row["scope"]))
+    private static func fetchUser(_ store: any StateStore, _ name: String) async throws -> UserRecord? {
+        guard let row = try await store.queryOne("SELECT password_bcrypt, role, scope FROM users WHERE name = ?", [name]) else { return nil }
+        return UserRecord(bcryptHash: try row.string("password_bcrypt"), role: Role(rawValue: try row.string("role")) ?? .viewer,
+                          scope: try ScopeParser.parse(try row.string("scope")))
     }
 
     static func checkName(_ name: String) throws {

@@ -28,7 +28,7 @@ final class LoginGate: Sendable {
     let policy: LoginPolicy
     let throttle: LoginThrottle
     private let pool: BcryptPool
-    private let fetchUser: @Sendable (String) throws -> UserRecord?
+    private let fetchUser: @Sendable (String) async throws -> UserRecord?
     /// `auth.ldap`: checks names that are not local users. Local users take precedence, so the
     /// bootstrap admin works while the directory is down.
     private let directory: DirectoryLogin?
@@ -60,7 +60,7 @@ final class LoginGate: Sendable {
     }()
 
     init(policy: LoginPolicy, pool: BcryptPool = .shared, directory: DirectoryLogin? = nil, groupRoles: GroupRoles = GroupRoles(),
-         fetchUser: @escaping @Sendable (String) throws -> UserRecord?) {
+         fetchUser: @escaping @Sendable (String) async throws -> UserRecord?) {
         self.policy = policy
         self.directory = directory
         self.groupRoles = groupRoles
@@ -104,7 +104,7 @@ final class LoginGate: Sendable {
         }
         let record: UserRecord?
         do {
-            record = try userRecord(user)
+            record = try await userRecord(user)
         } catch {
             throttle.finish(keys, .abandoned)
             return .failure(LoginRefusal(status: 503, message: "user database unavailable; retry", retryAfterSeconds: 1,
@@ -189,10 +189,13 @@ final class LoginGate: Sendable {
 
     /// The user as stored, at most `userRefreshInterval` old. Unknown names are not
     /// remembered (random names must not grow memory); their lookup is one indexed read.
-    private func userRecord(_ name: String) throws -> UserRecord? {
+    /// The interval is also how long a user deleted or changed through another collector on
+    /// the same PostgreSQL (or by `collector user` commands) can still log in here as before:
+    /// `forget` only reaches this process.
+    private func userRecord(_ name: String) async throws -> UserRecord? {
         let now = policy.clock.now()
         if let c = users.withLock({ $0[name] }), now - c.fetched < policy.userRefreshInterval { return c.record }
-        let r = try fetchUser(name)
+        let r = try await fetchUser(name)
         users.withLock { u in
             if let r { u[name] = (r, now) } else { u[name] = nil }
         }

@@ -22,6 +22,9 @@ struct Entry {
     var firstSeenMs = Int64.max
     var lastSeenMs = Int64.min
     var samplesTotal: Int64 = 0
+    /// The part of `samplesTotal` the state store holds (restored, saved, or added by other
+    /// collectors): a save adds only the rest.
+    var flushedSamples: Int64 = 0
     /// Samples per second since this process first heard of the cluster.
     var rate = DecayedRate()
     /// Active series: distinct series hashes per window.

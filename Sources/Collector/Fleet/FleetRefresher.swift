@@ -43,7 +43,7 @@ struct FleetRefresher: Service {
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     await sleep(registry.options.flushInterval)
-                    do { try registry.flush() } catch { logger.error("writing fleet.sqlite failed: \(error)") }
+                    do { try await registry.flush() } catch { logger.error("writing the fleet registry to the state store failed: \(error)") }
                 }
             }
         }

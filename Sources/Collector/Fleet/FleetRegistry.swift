@@ -7,7 +7,8 @@ import TSDB
 /// Every cluster that ever sent a sample: when it was first and last heard of, how much it
 /// sends, its `up` targets and the key numbers the refresher derives, and from those its
 /// health. Fed from the ingest hot path (one lock per batch, O(series), nothing allocated
-/// per sample); persisted to SQLite so a restarted collector still knows the whole fleet.
+/// per sample); persisted to the state store so a restarted collector still knows the whole
+/// fleet, and collectors sharing PostgreSQL know what the others heard (within a flush interval).
 /// The registry coordinates: FleetBatch groups a batch, State (FleetState*.swift) keeps the
 /// entries, FleetHealthPolicy judges them, FleetStore writes them.
 public final class FleetRegistry: Sendable {
@@ -16,23 +17,42 @@ public final class FleetRegistry: Sendable {
     private let state: Mutex<State>
     private let store: FleetStore?
     /// Serialises flushes so an older batch of rows can never overwrite a newer one.
-    private let flushLock = Mutex<Int>(0)
+    private let flushLock = AsyncLock()
     private let cache = Mutex<(snapshot: FleetSnapshot, version: UInt64)?>(nil)
 
-    /// `path` nil keeps the registry in memory only (tests).
-    public init(path: String?, options: FleetOptions = FleetOptions(),
-                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+    /// `store` nil keeps the registry in memory only (tests). Call `load()` before serving.
+    init(store: FleetStore?, options: FleetOptions = FleetOptions(),
+         clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.options = options
         self.clock = clock
-        var st = State()
-        if let path {
-            let store = try FleetStore(path: path)
-            self.store = store
-            for row in try store.load() { st.restore(row) }
-        } else {
-            store = nil
+        self.store = store
+        state = Mutex(State())
+    }
+
+    /// `path` (`fleet.sqlite`) nil keeps the registry in memory only (tests).
+    public static func open(path: String?, options: FleetOptions = FleetOptions(),
+                            clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) async throws -> FleetRegistry {
+        let r = FleetRegistry(store: try await path.asyncMap { try await FleetStore.open(path: $0) }, options: options, clock: clock)
+        try await r.load()
+        return r
+    }
+
+    /// The database clock at the last load: later loads read only rows written since (less a
+    /// margin for flushes that were in flight then). nil: the next load reads every row.
+    private let loadedAt = Mutex<Int64?>(nil)
+    /// Longer than any flush transaction may take (the store gives up after seconds).
+    static let reloadOverlapMs: Int64 = 60_000
+
+    /// Reads the stored clusters: every one on start, then what changed since the last load.
+    func load() async throws {
+        guard let store else { return }
+        let since = loadedAt.withLock { $0.map { $0 - Self.reloadOverlapMs } }
+        let (rows, now) = try await store.load(since: since)
+        loadedAt.withLock { $0 = now }
+        state.withLock { st in
+            st.version &+= 1
+            for row in rows { st.merge(row) }
         }
-        state = Mutex(st)
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
@@ -161,24 +181,27 @@ public final class FleetRegistry: Sendable {
     static let persistLastSeenEveryMs: Int64 = 60_000
 
     /// Writes new and changed clusters (`everything`: also every last-seen and key number
-    /// not yet written, as on shutdown). Safe to call concurrently.
-    public func flush(everything: Bool = false) throws {
+    /// not yet written, as on shutdown); with a shared store (PostgreSQL) then reads what the
+    /// other collectors wrote, so every collector shows the same fleet within a flush
+    /// interval. Safe to call concurrently.
+    public func flush(everything: Bool = false) async throws {
         guard let store else { return }
-        try flushLock.withLock { flushes in
+        try await flushLock.run {
             let rows = state.withLock { st in st.takeDirtyRows(options: options, everything: everything) }
-            if rows.isEmpty { return }
-            do {
-                try store.save(rows)
-            } catch {
-                // Nothing is lost from memory; try those rows again next time.
-                state.withLock { st in for r in rows { if let i = st.index[r.name] { st.markDirty(Int(i)) } } }
-                throw error
+            if !rows.isEmpty {
+                do {
+                    try await store.save(rows)
+                } catch {
+                    // Nothing is lost from memory; try those rows again next time.
+                    state.withLock { st in st.unsave(rows) }
+                    throw error
+                }
             }
-            flushes += 1
+            if store.shared && !everything { try await load() }
         }
     }
 
-    public func close() throws {
-        try flush(everything: true)
+    public func close() async throws {
+        try await flush(everything: true)
     }
 }

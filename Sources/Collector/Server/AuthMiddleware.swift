@@ -35,11 +35,12 @@ struct IngestAuthMiddleware: RouterMiddleware {
         }
         let identity: IngestIdentity?
         do {
-            identity = try access.cluster(forToken: token)
+            identity = try await access.cluster(forToken: token)
         } catch {
             // The access database is busy or broken: the sender must retry, not give up.
             logger.error("looking up an ingest token failed: \(error)")
-            var r = AuthResponses.text(503, "cannot check the ingest token right now; retry")
+            let why = error is StateStoreUnavailable ? " (the state store cannot be reached)" : ""
+            var r = AuthResponses.text(503, "cannot check the ingest token right now\(why); retry")
             r.headers[.retryAfter] = "5"
             return r
         }

@@ -25,11 +25,12 @@ public final class CollectorServer: Sendable {
     let rules: RuleManager
     /// `storage.remote`: the forward queue and its sender (nil: the embedded TSDB stores writes).
     let remoteWrite: RemoteWriteBackend?
-    /// `state.postgres`: the one pool to PostgreSQL, run as a service (nil: SQLite, one process).
-    let postgres: PostgresClient?
+    /// `state.postgres`: the one pool for users, tokens, audit and the fleet registry (nil:
+    /// each has its SQLite file in the data directory).
+    let sharedState: PostgresStateStore?
     let logger: Logger
 
-    public init(options: CollectorOptions, logger: Logger) throws {
+    public init(options: CollectorOptions, logger: Logger) async throws {
         self.options = options
         self.logger = logger
         try PrivateFiles.prepareDirectory(options.dataDir)
@@ -43,6 +44,9 @@ public final class CollectorServer: Sendable {
         let now = tsdbOptions.now
         logger.info("opening TSDB in \(options.dataDir)/tsdb")
         tsdb = try TSDB.open(directory: options.dataDir + "/tsdb", options: tsdbOptions, logger: logger)
+        let shared = try options.postgres.map { try PostgresStateStore(options: $0, logger: logger) }
+        sharedState = shared
+        if let shared { logger.info("shared state (users, tokens, audit, fleet registry) in PostgreSQL at \(shared.location)") }
         if options.noAuth {
             logger.warning("--no-auth: authentication and access control are OFF; use only for local development")
             access = nil
@@ -50,17 +54,21 @@ public final class CollectorServer: Sendable {
             let directory = try options.auth.ldap.map { try LDAPDirectory(options: $0) }
             if let l = options.auth.ldap { logger.info("LDAP logins against \(l.host):\(l.port) (\(l.security.rawValue)); local users take precedence") }
             if options.auth.ldap?.insecureSkipVerify == true { logger.warning("auth.ldap.insecure_skip_verify: the directory's certificate is NOT verified") }
-            let a = try AccessControl(path: options.dataDir + "/fleetscope.sqlite", loginPolicy: options.login,
-                                      directory: directory, groupRoles: options.auth.groupRoles)
+            let store: any StateStore = try shared ?? SQLiteStateStore(path: options.dataDir + "/fleetscope.sqlite", label: "access")
+            let a = AccessControl(store: store, loginPolicy: options.login, directory: directory, groupRoles: options.auth.groupRoles)
+            try await a.migrate()
             a.login.warmUp()
             access = a
-            try Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
+            try await Self.bootstrapAdmin(a, dataDir: options.dataDir, logger: logger)
         }
         sso = options.noAuth ? nil : options.auth.oidc.map {
             SingleSignOn(options: $0, groupRoles: options.auth.groupRoles, secureCookies: options.tls != nil,
                          externalURL: options.externalURL, logger: logger)
         }
-        let fleet = try FleetRegistry(path: options.dataDir + "/fleet.sqlite", options: options.fleet, clock: now)
+        let fleetStore = FleetStore(store: try shared ?? SQLiteStateStore(path: options.dataDir + "/fleet.sqlite", label: "fleet"))
+        try await fleetStore.migrate()
+        let fleet = FleetRegistry(store: fleetStore, options: options.fleet, clock: now)
+        try await fleet.load()
         self.fleet = fleet
         let metrics = self.metrics
         var ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
@@ -94,8 +102,8 @@ public final class CollectorServer: Sendable {
         if !groups.isEmpty && notifier.isEmpty && groups.contains(where: { $0.rules.contains { $0.kind != .recording } }) {
             logger.notice("alerting rules loaded but no alerting.alertmanagers or alerting.webhooks configured: alerts show only in /api/v1/alerts and the dashboard")
         }
-        postgres = try options.postgres.map { PostgresClient(configuration: try $0.clientConfiguration(), backgroundLogger: logger) }
-        let replicas = RuleReplicas(postgres: postgres, groups: groups, port: options.port, logger: logger)
+        // The rule lease and the shared alert state use the same pool as users, tokens and the fleet.
+        let replicas = RuleReplicas(postgres: shared?.client, groups: groups, port: options.port, logger: logger)
         rules = RuleManager(groups: groups, tsdb: tsdb, engine: api.engine, notifier: notifier,
                             metrics: metrics, logger: logger, onAlerts: { fleet.applyAlerts(firingByCluster: $0) },
                             restore: AlertRestore(gracePeriodMs: options.forGracePeriodMs, outageToleranceMs: options.forOutageToleranceMs),
@@ -104,13 +112,14 @@ public final class CollectorServer: Sendable {
     }
 
     /// First start with auth on and no users: create `admin` with a random password, written
-    /// to a file only root can read, so nobody runs an open collector by accident.
-    static func bootstrapAdmin(_ a: AccessControl, dataDir: String, logger: Logger) throws {
-        guard try a.userCount == 0 else { return }
+    /// to a file only root can read, so nobody runs an open collector by accident. With a
+    /// shared PostgreSQL only the first collector ever started finds no users.
+    static func bootstrapAdmin(_ a: AccessControl, dataDir: String, logger: Logger) async throws {
+        guard try await a.userCount == 0 else { return }
         var rng = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<20).map { _ in alphabet.randomElement(using: &rng)! })
-        try a.addUser(name: "admin", password: password, role: .admin, scope: "all", by: .collector)
+        try await a.addUser(name: "admin", password: password, role: .admin, scope: "all", by: .collector)
         let path = dataDir + "/initial-admin-password"
         FileManager.default.createFile(atPath: path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
         logger.notice("created user \"admin\"; its password is in \(path)")
@@ -119,11 +128,24 @@ public final class CollectorServer: Sendable {
     /// Serves until SIGTERM/SIGINT (or task cancellation), then persists and closes storage.
     /// `onListening` receives the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        defer {
-            do { try fleet.close() } catch { logger.error("writing fleet.sqlite: \(error)") }
-            // The head goes into blocks, so a stopped collector's directory is not mostly WAL.
-            do { try tsdb.close(persistingHead: true) } catch { logger.error("closing TSDB: \(error)") }
+        do {
+            try await serve(onListening: onListening)
+        } catch {
+            await close()
+            throw error
         }
+        await close()
+    }
+
+    /// Persists the fleet registry, then closes storage and the shared state's pool.
+    private func close() async {
+        do { try await fleet.close() } catch { logger.error("writing the fleet registry: \(error)") }
+        // The head goes into blocks, so a stopped collector's directory is not mostly WAL.
+        do { try tsdb.close(persistingHead: true) } catch { logger.error("closing TSDB: \(error)") }
+        sharedState?.shutdown()
+    }
+
+    private func serve(onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let server: HTTPServerBuilder
         if let tls = options.tls {
             server = .reloadingTLS(try ServerTLSContext(options: tls, logger: logger), logger: logger)
@@ -136,9 +158,9 @@ public final class CollectorServer: Sendable {
             router: router(),
             server: server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "fleetscope-collector"),
-            // The PostgreSQL pool first: services stop in reverse order, so it outlives the rules'
-            // lease release at shutdown.
-            services: (postgres.map { [$0] } ?? []) + [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
+            // The PostgreSQL pool is not among them: it runs from `init` until `close()`, after
+            // the services (the rules' lease release at shutdown included) have stopped.
+            services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
                        FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend),
                        rules] + (remoteWrite.map { [$0] } ?? []),
             onServerRunning: { [logger] channel in

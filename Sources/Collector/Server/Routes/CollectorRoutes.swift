@@ -43,9 +43,10 @@ extension CollectorServer {
             // Ready names the remote backends and whether they answer (still 200: ingest goes on,
             // into the forward queue, and the edges keep their backlog).
             let writeStatus = path == "/-/ready" ? remoteWrite?.status : nil
-            group.get(RouterPath(stringLiteral: path)) { [api] _, _ in
+            group.get(RouterPath(stringLiteral: path)) { [api, sharedState] _, _ in
                 var body = text + (writeStatus?.readyLine ?? "")
                 if path == "/-/ready", let status = await QueryBackendStatus.check(api.backend) { body += status.line }
+                if path == "/-/ready", let sharedState { body += await Self.stateLine(sharedState) }
                 return Self.plain(body)
             }
             group.head(RouterPath(stringLiteral: path)) { _, _ in Self.plain(text).createHeadResponse() }
@@ -63,6 +64,17 @@ extension CollectorServer {
             remoteWrite?.refreshMetrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+
+    /// Readiness of `state.postgres` (still 200: known sessions and the TSDB go on; token
+    /// checks answer 503 until it is back).
+    private static func stateLine(_ store: any StateStore) async -> String {
+        do {
+            try await store.ping()
+            return "State store: PostgreSQL \(store.location), reachable.\n"
+        } catch {
+            return "State store: PostgreSQL \(store.location), unreachable: \(error).\n"
         }
     }
 
