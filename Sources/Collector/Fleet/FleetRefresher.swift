@@ -7,7 +7,7 @@ import TSDB
 /// Keeps the registry's key numbers current and the fleet state visible as series:
 /// every `refreshInterval` it runs a few fleet-wide PromQL aggregations over the TSDB and
 /// appends `fleetscope_cluster_*` (like Prometheus scraping itself); every `flushInterval`
-/// it writes changed clusters to SQLite.
+/// it writes changed clusters to the state store (SQLite or PostgreSQL).
 struct FleetRefresher: Service {
     let registry: FleetRegistry
     let tsdb: TSDB
@@ -15,6 +15,8 @@ struct FleetRefresher: Service {
     let logger: Logger
     /// Where the fleet queries run; nil: the embedded engine over `tsdb`.
     var backend: (any QueryBackend)? = nil
+    /// How the registry's writes to the state store go (nil in tests that need none).
+    var metrics: CollectorMetrics? = nil
     /// Delay of the first refresh: soon after start, once the first writes had a chance to land.
     var initialDelay: Duration = .seconds(5)
 
@@ -43,7 +45,14 @@ struct FleetRefresher: Service {
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     await sleep(registry.options.flushInterval)
-                    do { try await registry.flush() } catch { logger.error("writing the fleet registry to the state store failed: \(error)") }
+                    let started = ContinuousClock.now
+                    do {
+                        let rows = try await registry.flush()
+                        metrics?.fleetFlush(rows: rows, seconds: (ContinuousClock.now - started).seconds, failed: false)
+                    } catch {
+                        metrics?.fleetFlush(rows: 0, seconds: (ContinuousClock.now - started).seconds, failed: true)
+                        logger.error("writing the fleet registry to the state store failed: \(error)")
+                    }
                 }
             }
         }

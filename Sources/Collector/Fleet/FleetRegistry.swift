@@ -184,9 +184,11 @@ public final class FleetRegistry: Sendable {
     /// not yet written, as on shutdown); with a shared store (PostgreSQL) then reads what the
     /// other collectors wrote, so every collector shows the same fleet within a flush
     /// interval. Safe to call concurrently.
-    public func flush(everything: Bool = false) async throws {
-        guard let store else { return }
-        try await flushLock.run {
+    /// Returns how many clusters it wrote.
+    @discardableResult
+    public func flush(everything: Bool = false) async throws -> Int {
+        guard let store else { return 0 }
+        return try await flushLock.run {
             let rows = state.withLock { st in st.takeDirtyRows(options: options, everything: everything) }
             if !rows.isEmpty {
                 do {
@@ -198,6 +200,7 @@ public final class FleetRegistry: Sendable {
                 }
             }
             if store.shared && !everything { try await load() }
+            return rows.count
         }
     }
 

@@ -161,7 +161,7 @@ public final class CollectorServer: Sendable {
             // The PostgreSQL pool is not among them: it runs from `init` until `close()`, after
             // the services (the rules' lease release at shutdown included) have stopped.
             services: [Maintenance(tsdb: tsdb, interval: options.maintenanceInterval, logger: logger),
-                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend),
+                       FleetRefresher(registry: fleet, tsdb: tsdb, engine: api.engine, logger: logger, backend: api.backend, metrics: metrics),
                        rules] + (remoteWrite.map { [$0] } ?? []),
             onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
