@@ -458,7 +458,6 @@ final class Block: Sendable, PostingsIndex {
     /// decoding straight from the mapped file after checking the chunk's checksum.
     func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         let file = dir + "/chunks"
-        var column: [Sample] = []
         for c in chunks where c.maxT >= mint && c.minT <= maxt {
             let (encoding, data) = try record(at: c.ref)
             do {
@@ -472,8 +471,7 @@ final class Block: Sendable, PostingsIndex {
                     guard e == BlockWriter.encodingTimestamps else {
                         throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk refers to a record of encoding \(e) at \(at), not a timestamp column")
                     }
-                    try TimestampColumn.decode(columnData, into: &column)
-                    try SharedTimestampChunk.decode(data, timestamps: column, mint: mint, maxt: maxt, into: &out)
+                    try SharedTimestampChunk.decode(data, column: columnData, mint: mint, maxt: maxt, into: &out)
                 default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(encoding)")
                 }
             } catch let e as ChunkDecodeError {

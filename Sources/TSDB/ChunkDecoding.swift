@@ -38,13 +38,11 @@ enum InPlaceDecoding {
     /// without copying) but no more than the bytes can hold: every sample takes at least
     /// two bits, so a corrupt count cannot make a small chunk allocate much.
     @inline(__always)
-    /// `count`: the number of samples when the caller knows it (codecs whose samples can take
-    /// fewer than two bits), already bounded by the caller.
     static func decode<D: SampleDecoder>(_ bytes: UnsafeRawBufferPointer, with d: inout D, mint: Int64, maxt: Int64,
-                                         into out: inout [Sample], count known: Int? = nil) throws {
+                                         into out: inout [Sample]) throws {
         let count = bytes.count
         let total = Int(bytes[0]) << 8 | Int(bytes[1])
-        let room = known ?? (count >= total ? total : Swift.min(total, 2 + 4 * count))
+        let room = count >= total ? total : Swift.min(total, 2 + 4 * count)
         guard room > 0 else { return }
         let start = out.count
         if out.capacity - start < room { out.reserveCapacity(Swift.max(start + room, out.capacity * 2)) }

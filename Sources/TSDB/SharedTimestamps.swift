@@ -46,48 +46,6 @@ enum TimestampColumn {
         }
         return w.bytes
     }
-
-    /// Replaces `out` with the column's timestamps (as samples with value 0). The count is the
-    /// header's (at most 65,535, so at most 1 MiB however the record was damaged).
-    static func decode(_ bytes: UnsafeRawBufferPointer, into out: inout [Sample]) throws {
-        out.removeAll(keepingCapacity: true)
-        guard bytes.count >= 2 else { throw ChunkDecodeError(sampleIndex: 0, reason: "timestamp record shorter than its header") }
-        let total = Int(bytes[0]) << 8 | Int(bytes[1])
-        var d = Decoder(s: BitStream(bytes, startByte: 2))
-        try InPlaceDecoding.decode(bytes, with: &d, mint: .min, maxt: .max, into: &out, count: total)
-        guard out.count == total, total >= 2 else { throw ChunkDecodeError(sampleIndex: out.count, reason: "timestamp record has \(out.count) of \(total) samples") }
-    }
-
-    struct Decoder: InPlaceDecoding.SampleDecoder {
-        var s: BitStream
-        var t: Int64 = 0
-        private var tmin: UInt64 = 0
-        private var twidth = 0
-
-        init(s: BitStream) { self.s = s }
-
-        @inline(__always) var sample: Sample { Sample(t: t, v: 0) }
-
-        mutating func head(_ i: Int) -> String? {
-            if i == 1 { return next(checked: true) }
-            var x: UInt64 = 0
-            if let why = s.uvarint(&x) { return why }
-            t = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-            if let why = s.uvarint(&tmin) { return why }
-            twidth = Int(s.read(8))
-            if s.consumed > s.endBits { return "truncated header" }
-            return twidth <= 64 ? nil : "bad timestamp width \(twidth)"
-        }
-
-        @inline(__always) mutating func next(checked: Bool) -> String? {
-            let td = twidth == 0 ? 0 : s.read(twidth)
-            if checked && s.consumed > s.endBits { return "truncated timestamp" }
-            let nt = t &+ Int64(bitPattern: tmin &+ td)
-            guard nt > t else { return "non-increasing timestamp" }
-            t = nt
-            return nil
-        }
-    }
 }
 
 /// Encoding 5: a packed chunk's values over a shared `TimestampColumn` (see there).
@@ -106,77 +64,96 @@ enum SharedTimestampChunk {
 
     /// The offset of the timestamp record a chunk refers to (the uvarint after the 3-byte header).
     static func columnRef(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
-        var ref: UInt64 = 0
-        var shift: UInt64 = 0
-        var i = 3
-        while i < bytes.count && i < 13 {
-            let b = UInt64(bytes[i])
-            ref |= (b & 0x7f) << shift
-            if b < 0x80 { return ref }
-            shift += 7
-            i += 1
-        }
-        throw ChunkDecodeError(sampleIndex: 0, reason: "bad timestamp column reference")
+        var v = Cursor(bytes)
+        v.at = 3
+        guard let ref = v.uvarint() else { throw ChunkDecodeError(sampleIndex: 0, reason: "bad timestamp column reference") }
+        return ref
     }
 
-    /// Appends the samples in [mint, maxt]; `timestamps` is the decoded column.
-    static func decode(_ bytes: UnsafeRawBufferPointer, timestamps: [Sample], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+    /// Appends the samples in [mint, maxt], stopping after `maxt`. `column` is the timestamp
+    /// record the chunk refers to. Both headers are parsed with bounds checks and the field
+    /// areas are checked to hold `count − 1` fields before any is read; the fields are then
+    /// read from one zero-padded copy (a few hundred bytes on the stack), so the loop that
+    /// decodes both streams in step has no checks left but the timestamps' order.
+    static func decode(_ bytes: UnsafeRawBufferPointer, column: UnsafeRawBufferPointer, mint: Int64, maxt: Int64,
+                       into out: inout [Sample]) throws {
+        func fail(_ i: Int, _ why: String) -> ChunkDecodeError { ChunkDecodeError(sampleIndex: i, reason: why) }
         let scale = try DecimalChunk.Scale(bytes, chunk: "shared-timestamp")
-        let total = Int(bytes[0]) << 8 | Int(bytes[1])
-        guard total == timestamps.count else {
-            throw ChunkDecodeError(sampleIndex: 0, reason: "\(total) values for a column of \(timestamps.count) timestamps")
+        var c = Cursor(column), v = Cursor(bytes)
+        guard let tc = c.u16(), let t0 = c.varint(), let tmin = c.uvarint(), let twidth = c.byte(), twidth <= 64 else {
+            throw fail(0, "bad timestamp column header")
         }
-        try timestamps.withUnsafeBufferPointer { ts in
-            var d = Decoder(BitStream(bytes, startByte: 3), scale: scale, ts: ts)
-            try InPlaceDecoding.decode(bytes, with: &d, mint: mint, maxt: maxt, into: &out, count: total)
+        v.at = 3
+        guard let count = v.u16At0(), v.uvarint() != nil, let m0 = v.varint(), let dmin = v.varint(),
+              let shift = v.byte(), let width = v.byte(), shift < 64, width <= 64 else {
+            throw fail(0, "bad shared-timestamp chunk header")
         }
-    }
+        guard count == tc, count >= 2 else { throw fail(0, "\(count) values for a column of \(tc) timestamps") }
+        let tBits = (count - 1) * Int(twidth), vBits = (count - 1) * Int(width)
+        let tBytes = (tBits + 7) / 8, vBytes = (vBits + 7) / 8
+        guard c.left >= tBytes else { throw fail(1 + c.left * 8 / Swift.max(1, Int(twidth)), "truncated timestamp") }
+        guard v.left >= vBytes else { throw fail(1 + v.left * 8 / Swift.max(1, Int(width)), "truncated value") }
+        guard t0 <= maxt else { return }
 
-    struct Decoder: InPlaceDecoding.SampleDecoder {
-        var s: BitStream
-        var t: Int64 = 0
-        private var i = 0
-        private var m: Int64 = 0
-        private var dmin: Int64 = 0
-        private var shift: UInt64 = 0
-        private var width = 0
-        private let scale: DecimalChunk.Scale
-        private let ts: UnsafeBufferPointer<Sample>
-
-        init(_ s: BitStream, scale: DecimalChunk.Scale, ts: UnsafeBufferPointer<Sample>) {
-            self.s = s
-            self.scale = scale
-            self.ts = ts
-        }
-
-        @inline(__always) var sample: Sample { Sample(t: t, v: scale.value(m)) }
-
-        mutating func head(_ k: Int) -> String? {
-            var x: UInt64 = 0
-            if k == 0 {
-                if let why = s.uvarint(&x) { return why }   // the column's offset, resolved by the reader
-                if let why = s.uvarint(&x) { return why }
-                m = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-                t = ts[0].t
+        // Written through a pointer into placeholders, cut back after: cheaper than an append
+        // per sample (as InPlaceDecoding does).
+        let start = out.count
+        out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: count))
+        var n = 0
+        let error = withUnsafeTemporaryAllocation(byteCount: tBytes + vBytes + 16, alignment: 8) { pad -> ChunkDecodeError? in
+            pad.initializeMemory(as: UInt8.self, repeating: 0)
+            pad.copyMemory(from: UnsafeRawBufferPointer(rebasing: column[c.at..<(c.at + tBytes)]))
+            UnsafeMutableRawBufferPointer(rebasing: pad[tBytes...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[v.at..<(v.at + vBytes)]))
+            var ts = BitStream(UnsafeRawBufferPointer(pad), startByte: 0)
+            var vs = BitStream(UnsafeRawBufferPointer(pad), startByte: tBytes)
+            let tw = Int(twidth), vw = Int(width), sh = UInt64(shift)
+            return out.withUnsafeMutableBufferPointer { buf -> ChunkDecodeError? in
+                let dst = buf.baseAddress! + start
+                var t = t0, m = m0
+                if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n = 1 }
+                for i in 1..<count {
+                    let nt = t &+ Int64(bitPattern: tmin &+ (tw == 0 ? 0 : ts.read(tw)))
+                    guard nt > t else { return fail(i, "non-increasing timestamp") }
+                    t = nt
+                    m = m &+ dmin &+ Int64(bitPattern: (vw == 0 ? 0 : vs.read(vw)) &<< sh)
+                    if t > maxt { break }
+                    if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n &+= 1 }
+                }
                 return nil
             }
-            if let why = s.uvarint(&x) { return why }
-            dmin = Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)
-            shift = s.read(8)
-            width = Int(s.read(8))
-            if s.consumed > s.endBits { return "truncated header" }
-            guard shift < 64, width <= 64 else { return "bad shift \(shift) or width \(width)" }
-            return next(checked: true)
         }
+        out.removeLast(count - n)
+        if let error { throw error }
+    }
 
-        // `count:` made the decoder stop at the column's length, so `i` stays within `ts`.
-        @inline(__always) mutating func next(checked: Bool) -> String? {
-            let v = width == 0 ? 0 : s.read(width)
-            if checked && s.consumed > s.endBits { return "truncated value" }
-            m = m &+ dmin &+ Int64(bitPattern: v &<< shift)
-            i &+= 1
-            t = ts[i].t
+    /// Bounds-checked reads of the byte-wise headers.
+    private struct Cursor {
+        let b: UnsafeRawBufferPointer
+        var at = 0
+        init(_ b: UnsafeRawBufferPointer) { self.b = b }
+        var left: Int { b.count - at }
+        mutating func byte() -> UInt8? {
+            guard at < b.count else { return nil }
+            defer { at += 1 }
+            return b[at]
+        }
+        mutating func u16() -> Int? {
+            guard let h = byte(), let l = byte() else { return nil }
+            return Int(h) << 8 | Int(l)
+        }
+        func u16At0() -> Int? { b.count >= 2 ? Int(b[0]) << 8 | Int(b[1]) : nil }
+        mutating func uvarint() -> UInt64? {
+            var x: UInt64 = 0
+            for k in 0..<10 {
+                guard let c = byte() else { return nil }
+                if k == 9 && c > 1 { return nil }
+                x |= UInt64(c & 0x7f) << UInt64(7 * k)
+                if c < 0x80 { return x }
+            }
             return nil
+        }
+        mutating func varint() -> Int64? {
+            uvarint().map { Int64(bitPattern: $0 >> 1) ^ -Int64(bitPattern: $0 & 1) }
         }
     }
 }
