@@ -459,7 +459,7 @@ final class Block: Sendable, PostingsIndex {
     func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         let file = dir + "/chunks"
         for c in chunks where c.maxT >= mint && c.minT <= maxt {
-            let (encoding, data) = try record(at: c.ref)
+            let (encoding, data) = try record(at: c.ref, file: file)
             do {
                 switch encoding {
                 case BlockWriter.encodingXOR: try XORChunk.decode(data, mint: mint, maxt: maxt, into: &out)
@@ -467,7 +467,7 @@ final class Block: Sendable, PostingsIndex {
                 case BlockWriter.encodingPacked: try PackedChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingSharedTimestamps:
                     let at = try SharedTimestampChunk.columnRef(data)
-                    let (e, columnData) = try record(at: at)
+                    let (e, columnData) = try record(at: at, file: file)
                     guard e == BlockWriter.encodingTimestamps else {
                         throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk refers to a record of encoding \(e) at \(at), not a timestamp column")
                     }
@@ -481,8 +481,8 @@ final class Block: Sendable, PostingsIndex {
     }
 
     /// The record at `ref` in the chunks file, its checksum checked: encoding and data.
-    private func record(at ref: UInt64) throws -> (UInt8, UnsafeRawBufferPointer) {
-        let file = dir + "/chunks"
+    /// `file`: the chunks file's path for errors (built once per series by the caller).
+    private func record(at ref: UInt64, file: String) throws -> (UInt8, UnsafeRawBufferPointer) {
         let buf = chunksFile.buffer
         guard ref >= 5, ref < UInt64(buf.count) else {
             throw TSDBError.corruption(file: file, offset: Int(clamping: ref), reason: "chunk reference outside the file")

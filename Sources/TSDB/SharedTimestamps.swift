@@ -101,29 +101,48 @@ enum SharedTimestampChunk {
         out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: count))
         var n = 0
         let error = withUnsafeTemporaryAllocation(byteCount: tBytes + vBytes + 16, alignment: 8) { pad -> ChunkDecodeError? in
-            pad.initializeMemory(as: UInt8.self, repeating: 0)
             pad.copyMemory(from: UnsafeRawBufferPointer(rebasing: column[c.at..<(c.at + tBytes)]))
             UnsafeMutableRawBufferPointer(rebasing: pad[tBytes...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[v.at..<(v.at + vBytes)]))
-            var ts = BitStream(UnsafeRawBufferPointer(pad), startByte: 0)
-            var vs = BitStream(UnsafeRawBufferPointer(pad), startByte: tBytes)
-            let tw = Int(twidth), vw = Int(width), sh = UInt64(shift)
-            return out.withUnsafeMutableBufferPointer { buf -> ChunkDecodeError? in
-                let dst = buf.baseAddress! + start
-                var t = t0, m = m0
-                if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n = 1 }
-                for i in 1..<count {
-                    let nt = t &+ Int64(bitPattern: tmin &+ (tw == 0 ? 0 : ts.read(tw)))
-                    guard nt > t else { return fail(i, "non-increasing timestamp") }
-                    t = nt
-                    m = m &+ dmin &+ Int64(bitPattern: (vw == 0 ? 0 : vs.read(vw)) &<< sh)
-                    if t > maxt { break }
-                    if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n &+= 1 }
-                }
-                return nil
+            // What the last loads read past the fields (never used, but initialised).
+            UnsafeMutableRawBufferPointer(rebasing: pad[(tBytes + vBytes)...]).initializeMemory(as: UInt8.self, repeating: 0)
+            let fields = Fields(t0: t0, tmin: tmin, tw: Int(twidth), m0: m0, dmin: dmin, vw: Int(width), shift: UInt64(shift),
+                                count: count, scale: scale)
+            return out.withUnsafeMutableBufferPointer { buf in
+                fields.run(UnsafeRawBufferPointer(pad), valuesAt: tBytes, mint: mint, maxt: maxt, into: buf.baseAddress! + start, written: &n)
             }
         }
         out.removeLast(count - n)
         if let error { throw error }
+    }
+
+    /// The headers' values; `run` decodes both field streams in step.
+    private struct Fields {
+        let t0: Int64, tmin: UInt64, tw: Int
+        let m0: Int64, dmin: Int64, vw: Int, shift: UInt64
+        let count: Int
+        let scale: DecimalChunk.Scale
+
+        // Everything in locals (no captured variables), so the loop keeps its state in registers.
+        @inline(__always)
+        func run(_ pad: UnsafeRawBufferPointer, valuesAt: Int, mint: Int64, maxt: Int64,
+                 into dst: UnsafeMutablePointer<Sample>, written: inout Int) -> ChunkDecodeError? {
+            var ts = BitStream(pad, startByte: 0)
+            var vs = BitStream(pad, startByte: valuesAt)
+            var t = t0, m = m0, n = 0
+            defer { written = n }
+            if t >= mint { dst[0] = Sample(t: t, v: scale.value(m)); n = 1 }
+            var i = 1
+            while i < count {
+                let nt = t &+ Int64(bitPattern: tmin &+ (tw == 0 ? 0 : ts.read(tw)))
+                guard nt > t else { return ChunkDecodeError(sampleIndex: i, reason: "non-increasing timestamp") }
+                t = nt
+                m = m &+ dmin &+ Int64(bitPattern: (vw == 0 ? 0 : vs.read(vw)) &<< shift)
+                if t > maxt { return nil }
+                if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n &+= 1 }
+                i &+= 1
+            }
+            return nil
+        }
     }
 
     /// Bounds-checked reads of the byte-wise headers.
