@@ -54,8 +54,10 @@ enum ULID {
 
 /// Writes a block directory: `chunks`, `index`, `meta.json`. Series must arrive in label order.
 ///
-/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 (1 XOR, 2 decimal, 3 packed) | data | crc32c u32 BE`
-/// (crc over encoding and data); a chunk reference is the record's file offset.
+/// chunks: magic "FSCK", version u8, then records `uvarint len | encoding u8 | data | crc32c u32 BE`
+/// (crc over encoding and data); a chunk reference is the record's file offset. Encodings: 1 XOR,
+/// 2 decimal, 3 packed, 4 a shared timestamp column (never a chunk reference itself), 5 packed
+/// values over a column of the same file (SharedTimestamps.swift).
 final class BlockWriter {
     let parent: String
     let tmpDir: String
@@ -72,6 +74,9 @@ final class BlockWriter {
     static let encodingXOR: UInt8 = 1
     static let encodingDecimal: UInt8 = 2
     static let encodingPacked: UInt8 = 3
+    static let encodingTimestamps: UInt8 = 4
+    static let encodingSharedTimestamps: UInt8 = 5
+    private var columns = TimestampColumns()
     static let chunksMagic: [UInt8] = Array("FSCK".utf8) + [1]
     static let indexMagic: [UInt8] = Array("FSIX".utf8) + [1]
 
@@ -88,6 +93,18 @@ final class BlockWriter {
     }
 
     deinit { if chunksFD >= 0 { close(chunksFD) } }
+
+    /// Appends a record to the chunks file; its offset is its reference.
+    private func writeRecord(_ encoding: UInt8, _ data: [UInt8]) throws -> UInt64 {
+        let ref = UInt64(chunkFileOffset + chunkBuf.count)
+        chunkBuf.putUVarint(UInt64(data.count))
+        let recStart = chunkBuf.count
+        chunkBuf.putByte(encoding)
+        chunkBuf.putBytes(data)
+        chunkBuf.putBE32(CRC32C.checksum(chunkBuf.bytes[recStart...]))
+        if chunkBuf.count >= 1 << 20 { try flushChunks() }
+        return ref
+    }
 
     private func flushChunks() throws {
         try chunkBuf.bytes.withUnsafeBytes { try FS.writeAll(chunksFD, $0, path: tmpDir + "/chunks") }
@@ -107,26 +124,38 @@ final class BlockWriter {
         while i < samples.count {
             let end = Swift.min(i + BlockWriter.samplesPerChunk, samples.count)
             // Whichever encoding is smallest; decimal and packed need every value exactly decimal.
-            var data = XORChunk.encode(samples[i..<end])
+            let chunk = samples[i..<end]
+            var data = XORChunk.encode(chunk)
             var encoding = BlockWriter.encodingXOR
-            if let (header, ms) = DecimalChunk.mantissas(samples[i..<end]) {
-                let dec = DecimalChunk.encode(samples[i..<end], header: header, ms: ms)
+            if let (header, ms) = DecimalChunk.mantissas(chunk) {
+                let dec = DecimalChunk.encode(chunk, header: header, ms: ms)
                 if dec.count < data.count {
                     data = dec
                     encoding = BlockWriter.encodingDecimal
                 }
-                if let packed = PackedChunk.encode(samples[i..<end], header: header, ms: ms), packed.count < data.count {
+                if let packed = PackedChunk.encode(chunk, header: header, ms: ms), packed.count < data.count {
                     data = packed
                     encoding = BlockWriter.encodingPacked
                 }
+                if let column = TimestampColumn.encode(chunk) {
+                    let ref: UInt64?
+                    switch columns.meet(column) {
+                    case .unseen: ref = nil
+                    case .seenOnce:
+                        ref = try writeRecord(BlockWriter.encodingTimestamps, column)
+                        columns.written(column, at: ref!)
+                    case .written(let at): ref = at
+                    }
+                    if let ref {
+                        let shared = SharedTimestampChunk.encode(header: header, ms: ms, column: ref)
+                        if shared.count < data.count {
+                            data = shared
+                            encoding = BlockWriter.encodingSharedTimestamps
+                        }
+                    }
+                }
             }
-            let ref = UInt64(chunkFileOffset + chunkBuf.count)
-            chunkBuf.putUVarint(UInt64(data.count))
-            let recStart = chunkBuf.count
-            chunkBuf.putByte(encoding)
-            chunkBuf.putBytes(data)
-            let crc = CRC32C.checksum(chunkBuf.bytes[recStart...])
-            chunkBuf.putBE32(crc)
+            let ref = try writeRecord(encoding, data)
             metas.append((samples[i].t, samples[end - 1].t, ref))
             meta.stats.numChunks += 1
             i = end
@@ -136,7 +165,6 @@ final class BlockWriter {
         meta.stats.maxSampleTime = max(meta.stats.maxSampleTime ?? .min, samples.last!.t)
         meta.stats.numSeries += 1
         series.append((labels, metas))
-        if chunkBuf.count >= 1 << 20 { try flushChunks() }
     }
 
     /// Index layout (integers big-endian or uvarint):
@@ -430,26 +458,39 @@ final class Block: Sendable, PostingsIndex {
     /// decoding straight from the mapped file after checking the chunk's checksum.
     func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
         let file = dir + "/chunks"
-        let buf = chunksFile.buffer
         for c in chunks where c.maxT >= mint && c.minT <= maxt {
-            guard c.ref >= 5, c.ref < UInt64(buf.count) else {
-                throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk reference outside the file")
-            }
-            var r = ByteReader(buf, file: file, start: Int(c.ref))
-            let len = try r.count(limit: r.remaining)
-            let rec = try r.bytes(len + 1)
-            guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "chunk checksum mismatch") }
-            let data = UnsafeRawBufferPointer(rebasing: rec[(rec.startIndex + 1)...])
+            let (encoding, data) = try record(at: c.ref, file: file)
             do {
-                switch rec[rec.startIndex] {
+                switch encoding {
                 case BlockWriter.encodingXOR: try XORChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingDecimal: try DecimalChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingPacked: try PackedChunk.decode(data, mint: mint, maxt: maxt, into: &out)
-                default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(rec[rec.startIndex])")
+                case BlockWriter.encodingSharedTimestamps:
+                    let at = try SharedTimestampChunk.columnRef(data)
+                    let (e, columnData) = try record(at: at, file: file)
+                    guard e == BlockWriter.encodingTimestamps else {
+                        throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk refers to a record of encoding \(e) at \(at), not a timestamp column")
+                    }
+                    try SharedTimestampChunk.decode(data, column: columnData, mint: mint, maxt: maxt, into: &out)
+                default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(encoding)")
                 }
             } catch let e as ChunkDecodeError {
                 throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "chunk does not decode at sample \(e.sampleIndex): \(e.reason)")
             }
         }
+    }
+
+    /// The record at `ref` in the chunks file, its checksum checked: encoding and data.
+    /// `file`: the chunks file's path for errors (built once per series by the caller).
+    private func record(at ref: UInt64, file: String) throws -> (UInt8, UnsafeRawBufferPointer) {
+        let buf = chunksFile.buffer
+        guard ref >= 5, ref < UInt64(buf.count) else {
+            throw TSDBError.corruption(file: file, offset: Int(clamping: ref), reason: "chunk reference outside the file")
+        }
+        var r = ByteReader(buf, file: file, start: Int(ref))
+        let len = try r.count(limit: r.remaining)
+        let rec = try r.bytes(len + 1)
+        guard try r.be32() == CRC32C.checksum(rec) else { throw TSDBError.corruption(file: file, offset: Int(ref), reason: "chunk checksum mismatch") }
+        return (rec[rec.startIndex], UnsafeRawBufferPointer(rebasing: rec[(rec.startIndex + 1)...]))
     }
 }

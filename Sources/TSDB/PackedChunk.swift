@@ -20,17 +20,8 @@ import Storage
 enum PackedChunk {
     static func encode<C: Collection>(_ samples: C, header: UInt8, ms: [Int64]) -> [UInt8]? where C.Element == Sample {
         guard ms.count >= 2, ms.count == samples.count else { return nil }
-        var dmin = Int64.max, dmax = Int64.min
-        for i in 1..<ms.count {
-            let d = ms[i] &- ms[i - 1]
-            dmin = Swift.min(dmin, d)
-            dmax = Swift.max(dmax, d)
-        }
-        var bits: UInt64 = 0
-        for i in 1..<ms.count { bits |= UInt64(bitPattern: (ms[i] &- ms[i - 1]) &- dmin) }
-        let shift = bits == 0 ? 0 : bits.trailingZeroBitCount
-        let span = UInt64(bitPattern: dmax &- dmin) >> UInt64(shift)
-        let width = Swift.max(1, 64 - span.leadingZeroBitCount)
+        let f = Frame(ms)
+        let (dmin, shift, width) = (f.dmin, f.shift, Swift.max(1, f.width))
 
         // Timestamps the same way: scrape jitter of a few ms makes nearly every delta-of-delta
         // non-zero, 16 bits each in the XOR chunk's buckets, where 15 000 ± 8 ms packs in 5.
@@ -44,7 +35,7 @@ enum PackedChunk {
             }
             prev = x.t
         }
-        let twidth = Swift.max(1, 64 - (tmax &- tmin).leadingZeroBitCount)
+        let twidth = Swift.max(1, bitWidth(tmax &- tmin))
 
         var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), header])
         func bytes(_ b: ByteWriter) { for x in b.bytes { w.byte(x) } }
@@ -65,6 +56,30 @@ enum PackedChunk {
             prevT = s.t
         }
         return w.bytes
+    }
+
+    /// Bits that hold `span` (0 for 0).
+    @inline(__always) static func bitWidth(_ span: UInt64) -> Int { 64 - span.leadingZeroBitCount }
+
+    /// The mantissa deltas' frame of reference: the smallest delta, the trailing zero bits all
+    /// offsets share, and the width of the largest offset after that shift (0 if all are equal).
+    struct Frame {
+        var dmin = Int64.max
+        var shift = 0
+        var width = 0
+
+        init(_ ms: [Int64]) {
+            var dmax = Int64.min
+            for i in 1..<ms.count {
+                let d = ms[i] &- ms[i - 1]
+                dmin = Swift.min(dmin, d)
+                dmax = Swift.max(dmax, d)
+            }
+            var bits: UInt64 = 0
+            for i in 1..<ms.count { bits |= UInt64(bitPattern: (ms[i] &- ms[i - 1]) &- dmin) }
+            shift = bits == 0 ? 0 : bits.trailingZeroBitCount
+            width = PackedChunk.bitWidth(UInt64(bitPattern: dmax &- dmin) >> UInt64(shift))
+        }
     }
 
     static func decode(_ data: [UInt8]) throws -> [Sample] {
