@@ -86,19 +86,31 @@ struct FleetStore: Sendable {
     /// Upserts merge with what is stored, so collectors flushing in any order converge: the
     /// earliest first-seen, the latest last-seen, sample totals added, and the rest (region,
     /// site, targets, key numbers) from whichever collector heard the cluster last.
+    /// Rows per statement: one statement per row cost a round trip each, 214 rows/s on a local
+    /// PostgreSQL (10 minutes for a 125,000-cluster registry); 500 rows × 14 values stay far
+    /// below both databases' limits on bound values (SQLite 32,766, PostgreSQL 65,535).
+    static let rowsPerStatement = 500
+
     func save(_ rows: [FleetRow]) async throws {
         try await store.write { db in
-            let sql = Self.upsert(db.dialect)
-            for r in rows {
-                try await db.execute(sql, [
-                    r.name, r.region, r.site, r.firstSeenMs, r.lastSeenMs, r.samplesTotal, r.targetsUp, r.targetsDown,
-                    r.cpu, r.memory, r.disk, r.pods?.running, r.pods?.pending, r.pods?.failed,
-                ])
+            var i = 0
+            while i < rows.count {
+                let batch = rows[i..<Swift.min(i + Self.rowsPerStatement, rows.count)]
+                var binds: [any StateBind] = []
+                binds.reserveCapacity(batch.count * 14)
+                for r in batch {
+                    binds += [r.name, r.region, r.site, r.firstSeenMs, r.lastSeenMs, r.samplesTotal, r.targetsUp, r.targetsDown,
+                              r.cpu, r.memory, r.disk, r.pods?.running, r.pods?.pending, r.pods?.failed] as [any StateBind]
+                }
+                try await db.execute(Self.upsert(db.dialect, rows: batch.count), binds)
+                i += batch.count
             }
         }
     }
 
-    static func upsert(_ d: StateDialect) -> String {
+    /// One upsert of `rows` rows. Names are unique within a save (one row per cluster), as
+    /// PostgreSQL requires of a multi-row ON CONFLICT DO UPDATE.
+    static func upsert(_ d: StateDialect, rows: Int = 1) -> String {
         // SQLite's MIN/MAX are NULL when either side is; PostgreSQL's LEAST/GREATEST skip NULLs.
         func pick(_ f: String, _ c: String) -> String {
             "CASE WHEN clusters.\(c) IS NULL THEN excluded.\(c) WHEN excluded.\(c) IS NULL THEN clusters.\(c) ELSE \(f)(clusters.\(c), excluded.\(c)) END"
@@ -110,7 +122,7 @@ struct FleetStore: Sendable {
         return """
             INSERT INTO clusters (name, region, site, first_seen_ms, last_seen_ms, samples_total, targets_up, targets_down,
                                   cpu_percent, memory_percent, disk_percent, pods_running, pods_pending, pods_failed, updated_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(d.nowMs))
+            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(d.nowMs))", count: rows).joined(separator: ", "))
             ON CONFLICT(name) DO UPDATE SET \(latest.joined(separator: ", ")), updated_ms = excluded.updated_ms,
                 first_seen_ms = \(pick(d.least, "first_seen_ms")), last_seen_ms = \(pick(d.greatest, "last_seen_ms")),
                 samples_total = clusters.samples_total + excluded.samples_total
