@@ -116,6 +116,27 @@ final class Head: PostingsIndex {
         return nil
     }
 
+    /// The series whose stored labels are exactly the bytes of `span`, when it is the first one
+    /// `find(_:)` would compare for those labels (`byHash`); nil otherwise, and then `find(_:)` on
+    /// the built `Labels` decides. Only a byte-equal first candidate is taken because `find(_:)`
+    /// compares `String`s, which are equal for canonically equivalent but different bytes: taking
+    /// a later byte-equal candidate could pick another series than it would.
+    func find(_ lb: LabelBytes, _ span: LabelBytes.Span) -> MemSeries? {
+        let h = hasher.hash(lb, span)
+        guard let s = byHash[h], s.labelSyms.count == Int(span.count) * 2 else { return nil }
+        return lb.bytes.withUnsafeBufferPointer { b -> MemSeries? in
+            let r = lb.ranges
+            var k = Int(span.first) * 4
+            for sym in s.labelSyms {
+                let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                k += 2
+                var str = symbols[Int(sym)]
+                guard str.utf8.count == part.count, str.withUTF8({ LabelBytes.equal($0, part) }) else { return nil }
+            }
+            return s
+        }
+    }
+
     /// Creates a series; `ref` is given on WAL replay.
     func create(_ labels: Labels, ref: HeadRef? = nil) -> MemSeries {
         let r = ref.flatMap { series[$0] == nil && series.canHold($0) ? $0 : nil } ?? nextRef

@@ -42,6 +42,27 @@ public struct SeriesSamples: Sendable {
     }
 }
 
+/// A series of an ingest batch: its `Labels`, or (the ingest fast path) its label set as a span
+/// of the batch's `LabelBytes`, which the head compares with the series it has as bytes and turns
+/// into `Labels` only for a series it does not have yet.
+public struct AppendSeries: Sendable {
+    public var labels: Labels?
+    public var span: LabelBytes.Span
+    public var samples: [Sample]
+
+    public init(labels: Labels, samples: [Sample]) {
+        self.labels = labels
+        self.span = LabelBytes.Span(first: 0, count: 0)
+        self.samples = samples
+    }
+
+    public init(span: LabelBytes.Span, samples: [Sample]) {
+        self.labels = nil
+        self.span = span
+        self.samples = samples
+    }
+}
+
 public struct AppendReport: Sendable, Equatable {
     public var accepted = 0, duplicates = 0, conflicts = 0, tooOld = 0
     public init() {}
@@ -185,8 +206,14 @@ public final class TSDB: Queryable, Sendable {
     /// Appends a batch. Returns only after every accepted sample is in the WAL and fsynced.
     /// Concurrent callers share fsyncs (group commit). Throws TSDBError only for storage failures.
     public func append(_ batch: [SeriesSamples]) async throws -> AppendReport {
+        try await append(batch.map { AppendSeries(labels: $0.labels, samples: $0.samples) }, labelBytes: nil)
+    }
+
+    /// As `append(_:)` for a batch whose series may be given as label bytes (`AppendSeries.span`
+    /// in `labelBytes`).
+    public func append(_ batch: [AppendSeries], labelBytes: LabelBytes?) async throws -> AppendReport {
         let a = try head.withLock { h in
-            let a = try h.append(batch, minValid: options.horizon(minus: options.retention), wal: wal)
+            let a = try h.append(batch, labelBytes: labelBytes, minValid: options.horizon(minus: options.retention), wal: wal)
             if a.outOfOrder > 0 { counters.withLock { $0.outOfOrder += a.outOfOrder } }
             return a
         }
