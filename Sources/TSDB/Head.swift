@@ -39,15 +39,16 @@ final class Head: PostingsIndex {
     /// Lower bound of sample times in the head (exact after a cut, may be stale-low otherwise).
     private(set) var minT: Int64 = .max
     private let chunkStore: HeadChunkStore
-    private let hasher = SeriesHasher()
+    private let hasher: SeriesHasher
     /// In-order chunks are cut at the end of each block-range window.
     let blockRange: Int64
     /// WAL refs that replay mapped onto other head refs; only `HeadWAL.swift` reads or changes them.
     var walRefs = HeadWALRefs()
 
     /// `maxT` starts at the newest sample already in blocks.
-    init(chunkDir: String?, blockRange: Int64, maxT: Int64 = .min) {
+    init(chunkDir: String?, blockRange: Int64, maxT: Int64 = .min, hasher: SeriesHasher = SeriesHasher()) {
         chunkStore = HeadChunkStore(dir: chunkDir)
+        self.hasher = hasher
         self.blockRange = blockRange
         self.maxT = maxT
     }

@@ -4,7 +4,15 @@ import Storage
 struct SeriesHasher {
     /// Per-process secret, so senders cannot craft label sets with equal hashes (they would pile
     /// up in the head's `hashCollisions` and be scanned linearly).
-    private let seed = UInt64.random(in: .min ... .max)
+    private let seed: UInt64
+    /// Bits kept (all but in tests that force collisions).
+    private let mask: UInt64
+
+    /// `seed` and `mask` are for tests only.
+    init(seed: UInt64? = nil, mask: UInt64 = .max) {
+        self.seed = seed ?? UInt64.random(in: .min ... .max)
+        self.mask = mask
+    }
 
     /// The key of the head's `byHash`. `Labels.hashValue` runs SipHash over every string and was
     /// ~4 % of ingest CPU; this multiply-fold hash reads eight bytes at a time. It never decides
@@ -16,7 +24,7 @@ struct SeriesHasher {
             h = SeriesHasher.absorb(l.name, h)
             h = SeriesHasher.absorb(l.value, h)
         }
-        return Int(truncatingIfNeeded: h)
+        return Int(truncatingIfNeeded: h & mask)
     }
 
     /// `hash(_:)` of the label set in `span` (the same bytes give the same hash).
@@ -30,7 +38,7 @@ struct SeriesHasher {
                 k += 2
             }
         }
-        return Int(truncatingIfNeeded: h)
+        return Int(truncatingIfNeeded: h & mask)
     }
 
     @inline(__always) private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {

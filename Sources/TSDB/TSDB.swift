@@ -17,6 +17,11 @@ public struct TSDBOptions: Sendable {
     /// timestamps: one edge device whose clock jumped a century ahead must not turn everybody
     /// else's data into "past retention".
     public var now: @Sendable () -> Int64 = TSDBOptions.systemMillis
+    /// Tests only: keeps just these bits of the head's series hash, so that label sets collide
+    /// (0: every series has the same hash) and the collision paths run.
+    var seriesHashMask: UInt64 = .max
+    /// Tests only: a fixed hash seed, so two stores put the same label sets in the same buckets.
+    var seriesHashSeed: UInt64? = nil
     public init() {}
 
     public static let systemMillis: @Sendable () -> Int64 = {
@@ -189,7 +194,8 @@ public final class TSDB: Queryable, Sendable {
 
         var blocksMaxT = Int64.min
         for b in blocks where b.meta.stats.numSamples > 0 { blocksMaxT = max(blocksMaxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
-        let h = Head(chunkDir: directory + "/chunks_head", blockRange: options.blockRange, maxT: blocksMaxT)
+        let h = Head(chunkDir: directory + "/chunks_head", blockRange: options.blockRange, maxT: blocksMaxT,
+                     hasher: SeriesHasher(seed: options.seriesHashSeed, mask: options.seriesHashMask))
         counters.walCorruptionsRepaired += try h.replayWAL(walDir: walDir, logger: logger)
 
         let next = max((try WAL.segments(in: walDir)).last ?? 0, (try WAL.checkpoints(in: walDir)).last ?? 0) + 1
