@@ -43,6 +43,18 @@ public struct LabelBytes: Sendable {
         return Labels(sortedUnchecked: pairs)
     }
 
+    /// Folds the label set's strings (name, value, name, …) into `h`, as hashing the same
+    /// `Labels` string by string does.
+    @inlinable public func absorb(_ span: Span, into h: inout LabelHash) {
+        bytes.withUnsafeBufferPointer { b in
+            var k = Int(span.first) * 4
+            for _ in 0..<(Int(span.count) * 2) {
+                h.absorb(UnsafeBufferPointer(rebasing: b[Int(ranges[k])..<Int(ranges[k]) + Int(ranges[k + 1])]))
+                k += 2
+            }
+        }
+    }
+
     /// The value of label `name` in the set, as bytes; nil when absent.
     public func withValue<R>(of name: String, in span: Span, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
         bytes.withUnsafeBufferPointer { b in
@@ -72,5 +84,47 @@ public struct LabelBytes: Sendable {
         guard a.count == b.count else { return false }
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
         return memcmp(pa, pb, a.count) == 0
+    }
+}
+
+/// A multiply-fold hash over label strings, eight bytes per multiply. The head finds series by
+/// it (seeded per process) and the fleet registry counts distinct series with it (fixed seed,
+/// so estimates are reproducible); both hash `Labels` and label bytes (`LabelBytes`) and must
+/// give the same value for the same bytes. Not a cryptographic hash: it never decides identity
+/// on its own.
+public struct LabelHash {
+    public var state: UInt64
+
+    @inlinable public init(seed: UInt64) { state = seed }
+
+    @inlinable @inline(__always) static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r = a.multipliedFullWidth(by: b)
+        return r.high ^ r.low
+    }
+
+    /// Folds one string (its length first, so "ab","c" and "a","bc" differ).
+    @inlinable @inline(__always) public mutating func absorb(_ b: UnsafeBufferPointer<UInt8>) {
+        let n = b.count
+        var h = LabelHash.mix(state ^ UInt64(truncatingIfNeeded: n) ^ 0xA076_1D64_78BD_642F, 0xE703_7ED1_A0B4_28DB)
+        if n > 0 {
+            let raw = UnsafeRawPointer(b.baseAddress!)
+            var i = 0
+            while i + 8 <= n {
+                h = LabelHash.mix(h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0x8EBC_6AF0_9C88_C6E3)
+                i += 8
+            }
+            if i < n {
+                var w: UInt64 = 0, shift: UInt64 = 0
+                while i < n { w |= UInt64(b[i]) << shift; shift += 8; i += 1 }
+                h = LabelHash.mix(h ^ w, 0x5899_65CC_7537_4CC3)
+            }
+        }
+        state = h
+    }
+
+    @inlinable @inline(__always) public mutating func absorb(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ absorb($0) }) != nil { return }
+        var c = s
+        c.withUTF8 { absorb($0) }
     }
 }

@@ -124,33 +124,25 @@ struct FleetBatch {
         }
     }
 
-    /// FNV-1a over the label pairs, finished with MurmurHash3's mixer so every bit is usable
-    /// by the HyperLogLog. Deterministic (unlike `hashValue`), so estimates are reproducible.
+    /// The label pairs through `LabelHash` with a fixed seed (deterministic, unlike `hashValue`,
+    /// so estimates are reproducible), finished with MurmurHash3's mixer so every bit is usable
+    /// by the HyperLogLog. Byte-wise FNV-1a did one multiply per byte: ~150 per series of every
+    /// batch. Labels and label bytes hash alike (a series may come either way).
     static func seriesHash(_ labels: Labels) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for l in labels {
-            for b in l.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            h = (h ^ 0xff) &* 0x100_0000_01b3
-            for b in l.value.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            h = (h ^ 0xfe) &* 0x100_0000_01b3
+        var h = LabelHash(seed: seriesHashSeed)
+        for l in labels.pairs {
+            h.absorb(l.name)
+            h.absorb(l.value)
         }
-        return HyperLogLog.mix(h)
+        return HyperLogLog.mix(h.state)
     }
 
-    /// `seriesHash(_:)` of the label set in `span` (the same bytes, so the same hash).
+    /// `seriesHash(_:)` of the label set in `span`.
     static func seriesHash(_ lb: LabelBytes, _ span: LabelBytes.Span) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        lb.bytes.withUnsafeBufferPointer { b in
-            let r = lb.ranges
-            var k = Int(span.first) * 4
-            for _ in 0..<Int(span.count) {
-                for i in Int(r[k])..<Int(r[k]) + Int(r[k + 1]) { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3 }
-                h = (h ^ 0xff) &* 0x100_0000_01b3
-                for i in Int(r[k + 2])..<Int(r[k + 2]) + Int(r[k + 3]) { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3 }
-                h = (h ^ 0xfe) &* 0x100_0000_01b3
-                k += 4
-            }
-        }
-        return HyperLogLog.mix(h)
+        var h = LabelHash(seed: seriesHashSeed)
+        lb.absorb(span, into: &h)
+        return HyperLogLog.mix(h.state)
     }
+
+    private static let seriesHashSeed: UInt64 = 0xcbf2_9ce4_8422_2325
 }
