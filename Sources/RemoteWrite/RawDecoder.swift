@@ -80,16 +80,7 @@ public struct RawWriteRequest: Sendable {
                 labels.append(UInt32(truncatingIfNeeded: value.0)); labels.append(UInt32(truncatingIfNeeded: value.1))
             case (2, 2):
                 var sub = try r.submessage(in: "TimeSeries.samples")
-                var s = Sample(t: 0, v: 0)
-                while !sub.atEnd {
-                    let (f, w) = try sub.tag(in: "Sample")
-                    switch (f, w) {
-                    case (1, 1): s.v = Double(bitPattern: try sub.fixed64(in: "Sample.value"))
-                    case (2, 0): s.t = Int64(bitPattern: try sub.varint(in: "Sample.timestamp"))
-                    default: try sub.skipUnknown(f, w, known: [1: 1, 2: 0], in: "Sample")
-                    }
-                }
-                samples.append(s)
+                samples.append(try WireDecoder.sample(&sub))
             case (3, 2):
                 _ = try r.submessage(in: "TimeSeries.exemplars")
                 exemplars += 1

@@ -13,16 +13,7 @@ import TestSupport
         var compared = 0, refused = 0
         for k in 0..<3000 {
             var bytes = WireEncoder.encode(randomRequest(&rng))
-            if k % 3 != 0 && !bytes.isEmpty {
-                switch Int.random(in: 0...2, using: &rng) {
-                case 0: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
-                case 1:
-                    for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                        bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-                    }
-                default: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0..<bytes.count, using: &rng))
-                }
-            }
+            if k % 3 != 0 && !bytes.isEmpty { mutate(&bytes, &rng) }
             let old = Result { () throws(RemoteWriteError) in try WireDecoder.decode(bytes) }
             let new = Result { () throws(RemoteWriteError) in try RawWriteRequest.decode(bytes) }
             switch (old, new) {
