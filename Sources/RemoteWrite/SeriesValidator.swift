@@ -80,3 +80,94 @@ public struct SeriesValidator: Sendable {
         return s + (ts.labels.count > 8 ? ", …}" : "}")
     }
 }
+
+// MARK: the fast path: label sets checked and found as bytes
+
+extension SeriesValidator {
+    /// The labels a token sets on every series (`cluster`, then its bound labels), sorted by
+    /// name, as byte ranges appended to the request's buffer. nil when `validate` could not be
+    /// mirrored by a plain merge: a name set twice, an empty value (`bind` would remove the label)
+    /// or a name that is not a label name (its `String` order could differ from its byte order).
+    public struct Injection: Sendable {
+        /// name offset, name length, value offset, value length per label, sorted by name.
+        fileprivate var ranges: [(UInt32, UInt32, UInt32, UInt32)] = []
+    }
+
+    public func injection(cluster: String?, bound: [Label], into bytes: inout [UInt8]) -> Injection? {
+        var all: [Label] = []
+        if let cluster { all.append(Label(Self.clusterLabel, cluster)) }
+        all += bound
+        all.sort { $0.name < $1.name }
+        var inj = Injection()
+        for (i, l) in all.enumerated() {
+            if l.value.isEmpty || (i > 0 && all[i - 1].name == l.name) { return nil }
+            var n = l.name
+            guard n.withUTF8({ isValidLabelName($0) }) else { return nil }
+            let no = UInt32(bytes.count)
+            bytes.append(contentsOf: l.name.utf8)
+            let vo = UInt32(bytes.count)
+            bytes.append(contentsOf: l.value.utf8)
+            inj.ranges.append((no, UInt32(l.name.utf8.count), vo, UInt32(l.value.utf8.count)))
+        }
+        return inj
+    }
+
+    /// The fast path of `validate`: when series `i` of `raw` is one whose outcome is plainly
+    /// "accepted, labels = its wire labels plus `injection`" (plain labels, already sorted by
+    /// name without duplicates, non-empty ASCII values, valid names and metric name within the
+    /// limits, no wire label that the token sets), appends that final label set to `ranges`
+    /// (four numbers per label, as `LabelBytes`) and returns true. Otherwise appends nothing and
+    /// returns false: `validate(raw.timeSeries(i, in: bytes), …)` decides, with its exact errors.
+    /// For every series this accepts, `validate` gives `.success` with exactly these labels
+    /// (property-tested).
+    public func plainLabels(_ raw: RawWriteRequest, _ i: Int, injection: Injection, bytes: [UInt8], into ranges: inout [UInt32]) -> Bool {
+        let s = raw.series[i]
+        guard s.plain, Int(s.labelCount) <= maxLabels else { return false }
+        let w = raw.labels
+        let base = Int(s.firstLabel) * 4, n = Int(s.labelCount)
+        let mark = ranges.count
+        let ok = bytes.withUnsafeBufferPointer { b -> Bool in
+            func slice(_ at: UInt32, _ len: UInt32) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: b[Int(at)..<Int(at) + Int(len)])
+            }
+            var metric = false
+            var j = 0  // next injected label to merge in
+            let inj = injection.ranges
+            var prev: UnsafeBufferPointer<UInt8>? = nil
+            for k in 0..<n {
+                let no = w[base + 4 * k], nl = w[base + 4 * k + 1], vo = w[base + 4 * k + 2], vl = w[base + 4 * k + 3]
+                let name = slice(no, nl), value = slice(vo, vl)
+                guard vl > 0, Int(nl) <= maxLabelNameLength, Int(vl) <= maxLabelValueLength, isValidLabelName(name) else { return false }
+                if let p = prev, compare(p, name) >= 0 { return false }  // unsorted or duplicate
+                prev = name
+                for c in value where c >= 0x80 { return false }
+                if nl == 8, name.elementsEqual(Labels.metricName.utf8) {
+                    guard isValidMetricName(value) else { return false }
+                    metric = true
+                }
+                while j < inj.count {
+                    let c = compare(slice(inj[j].0, inj[j].1), name)
+                    if c == 0 { return false }  // the token sets this label: `bind` decides
+                    if c > 0 { break }
+                    ranges.append(inj[j].0); ranges.append(inj[j].1); ranges.append(inj[j].2); ranges.append(inj[j].3)
+                    j += 1
+                }
+                ranges.append(no); ranges.append(nl); ranges.append(vo); ranges.append(vl)
+            }
+            while j < inj.count {
+                ranges.append(inj[j].0); ranges.append(inj[j].1); ranges.append(inj[j].2); ranges.append(inj[j].3)
+                j += 1
+            }
+            return metric
+        }
+        if !ok { ranges.removeSubrange(mark...) }
+        return ok
+    }
+}
+
+/// Byte order, which for label names (ASCII) is `String` order.
+@inline(__always) private func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+    let n = min(a.count, b.count)
+    for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
+    return a.count - b.count
+}

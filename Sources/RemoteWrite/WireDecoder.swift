@@ -53,16 +53,7 @@ public struct WireDecoder {
                 if valid { ts.labels.append(Label(name, value)) }
             case (2, 2):
                 var sub = try r.submessage(in: "TimeSeries.samples")
-                var s = Sample(t: 0, v: 0)
-                while !sub.atEnd {
-                    let (f, w) = try sub.tag(in: "Sample")
-                    switch (f, w) {
-                    case (1, 1): s.v = Double(bitPattern: try sub.fixed64(in: "Sample.value"))
-                    case (2, 0): s.t = Int64(bitPattern: try sub.varint(in: "Sample.timestamp"))
-                    default: try sub.skipUnknown(f, w, known: [1: 1, 2: 0], in: "Sample")
-                    }
-                }
-                ts.samples.append(s)
+                ts.samples.append(try sample(&sub))
             case (3, 2):
                 _ = try r.submessage(in: "TimeSeries.exemplars")
                 ts.exemplarCount += 1
@@ -74,6 +65,20 @@ public struct WireDecoder {
             }
         }
         return ts
+    }
+
+    /// One `Sample` message (also read by `RawWriteRequest`).
+    @inline(__always) static func sample(_ sub: inout Reader) throws(RemoteWriteError) -> Sample {
+        var s = Sample(t: 0, v: 0)
+        while !sub.atEnd {
+            let (f, w) = try sub.tag(in: "Sample")
+            switch (f, w) {
+            case (1, 1): s.v = Double(bitPattern: try sub.fixed64(in: "Sample.value"))
+            case (2, 0): s.t = Int64(bitPattern: try sub.varint(in: "Sample.timestamp"))
+            default: try sub.skipUnknown(f, w, known: [1: 1, 2: 0], in: "Sample")
+            }
+        }
+        return s
     }
 
     static func metadata(_ r: inout Reader) throws(RemoteWriteError) -> MetricMetadata {

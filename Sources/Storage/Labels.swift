@@ -146,7 +146,7 @@ public func isValidMetricName(_ name: String) -> Bool {
 // Byte-buffer forms of the two rules: iterating `String.UTF8View` decodes the string's
 // representation on every byte; a contiguous buffer is a plain loop (label names are checked
 // for every series of every write request).
-private func isValidLabelName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+public func isValidLabelName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
     if b.isEmpty { return false }
     for i in 0..<b.count {
         let c = b[i]
@@ -156,7 +156,7 @@ private func isValidLabelName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
     return true
 }
 
-private func isValidMetricName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+public func isValidMetricName(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
     if b.isEmpty { return false }
     for i in 0..<b.count {
         let c = b[i]

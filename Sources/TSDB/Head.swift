@@ -39,15 +39,16 @@ final class Head: PostingsIndex {
     /// Lower bound of sample times in the head (exact after a cut, may be stale-low otherwise).
     private(set) var minT: Int64 = .max
     private let chunkStore: HeadChunkStore
-    private let hasher = SeriesHasher()
+    private let hasher: SeriesHasher
     /// In-order chunks are cut at the end of each block-range window.
     let blockRange: Int64
     /// WAL refs that replay mapped onto other head refs; only `HeadWAL.swift` reads or changes them.
     var walRefs = HeadWALRefs()
 
     /// `maxT` starts at the newest sample already in blocks.
-    init(chunkDir: String?, blockRange: Int64, maxT: Int64 = .min) {
+    init(chunkDir: String?, blockRange: Int64, maxT: Int64 = .min, hasher: SeriesHasher = SeriesHasher()) {
         chunkStore = HeadChunkStore(dir: chunkDir)
+        self.hasher = hasher
         self.blockRange = blockRange
         self.maxT = maxT
     }
@@ -114,6 +115,27 @@ final class Head: PostingsIndex {
         if let s = byHash[h], same(s, labels) { return s }
         for s in hashCollisions[h] ?? [] where same(s, labels) { return s }
         return nil
+    }
+
+    /// The series whose stored labels are exactly the bytes of `span`, when it is the first one
+    /// `find(_:)` would compare for those labels (`byHash`); nil otherwise, and then `find(_:)` on
+    /// the built `Labels` decides. Only a byte-equal first candidate is taken because `find(_:)`
+    /// compares `String`s, which are equal for canonically equivalent but different bytes: taking
+    /// a later byte-equal candidate could pick another series than it would.
+    func find(_ lb: LabelBytes, _ span: LabelBytes.Span) -> MemSeries? {
+        let h = hasher.hash(lb, span)
+        guard let s = byHash[h], s.labelSyms.count == Int(span.count) * 2 else { return nil }
+        return lb.bytes.withUnsafeBufferPointer { b -> MemSeries? in
+            let r = lb.ranges
+            var k = Int(span.first) * 4
+            for sym in s.labelSyms {
+                let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                k += 2
+                var str = symbols[Int(sym)]
+                guard str.utf8.count == part.count, str.withUTF8({ LabelBytes.equal($0, part) }) else { return nil }
+            }
+            return s
+        }
     }
 
     /// Creates a series; `ref` is given on WAL replay.

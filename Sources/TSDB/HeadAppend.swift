@@ -12,7 +12,9 @@ extension Head {
     /// the WAL and then added, series created as needed. Samples are logged before they touch the
     /// head, in the same order, so replay reproduces exactly the same first-wins decisions; a
     /// failed WAL write leaves the head as it was (the series created for it are dropped again).
-    func append(_ batch: [SeriesSamples], minValid: Int64, wal: WAL) throws -> Appended {
+    /// A series given as `span` of `labelBytes` is found by its bytes; `Labels` are built only when
+    /// that finds nothing, and then it goes the way of a series given as `Labels`.
+    func append(_ batch: [AppendSeries], labelBytes: LabelBytes?, minValid: Int64, wal: WAL) throws -> Appended {
         var report = AppendReport()
         var batchMax = maxT
         for ss in batch { for s in ss.samples where s.t > batchMax { batchMax = s.t } }
@@ -29,12 +31,19 @@ extension Head {
                 if samples.isEmpty { continue }
             }
             let s: MemSeries
-            if let existing = find(ss.labels) {
+            if ss.labels == nil, let lb = labelBytes, let existing = find(lb, ss.span) {
                 s = existing
             } else {
-                s = create(ss.labels)
-                newSeries.append(s)
-                records.addSeries(s.ref, ss.labels)
+                // A span without its LabelBytes is a caller's mistake; storing the samples
+                // under an empty label set would be worse than dropping them.
+                guard let labels = ss.labels ?? labelBytes?.labels(ss.span) else { continue }
+                if let existing = find(labels) {
+                    s = existing
+                } else {
+                    s = create(labels)
+                    newSeries.append(s)
+                    records.addSeries(s.ref, labels)
+                }
             }
             for x in samples {
                 records.addSample(s.ref, x.t, x.v)

@@ -17,6 +17,11 @@ public struct TSDBOptions: Sendable {
     /// timestamps: one edge device whose clock jumped a century ahead must not turn everybody
     /// else's data into "past retention".
     public var now: @Sendable () -> Int64 = TSDBOptions.systemMillis
+    /// Tests only: keeps just these bits of the head's series hash, so that label sets collide
+    /// (0: every series has the same hash) and the collision paths run.
+    var seriesHashMask: UInt64 = .max
+    /// Tests only: a fixed hash seed, so two stores put the same label sets in the same buckets.
+    var seriesHashSeed: UInt64? = nil
     public init() {}
 
     public static let systemMillis: @Sendable () -> Int64 = {
@@ -38,6 +43,27 @@ public struct SeriesSamples: Sendable {
     public var samples: [Sample]
     public init(labels: Labels, samples: [Sample]) {
         self.labels = labels
+        self.samples = samples
+    }
+}
+
+/// A series of an ingest batch: its `Labels`, or (the ingest fast path) its label set as a span
+/// of the batch's `LabelBytes`, which the head compares with the series it has as bytes and turns
+/// into `Labels` only for a series it does not have yet.
+public struct AppendSeries: Sendable {
+    public var labels: Labels?
+    public var span: LabelBytes.Span
+    public var samples: [Sample]
+
+    public init(labels: Labels, samples: [Sample]) {
+        self.labels = labels
+        self.span = LabelBytes.Span(first: 0, count: 0)
+        self.samples = samples
+    }
+
+    public init(span: LabelBytes.Span, samples: [Sample]) {
+        self.labels = nil
+        self.span = span
         self.samples = samples
     }
 }
@@ -168,7 +194,8 @@ public final class TSDB: Queryable, Sendable {
 
         var blocksMaxT = Int64.min
         for b in blocks where b.meta.stats.numSamples > 0 { blocksMaxT = max(blocksMaxT, b.meta.stats.maxSampleTime ?? (b.meta.maxTime - 1)) }
-        let h = Head(chunkDir: directory + "/chunks_head", blockRange: options.blockRange, maxT: blocksMaxT)
+        let h = Head(chunkDir: directory + "/chunks_head", blockRange: options.blockRange, maxT: blocksMaxT,
+                     hasher: SeriesHasher(seed: options.seriesHashSeed, mask: options.seriesHashMask))
         counters.walCorruptionsRepaired += try h.replayWAL(walDir: walDir, logger: logger)
 
         let next = max((try WAL.segments(in: walDir)).last ?? 0, (try WAL.checkpoints(in: walDir)).last ?? 0) + 1
@@ -185,8 +212,14 @@ public final class TSDB: Queryable, Sendable {
     /// Appends a batch. Returns only after every accepted sample is in the WAL and fsynced.
     /// Concurrent callers share fsyncs (group commit). Throws TSDBError only for storage failures.
     public func append(_ batch: [SeriesSamples]) async throws -> AppendReport {
+        try await append(batch.map { AppendSeries(labels: $0.labels, samples: $0.samples) }, labelBytes: nil)
+    }
+
+    /// As `append(_:)` for a batch whose series may be given as label bytes (`AppendSeries.span`
+    /// in `labelBytes`).
+    public func append(_ batch: [AppendSeries], labelBytes: LabelBytes?) async throws -> AppendReport {
         let a = try head.withLock { h in
-            let a = try h.append(batch, minValid: options.horizon(minus: options.retention), wal: wal)
+            let a = try h.append(batch, labelBytes: labelBytes, minValid: options.horizon(minus: options.retention), wal: wal)
             if a.outOfOrder > 0 { counters.withLock { $0.outOfOrder += a.outOfOrder } }
             return a
         }

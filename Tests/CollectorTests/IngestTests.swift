@@ -208,7 +208,7 @@ import Testing
         defer { Task { await s.stop() } }
         let ingest = IngestService(tsdb: s.server.tsdb, metrics: CollectorMetrics(), admission: Admission(.init(maxInflightBytes: 1 << 30, maxInflightPerCluster: 1)),
                                    maxDecodedBytes: 1 << 20, maxFutureMs: 600_000, now: { Int64(Date().timeIntervalSince1970 * 1000) },
-                                   logger: .init(label: "t"), onAppended: { _, _ in })
+                                   logger: .init(label: "t"), onAppended: { _, _, _ in })
         #expect(ingest.admission.enter(clusters: ["store-a"]) == nil)  // store-a is busy
         func send(_ cluster: String) async -> IngestOutcome {
             await ingest.ingest(body: WireEncoder.encodeCompressed(WriteRequest(timeseries: [series("up", ["cluster": cluster], [(1000, 1)])])),

@@ -26,6 +26,18 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
     return req
 }
 
+/// Truncates, overwrites a few bytes or inserts one (`bytes` not empty).
+func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix) {
+    switch Int.random(in: 0...2, using: &rng) {
+    case 0: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
+    case 1:
+        for _ in 0..<Int.random(in: 1...4, using: &rng) {
+            bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+        }
+    default: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0..<bytes.count, using: &rng))
+    }
+}
+
 @Suite struct CodecTests {
     @Test func roundTripThroughBothDecoders() throws {
         var rng = SplitMix(seed: 42)
@@ -64,14 +76,7 @@ func randomRequest(_ rng: inout SplitMix) -> WriteRequest {
         for _ in 0..<2000 {
             var bytes = WireEncoder.encode(randomRequest(&rng))
             if bytes.isEmpty { continue }
-            switch Int.random(in: 0...2, using: &rng) {
-            case 0: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
-            case 1:
-                for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-                }
-            default: bytes.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0..<bytes.count, using: &rng))
-            }
+            mutate(&bytes, &rng)
             let a = try? WireDecoder.decode(bytes)
             let b = try? ProtobufCDecoder.decode(bytes)
             if let a, let b {

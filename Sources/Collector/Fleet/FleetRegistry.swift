@@ -69,7 +69,17 @@ public final class FleetRegistry: Sendable {
     /// token when it binds them, never from what the cluster sends.
     public func record(identity: IngestIdentity?, series: [SeriesSamples]) {
         guard !series.isEmpty else { return }
-        let batch = FleetBatch(identity: identity, series: series)
+        record(FleetBatch(identity: identity, series: series))
+    }
+
+    /// As `record(identity:series:)` for a batch as the ingest path appended it (series found
+    /// by their label bytes have no `Labels`).
+    public func record(identity: IngestIdentity?, series: [AppendSeries], labelBytes: LabelBytes?) {
+        guard !series.isEmpty else { return }
+        record(FleetBatch(identity: identity, series: series, labelBytes: labelBytes))
+    }
+
+    private func record(_ batch: FleetBatch) {
         // No series with samples: nothing was heard from anyone (and a token's cluster must not
         // get an entry without a first sample time).
         guard !batch.observations.isEmpty else { return }

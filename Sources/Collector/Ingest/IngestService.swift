@@ -27,7 +27,9 @@ struct IngestService: Sendable {
     /// The collector's clock, milliseconds since the epoch (the TSDB's).
     let now: @Sendable () -> Int64
     let logger: Logger
-    let onAppended: @Sendable (_ identity: IngestIdentity?, _ series: [SeriesSamples]) -> Void
+    /// After a durable append: the batch as the TSDB got it (series found by their label bytes
+    /// are spans of the `LabelBytes`, without `Labels`).
+    let onAppended: @Sendable (_ identity: IngestIdentity?, _ series: [AppendSeries], _ labelBytes: LabelBytes?) -> Void
     /// A cluster sent samples from the future: how far ahead its newest one was.
     var onClockAhead: @Sendable (_ cluster: String, _ aheadMs: Int64) -> Void = { _, _ in }
     /// Where the TYPE/HELP/UNIT that requests carry are kept (nil: dropped).
@@ -77,43 +79,62 @@ struct IngestService: Sendable {
             entered = [cluster]
         }
 
-        let request: WriteRequest
+        var bytes: [UInt8]
+        let request: RawWriteRequest
         do {
-            request = try WireDecoder.decode(try Snappy.decompress(body, limit: maxDecodedBytes))
+            bytes = try Snappy.decompress(body, limit: maxDecodedBytes)
+            request = try RawWriteRequest.decode(bytes)
         } catch {
             metrics.requestRejected(error.isSnappy ? "bad_snappy" : "bad_protobuf")
             return IngestOutcome(status: 400, message: "\(error)")
         }
 
         metadata?.record(request.metadata, cluster: cluster)
-        var batch: [SeriesSamples] = []
-        batch.reserveCapacity(request.timeseries.count)
+        // The fast path: series whose labels are plainly valid as sent reach the head as bytes
+        // (`validator.plainLabels`); `String`s are built only for the series the head does not
+        // have yet. Everything else, and everything for the forward queue (which stores
+        // `Labels`), goes through `validate` as before.
+        let injection = forward == nil ? validator.injection(cluster: cluster, bound: identity?.labels ?? [], into: &bytes) : nil
+        var ranges: [UInt32] = []
+        if injection != nil { ranges.reserveCapacity(request.labels.count + request.series.count * 4 * (identity.map { $0.labels.count + 1 } ?? 0)) }
+        var batch: [AppendSeries] = []
+        batch.reserveCapacity(request.series.count)
         var rejected: [RejectReason: (count: Int, first: String)] = [:]
         var rejectedSamples = 0
         var ignoredHistograms = 0, ignoredExemplars = 0
         let nowMs = now()
         let futureLimit = nowMs.addingReportingOverflow(maxFutureMs).overflow ? Int64.max : nowMs + maxFutureMs
         var future = FutureSamples()
-        for ts in request.timeseries {
-            ignoredHistograms += ts.histogramCount
-            ignoredExemplars += ts.exemplarCount
-            if ts.samples.isEmpty { continue }
+        for (i, raw) in request.series.enumerated() {
+            ignoredHistograms += raw.histogramCount
+            ignoredExemplars += raw.exemplarCount
+            if raw.samples.isEmpty { continue }
+            let inFuture = raw.samples.contains(where: { $0.t > futureLimit })
+            if let injection, !inFuture {
+                let first = UInt32(ranges.count / 4)
+                if validator.plainLabels(request, i, injection: injection, bytes: bytes, into: &ranges) {
+                    batch.append(AppendSeries(span: LabelBytes.Span(first: first, count: UInt32(ranges.count / 4) - first), samples: raw.samples))
+                    continue
+                }
+            }
+            let ts = request.timeSeries(i, in: bytes)
             switch validator.validate(ts, cluster: cluster, bound: identity?.labels ?? []) {
             case .success(let labels):
                 var samples = ts.samples
-                if samples.contains(where: { $0.t > futureLimit }) {
+                if inFuture {
                     let ahead = samples.reduce(Int64.min) { max($0, $1.t) } &- nowMs
                     samples.removeAll { $0.t > futureLimit }
                     future.add(cluster: labels[SeriesValidator.clusterLabel] ?? "", series: labels,
                                samples: ts.samples.count - samples.count, aheadMs: ahead)
                     if samples.isEmpty { continue }
                 }
-                batch.append(SeriesSamples(labels: labels, samples: samples))
+                batch.append(AppendSeries(labels: labels, samples: samples))
             case .failure(let r):
                 rejectedSamples += ts.samples.count
                 if let e = rejected[r.reason] { rejected[r.reason] = (e.count + 1, e.first) } else { rejected[r.reason] = (1, r.message) }
             }
         }
+        let labelBytes = ranges.isEmpty ? nil : LabelBytes(bytes: bytes, ranges: ranges)
         if ignoredHistograms > 0 { metrics.ignored("native_histogram", ignoredHistograms) }
         if ignoredExemplars > 0 { metrics.ignored("exemplar", ignoredExemplars) }
         for (reason, e) in rejected { metrics.samplesRejected(reason.rawValue, 0, series: e.count) }
@@ -124,7 +145,9 @@ struct IngestService: Sendable {
             if !c.isEmpty { onClockAhead(c, f.aheadMs) }
         }
         if cluster == nil {
-            let clusters = Set(batch.lazy.map { $0.labels[SeriesValidator.clusterLabel] ?? "" })
+            let clusters = Set(batch.lazy.map { s in
+                s.labels.map { $0[SeriesValidator.clusterLabel] ?? "" } ?? labelBytes?.value(of: SeriesValidator.clusterLabel, in: s.span) ?? ""
+            })
             if let busy = admission.enter(clusters: clusters) { return clusterBusy(busy) }
             entered = Array(clusters)
         }
@@ -136,14 +159,14 @@ struct IngestService: Sendable {
                     if let refused = try await Self.forward(batch, to: forward, nowMs: nowMs, metrics: metrics) { return refused }
                     report.accepted = batch.reduce(0) { $0 + $1.samples.count }
                 } else {
-                    report = try await tsdb.append(batch)
+                    report = try await tsdb.append(batch, labelBytes: labelBytes)
                 }
             } catch {
                 logger.error("storage failure while appending \(batch.count) series: \(error)")
                 metrics.requestRejected("storage_error")
                 return IngestOutcome(status: 503, message: "storage failure: \(error); the samples were not stored, retry", retryAfterSeconds: 5)
             }
-            onAppended(identity, batch)
+            onAppended(identity, batch, labelBytes)
         }
         metrics.appended(report)
 
@@ -155,16 +178,17 @@ struct IngestService: Sendable {
         }
         problems += future.problems(limitMs: maxFutureMs)
         if problems.isEmpty { return .stored }
-        let total = request.timeseries.count
+        let total = request.series.count
         let bad = rejected.values.reduce(0) { $0 + $1.count }
         return IngestOutcome(status: 400, message: "stored \(total - bad) of \(total) series; " + problems.joined(separator: "; "))
     }
 
     /// Appends to the forward queue; a full queue is a 503 with Retry-After (every remote-write
     /// sender retries 5xx, not all retry 429), so the sender keeps the batch in its own backlog.
-    private static func forward(_ batch: [SeriesSamples], to q: ForwardQueue, nowMs: Int64, metrics: CollectorMetrics) async throws -> IngestOutcome? {
+    private static func forward(_ batch: [AppendSeries], to q: ForwardQueue, nowMs: Int64, metrics: CollectorMetrics) async throws -> IngestOutcome? {
         do {
-            try await q.append(batch, nowMs: nowMs)
+            // Without the fast path (see `ingest`), every series has its `Labels`.
+            try await q.append(batch.compactMap { s in s.labels.map { SeriesSamples(labels: $0, samples: s.samples) } }, nowMs: nowMs)
             return nil
         } catch let e as DurableQueueError where e.isFull {
             metrics.requestRejected("forward_queue_full")

@@ -73,7 +73,7 @@ public final class CollectorServer: Sendable {
         let metrics = self.metrics
         var ingest = IngestService(tsdb: tsdb, metrics: metrics, admission: Admission(), maxDecodedBytes: options.maxDecodedBytes,
                                    maxFutureMs: options.maxFutureMs, now: now,
-                                   logger: logger, onAppended: { identity, series in fleet.record(identity: identity, series: series) })
+                                   logger: logger, onAppended: { identity, series, bytes in fleet.record(identity: identity, series: series, labelBytes: bytes) })
         ingest.onClockAhead = { cluster, ahead in fleet.recordClockAhead(cluster: cluster, aheadMs: ahead) }
         let metadata = MetadataStore()
         ingest.metadata = metadata
