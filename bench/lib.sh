@@ -4,7 +4,9 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BIN:-.build/release}
 case "$BIN" in /*) ;; *) BIN="$REPO/$BIN" ;; esac
-FLEETBENCH="$REPO/bench/.build/release/fleetbench"
+# FLEETBENCH=path: use that fleetbench as it is (e.g. one built in another checkout) instead of building bench/.
+FLEETBENCH_GIVEN=${FLEETBENCH:+1}
+FLEETBENCH=${FLEETBENCH:-"$REPO/bench/.build/release/fleetbench"}
 CLK_TCK=$(getconf CLK_TCK)
 PIDS=()
 
@@ -39,6 +41,7 @@ begin() {
 need() { command -v "$1" >/dev/null || { echo "missing $1 (apt-get install -y $2)" >&2; exit 1; }; }
 
 build_fleetbench() {
+    if [ -n "$FLEETBENCH_GIVEN" ] && [ -x "$FLEETBENCH" ]; then return 0; fi
     if [ ! -x "$FLEETBENCH" ] || [ -n "$(find "$REPO/bench/Sources" "$REPO/bench/Package.swift" "$REPO/Sources" "$REPO/Package.swift" -newer "$FLEETBENCH" 2>/dev/null)" ]; then
         echo "# building bench/ (fleetbench)" >&2
         (cd "$REPO/bench" && "$(command -v swift || echo /opt/swift/usr/bin/swift)" build -c release 2>&1 | tail -3) >&2

@@ -38,8 +38,14 @@ import TSDB
 
     @Test(.timeLimit(.minutes(8))) func victoriaMetricsAsQueryBackend() async throws { try await check(.victoriaMetrics) }
     @Test(.timeLimit(.minutes(8))) func prometheusAsQueryBackend() async throws { try await check(.prometheus) }
+    /// Several collectors as one: two replicas on one private PostgreSQL and one VictoriaMetrics.
+    /// Every sample is written through replica A (each cluster with its own ingest token, through
+    /// A's forward queue); every query, for the admin and the scoped viewer, goes to replica B,
+    /// and must answer what the embedded mode answers. Users and tokens are created once, in the
+    /// shared store.
+    @Test(.timeLimit(.minutes(8))) func twoReplicasOnVictoriaMetrics() async throws { try await check(.victoriaMetrics, replicas: true) }
 
-    func check(_ kind: Backend) async throws {
+    func check(_ kind: Backend, replicas: Bool = false) async throws {
         let dir = try tempDir("remote-backend")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = freePort()
@@ -51,20 +57,45 @@ import TSDB
         }
 
         let data = RemoteBackendData.generate(end: (Int64(Date().timeIntervalSince1970) / 60 - 1) * 60_000)
-        for req in data.requests() {
-            let (code, body) = try await HTTP.remoteWrite(base + "/api/v1/write", req)
-            guard (200..<300).contains(code) else { throw TestError("remote write to \(kind.rawValue): \(code) \(body)") }
+        let pg = replicas ? try PostgresServer(logDir: dir) : nil
+        defer { pg?.stop() }
+        let shared = try pg.map { try PostgresOptions(url: $0.url) }
+        func remoteServer() async throws -> TestServer {
+            try await TestServer(noAuth: false) {
+                $0.remoteStorage = RemoteStorageOptions(writeURL: base + "/api/v1/write", queryURL: base)
+                $0.postgres = shared
+            }
+        }
+        let writer = replicas ? try await remoteServer() : nil
+        defer { if let writer { Task { await writer.stop() } } }
+        if let writer {
+            for cluster in ["c1", "c2", "c3", "c4"] {
+                let token = try await AdminCommands.createToken(dataDir: writer.dataDir, postgres: shared, cluster: cluster)
+                for var req in data.requests() {
+                    req.timeseries.removeAll { !$0.labels.contains(Label("cluster", cluster)) }
+                    let (code, body) = try await writer.write(req, token: token)
+                    guard code == 204 else { throw TestError("remote write through replica A: \(code) \(body)") }
+                }
+            }
+        } else {
+            for req in data.requests() {
+                let (code, body) = try await HTTP.remoteWrite(base + "/api/v1/write", req)
+                guard (200..<300).contains(code) else { throw TestError("remote write to \(kind.rawValue): \(code) \(body)") }
+            }
         }
         let embedded = try await TestServer(noAuth: false)
         defer { Task { await embedded.stop() } }
         _ = try await embedded.server.tsdb.append(data.series)
-        let remote = try await TestServer(noAuth: false) {
-            $0.remoteStorage = RemoteStorageOptions(writeURL: base + "/api/v1/write", queryURL: base)
-        }
+        let remote = try await remoteServer()
         defer { Task { await remote.stop() } }
-        for s in [embedded, remote] {
+        for s in replicas ? [embedded] : [embedded, remote] {
             try await AdminCommands.addUser(dataDir: s.dataDir, name: "root", password: "root-password", role: "admin", scope: nil)
             try await AdminCommands.addUser(dataDir: s.dataDir, name: "ana", password: "ana-password", role: "viewer", scope: #"{region="eu"}"#)
+        }
+        if let writer {
+            // Created through A's store, used on B: the users live in PostgreSQL.
+            try await AdminCommands.addUser(dataDir: writer.dataDir, postgres: shared, name: "root", password: "root-password", role: "admin", scope: nil)
+            try await AdminCommands.addUser(dataDir: writer.dataDir, postgres: shared, name: "ana", password: "ana-password", role: "viewer", scope: #"{region="eu"}"#)
         }
         let root = ("root", "root-password"), ana = ("ana", "ana-password")
 
