@@ -25,17 +25,8 @@ enum PackedChunk {
 
         // Timestamps the same way: scrape jitter of a few ms makes nearly every delta-of-delta
         // non-zero, 16 bits each in the XOR chunk's buckets, where 15 000 ± 8 ms packs in 5.
-        var tmin = UInt64.max, tmax: UInt64 = 0
-        var prev: Int64?
-        for x in samples {
-            if let p = prev {
-                let d = UInt64(bitPattern: x.t &- p)
-                tmin = Swift.min(tmin, d)
-                tmax = Swift.max(tmax, d)
-            }
-            prev = x.t
-        }
-        let twidth = Swift.max(1, bitWidth(tmax &- tmin))
+        let (tmin, tw) = timeFrame(samples)
+        let twidth = Swift.max(1, tw)
 
         var w = BitWriter(bytes: [UInt8(samples.count >> 8), UInt8(samples.count & 0xff), header])
         func bytes(_ b: ByteWriter) { for x in b.bytes { w.byte(x) } }
@@ -56,6 +47,22 @@ enum PackedChunk {
             prevT = s.t
         }
         return w.bytes
+    }
+
+    /// The time deltas' frame of reference: the smallest delta and the width of the largest
+    /// offset from it (0 if all deltas are equal). Also the shared timestamp columns'.
+    static func timeFrame<C: Collection>(_ samples: C) -> (tmin: UInt64, width: Int) where C.Element == Sample {
+        var tmin = UInt64.max, tmax: UInt64 = 0
+        var prev: Int64?
+        for x in samples {
+            if let p = prev {
+                let d = UInt64(bitPattern: x.t &- p)
+                tmin = Swift.min(tmin, d)
+                tmax = Swift.max(tmax, d)
+            }
+            prev = x.t
+        }
+        return (tmin, bitWidth(tmax &- tmin))
     }
 
     /// Bits that hold `span` (0 for 0).

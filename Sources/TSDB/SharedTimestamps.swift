@@ -24,17 +24,7 @@ import Storage
 enum TimestampColumn {
     static func encode<C: Collection>(_ samples: C) -> [UInt8]? where C.Element == Sample {
         guard samples.count >= 2, samples.count <= XORChunk.maxSamples else { return nil }
-        var tmin = UInt64.max, tmax: UInt64 = 0
-        var prev: Int64?
-        for x in samples {
-            if let p = prev {
-                let d = UInt64(bitPattern: x.t &- p)
-                tmin = Swift.min(tmin, d)
-                tmax = Swift.max(tmax, d)
-            }
-            prev = x.t
-        }
-        let twidth = PackedChunk.bitWidth(tmax &- tmin)
+        let (tmin, twidth) = PackedChunk.timeFrame(samples)
         var b = ByteWriter()
         b.putByte(UInt8(samples.count >> 8)); b.putByte(UInt8(samples.count & 0xff))
         b.putVarint(samples.first!.t); b.putUVarint(tmin); b.putByte(UInt8(twidth))
