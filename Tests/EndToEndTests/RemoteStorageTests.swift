@@ -241,6 +241,20 @@ struct RemoteStorageTests {
         let bport = freePort()
         let peer = try await Self.startBackend(.victoria, dir: dir, port: bport, tag: "a")
         defer { peer.stop() }
+        // Replica B: another collector on the same backend (its own data dir) answers queries
+        // all along while A is killed and restarted.
+        let replicaPort = freePort()
+        let replica = try await Self.startCollector(dir, data: dir + "/data-b", port: replicaPort, backendPort: bport, maxBytes: "256MiB", tag: "b")
+        defer { replica.stop() }
+        let poll = Task { () -> (ok: Int, failed: [String]) in
+            var ok = 0, failed: [String] = []
+            while !Task.isCancelled {
+                let r = await HTTP.get("http://127.0.0.1:\(replicaPort)/api/v1/query?query=count(%7B__name__%3D~%22.%2B%22%7D)")
+                if r?.0 == 200 { ok += 1 } else { failed.append(r.map { "\($0.0) \(String(decoding: $0.1, as: UTF8.self))" } ?? "no answer") }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return (ok, failed)
+        }
         var acked = Set<WriteAck>()
         for round in 0..<2 {
             let cport = freePort()
@@ -260,6 +274,9 @@ struct RemoteStorageTests {
         try await waitUntil("the forward queue to drain after the restart", seconds: 60) {
             await Self.metric(url, "fleetscope_remote_storage_pending_samples") == 0
         }
+        poll.cancel()
+        let served = await poll.value
+        #expect(served.ok > 0 && served.failed.isEmpty, "replica B while A was killed: \(served.ok) answered, failed: \(served.failed.prefix(3))")
         let want = Self.expected(acked)
         let got = try await Self.waitStored(.victoria, port: bport, count: want.count)
         let have = Set(got)
