@@ -99,8 +99,10 @@ import TestSupport
            let json = try? JSONSerialization.jsonObject(with: Data(r.2)) as? [String: Any],
            let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] {
             for s in result {
-                if let job = (s["metric"] as? [String: String])?["job"], let v = (s["values"] as? [[Any]])?.first?.last as? String {
-                    firstAdded[job] = v
+                // The largest: the first successful scrape adds every series, later ones none.
+                if let job = (s["metric"] as? [String: String])?["job"],
+                   let v = ((s["values"] as? [[Any]]) ?? []).compactMap({ ($0.last as? String).flatMap(Double.init) }).max() {
+                    firstAdded[job] = String(Int(v))
                 }
             }
         }
