@@ -12,7 +12,7 @@ import Testing
     @Test func roundTripAndFence() async throws {
         let pg = try PostgresServer()
         defer { pg.stop() }
-        let c = PostgresTestClient(pg)
+        let c = try PostgresTestClient(pg)
         try await RuleStateSchema.migrate(c.client, logger: PostgresTestClient.logger)
         let lease = PostgresRuleLease(client: c.client, holderID: "a", ttl: .seconds(30), renewEvery: .seconds(10), logger: PostgresTestClient.logger)
         #expect(try await lease.tryAcquire())

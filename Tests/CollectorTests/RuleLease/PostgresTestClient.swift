@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import TestSupport
+@testable import Collector
 
 /// A PostgresClient on the test's PostgresServer, running until `stop()` (which closes its
 /// connections, as a dying collector's would close).
@@ -8,10 +9,9 @@ final class PostgresTestClient: Sendable {
     let client: PostgresClient
     private let task: Task<Void, Never>
 
-    init(_ pg: PostgresServer) {
-        let config = PostgresClient.Configuration(host: "127.0.0.1", port: pg.port, username: pg.user,
-                                                  password: pg.password, database: pg.database, tls: .disable)
-        let client = PostgresClient(configuration: config)
+    /// Configured as the collector configures it, from the `state.postgres` URL.
+    init(_ pg: PostgresServer) throws {
+        let client = PostgresClient(configuration: try PostgresOptions(url: pg.url).clientConfiguration())
         self.client = client
         task = Task { await client.run() }
     }

@@ -25,7 +25,7 @@ import Testing
     @Test func oneHolderAndTakeoverWhenTheHolderDies() async throws {
         let pg = try PostgresServer()
         defer { pg.stop() }
-        let ca = PostgresTestClient(pg), cb = PostgresTestClient(pg)
+        let ca = try PostgresTestClient(pg), cb = try PostgresTestClient(pg)
         let a = Self.lease(ca, "a"), b = Self.lease(cb, "b")
         let gains = Gains()
         let ta = Task { await a.run { if $0 { gains.add("a") } } }
@@ -58,7 +58,7 @@ import Testing
     @Test func shutdownReleasesTheLease() async throws {
         let pg = try PostgresServer()
         defer { pg.stop() }
-        let ca = PostgresTestClient(pg), cb = PostgresTestClient(pg)
+        let ca = try PostgresTestClient(pg), cb = try PostgresTestClient(pg)
         let a = Self.lease(ca, "a")
         let ta = Task { await a.run { _ in } }
         try await waitUntil("a to hold the lease") { a.isHeld }
