@@ -9,8 +9,18 @@ public enum ParallelMap {
     public static let cores = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     public static func run<T>(_ n: Int, minPerWorker: Int = 64, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        try run(n, minPerWorker: minPerWorker, state: {}) { _, i in try body(i) }
+    }
+
+    /// As `run`, with a `state` made once per worker and handed to each of its items in turn:
+    /// a cache that pays off across neighbouring items, without a lock.
+    public static func run<T, S>(_ n: Int, minPerWorker: Int = 64, state: @Sendable () -> S,
+                                 _ body: @Sendable (inout S, Int) throws -> T) throws -> [T] {
         let workers = Swift.min(cores, n / Swift.max(1, minPerWorker))
-        if workers <= 1 { return try (0..<n).map(body) }
+        if workers <= 1 {
+            var s = state()
+            return try (0..<n).map { try body(&s, $0) }
+        }
         var errors = [(any Error)?](repeating: nil, count: workers)
         var done = [Int](repeating: 0, count: workers)
         // Results are written in place: each worker initializes only its own slots, so the
@@ -24,9 +34,10 @@ public enum ParallelMap {
                         // Counted locally and stored once: workers' counters share a cache line.
                         var made = 0
                         defer { dn[w] = made }
+                        var s = state()
                         do {
                             for i in lo..<hi {
-                                (buf.baseAddress! + i).initialize(to: try body(i))
+                                (buf.baseAddress! + i).initialize(to: try body(&s, i))
                                 made += 1
                             }
                         } catch {

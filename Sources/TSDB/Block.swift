@@ -449,14 +449,16 @@ final class Block: Sendable, PostingsIndex {
     }
 
     func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64) throws -> [Sample] {
-        var out: [Sample] = []
-        try samples(chunks, mint: mint, maxt: maxt, into: &out)
+        var out: [Sample] = [], columns = TimestampColumnCache()
+        try samples(chunks, mint: mint, maxt: maxt, into: &out, columns: &columns)
         return out
     }
 
     /// Appends the samples of `chunks` (one series' chunks, in time order) in [mint, maxt],
-    /// decoding straight from the mapped file after checking the chunk's checksum.
-    func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample]) throws {
+    /// decoding straight from the mapped file after checking the chunk's checksum. Shared
+    /// timestamp columns are decoded once into `columns`, which readers of many series keep.
+    func samples(_ chunks: [ChunkMeta], mint: Int64, maxt: Int64, into out: inout [Sample],
+                 columns: inout TimestampColumnCache) throws {
         let file = dir + "/chunks"
         for c in chunks where c.maxT >= mint && c.minT <= maxt {
             let (encoding, data) = try record(at: c.ref, file: file)
@@ -467,11 +469,14 @@ final class Block: Sendable, PostingsIndex {
                 case BlockWriter.encodingPacked: try PackedChunk.decode(data, mint: mint, maxt: maxt, into: &out)
                 case BlockWriter.encodingSharedTimestamps:
                     let at = try SharedTimestampChunk.columnRef(data)
-                    let (e, columnData) = try record(at: at, file: file)
-                    guard e == BlockWriter.encodingTimestamps else {
-                        throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk refers to a record of encoding \(e) at \(at), not a timestamp column")
+                    let ts = try columns.timestamps(self, at: at) {
+                        let (e, columnData) = try record(at: at, file: file)
+                        guard e == BlockWriter.encodingTimestamps else {
+                            throw TSDBError.corruption(file: file, offset: Int(clamping: c.ref), reason: "chunk refers to a record of encoding \(e) at \(at), not a timestamp column")
+                        }
+                        return columnData
                     }
-                    try SharedTimestampChunk.decode(data, column: columnData, mint: mint, maxt: maxt, into: &out)
+                    try SharedTimestampChunk.decode(data, timestamps: ts, mint: mint, maxt: maxt, into: &out)
                 default: throw TSDBError.corruption(file: file, offset: Int(c.ref), reason: "unknown chunk encoding \(encoding)")
                 }
             } catch let e as ChunkDecodeError {

@@ -165,10 +165,13 @@ extension TSDB {
         let writer = try BlockWriter(parent: dir, meta: meta)
         let out: Block
         do {
+            var columns = TimestampColumnCache()
             for labels in entries.keys.sorted() {
                 var merged: [Sample] = []
                 for (i, e) in entries[labels]! {
-                    merged = SampleMerge.merge(merged, try inputs[i].samples(e, mint: .min, maxt: .max))
+                    var s: [Sample] = []
+                    try inputs[i].samples(e.chunks, mint: .min, maxt: .max, into: &s, columns: &columns)
+                    merged = SampleMerge.merge(merged, s)
                 }
                 try writer.add(labels, merged)
             }

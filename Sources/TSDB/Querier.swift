@@ -24,8 +24,10 @@ struct TSDBQuerier: Querier {
 
     func select(_ matchers: [LabelMatcher]) throws -> [Series] {
         let groups = try self.groups(matchers)
-        let out = try ParallelMap.run(groups.count) { i in
-            Series(labels: groups[i].labels, samples: try decode(groups[i]))
+        // Neighbouring series (one cluster's, in label order) share timestamp columns: each
+        // worker keeps the ones it decoded.
+        let out = try ParallelMap.run(groups.count, state: { TimestampColumnCache() }) { columns, i in
+            Series(labels: groups[i].labels, samples: try decode(groups[i], columns: &columns))
         }
         // Chunk bounds can overlap the range with no sample inside it; rare, so checked first.
         return out.contains { $0.samples.isEmpty } ? out.filter { !$0.samples.isEmpty } : out
@@ -81,15 +83,17 @@ struct TSDBQuerier: Querier {
 
     /// One series' samples in [mint, maxt]. Sources that follow each other in time (the usual
     /// case: older blocks, then the head) are decoded straight into one array.
-    func decode(_ g: Group) throws -> [Sample] {
+    func decode(_ g: Group, columns: inout TimestampColumnCache) throws -> [Sample] {
         var out: [Sample] = []
         func add(_ src: Source) throws {
             switch src {
             case .block(let b, let cs):
                 if let last = out.last, let first = cs.first, first.minT <= last.t {
-                    out = SampleMerge.merge(out, try b.samples(cs, mint: mint, maxt: maxt))
+                    var s: [Sample] = []
+                    try b.samples(cs, mint: mint, maxt: maxt, into: &s, columns: &columns)
+                    out = SampleMerge.merge(out, s)
                 } else {
-                    try b.samples(cs, mint: mint, maxt: maxt, into: &out)
+                    try b.samples(cs, mint: mint, maxt: maxt, into: &out, columns: &columns)
                 }
             case .memory(let cs, let files):
                 let s = SampleMerge.decode(cs, mint: mint, maxt: maxt, files: files)

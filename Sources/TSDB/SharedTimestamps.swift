@@ -54,116 +54,172 @@ enum SharedTimestampChunk {
 
     /// The offset of the timestamp record a chunk refers to (the uvarint after the 3-byte header).
     static func columnRef(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
-        var v = Cursor(bytes)
+        var v = ByteCursor(bytes)
         v.at = 3
         guard let ref = v.uvarint() else { throw ChunkDecodeError(sampleIndex: 0, reason: "bad timestamp column reference") }
         return ref
     }
 
-    /// Appends the samples in [mint, maxt], stopping after `maxt`. `column` is the timestamp
-    /// record the chunk refers to. Both headers are parsed with bounds checks and the field
-    /// areas are checked to hold `count − 1` fields before any is read; the fields are then
-    /// read from one zero-padded copy (a few hundred bytes on the stack), so the loop that
-    /// decodes both streams in step has no checks left but the timestamps' order.
+    /// Appends the samples in [mint, maxt] of a chunk over `column`, the timestamp record it
+    /// refers to (decoded here; readers of many chunks keep decoded columns in a
+    /// `TimestampColumnCache` and call `decode(_:timestamps:...)`).
     static func decode(_ bytes: UnsafeRawBufferPointer, column: UnsafeRawBufferPointer, mint: Int64, maxt: Int64,
+                       into out: inout [Sample]) throws {
+        var ts: [Int64] = []
+        try TimestampColumn.decode(column, into: &ts)
+        try decode(bytes, timestamps: ts, mint: mint, maxt: maxt, into: &out)
+    }
+
+    /// Appends the samples in [mint, maxt]: the values of the chunk `bytes` over `ts`, its
+    /// decoded timestamp column (checked by `TimestampColumn.decode`: strictly increasing).
+    /// The header is parsed with bounds checks and the value area is checked to hold `count − 1`
+    /// fields before any is read; the fields are then read from a zero-padded copy (a few hundred
+    /// bytes on the stack), so the loop has no checks left. Values before `mint` are still
+    /// summed (each is a delta on the one before) but not written.
+    static func decode(_ bytes: UnsafeRawBufferPointer, timestamps ts: [Int64], mint: Int64, maxt: Int64,
                        into out: inout [Sample]) throws {
         func fail(_ i: Int, _ why: String) -> ChunkDecodeError { ChunkDecodeError(sampleIndex: i, reason: why) }
         let scale = try DecimalChunk.Scale(bytes, chunk: "shared-timestamp")
-        var c = Cursor(column), v = Cursor(bytes)
-        guard let tc = c.u16(), let t0 = c.varint(), let tmin = c.uvarint(), let twidth = c.byte(), twidth <= 64 else {
-            throw fail(0, "bad timestamp column header")
-        }
+        var v = ByteCursor(bytes)
         v.at = 3
         guard let count = v.u16At0(), v.uvarint() != nil, let m0 = v.varint(), let dmin = v.varint(),
               let shift = v.byte(), let width = v.byte(), shift < 64, width <= 64 else {
             throw fail(0, "bad shared-timestamp chunk header")
         }
-        guard count == tc, count >= 2 else { throw fail(0, "\(count) values for a column of \(tc) timestamps") }
-        let tBits = (count - 1) * Int(twidth), vBits = (count - 1) * Int(width)
-        let tBytes = (tBits + 7) / 8, vBytes = (vBits + 7) / 8
-        guard c.left >= tBytes else { throw fail(1 + c.left * 8 / Swift.max(1, Int(twidth)), "truncated timestamp") }
+        guard count == ts.count, count >= 2 else { throw fail(0, "\(count) values for a column of \(ts.count) timestamps") }
+        let vBytes = ((count - 1) * Int(width) + 7) / 8
         guard v.left >= vBytes else { throw fail(1 + v.left * 8 / Swift.max(1, Int(width)), "truncated value") }
-        guard t0 <= maxt else { return }
+        let lo = ts.firstIndex(atLeast: mint), hi = ts.firstIndex(atLeast: maxt == .max ? maxt : maxt + 1, from: lo)
+        guard lo < hi else { return }
 
-        // Written through a pointer into placeholders, cut back after: cheaper than an append
-        // per sample (as InPlaceDecoding does).
+        // Written through a pointer into placeholders: cheaper than an append per sample.
         let start = out.count
-        out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: count))
-        var n = 0
-        let error = withUnsafeTemporaryAllocation(byteCount: tBytes + vBytes + 16, alignment: 8) { pad -> ChunkDecodeError? in
-            pad.copyMemory(from: UnsafeRawBufferPointer(rebasing: column[c.at..<(c.at + tBytes)]))
-            UnsafeMutableRawBufferPointer(rebasing: pad[tBytes...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[v.at..<(v.at + vBytes)]))
+        out.append(contentsOf: repeatElement(Sample(t: 0, v: 0), count: hi - lo))
+        withUnsafeTemporaryAllocation(byteCount: vBytes + 16, alignment: 8) { pad in
+            pad.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[v.at..<(v.at + vBytes)]))
             // What the last loads read past the fields (never used, but initialised).
-            UnsafeMutableRawBufferPointer(rebasing: pad[(tBytes + vBytes)...]).initializeMemory(as: UInt8.self, repeating: 0)
-            let fields = Fields(t0: t0, tmin: tmin, tw: Int(twidth), m0: m0, dmin: dmin, vw: Int(width), shift: UInt64(shift),
-                                count: count, scale: scale)
-            return out.withUnsafeMutableBufferPointer { buf in
-                fields.run(UnsafeRawBufferPointer(pad), valuesAt: tBytes, mint: mint, maxt: maxt, into: buf.baseAddress! + start, written: &n)
+            UnsafeMutableRawBufferPointer(rebasing: pad[vBytes...]).initializeMemory(as: UInt8.self, repeating: 0)
+            var vs = BitStream(UnsafeRawBufferPointer(pad), startByte: 0)
+            let w = Int(width), sh = UInt64(shift)
+            ts.withUnsafeBufferPointer { t in
+                out.withUnsafeMutableBufferPointer { o in
+                    let dst = o.baseAddress! + start
+                    var m = m0, i = 0
+                    while true {
+                        if i >= lo { dst[i &- lo] = Sample(t: t[i], v: scale.value(m)) }
+                        i &+= 1
+                        if i == hi { break }
+                        m = m &+ dmin &+ Int64(bitPattern: (w == 0 ? 0 : vs.read(w)) &<< sh)
+                    }
+                }
             }
         }
-        out.removeLast(count - n)
+    }
+}
+
+extension TimestampColumn {
+    /// Decodes a timestamp record into `ts` (replacing what it held): header and field area
+    /// bounds-checked before any field is read, timestamps checked to be strictly increasing.
+    static func decode(_ column: UnsafeRawBufferPointer, into ts: inout [Int64]) throws {
+        func fail(_ i: Int, _ why: String) -> ChunkDecodeError { ChunkDecodeError(sampleIndex: i, reason: why) }
+        var c = ByteCursor(column)
+        guard let count = c.u16(), let t0 = c.varint(), let tmin = c.uvarint(), let twidth = c.byte(), twidth <= 64 else {
+            throw fail(0, "bad timestamp column header")
+        }
+        guard count >= 2 else { throw fail(0, "timestamp column of \(count) timestamps") }
+        let tBytes = ((count - 1) * Int(twidth) + 7) / 8
+        guard c.left >= tBytes else { throw fail(1 + c.left * 8 / Swift.max(1, Int(twidth)), "truncated timestamp") }
+        ts.removeAll(keepingCapacity: true)
+        ts.append(contentsOf: repeatElement(0, count: count))
+        let error = withUnsafeTemporaryAllocation(byteCount: tBytes + 16, alignment: 8) { pad -> ChunkDecodeError? in
+            pad.copyMemory(from: UnsafeRawBufferPointer(rebasing: column[c.at..<(c.at + tBytes)]))
+            UnsafeMutableRawBufferPointer(rebasing: pad[tBytes...]).initializeMemory(as: UInt8.self, repeating: 0)
+            var bits = BitStream(UnsafeRawBufferPointer(pad), startByte: 0)
+            let w = Int(twidth)
+            return ts.withUnsafeMutableBufferPointer { out in
+                var t = t0
+                out[0] = t
+                for i in 1..<count {
+                    let nt = t &+ Int64(bitPattern: tmin &+ (w == 0 ? 0 : bits.read(w)))
+                    guard nt > t else { return fail(i, "non-increasing timestamp") }
+                    t = nt
+                    out[i] = t
+                }
+                return nil
+            }
+        }
         if let error { throw error }
     }
+}
 
-    /// The headers' values; `run` decodes both field streams in step.
-    private struct Fields {
-        let t0: Int64, tmin: UInt64, tw: Int
-        let m0: Int64, dmin: Int64, vw: Int, shift: UInt64
-        let count: Int
-        let scale: DecimalChunk.Scale
-
-        // Everything in locals (no captured variables), so the loop keeps its state in registers.
-        @inline(__always)
-        func run(_ pad: UnsafeRawBufferPointer, valuesAt: Int, mint: Int64, maxt: Int64,
-                 into dst: UnsafeMutablePointer<Sample>, written: inout Int) -> ChunkDecodeError? {
-            var ts = BitStream(pad, startByte: 0)
-            var vs = BitStream(pad, startByte: valuesAt)
-            var t = t0, m = m0, n = 0
-            defer { written = n }
-            if t >= mint { dst[0] = Sample(t: t, v: scale.value(m)); n = 1 }
-            var i = 1
-            while i < count {
-                let nt = t &+ Int64(bitPattern: tmin &+ (tw == 0 ? 0 : ts.read(tw)))
-                guard nt > t else { return ChunkDecodeError(sampleIndex: i, reason: "non-increasing timestamp") }
-                t = nt
-                m = m &+ dmin &+ Int64(bitPattern: (vw == 0 ? 0 : vs.read(vw)) &<< shift)
-                if t > maxt { return nil }
-                if t >= mint { dst[n] = Sample(t: t, v: scale.value(m)); n &+= 1 }
-                i &+= 1
-            }
-            return nil
+private extension Array where Element == Int64 {
+    /// The first index from `from` on whose value is ≥ `x` (the array is sorted), or `count`.
+    func firstIndex(atLeast x: Int64, from: Int = 0) -> Int {
+        var lo = from, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if self[mid] < x { lo = mid + 1 } else { hi = mid }
         }
+        return lo
     }
+}
 
-    /// Bounds-checked reads of the byte-wise headers.
-    private struct Cursor {
-        let b: UnsafeRawBufferPointer
-        var at = 0
-        init(_ b: UnsafeRawBufferPointer) { self.b = b }
-        var left: Int { b.count - at }
-        mutating func byte() -> UInt8? {
-            guard at < b.count else { return nil }
-            defer { at += 1 }
-            return b[at]
+/// Bounds-checked reads of the byte-wise headers.
+private struct ByteCursor {
+    let b: UnsafeRawBufferPointer
+    var at = 0
+    init(_ b: UnsafeRawBufferPointer) { self.b = b }
+    var left: Int { b.count - at }
+    mutating func byte() -> UInt8? {
+        guard at < b.count else { return nil }
+        defer { at += 1 }
+        return b[at]
+    }
+    mutating func u16() -> Int? {
+        guard let h = byte(), let l = byte() else { return nil }
+        return Int(h) << 8 | Int(l)
+    }
+    func u16At0() -> Int? { b.count >= 2 ? Int(b[0]) << 8 | Int(b[1]) : nil }
+    mutating func uvarint() -> UInt64? {
+        var x: UInt64 = 0
+        for k in 0..<10 {
+            guard let c = byte() else { return nil }
+            if k == 9 && c > 1 { return nil }
+            x |= UInt64(c & 0x7f) << UInt64(7 * k)
+            if c < 0x80 { return x }
         }
-        mutating func u16() -> Int? {
-            guard let h = byte(), let l = byte() else { return nil }
-            return Int(h) << 8 | Int(l)
-        }
-        func u16At0() -> Int? { b.count >= 2 ? Int(b[0]) << 8 | Int(b[1]) : nil }
-        mutating func uvarint() -> UInt64? {
-            var x: UInt64 = 0
-            for k in 0..<10 {
-                guard let c = byte() else { return nil }
-                if k == 9 && c > 1 { return nil }
-                x |= UInt64(c & 0x7f) << UInt64(7 * k)
-                if c < 0x80 { return x }
-            }
-            return nil
-        }
-        mutating func varint() -> Int64? {
-            uvarint().map { Int64(bitPattern: $0 >> 1) ^ -Int64(bitPattern: $0 & 1) }
-        }
+        return nil
+    }
+    mutating func varint() -> Int64? {
+        uvarint().map { Int64(bitPattern: $0 >> 1) ^ -Int64(bitPattern: $0 & 1) }
+    }
+}
+
+/// Decoded timestamp columns, so the ~150 series of a scrape group that share a column decode
+/// it once per reader instead of once each. One per reader or worker (no lock); entries are
+/// keyed by block identity and record offset, which is only sound while the blocks met stay
+/// open, i.e. for one query or one compaction. Bounded: past `limit` columns it starts afresh.
+struct TimestampColumnCache {
+    private struct Key: Hashable {
+        let block: ObjectIdentifier
+        let at: UInt64
+    }
+    private var columns: [Key: [Int64]] = [:]
+    private let limit: Int
+
+    init(limit: Int = 4096) { self.limit = limit }
+
+    var count: Int { columns.count }
+
+    /// The decoded column at `at` in `block`; `record` gives its checked record on a miss.
+    mutating func timestamps(_ block: Block, at: UInt64, record: () throws -> UnsafeRawBufferPointer) throws -> [Int64] {
+        let key = Key(block: ObjectIdentifier(block), at: at)
+        if let ts = columns[key] { return ts }
+        var ts: [Int64] = []
+        try TimestampColumn.decode(try record(), into: &ts)
+        if columns.count >= limit { columns.removeAll(keepingCapacity: true) }
+        columns[key] = ts
+        return ts
     }
 }
 

@@ -19,6 +19,20 @@ struct Failure: Error, Equatable { let index: Int }
         #expect(out == (0..<n).map { $0 * 3 + 1 })
     }
 
+    /// Each worker's state lives across its items in order: a running count per worker restarts
+    /// at 0 once per worker, and every item sees the one before it in its run.
+    @Test(arguments: [5, 1000])
+    func stateIsPerWorkerAndKeptAcrossItems(n: Int) throws {
+        let out = try ParallelMap.run(n, minPerWorker: 1, state: { [Int]() }) { seen, i -> (Int, Int?) in
+            defer { seen.append(i) }
+            return (seen.count, seen.last)
+        }
+        let starts = out.enumerated().filter { $0.element.0 == 0 }.map(\.offset)
+        #expect(starts.first == 0)
+        #expect(starts.count == min(n, ParallelMap.cores))
+        for (i, (_, last)) in out.enumerated() where !starts.contains(i) { #expect(last == i - 1) }
+    }
+
     @Test func smallInputsRunInline() throws {
         // Below minPerWorker per core everything runs on the caller; results are the same.
         let out = try ParallelMap.run(10, minPerWorker: 1000) { i in String(i) }
