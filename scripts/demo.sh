@@ -40,9 +40,28 @@ else
   say "reusing the $CLUSTERS ingest tokens in $FLEET_TOKENS"
 fi
 
+# A collector still answering on the port is another demo's (still writing its data out after
+# Ctrl-C, say): wait for it, or the health check below would be answered by it.
+for i in $(seq 1 120); do
+  curl -fsS -o /dev/null http://127.0.0.1:9490/-/healthy 2>/dev/null || break
+  [ "$i" -eq 1 ] && say "127.0.0.1:9490 is taken by another collector (a demo still stopping?); waiting up to 60 s..."
+  [ "$i" -eq 120 ] && { say "127.0.0.1:9490 is still taken: stop the other collector and run make demo again"; exit 1; }
+  sleep 0.5
+done
+
 say "starting the collector (log: $RUN/collector.log)..."
-$BIN/collector --listen 127.0.0.1:9490 --data-dir "$DATA" > "$RUN/collector.log" 2>&1 & pids+=($!)
-for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:9490/-/healthy 2>/dev/null && break; sleep 0.2; done
+$BIN/collector --listen 127.0.0.1:9490 --data-dir "$DATA" > "$RUN/collector.log" 2>&1 & cpid=$!; pids+=($cpid)
+up=0
+for _ in $(seq 1 150); do
+  kill -0 "$cpid" 2>/dev/null || break
+  curl -fsS -o /dev/null http://127.0.0.1:9490/-/healthy 2>/dev/null && { up=1; break; }
+  sleep 0.2
+done
+if [ "$up" != 1 ]; then
+  say "the collector did not come up; the end of $RUN/collector.log:"
+  tail -n 5 "$RUN/collector.log"
+  exit 1
+fi
 say "collector up"
 
 # This machine, through our own edge scraper: built-in node collector, disk queue.

@@ -158,7 +158,8 @@ public final class FleetSimulator: Sendable {
                 }
             }
             let s = self.current
-            self.logger.info("simulate: backfill done: \(s.backfilledClusters) clusters, \(backfillTicks) intervals each, \(s.backfillSamples) samples")
+            let failed = s.failedRequests == 0 ? "" : "; \(s.failedRequests) requests failed so far, last: \(s.lastError ?? "")"
+            self.logger.info("simulate: backfill done: \(s.backfilledClusters) clusters, \(backfillTicks) intervals each, \(s.backfillSamples) samples accepted\(failed)")
         }
         let live: @Sendable () async -> Void = {
             await withTaskGroup(of: Void.self) { group in
@@ -229,16 +230,12 @@ public final class FleetSimulator: Sendable {
                 one.reset()
                 guard c.samples(at: first + Int64(k) * interval, intervalMs: interval, into: &one) else { continue }
                 if enc.samples > 0 && enc.samples + one.samples > maxPer {
-                    await send(enc, c)
-                    summary.withLock { $0.backfillSamples += enc.samples }
+                    await sendBackfill(enc, c)
                     enc.reset()
                 }
                 enc.append(one)
             }
-            if enc.samples > 0 {
-                await send(enc, c)
-                summary.withLock { $0.backfillSamples += enc.samples }
-            }
+            if enc.samples > 0 { await sendBackfill(enc, c) }
             summary.withLock { $0.backfilledClusters += 1 }
         }
     }
@@ -274,7 +271,15 @@ public final class FleetSimulator: Sendable {
         }
     }
 
-    private func send(_ enc: SimEncoder, _ c: SimCluster) async {
+    /// Counts only what the receiver accepted, so "backfill done" never reports samples that a
+    /// stopped or refusing collector did not take.
+    private func sendBackfill(_ enc: SimEncoder, _ c: SimCluster) async {
+        if await send(enc, c) { summary.withLock { $0.backfillSamples += enc.samples } }
+    }
+
+    /// Whether the receiver accepted the request (2xx).
+    @discardableResult
+    private func send(_ enc: SimEncoder, _ c: SimCluster) async -> Bool {
         let body = Snappy.compress(enc.body)
         var headers: [(name: String, value: String)] = [
             ("Content-Encoding", RemoteWriteProtocol.contentEncoding),
@@ -303,6 +308,7 @@ public final class FleetSimulator: Sendable {
             return first
         }
         if first, let err { logger.warning("simulate: request failed (further failures are only counted): \(err)") }
+        return status / 100 == 2
     }
 }
 
