@@ -20,34 +20,15 @@ WARMUP=${WARMUP:-20}
 TARGETS=${TARGETS:-4}
 begin edge-pair $((WINDOWS * WINDOW + WARMUP + 120))
 
-ne=$(free_port); vm=$(free_port); tports=()
-for i in $(seq 1 "$TARGETS"); do tports+=("$(free_port)"); done
-start node_exporter "$WORK/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"
-start targets "$WORK/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "${tports[@]}"
-start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vm" -loggerLevel=WARN
-wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30
-for tp in "${tports[@]}"; do wait_http "http://127.0.0.1:$tp/metrics" 30; done
-targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
+source "$(dirname "$0")/load.sh"
+start_edge_load "$TARGETS"
 
 declare -A PID PORT
 for who in base new; do
     dir=$BASE; [ "$who" = new ] && dir=$NEW
     case "$dir" in /*) ;; *) dir="$REPO/$dir" ;; esac
-    cat >"$WORK/$who.yml" <<YML
-global:
-  scrape_interval: 5s
-  scrape_timeout: 5s
-  external_labels: {agent: ${who:0:1}}   # one letter each: the same wire bytes per sample
-scrape_configs:
-  - job_name: node
-    static_configs: [{targets: ['127.0.0.1:$ne']}]
-  - job_name: synthetic
-    static_configs: [{targets: [$targets]}]
-remote_write:
-  - url: http://127.0.0.1:$vm/api/v1/write
-node: {enabled: false}
-queue: {dir: $WORK/$who-queue, max_bytes: 512MiB}
-YML
+    # One letter each: the same wire bytes per sample.
+    edge_yml "$WORK/$who.yml" "${who:0:1}" "$WORK/$who-queue"
     PORT[$who]=$(free_port)
     start "edge-$who" "$WORK/$who.log" "$dir/edge-scraper" --config "$WORK/$who.yml" --listen "127.0.0.1:${PORT[$who]}"
     PID[$who]=$LAST_PID
