@@ -33,6 +33,11 @@ public struct QueueRecord: Sendable {
     public var payload: [UInt8]
 }
 
+/// What `DiskQueue.write` hands back: the log position its records end at, to wait for.
+public struct QueueWrite: Sendable {
+    var position: UInt64
+}
+
 public struct QueueStats: Sendable, Equatable {
     public var pendingSamples: Int
     public var bytes: Int64
@@ -103,7 +108,11 @@ public actor DiskQueue {
     /// decided here (`segmentBytes`), the log's own size limit is off.
     private let log: SegmentedLog
     private let fsyncRunner: SegmentedLog.FsyncRunner
-    /// Appends between their first write and their fsync; `close` waits for them.
+    /// How `next(waitingAtMost:)` waits: returns after the duration or once cancelled. The edge
+    /// sleeps on its event loop's timers; `Task.sleep`'s fire on a Dispatch thread of their own.
+    public typealias Sleeper = @Sendable (Duration) async -> Void
+    public static let taskSleep: Sleeper = { try? await Task.sleep(for: $0) }
+    /// Appends waiting for their fsync; `close` waits for them.
     private var appending = 0
     private var readPos: QueuePosition
     private var readSamplesInSegment: Int
@@ -115,6 +124,10 @@ public actor DiskQueue {
     private var inflight: [Inflight] = []
     private var inflightHead = 0
     private var readWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    /// The timers of `next(waitingAtMost:)`'s waits, cancelled when a record wakes the reader
+    /// so they do not fire (and wake a thread) for nothing.
+    private var readTimers: [Int: Task<Void, Never>] = [:]
+    private let sleep: Sleeper
     private var nextWaiterID = 0
     private var closed = false
     private var droppedFull = 0
@@ -125,8 +138,10 @@ public actor DiskQueue {
     ///   so the cooperative threads keep working while the disk does).
     public init(dir: String, maxBytes: Int64, segmentBytes: Int64? = nil, maxSamplesPerRecord: Int = 2_000,
                 whenFull: WhenFull, setting: String, logger: Logger, observer: QueueObserver = QueueObserver(),
-                fsync: @escaping SegmentedLog.FsyncRunner = SegmentedLog.fsyncInline) throws {
+                fsync: @escaping SegmentedLog.FsyncRunner = SegmentedLog.fsyncInline,
+                sleep: @escaping Sleeper = DiskQueue.taskSleep) throws {
         self.dir = dir
+        self.sleep = sleep
         self.whenFull = whenFull
         let budget = max(maxBytes, 4096)
         self.maxBytes = budget
@@ -181,6 +196,15 @@ public actor DiskQueue {
 
     /// Appends already-encoded records; returns once they are durable.
     public func append(_ records: [(payload: [UInt8], samples: Int)], key: UInt32) async throws {
+        try await waitDurable(write(records, key: key))
+    }
+
+    /// Writes already-encoded records (to the page cache, where a `kill -9` cannot lose them)
+    /// without waiting for their fsync: a producer that feeds several queues writes to all of
+    /// them first and then waits (`waitDurable`), so a kill leaves a batch in one queue only if
+    /// it lands between two writes, not during a whole fsync. Readers see the records at once,
+    /// as with `append`.
+    public func write(_ records: [(payload: [UInt8], samples: Int)], key: UInt32) throws -> QueueWrite {
         guard !closed else { throw DurableQueueError("queue \(dir) is closed") }
         if whenFull == .refuse {
             // Whole records or nothing: a refused request leaves no part of itself behind.
@@ -192,8 +216,6 @@ public actor DiskQueue {
                 throw DurableQueueError.full(dir: dir, maxBytes: maxBytes)
             }
         }
-        appending += 1
-        defer { appending -= 1 }
         var buf: [UInt8] = []
         var samples = 0
         var pos: UInt64 = 0
@@ -212,8 +234,17 @@ public actor DiskQueue {
         metrics.appended(total)
         enforceBudget()
         wakeReaders()
+        return QueueWrite(position: pos)
+    }
+
+    /// Returns once the records of `write` are on disk. A queue closed in between has synced
+    /// them in `close`.
+    public func waitDurable(_ w: QueueWrite) async throws {
+        // `close` waits for fsyncs in flight before it closes the segment they sync.
+        appending += 1
+        defer { appending -= 1 }
         do {
-            try await log.waitDurable(pos, fsyncWith: fsyncRunner)
+            try await log.waitDurable(w.position, fsyncWith: fsyncRunner)
         } catch {
             logger.error("queue: \(error)")
             throw error
@@ -313,15 +344,17 @@ public actor DiskQueue {
         nextWaiterID += 1
         await withCheckedContinuation { c in
             readWaiters[id] = c
-            Task {
-                try? await Task.sleep(for: timeout)
-                await self.expireWaiter(id)
+            let sleep = self.sleep
+            readTimers[id] = Task {
+                await sleep(timeout)
+                if !Task.isCancelled { await self.expireWaiter(id) }
             }
         }
         return readOne()
     }
 
     private func expireWaiter(_ id: Int) {
+        readTimers[id] = nil
         readWaiters.removeValue(forKey: id)?.resume()
     }
 
@@ -334,8 +367,11 @@ public actor DiskQueue {
     public func poll() -> QueueRecord? { readOne() }
 
     private func wakeReaders() {
+        if readWaiters.isEmpty { return }
         let w = readWaiters
         readWaiters = [:]
+        for t in readTimers.values { t.cancel() }
+        readTimers = [:]
         for c in w.values { c.resume() }
     }
 

@@ -36,11 +36,9 @@ public enum WriteRecords {
     }
 
     /// One request body for several records: protobuf messages concatenate into one with the
-    /// repeated fields joined, so only snappy is undone and redone, never protobuf.
+    /// repeated fields joined, and snappy blocks concatenate into one by rewriting the length
+    /// header (`Snappy.concatenate`), so neither protobuf nor snappy is undone and redone.
     public static func merge(_ payloads: [[UInt8]]) throws -> [UInt8] {
-        if payloads.count == 1 { return payloads[0] }
-        var raw: [UInt8] = []
-        for p in payloads { raw += try Snappy.decompress(p) }
-        return Snappy.compress(raw)
+        try Snappy.concatenate(payloads)
     }
 }

@@ -15,29 +15,10 @@ WARMUP=${WARMUP:-15}
 TARGETS=${TARGETS:-4}
 begin edge-profile $((DURATION + WARMUP + 900))   # perf report with call graphs is slow on a loaded machine
 
-ne=$(free_port); vm=$(free_port); pe=$(free_port); tports=()
-for i in $(seq 1 "$TARGETS"); do tports+=("$(free_port)"); done
-start node_exporter "$WORK/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"
-start targets "$WORK/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "${tports[@]}"
-start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vm" -loggerLevel=WARN
-wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30
-for tp in "${tports[@]}"; do wait_http "http://127.0.0.1:$tp/metrics" 30; done
-targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
-cat >"$WORK/edge.yml" <<YML
-global:
-  scrape_interval: 5s
-  scrape_timeout: 5s
-  external_labels: {agent: edge-scraper}
-scrape_configs:
-  - job_name: node
-    static_configs: [{targets: ['127.0.0.1:$ne']}]
-  - job_name: synthetic
-    static_configs: [{targets: [$targets]}]
-remote_write:
-  - url: http://127.0.0.1:$vm/api/v1/write
-node: {enabled: false}
-queue: {dir: $WORK/edge-queue, max_bytes: 512MiB}
-YML
+source "$(dirname "$0")/load.sh"
+start_edge_load "$TARGETS"
+pe=$(free_port)
+edge_yml "$WORK/edge.yml" edge-scraper "$WORK/edge-queue"
 start edge-scraper "$WORK/edge.log" "$BIN/edge-scraper" --config "$WORK/edge.yml" --listen "127.0.0.1:$pe"
 epid=$LAST_PID
 wait_http "http://127.0.0.1:$pe/metrics" 30

@@ -60,12 +60,23 @@ public final class DeliverySink: SampleSink {
         let key = DiskQueue.streamKey(series)
         // One endpoint's failing disk must not cost the others their copy.
         var firstError: (any Error)?
+        // Every endpoint's records are written before any fsync is waited for: a kill -9 while
+        // one queue's fsync runs must not leave the scrape in that queue and not in the next.
+        var written: [(queue: DiskQueue, write: QueueWrite)] = []
+        written.reserveCapacity(eps.count)
         for ep in eps {
             let out = ep.rules.isEmpty ? series : relabel(series, ep.rules)
             let records = DiskQueue.encode(out, maxSamplesPerRecord: ep.queue.maxSamplesPerRecord)
             if records.isEmpty { continue }
             do {
-                try await ep.queue.append(records, key: key)
+                written.append((ep.queue, try await ep.queue.write(records, key: key)))
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        for w in written {
+            do {
+                try await w.queue.waitDurable(w.write)
             } catch {
                 firstError = firstError ?? error
             }

@@ -12,7 +12,20 @@ extension DiskQueue: SampleSink {
                 logger: Logger = Logger(label: "edge.queue"), metrics: QueueMetrics = QueueMetrics()) throws {
         try self.init(dir: dir, maxBytes: maxBytes, segmentBytes: segmentBytes, maxSamplesPerRecord: maxSamplesPerRecord,
                       whenFull: .dropOldest, setting: "queue.dir", logger: logger, observer: metrics.observer,
-                      fsync: DiskQueue.nioFsync)
+                      fsync: DiskQueue.nioFsync, sleep: DiskQueue.loopSleep)
+    }
+
+    /// The sender's batch deadline waits on the event loop's timers: `Task.sleep` would wake
+    /// Dispatch's timer thread and hand the reader back to the loop at every deadline.
+    static let loopSleep: Sleeper = { try? await LoopTimer.sleep(nanoseconds: nanoseconds($0)) }
+
+    /// A duration in whole nanoseconds, clamped to 0...UInt64.max.
+    static func nanoseconds(_ d: Duration) -> UInt64 {
+        let (s, a) = d.components
+        if s < 0 || (s == 0 && a <= 0) { return 0 }
+        let (n, o1) = UInt64(s).multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, o2) = n.addingReportingOverflow(UInt64(max(a, 0) / 1_000_000_000))
+        return o1 || o2 ? .max : sum
     }
 
     /// fsync on NIO's blocking-I/O pool: the cooperative threads (2 on a small node) keep

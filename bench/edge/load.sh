@@ -1,0 +1,35 @@
+# Sourced by bench/edge/profile.sh and pair.sh (after bench/lib.sh): the load they put an edge
+# scraper under, and its config for it.
+
+# start_edge_load N: a real node_exporter, N synthetic targets of 1,000 series and one
+# VictoriaMetrics, all answering; sets $ne, $vm (ports) and $targets (the YAML list of targets).
+start_edge_load() {
+    local tports=() tp i
+    ne=$(free_port); vm=$(free_port)
+    for i in $(seq 1 "$1"); do tports+=("$(free_port)"); done
+    start node_exporter "$WORK/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"
+    start targets "$WORK/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "${tports[@]}"
+    start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vm" -loggerLevel=WARN
+    wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30
+    for tp in "${tports[@]}"; do wait_http "http://127.0.0.1:$tp/metrics" 30; done
+    targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
+}
+
+# edge_yml FILE AGENT QUEUE_DIR: every 5 s, node_exporter and the synthetic targets, into $vm.
+edge_yml() {
+    cat >"$1" <<YML
+global:
+  scrape_interval: 5s
+  scrape_timeout: 5s
+  external_labels: {agent: $2}
+scrape_configs:
+  - job_name: node
+    static_configs: [{targets: ['127.0.0.1:$ne']}]
+  - job_name: synthetic
+    static_configs: [{targets: [$targets]}]
+remote_write:
+  - url: http://127.0.0.1:$vm/api/v1/write
+node: {enabled: false}
+queue: {dir: $3, max_bytes: 512MiB}
+YML
+}
