@@ -8,6 +8,7 @@
 #   KEEP=1 bench/edge/profile.sh           # keeps $WORK/perf.data for `perf report -i`
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/edge-yml.sh"
 need perf linux-perf; need victoria-metrics victoria-metrics; need prometheus-node-exporter prometheus-node-exporter
 check_bins edge-scraper
 DURATION=${DURATION:-60}
@@ -23,21 +24,7 @@ start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm
 wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30
 for tp in "${tports[@]}"; do wait_http "http://127.0.0.1:$tp/metrics" 30; done
 targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
-cat >"$WORK/edge.yml" <<YML
-global:
-  scrape_interval: 5s
-  scrape_timeout: 5s
-  external_labels: {agent: edge-scraper}
-scrape_configs:
-  - job_name: node
-    static_configs: [{targets: ['127.0.0.1:$ne']}]
-  - job_name: synthetic
-    static_configs: [{targets: [$targets]}]
-remote_write:
-  - url: http://127.0.0.1:$vm/api/v1/write
-node: {enabled: false}
-queue: {dir: $WORK/edge-queue, max_bytes: 512MiB}
-YML
+edge_yml edge-scraper "$ne" "$targets" "$vm" "$WORK/edge-queue" >"$WORK/edge.yml"
 start edge-scraper "$WORK/edge.log" "$BIN/edge-scraper" --config "$WORK/edge.yml" --listen "127.0.0.1:$pe"
 epid=$LAST_PID
 wait_http "http://127.0.0.1:$pe/metrics" 30

@@ -11,6 +11,7 @@
 #   SECTIONS=1 bench/edge/regions.sh A B     # and the binary's resident KiB by ELF section (sections.py)
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/edge-yml.sh"
 need victoria-metrics victoria-metrics; need prometheus-node-exporter prometheus-node-exporter
 [ $# -ge 1 ] || { echo "usage: $0 EDGE-SCRAPER-BINARY..." >&2; exit 2; }
 DURATION=${DURATION:-45}
@@ -30,21 +31,7 @@ targets=$(printf "'127.0.0.1:%s'," "${tports[@]}"); targets=${targets%,}
 pids=(); names=(); n=0
 for bin in "$@"; do
     n=$((n + 1)); d="$WORK/edge$n"; mkdir -p "$d"; port=$(free_port)
-    cat >"$d/edge.yml" <<YML
-global:
-  scrape_interval: 5s
-  scrape_timeout: 5s
-  external_labels: {agent: edge$n}
-scrape_configs:
-  - job_name: node
-    static_configs: [{targets: ['127.0.0.1:$ne']}]
-  - job_name: synthetic
-    static_configs: [{targets: [$targets]}]
-remote_write:
-  - url: http://127.0.0.1:$vm/api/v1/write
-node: {enabled: false}
-queue: {dir: $d/queue, max_bytes: 512MiB}
-YML
+    edge_yml "edge$n" "$ne" "$targets" "$vm" "$d/queue" >"$d/edge.yml"
     start "edge$n" "$d/edge.log" "$bin" --config "$d/edge.yml" --listen "127.0.0.1:$port"
     pids+=("$LAST_PID"); names+=("$bin")
     wait_http "http://127.0.0.1:$port/metrics" 30
