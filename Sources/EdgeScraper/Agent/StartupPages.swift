@@ -8,12 +8,12 @@ import Glibc
 ///
 /// Loading, relocating, parsing arguments and the configuration, and the first scrapes touch code
 /// and tables (the libraries' symbol tables, ArgumentParser, YAML, error paths) that the steady
-/// state never runs again; they stay resident for the life of the process, and the kernel maps
-/// 64 KiB around every fault. Once the agent has settled, the clean read-only mappings of the
-/// executable files are dropped from the page tables (`MADV_DONTNEED`) and marked random-access
-/// (`MADV_RANDOM`: no fault-around); what the agent still runs faults back in, one page at a time,
-/// from the page cache. ~2.9 MiB less resident on the edge benchmark (docs/benchmarks.md, "Edge
-/// agent, issue 15: packed relocations and start-up pages").
+/// state never runs again; they stay resident for the life of the process. Once the agent has
+/// settled, the clean read-only mappings of the executable files are dropped from the page tables
+/// (`MADV_DONTNEED`); what the agent still runs faults back in from the page cache (with the
+/// kernel's fault-around, so the binary's text comes back almost whole: the gain is the shared
+/// libraries' and the binary's tables and metadata). ~3.5 MiB less resident on the edge benchmark
+/// (docs/benchmarks.md, "Edge agent, issue 15: packed relocations and start-up pages").
 ///
 /// Only mappings equal to their file are dropped: private, not writable, without a single
 /// copy-on-write page (smaps' `Anonymous: 0 kB`), of a file that also has an executable mapping
@@ -35,7 +35,6 @@ public enum StartupPages {
         for range in cleanExecutableFileMappings(smaps: smaps) {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
             let length = Int(range.upperBound - range.lowerBound)
-            _ = madvise(start, length, MADV_RANDOM)
             if madvise(start, length, MADV_DONTNEED) == 0 { bytes += length }
         }
         return bytes
