@@ -51,6 +51,9 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // Once start-up is behind it (configuration, first scrapes and sends), the pages only
+        // start-up used go back to the page cache (StartupPages says which and why).
+        StartupPages.releaseAfter(seconds: 30)
         try await agent.run()
     }
 }

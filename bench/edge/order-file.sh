@@ -6,18 +6,23 @@
 # what it really uses (docs/benchmarks.md, "Edge agent, issue 15"). A stale file is harmless: names
 # that no longer exist are skipped (--no-warn-symbol-ordering), new functions are placed after.
 #
-#   bench/edge/order-file.sh             # BIN=.build/release (a release build), needs valgrind
+#   bench/edge/order-file.sh             # BIN=.build/release (a release build), needs valgrind; WARMUP, DURATION
 #
 # The run: valgrind --tool=callgrind on a copy without debug info (valgrind 3.19 cannot read the
 # toolchain's DWARF 5), scraping node_exporter and 2 synthetic targets every 5 s, with the built-in
 # node collector on (the default config), remote-writing into VictoriaMetrics, /metrics read once,
-# then SIGTERM (the shutdown path). Every function callgrind saw in the edge-scraper binary is kept.
+# then SIGTERM (the shutdown path). Every function callgrind saw in the edge-scraper binary is kept,
+# in two blocks: first what the steady state runs (a callgrind dump after WARMUP seconds starts that
+# part, one before SIGTERM ends it), then what only start-up and shutdown ran. The agent drops its
+# start-up pages once it has settled (StartupPages); with start-up code in a block of its own those
+# pages stay out, instead of sharing pages with code that runs at every scrape.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 need valgrind valgrind; need victoria-metrics victoria-metrics; need prometheus-node-exporter prometheus-node-exporter
 check_bins edge-scraper
 DURATION=${DURATION:-40}
-begin order-file $((DURATION + 300))
+WARMUP=${WARMUP:-20}
+begin order-file $((WARMUP + DURATION + 300))
 
 strip --strip-debug -o "$WORK/edge-scraper" "$BIN/edge-scraper"
 ne=$(free_port); vm=$(free_port); pe=$(free_port); t1=$(free_port); t2=$(free_port)
@@ -46,10 +51,18 @@ start edge-scraper "$WORK/edge.log" valgrind --tool=callgrind --demangle=no --co
     --dump-instr=no --callgrind-out-file="$WORK/callgrind.out" "$WORK/edge-scraper" --config "$WORK/edge.yml" --listen "127.0.0.1:$pe"
 epid=$LAST_PID
 wait_http "http://127.0.0.1:$pe/metrics" 120
+# Each dump holds the functions that ran since the one before: .1 start-up, .2 the steady state,
+# the final file shutdown.
+sleep "$WARMUP"; callgrind_control -d "$epid" >/dev/null
 sleep "$DURATION"
 curl -sf "http://127.0.0.1:$pe/metrics" >/dev/null
+callgrind_control -d "$epid" >/dev/null
 stop "$epid" 180
 # ob= names the object of the fn= lines after it; keep the functions of the edge-scraper binary.
-awk '/^ob=/ { mine = ($0 ~ /edge-scraper$/) } /^fn=/ && mine { n = substr($0, 4); if (n !~ /^[(]|^0x/ && !(n in seen)) { seen[n] = 1; print n } }' \
-    "$WORK/callgrind.out" >"$REPO/Sources/EdgeScraperCLI/edge-scraper.order"
+functions() { awk '/^ob=/ { mine = ($0 ~ /edge-scraper$/) } /^fn=/ && mine { n = substr($0, 4); if (n !~ /^[(]|^0x/) print n }' "$@"; }
+steady=$(ls "$WORK"/callgrind.out*.2 2>/dev/null || true)
+[ -n "$steady" ] || { echo "no steady-state dump from callgrind_control" >&2; exit 1; }
+{ functions "$steady"; functions "$WORK"/callgrind.out*; } | awk '!($0 in seen) { seen[$0] = 1; print }' \
+    >"$REPO/Sources/EdgeScraperCLI/edge-scraper.order"
+echo "$(functions "$steady" | sort -u | wc -l) steady-state functions first" 
 echo "$(wc -l <"$REPO/Sources/EdgeScraperCLI/edge-scraper.order") functions in Sources/EdgeScraperCLI/edge-scraper.order"
