@@ -50,10 +50,6 @@ struct Serve: AsyncParsableCommand {
         #if os(Linux) && canImport(Glibc)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 20)
-        // glibc makes up to 8 arenas per core, one for each thread that allocates (NIO loops, the
-        // cooperative pool), and each keeps its own freed chunks: one per core is enough to avoid
-        // lock contention and left ~19 B per head series less resident in the ingest benchmark.
-        _ = glibcMallopt(-8 /* M_ARENA_MAX */, Int32(clamping: ProcessInfo.processInfo.activeProcessorCount))
         #endif
         var opts = CollectorOptions()
         do {
