@@ -159,6 +159,9 @@ final class Head: PostingsIndex {
     }
 
     private func add(_ list: inout [HeadRef], _ r: HeadRef) {
+        // Grow by a quarter, not by doubling as `append` would: these lists hold about seven
+        // refs per series, and doubling left half of that unused in the ingest benchmark.
+        if list.count == list.capacity { list.reserveCapacity(list.count + list.count / 4 + 2) }
         if let last = list.last, last > r { list.insert(r, at: list.partitionPoint { $0 < r }) } else { list.append(r) }
     }
 

@@ -36,31 +36,32 @@ typealias HeadRef = UInt32
 }
 
 /// One series in the head. Samples live only in encoded chunks: sealed in-order chunks,
-/// the open in-order chunk, a small sorted buffer of late samples and the chunks that
-/// buffer was flushed into.
+/// the open in-order chunk and, once a late sample arrived, `LateSamples` (a small sorted
+/// buffer of late samples and the chunks that buffer was flushed into).
 ///
 /// Its state is private to this file: it changes only through `append` (the appender and WAL
 /// replay), `truncate` (a head cut) and `renumberSymbols` (symbol compaction), all called by
 /// `Head` under the head lock. Invariants: the in-order chunks (sealed, then open) hold strictly
-/// increasing times up to `lastT`; a sample at or before `lastT` goes to `ooo` (later flushed
-/// into `oooChunks`) only after `lookup` found nothing stored at its time, so no timestamp is
-/// ever stored twice and the first write wins.
+/// increasing times up to `lastT`; a sample at or before `lastT` goes to `late` only after
+/// `lookup` found nothing stored at its time, so no timestamp is ever stored twice and the first
+/// write wins.
+///
+/// There is one instance per active series, so its size is the head's size: the fields are
+/// ordered so that the 4-byte `ref` fills the open appender's tail padding (104 bytes, a
+/// 112-byte malloc chunk, where the earlier layout took 160), the open chunk's end is computed
+/// from its first time instead of stored, and the rarely used late-sample state is one optional
+/// reference.
 final class MemSeries {
-    let ref: HeadRef
     /// Interned (name, value) symbol ids, in label order (renumbered by symbol compaction).
     private(set) var labelSyms: [UInt32]
     private var chunks: [ChunkData] = []
     private var open: XORChunk.Appender? = nil
-    /// The open chunk is cut here (the end of its block-range window).
-    private var openEnd: Int64 = 0
+    let ref: HeadRef
     private var lastT: Int64 = .min
-    private var ooo: [Sample] = []
-    private var oooChunks: [ChunkData] = []
-    /// Late-sample chunk count right after the last merge (see `flushOOO`).
-    private var oooMerged: Int32 = 0
+    private var late: LateSamples? = nil
 
     static let samplesPerChunk = 120
-    static let oooCapacity = 32
+    static let oooCapacity = LateSamples.capacity
 
     init(ref: HeadRef, labelSyms: [UInt32]) {
         self.ref = ref
@@ -73,17 +74,17 @@ final class MemSeries {
     /// Symbol compaction moved the ids: `map[old] == new`.
     func renumberSymbols(_ map: [UInt32]) { labelSyms = labelSyms.map { map[Int($0)] } }
 
-    var isEmpty: Bool { chunks.isEmpty && open == nil && ooo.isEmpty && oooChunks.isEmpty }
-    var chunkCount: Int { chunks.count + (open == nil ? 0 : 1) + oooChunks.count + (ooo.isEmpty ? 0 : 1) }
+    var isEmpty: Bool { chunks.isEmpty && open == nil && (late?.isEmpty ?? true) }
+    var chunkCount: Int { chunks.count + (open == nil ? 0 : 1) + (late?.chunkCount ?? 0) }
 
     enum Outcome { case inOrder, outOfOrder, duplicate, conflict }
 
     func append(_ t: Int64, _ v: Double, blockRange: Int64, store: HeadChunkStore) -> Outcome {
         if t > lastT {
-            if open == nil || open!.count >= MemSeries.samplesPerChunk || t >= openEnd {
+            // The open chunk is cut at the end of its first sample's block-range window.
+            if open == nil || open!.count >= MemSeries.samplesPerChunk || t >= alignDown(open!.minT, blockRange) &+ blockRange {
                 sealOpen(store)
                 open = XORChunk.Appender(expectedBytes: (chunks.last.map { $0.decimal ? $0.length * 2 : $0.length } ?? 48) + 16)
-                openEnd = alignDown(t, blockRange) &+ blockRange
             }
             open!.append(t, v)
             lastT = t
@@ -92,9 +93,8 @@ final class MemSeries {
         if let existing = lookup(t, store) {
             return existing.bitPattern == v.bitPattern ? .duplicate : .conflict
         }
-        let i = ooo.partitionPoint { $0.t < t }
-        ooo.insert(Sample(t: t, v: v), at: i)
-        if ooo.count >= MemSeries.oooCapacity { flushOOO() }
+        if late == nil { late = LateSamples() }
+        late!.insert(t, v)
         return .outOfOrder
     }
 
@@ -122,26 +122,6 @@ final class MemSeries {
         }
     }
 
-    private func flushOOO() {
-        guard !ooo.isEmpty else { return }
-        oooChunks.append(ChunkData(minT: ooo.first!.t, maxT: ooo.last!.t, data: XORChunk.encode(ooo)))
-        ooo.removeAll(keepingCapacity: false)
-        // Backlog from several senders interleaves, so flushed chunks overlap and every late
-        // sample would have to decode all of them. Re-sorting into disjoint chunks whenever the
-        // count doubles keeps lookups to one chunk at amortised O(n log n) cost.
-        if oooChunks.count >= 2 * Int(oooMerged) + 8 { mergeOOO() }
-    }
-
-    private func mergeOOO() {
-        var all = oooChunks.flatMap(\.samples)
-        all.sort { $0.t < $1.t }
-        oooChunks = stride(from: 0, to: all.count, by: MemSeries.samplesPerChunk).map { i in
-            let end = Swift.min(i + MemSeries.samplesPerChunk, all.count)
-            return ChunkData(minT: all[i].t, maxT: all[end - 1].t, data: XORChunk.encode(all[i..<end]))
-        }
-        oooMerged = Int32(clamping: oooChunks.count)
-    }
-
     /// The stored value at exactly `t`, if any.
     private func lookup(_ t: Int64, _ store: HeadChunkStore) -> Double? {
         // In-order and late data interleave in time, so a miss in one place proves nothing.
@@ -155,15 +135,10 @@ final class MemSeries {
                 return v
             }
         }
-        let j = ooo.partitionPoint { $0.t < t }
-        if j < ooo.count, ooo[j].t == t { return ooo[j].v }
-        for c in oooChunks where c.minT <= t && t <= c.maxT {
-            if let v = MemSeries.find(t, in: c.data) { return v }
-        }
-        return nil
+        return late?.lookup(t)
     }
 
-    private static func find(_ t: Int64, in data: [UInt8]) -> Double? {
+    static func find(_ t: Int64, in data: [UInt8]) -> Double? {
         guard var it = try? XORChunk.Iterator(data) else { return nil }
         while let s = try? it.next() {
             if s.t == t { return s.v }
@@ -180,10 +155,7 @@ final class MemSeries {
         if let o = open, o.count > 0, o.maxT >= mint, o.minT <= maxt {
             out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
         }
-        for c in oooChunks where c.maxT >= mint && c.minT <= maxt { out.append(c) }
-        if let f = ooo.first, let l = ooo.last, l.t >= mint, f.t <= maxt {
-            out.append(ChunkData(minT: f.t, maxT: l.t, data: XORChunk.encode(ooo)))
-        }
+        late?.chunks(mint: mint, maxt: maxt, into: &out)
         return out
     }
 
@@ -195,7 +167,7 @@ final class MemSeries {
             defer { store.release(c) }
             return store.load(c)
         }
-        func split(_ cs: [ChunkData]) -> [ChunkData] {
+        func split(_ cs: [ChunkData], _ out: inout [ChunkData]) -> [ChunkData] {
             var keep: [ChunkData] = []
             for c in cs {
                 if c.maxT < cutoff { out.append(c); continue }
@@ -207,7 +179,7 @@ final class MemSeries {
             }
             return keep
         }
-        chunks = split(chunks)
+        chunks = split(chunks, &out)
         if let o = open, o.count > 0, o.minT < cutoff {
             if o.maxT < cutoff {
                 out.append(ChunkData(minT: o.minT, maxT: o.maxT, data: o.bytes))
@@ -221,12 +193,9 @@ final class MemSeries {
                 open = a
             }
         }
-        oooChunks = split(oooChunks)
-        oooMerged = Int32(clamping: oooChunks.count)
-        let lo = ooo.filter { $0.t < cutoff }
-        if let f = lo.first {
-            out.append(ChunkData(minT: f.t, maxT: lo.last!.t, data: XORChunk.encode(lo)))
-            ooo.removeAll { $0.t < cutoff }
+        if let l = late {
+            l.truncate(before: cutoff, into: &out, split: split)
+            if l.isEmpty { late = nil }
         }
         return out
     }
@@ -242,8 +211,7 @@ final class MemSeries {
         func see(_ t: Int64) { m = m.map { earliest ? Swift.min($0, t) : Swift.max($0, t) } ?? t }
         if let c = earliest ? chunks.first : chunks.last { see(earliest ? c.minT : c.maxT) }
         if let o = open, o.count > 0 { see(earliest ? o.minT : o.maxT) }
-        for c in oooChunks { see(earliest ? c.minT : c.maxT) }
-        if let s = earliest ? ooo.first : ooo.last { see(s.t) }
+        late?.see(earliest: earliest, see)
         return m
     }
 }

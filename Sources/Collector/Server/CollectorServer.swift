@@ -197,6 +197,7 @@ struct Maintenance: Service {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }
                 do { try tsdb.maintain() } catch { logger.error("TSDB maintenance failed: \(error)") }
+                HeapReturn.trim(logger: logger)
             }
         }
     }
