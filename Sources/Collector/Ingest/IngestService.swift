@@ -188,7 +188,7 @@ struct IngestService: Sendable {
     private static func forward(_ batch: [AppendSeries], to q: ForwardQueue, nowMs: Int64, metrics: CollectorMetrics) async throws -> IngestOutcome? {
         do {
             // Without the fast path (see `ingest`), every series has its `Labels`.
-            try await q.append(batch.compactMap { s in s.labels.map { SeriesSamples(labels: $0, samples: s.samples) } }, nowMs: nowMs)
+            try await q.append(batch.compactMap { s in s.labels.map { SeriesSamples(labels: $0, samples: Array(s.samples)) } }, nowMs: nowMs)
             return nil
         } catch let e as DurableQueueError where e.isFull {
             metrics.requestRejected("forward_queue_full")
