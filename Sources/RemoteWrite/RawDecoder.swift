@@ -16,7 +16,11 @@ public struct RawWriteRequest: Sendable {
         /// Every label is one name and one value field and nothing else: the label ranges say
         /// everything about it. Otherwise only `timeSeries(_:in:)` reads it right.
         public let plain: Bool
-        public let samples: [Sample]
+        /// A slice of the request's one sample array: one allocation per request instead of
+        /// one per series (most series of a scrape carry a single sample).
+        public internal(set) var samples: ArraySlice<Sample> = []
+        /// Where `samples` is in that array, until `decode` has read every series.
+        let sampleStart: Int32, sampleEnd: Int32
         public let exemplarCount: Int
         public let histogramCount: Int
     }
@@ -30,14 +34,16 @@ public struct RawWriteRequest: Sendable {
         try bytes.withUnsafeBufferPointer { p in Result { () throws(RemoteWriteError) -> RawWriteRequest in
             var r = Reader(p, 0, p.count)
             var req = RawWriteRequest()
+            var samples: [Sample] = []
             req.series.reserveCapacity(p.count / 128)
             req.labels.reserveCapacity(p.count / 8)
+            samples.reserveCapacity(p.count / 64)
             while !r.atEnd {
                 let (field, wire) = try r.tag(in: "WriteRequest")
                 switch (field, wire) {
                 case (1, 2):
                     var sub = try r.submessage(in: "WriteRequest.timeseries")
-                    req.series.append(try req.timeSeries(&sub))
+                    req.series.append(try req.timeSeries(&sub, &samples))
                 case (3, 2):
                     var sub = try r.submessage(in: "WriteRequest.metadata")
                     req.metadata.append(try WireDecoder.metadata(&sub))
@@ -45,14 +51,17 @@ public struct RawWriteRequest: Sendable {
                     try r.skipUnknown(field, wire, known: [1: 2, 3: 2], in: "WriteRequest")
                 }
             }
+            // Slices only now: `samples` no longer grows, so they all share its final buffer.
+            for i in req.series.indices {
+                req.series[i].samples = samples[Int(req.series[i].sampleStart)..<Int(req.series[i].sampleEnd)]
+            }
             return req
         } }.get()
     }
 
     /// `WireDecoder.timeSeries` with label ranges instead of strings.
-    private mutating func timeSeries(_ r: inout Reader) throws(RemoteWriteError) -> Series {
-        let start = r.pos, first = labels.count / 4
-        var samples: [Sample] = []
+    private mutating func timeSeries(_ r: inout Reader, _ samples: inout [Sample]) throws(RemoteWriteError) -> Series {
+        let start = r.pos, first = labels.count / 4, firstSample = samples.count
         var exemplars = 0, histograms = 0
         var plain = true
         while !r.atEnd {
@@ -93,7 +102,8 @@ public struct RawWriteRequest: Sendable {
         }
         return Series(start: Int32(truncatingIfNeeded: start), end: Int32(truncatingIfNeeded: r.pos),
                       firstLabel: Int32(truncatingIfNeeded: first), labelCount: Int32(truncatingIfNeeded: labels.count / 4 - first),
-                      plain: plain, samples: samples, exemplarCount: exemplars, histogramCount: histograms)
+                      plain: plain, sampleStart: Int32(truncatingIfNeeded: firstSample), sampleEnd: Int32(truncatingIfNeeded: samples.count),
+                      exemplarCount: exemplars, histogramCount: histograms)
     }
 
     /// Series `i` exactly as `WireDecoder.decode` gives it (strings, UTF-8 problems and all).
@@ -103,7 +113,7 @@ public struct RawWriteRequest: Sendable {
         return bytes.withUnsafeBufferPointer { p in
             var r = Reader(p, Int(s.start), Int(s.end))
             // Cannot fail: `decode` read these very bytes with the same calls.
-            return (try? WireDecoder.timeSeries(&r)) ?? TimeSeries(labels: [], samples: s.samples, problem: "undecodable series")
+            return (try? WireDecoder.timeSeries(&r)) ?? TimeSeries(labels: [], samples: Array(s.samples), problem: "undecodable series")
         }
     }
 

@@ -136,21 +136,23 @@ struct Reader {
         return (field, t & 7)
     }
 
-    mutating func fixed64(in ctx: String) throws(RemoteWriteError) -> UInt64 {
+    // The decoders' per-field calls are inlined: out of line, `length` alone was ~2 % of the
+    // collector's ingest profile.
+    @inline(__always) mutating func fixed64(in ctx: String) throws(RemoteWriteError) -> UInt64 {
         guard end - pos >= 8 else { throw fail("truncated fixed64", ctx) }
-        var v: UInt64 = 0
-        for i in 0..<8 { v |= UInt64(p[pos + i]) << (8 * UInt64(i)) }
+        // One unaligned little-endian load instead of eight byte loads and shifts.
+        let v = UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + pos).loadUnaligned(as: UInt64.self))
         pos += 8
         return v
     }
 
-    mutating func length(in ctx: String) throws(RemoteWriteError) -> Int {
+    @inline(__always) mutating func length(in ctx: String) throws(RemoteWriteError) -> Int {
         let n = try varint(in: ctx)
         guard n <= UInt64(end - pos) else { throw fail("length \(n) runs past the end of the message", ctx) }
         return Int(n)
     }
 
-    mutating func submessage(in ctx: String) throws(RemoteWriteError) -> Reader {
+    @inline(__always) mutating func submessage(in ctx: String) throws(RemoteWriteError) -> Reader {
         let n = try length(in: ctx)
         let sub = Reader(p, pos, pos + n)
         pos += n

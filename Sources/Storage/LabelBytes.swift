@@ -46,11 +46,14 @@ public struct LabelBytes: Sendable {
     /// Folds the label set's strings (name, value, name, …) into `h`, as hashing the same
     /// `Labels` string by string does.
     @inlinable public func absorb(_ span: Span, into h: inout LabelHash) {
+        // Unsafe buffers for the whole loop: no retain or bounds check per label string.
         bytes.withUnsafeBufferPointer { b in
-            var k = Int(span.first) * 4
-            for _ in 0..<(Int(span.count) * 2) {
-                h.absorb(UnsafeBufferPointer(rebasing: b[Int(ranges[k])..<Int(ranges[k]) + Int(ranges[k + 1])]))
-                k += 2
+            ranges.withUnsafeBufferPointer { r in
+                var k = Int(span.first) * 4
+                for _ in 0..<(Int(span.count) * 2) {
+                    h.absorb(UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])]))
+                    k += 2
+                }
             }
         }
     }
@@ -80,10 +83,36 @@ public struct LabelBytes: Sendable {
         String(decoding: UnsafeBufferPointer(rebasing: b[Int(at)..<Int(at + n)]), as: UTF8.self)
     }
 
-    @inline(__always) public static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
-        return memcmp(pa, pb, a.count) == 0
+    /// Label strings are short (most under 32 bytes): comparing eight bytes at a time inline
+    /// beats a call to `memcmp`, which was ~5 % of the collector's ingest profile.
+    @inlinable @inline(__always) public static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let ba = a.baseAddress, let bb = b.baseAddress else { return true }
+        let pa = UnsafeRawPointer(ba), pb = UnsafeRawPointer(bb)
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            // The last eight bytes, overlapping what was compared already.
+            return pa.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == pb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        var i = 0
+        while i < n {
+            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// `s`'s UTF-8 bytes equal `b` (no copy of a native string's bytes).
+    @inlinable @inline(__always) public static func equal(_ s: String, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.utf8.count == b.count else { return false }
+        if let r = s.utf8.withContiguousStorageIfAvailable({ equal($0, b) }) { return r }
+        var c = s
+        return c.withUTF8 { equal($0, b) }
     }
 }
 
@@ -114,8 +143,21 @@ public struct LabelHash {
                 i += 8
             }
             if i < n {
-                var w: UInt64 = 0, shift: UInt64 = 0
-                while i < n { w |= UInt64(b[i]) << shift; shift += 8; i += 1 }
+                // The last 1-7 bytes without a loop over them (most label strings end in one):
+                // with 8 or more bytes the last eight (overlapping the words above), otherwise
+                // two overlapping 4-byte or three single-byte loads, as wyhash does. The length
+                // absorbed first keeps the overlaps from making different strings equal.
+                let w: UInt64
+                if n >= 8 {
+                    w = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                } else if n >= 4 {
+                    w = UInt64(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) << 32
+                        | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+                } else {
+                    w = UInt64(raw.load(fromByteOffset: 0, as: UInt8.self)) << 16
+                        | UInt64(raw.load(fromByteOffset: n >> 1, as: UInt8.self)) << 8
+                        | UInt64(raw.load(fromByteOffset: n - 1, as: UInt8.self))
+                }
                 h = LabelHash.mix(h ^ w, 0x5899_65CC_7537_4CC3)
             }
         }

@@ -27,7 +27,7 @@ final class Head: PostingsIndex {
 
     private var series = SeriesTable()
     /// Label-set hash -> series; the rare hash collisions go to the side table.
-    private var byHash: [Int: MemSeries] = [:]
+    private var byHash = SeriesByHash()
     private var hashCollisions: [Int: [MemSeries]] = [:]
     private var symbolIDs: [String: UInt32] = [:]
     private var symbols: [String] = []
@@ -124,17 +124,23 @@ final class Head: PostingsIndex {
     /// a later byte-equal candidate could pick another series than it would.
     func find(_ lb: LabelBytes, _ span: LabelBytes.Span) -> MemSeries? {
         let h = hasher.hash(lb, span)
-        guard let s = byHash[h], s.labelSyms.count == Int(span.count) * 2 else { return nil }
-        return lb.bytes.withUnsafeBufferPointer { b -> MemSeries? in
-            let r = lb.ranges
-            var k = Int(span.first) * 4
-            for sym in s.labelSyms {
-                let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
-                k += 2
-                var str = symbols[Int(sym)]
-                guard str.utf8.count == part.count, str.withUTF8({ LabelBytes.equal($0, part) }) else { return nil }
+        guard let s = byHash[h] else { return nil }
+        let syms = s.labelSyms
+        guard syms.count == Int(span.count) * 2 else { return nil }
+        // Unsafe buffers for the whole loop: indexing the arrays (and copying each `String` out
+        // of `symbols`) cost a retain/release and a bounds check per label string.
+        return lb.bytes.withUnsafeBufferPointer { b in
+            lb.ranges.withUnsafeBufferPointer { r in
+                symbols.withUnsafeBufferPointer { table in
+                    var k = Int(span.first) * 4
+                    for sym in syms {
+                        let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                        k += 2
+                        guard LabelBytes.equal(table[Int(sym)], part) else { return nil }
+                    }
+                    return s
+                }
             }
-            return s
         }
     }
 

@@ -19,7 +19,7 @@ extension Head {
         var batchMax = maxT
         for ss in batch { for s in ss.samples where s.t > batchMax { batchMax = s.t } }
         var newSeries: [MemSeries] = []
-        var work: [(MemSeries, [Sample])] = []
+        var work: [(MemSeries, ArraySlice<Sample>)] = []
         work.reserveCapacity(batch.count)
         var records = HeadWALBatch(batchSize: batch.count)
         for ss in batch {

@@ -50,18 +50,29 @@ public struct SeriesSamples: Sendable {
 /// A series of an ingest batch: its `Labels`, or (the ingest fast path) its label set as a span
 /// of the batch's `LabelBytes`, which the head compares with the series it has as bytes and turns
 /// into `Labels` only for a series it does not have yet.
+///
+/// `samples` is a slice so that the series of one request can share one sample array (the
+/// decoder's), instead of one allocation per series.
 public struct AppendSeries: Sendable {
     public var labels: Labels?
     public var span: LabelBytes.Span
-    public var samples: [Sample]
+    public var samples: ArraySlice<Sample>
 
     public init(labels: Labels, samples: [Sample]) {
+        self.init(labels: labels, samples: samples[...])
+    }
+
+    public init(labels: Labels, samples: ArraySlice<Sample>) {
         self.labels = labels
         self.span = LabelBytes.Span(first: 0, count: 0)
         self.samples = samples
     }
 
     public init(span: LabelBytes.Span, samples: [Sample]) {
+        self.init(span: span, samples: samples[...])
+    }
+
+    public init(span: LabelBytes.Span, samples: ArraySlice<Sample>) {
         self.labels = nil
         self.span = span
         self.samples = samples

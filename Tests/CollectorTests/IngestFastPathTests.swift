@@ -88,4 +88,40 @@ import Testing
         try fast.close()
         try reference.close()
     }
+
+    /// Without a token every cluster named by a series is admitted, also when the series of
+    /// several clusters come in runs and mix the fast path with `Labels`: a request touching a
+    /// busy cluster (in a later run, behind one series without a `cluster` label) is refused
+    /// with its name; without it, it is stored.
+    @Test func noAuthAdmitsEveryClusterOfARequest() async throws {
+        let d = try tempDir("admit")
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let db = try TSDB.open(directory: d, logger: .init(label: "t"))
+        var limits = Admission.Limits()
+        limits.maxInflightPerCluster = 1
+        let admission = Admission(limits)
+        let ingest = IngestService(tsdb: db, metrics: CollectorMetrics(), admission: admission, maxDecodedBytes: 1 << 24,
+                                   maxFutureMs: 600_000, now: { now }, logger: .init(label: "t"), onAppended: { _, _, _ in })
+        func series(_ cluster: String?, _ name: String, sorted: Bool = true) -> TimeSeries {
+            var l = [Label("__name__", name)]
+            if let cluster { l.append(Label("cluster", cluster)) }
+            if !sorted { l.reverse() }  // unsorted: not the fast path
+            return TimeSeries(labels: l, samples: [Sample(t: now - 1000, v: 1)])
+        }
+        let req = WriteRequest(timeseries: [series("a", "m1"), series("a", "m2"), series("a", "m3", sorted: false), series(nil, "m4"),
+                                            series("busy-cluster", "m5"), series("busy-cluster", "m6"), series("a", "m7")])
+        let body = WireEncoder.encodeCompressed(req)
+        #expect(admission.enter(clusters: ["busy-cluster"]) == nil)
+        let refused = await ingest.ingest(body: body, contentEncoding: "snappy", contentType: nil, identity: nil)
+        #expect(refused.status == 429 && refused.message.contains("\"busy-cluster\""), "\(refused)")
+        admission.leave(clusters: ["busy-cluster"])
+        #expect(admission.enter(clusters: ["a"]) == nil)
+        let refusedA = await ingest.ingest(body: body, contentEncoding: "snappy", contentType: nil, identity: nil)
+        #expect(refusedA.status == 429 && refusedA.message.contains("\"a\""), "\(refusedA)")
+        admission.leave(clusters: ["a"])
+        let stored = await ingest.ingest(body: body, contentEncoding: "snappy", contentType: nil, identity: nil)
+        #expect(stored.status == 204, "\(stored)")
+        #expect(try db.querier(mint: .min, maxt: .max).select([]).count == 7)
+    }
 }

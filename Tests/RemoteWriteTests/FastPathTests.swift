@@ -19,6 +19,12 @@ import TestSupport
             switch (old, new) {
             case (.success(let a), .success(let b)):
                 #expect(a == b.writeRequest(in: bytes))
+                // The samples the fast path uses (slices of one array per request) are the
+                // ones `WireDecoder` gives, series by series.
+                #expect(a.timeseries.count == b.series.count)
+                for (x, y) in zip(a.timeseries, b.series) {
+                    #expect(x.samples.count == y.samples.count && zip(x.samples, y.samples).allSatisfy { $0.t == $1.t && $0.v.bitPattern == $1.v.bitPattern })
+                }
                 compared += 1
             case (.failure(let a), .failure(let b)):
                 #expect("\(a)" == "\(b)")

@@ -31,7 +31,7 @@ struct FleetBatch {
     /// from the token when it binds them; without one (`--no-auth`) each series counts for the
     /// cluster in its own `cluster` label (series without one are skipped).
     init(identity: IngestIdentity?, series: [SeriesSamples]) {
-        self.init(identity: identity, count: series.count) { SeriesView(labels: series[$0].labels, samples: series[$0].samples) }
+        self.init(identity: identity, count: series.count) { SeriesView(labels: series[$0].labels, samples: series[$0].samples[...]) }
     }
 
     /// An ingest batch as the TSDB got it: series found by their label bytes have no `Labels`,
@@ -50,13 +50,13 @@ struct FleetBatch {
         private let labels: Labels?
         private let bytes: LabelBytes?
         private let span: LabelBytes.Span
-        let samples: [Sample]
+        let samples: ArraySlice<Sample>
 
-        init(labels: Labels, samples: [Sample]) {
+        init(labels: Labels, samples: ArraySlice<Sample>) {
             self.labels = labels; bytes = nil; span = .init(first: 0, count: 0); self.samples = samples
         }
 
-        init(bytes: LabelBytes, span: LabelBytes.Span, samples: [Sample]) {
+        init(bytes: LabelBytes, span: LabelBytes.Span, samples: ArraySlice<Sample>) {
             labels = nil; self.bytes = bytes; self.span = span; self.samples = samples
         }
 
@@ -65,10 +65,13 @@ struct FleetBatch {
             return bytes?.value(of: name, in: span)
         }
 
-        var isUp: Bool {
-            if let labels { return labels.metricName == "up" }
-            return bytes?.withValue(of: Labels.metricName, in: span) { $0?.elementsEqual("up".utf8) ?? false } ?? false
+        /// Label `name` is present with value `value` (no `String` built from bytes).
+        func has(_ name: String, _ value: String) -> Bool {
+            if let labels { return labels[name] == value }
+            return bytes?.withValue(of: name, in: span) { b in b.map { LabelBytes.equal(value, $0) } ?? false } ?? false
         }
+
+        var isUp: Bool { has(Labels.metricName, "up") }
 
         var hash: UInt64 {
             if let labels { return FleetBatch.seriesHash(labels) }
@@ -93,32 +96,38 @@ struct FleetBatch {
             if cluster != nil {
                 slot = 0
             } else {
-                guard let c = s["cluster"] else { continue }
-                if lastSlot >= 0 && c == lastName {
+                // Series of one cluster come in runs: compare with the last one's name before
+                // building a `String` of it.
+                if lastSlot >= 0 && s.has("cluster", lastName) {
                     slot = lastSlot
-                } else if let i = slotByName[c] {
-                    slot = i
                 } else {
-                    slot = groups.count
-                    groups.append(ClusterGroup(name: c))
-                    slotByName[c] = slot
+                    guard let c = s["cluster"] else { continue }
+                    if let i = slotByName[c] {
+                        slot = i
+                    } else {
+                        slot = groups.count
+                        groups.append(ClusterGroup(name: c))
+                        slotByName[c] = slot
+                    }
+                    lastName = c
                 }
-                lastName = c
                 lastSlot = slot
             }
-            var g = groups[slot]
-            if g.region == nil, let r = s["region"] { g.region = r }
-            if g.site == nil, let r = s["site"] { g.site = r }
+            // In place: copying the group out and back retained and released its strings.
+            if groups[slot].region == nil, let r = s["region"] { groups[slot].region = r }
+            if groups[slot].site == nil, let r = s["site"] { groups[slot].site = r }
             var upValue: Double?
             var upT = Int64.min
+            var lo = Int64.max, hi = Int64.min
             let isUp = s.isUp
             for x in s.samples {
-                if x.t < g.minT { g.minT = x.t }
-                if x.t > g.maxT { g.maxT = x.t }
+                if x.t < lo { lo = x.t }
+                if x.t > hi { hi = x.t }
                 if isUp && x.t >= upT { upT = x.t; upValue = x.v }
             }
-            g.samples += s.samples.count
-            groups[slot] = g
+            if lo < groups[slot].minT { groups[slot].minT = lo }
+            if hi > groups[slot].maxT { groups[slot].maxT = hi }
+            groups[slot].samples += s.samples.count
             observations.append(SeriesObservation(slot: slot, hash: s.hash,
                                                   samples: s.samples.count, upValue: upValue, upT: upT))
         }
