@@ -58,9 +58,15 @@ final class LDAPConnection: Sendable {
             promise.fail(LDAPUnavailable(message: "the directory did not answer within \(Self.describe(self.timeout))"))
             channel.close(promise: nil)
         }
-        // A write that fails (the connection is already closed) fails the request at once.
+        // A write that fails (the connection is closing) fails the request once the connection
+        // is closed: the cause, a failed TLS handshake say, reaches the handler (errorCaught) only
+        // after the buffered write was failed with "I/O on closed channel", and the handler's
+        // message is the one that says how to fix it. The first failure of the promise wins.
         let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { error in promise.fail(LDAPUnavailable(message: "cannot write to the directory: \(error)")) }
+        written.futureResult.whenFailure { [channel] error in
+            channel.close(promise: nil)
+            channel.closeFuture.whenComplete { _ in promise.fail(LDAPUnavailable(message: "cannot write to the directory: \(error)")) }
+        }
         channel.writeAndFlush(LDAPClientHandler.Outbound(id: id, bytes: request.encode(messageID: id), promise: promise), promise: written)
         defer { timer.cancel() }
         return try await promise.futureResult.get()
