@@ -167,6 +167,9 @@ public final class SegmentedLog: Sendable {
                 if let f = s.failedFsync, pos <= f.through { return .fail(f.error) }
                 if s.synced >= pos { return .done }
                 if let e = s.failure { return .fail(e) }
+                // Closed before `pos` was synced (close's own fsync failed): its descriptor is
+                // gone and its number may belong to another file by now, so never fsync it.
+                if s.closed { return .fail(ClosedError(dir: dir)) }
                 if !s.syncing { s.syncing = true; return .lead(s.fd, s.written) }
                 return .wait
             }
@@ -221,7 +224,12 @@ public final class SegmentedLog: Sendable {
             _ = closeFD(s.fd)
             for f in s.pendingClose { _ = closeFD(f) }
             s.pendingClose = []
-            if rc != 0 { throw DurableIOError("cannot fsync log segment", layout.path(dir, s.segment), code: err) }
+            if rc != 0 {
+                let e = DurableIOError("cannot fsync log segment", layout.path(dir, s.segment), code: err)
+                // Writes that were waiting for this fsync must fail, not be reported durable.
+                s.failure = FailedError(cause: e)
+                throw e
+            }
             s.synced = s.written
         }
     }

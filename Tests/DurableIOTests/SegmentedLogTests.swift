@@ -1,5 +1,6 @@
 import DurableIO
 import Glibc
+import Synchronization
 import Testing
 
 /// A fresh directory under /tmp, removed by `cleanup()`.
@@ -77,6 +78,19 @@ struct TempDir {
         try log.close()
         #expect(try FS.readFile(Self.layout.path(dir.path, 1)) == Array("HDR1".utf8) + [1, 2])
     }
+
+    /// A producer that wrote, then waited after another task closed the log (DiskQueue.write, then
+    /// waitDurable): close's fsync covered the write, and the closed descriptor is never fsynced.
+    @Test func aWaitAfterCloseIsDurableThroughCloseAndFsyncsNothing() async throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let log = try SegmentedLog(dir: dir.path, layout: SegmentedLogTests.layout, segmentSize: 1 << 20, firstSegment: 1)
+        let pos = try log.append([9, 9])
+        try log.close()
+        let calls = Mutex(0)
+        try await log.waitDurable(pos, fsyncWith: { _ in calls.withLock { $0 += 1 }; return EIO })
+        #expect(calls.withLock { $0 } == 0)
+        #expect(try FS.readFile(SegmentedLogTests.layout.path(dir.path, 1)) == Array("HDR1".utf8) + [9, 9])
+    }
 }
 
 @Suite struct FSTests {
@@ -108,4 +122,5 @@ struct TempDir {
         defer { close(fd) }
         guard case .busy = try FS.tryLock(dir.path + "/lock", .flock) else { Issue.record("second flock granted"); return }
     }
+
 }

@@ -9,24 +9,30 @@ import Glibc
 /// Loading, relocating, parsing arguments and the configuration, and the first scrapes touch code
 /// and tables (the libraries' symbol tables, ArgumentParser, YAML, error paths) that the steady
 /// state never runs again; they stay resident for the life of the process. Once the agent has
-/// settled, the clean read-only mappings of the executable files are dropped from the page tables
-/// (`MADV_DONTNEED`); what the agent still runs faults back in from the page cache (with the
-/// kernel's fault-around, so the binary's text comes back almost whole: the gain is the shared
-/// libraries' and the binary's tables and metadata). ~3.5 MiB less resident on the edge benchmark
-/// (docs/benchmarks.md, "Edge agent, issue 15: packed relocations and start-up pages").
+/// settled, the clean read-only mappings of the executable files are paged out
+/// (`MADV_PAGEOUT`, Linux 5.4): pages only this process maps leave memory, and what the agent
+/// still runs faults back in (with the kernel's fault-around, so the binary's hot text comes back
+/// almost whole: the gain is start-up code, tables and metadata). Docs: docs/benchmarks.md, "Edge
+/// agent, issue 15: packed relocations and start-up pages".
 ///
-/// Only mappings equal to their file are dropped: private, not writable, without a single
-/// copy-on-write page (smaps' `Anonymous: 0 kB`), of a file that also has an executable mapping
-/// (the binary and the libraries, not data files). Such a page reads back exactly as it was; a
-/// relocated or written page (RELRO, `.data`, the GOT) is never among them.
+/// `MADV_PAGEOUT`, not `MADV_DONTNEED`: paging out never changes what a page holds (a dirty or
+/// copy-on-write page is written to swap or kept), whereas `DONTNEED` on a private mapping throws
+/// away copy-on-write pages, and the selection below is a snapshot of smaps that another thread
+/// can outdate (a library being loaded by `getaddrinfo` maps, relocates and protects its
+/// segments meanwhile; a copy-on-write page can be in swap, not in smaps' `Anonymous`). With
+/// `PAGEOUT` an outdated selection costs page faults, never data.
+///
+/// Selected: private, not writable mappings without a copy-on-write page (smaps' `Anonymous: 0 kB`)
+/// of a file that also has an executable mapping (the binary and the libraries, not data files).
 public enum StartupPages {
     /// Schedules one release `seconds` from now on the agent's event loop (no thread of its own).
     public static func releaseAfter(seconds: Int64) {
         MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .seconds(seconds)) { release() }
     }
 
-    /// Drops the clean executable-file mappings of this process; returns how many bytes of
-    /// address range were advised (0 where /proc is missing or this is not Linux).
+    /// Pages out the clean executable-file mappings of this process; returns how many bytes of
+    /// address range were advised (0 where /proc is missing, the kernel is older than 5.4 or
+    /// this is not Linux).
     @discardableResult
     public static func release() -> Int {
         #if os(Linux) && canImport(Glibc)
@@ -35,7 +41,7 @@ public enum StartupPages {
         for range in cleanExecutableFileMappings(smaps: smaps) {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
             let length = Int(range.upperBound - range.lowerBound)
-            if madvise(start, length, MADV_DONTNEED) == 0 { bytes += length }
+            if madvise(start, length, MADV_PAGEOUT) == 0 { bytes += length }
         }
         return bytes
         #else
