@@ -60,16 +60,6 @@ enum SharedTimestampChunk {
         return ref
     }
 
-    /// Appends the samples in [mint, maxt] of a chunk over `column`, the timestamp record it
-    /// refers to (decoded here; readers of many chunks keep decoded columns in a
-    /// `TimestampColumnCache` and call `decode(_:timestamps:...)`).
-    static func decode(_ bytes: UnsafeRawBufferPointer, column: UnsafeRawBufferPointer, mint: Int64, maxt: Int64,
-                       into out: inout [Sample]) throws {
-        var ts: [Int64] = []
-        try TimestampColumn.decode(column, into: &ts)
-        try decode(bytes, timestamps: ts, mint: mint, maxt: maxt, into: &out)
-    }
-
     /// Appends the samples in [mint, maxt]: the values of the chunk `bytes` over `ts`, its
     /// decoded timestamp column (checked by `TimestampColumn.decode`: strictly increasing).
     /// The header is parsed with bounds checks and the value area is checked to hold `count − 1`

@@ -206,3 +206,14 @@ import TestSupport
         #expect(columns.count >= 2)
     }
 }
+
+extension SharedTimestampChunk {
+    /// A chunk's samples over its column record, decoded here (readers keep decoded columns in a
+    /// `TimestampColumnCache` instead).
+    static func decode(_ bytes: UnsafeRawBufferPointer, column: UnsafeRawBufferPointer, mint: Int64, maxt: Int64,
+                       into out: inout [Sample]) throws {
+        var ts: [Int64] = []
+        try TimestampColumn.decode(column, into: &ts)
+        try decode(bytes, timestamps: ts, mint: mint, maxt: maxt, into: &out)
+    }
+}

@@ -12,18 +12,11 @@ import Logging
 /// thresholds' benefit for query bursts while a quiet collector shrinks back to what it holds.
 enum HeapReturn {
     /// `malloc_trim(0)`: releases whole free pages inside every arena (madvise), not just the top.
-    /// Returns the seconds it took, for the debug log.
-    @discardableResult
-    static func trim(logger: Logger) -> Double {
+    static func trim(logger: Logger) {
         #if os(Linux) && canImport(Glibc)
         let start = ContinuousClock.now
         let released = glibcMallocTrim(0)
-        let d = ContinuousClock.now - start
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        logger.debug("heap trim: released=\(released != 0) took_ms=\(Int(s * 1000))")
-        return s
-        #else
-        return 0
+        logger.debug("heap trim: released=\(released != 0) took_ms=\(Int((ContinuousClock.now - start).seconds * 1000))")
         #endif
     }
 }

@@ -36,7 +36,7 @@ public enum StartupPages {
     @discardableResult
     public static func release() -> Int {
         #if os(Linux) && canImport(Glibc)
-        guard let smaps = readProcFile("/proc/self/smaps") else { return 0 }
+        guard let smaps = FileIO.readIfPresent("/proc/self/smaps") else { return 0 }
         var bytes = 0
         for range in cleanExecutableFileMappings(smaps: smaps) {
             guard let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) else { continue }
@@ -78,22 +78,4 @@ public enum StartupPages {
                 && m.anonymousKiB == 0                // no page differs from the file (unknown: keep)
         }.map(\.range)
     }
-
-    #if os(Linux) && canImport(Glibc)
-    /// The whole of a /proc file (its size is 0 to stat, so read until the end).
-    private static func readProcFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-    #endif
 }

@@ -18,7 +18,7 @@ actor OIDCProvider {
     init(options: OIDCOptions, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.options = options
         verifier = TokenVerifier(issuer: options.issuer, clientID: options.clientID, extraAudiences: Set(options.audiences),
-                                 leeway: Double(options.clockSkew.components.seconds) + Double(options.clockSkew.components.attoseconds) / 1e18)
+                                 leeway: options.clockSkew.seconds)
         self.now = now
     }
 
