@@ -69,6 +69,18 @@ public struct RawWriteRequest: Sendable {
             switch (field, wire) {
             case (1, 2):
                 var sub = try r.submessage(in: "TimeSeries.labels")
+                // The usual label, read without the field loop: tag 1, a one-byte length, the
+                // name, tag 2, a one-byte length, the value, and the message ends there. The loop
+                // below reads such bytes to the same ranges without an error, so nothing changes.
+                let q = sub.p, at = sub.pos
+                if sub.end - at >= 4, q[at] == 0x0A, q[at + 1] < 0x80 {
+                    let nl = Int(q[at + 1]), v = at + 2 + nl
+                    if v + 2 <= sub.end, q[v] == 0x12, q[v + 1] < 0x80, v + 2 + Int(q[v + 1]) == sub.end {
+                        labels.append(UInt32(truncatingIfNeeded: at + 2)); labels.append(UInt32(truncatingIfNeeded: nl))
+                        labels.append(UInt32(truncatingIfNeeded: v + 2)); labels.append(UInt32(truncatingIfNeeded: q[v + 1]))
+                        continue
+                    }
+                }
                 var name = (0, 0), value = (0, 0), names = 0, values = 0
                 while !sub.atEnd {
                     let (f, w) = try sub.tag(in: "Label")

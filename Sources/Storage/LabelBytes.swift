@@ -59,7 +59,9 @@ public struct LabelBytes: Sendable {
     }
 
     /// The value of label `name` in the set, as bytes; nil when absent.
-    public func withValue<R>(of name: String, in span: Span, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+    /// Inlinable: called a few times per series of every batch (fleet registry, cluster
+    /// admission), where the unspecialised generic closures cost ~4 % of ingest CPU.
+    @inlinable public func withValue<R>(of name: String, in span: Span, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
         bytes.withUnsafeBufferPointer { b in
             var key = name
             return key.withUTF8 { n in

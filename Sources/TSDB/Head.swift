@@ -42,6 +42,8 @@ final class Head: PostingsIndex {
     private let hasher: SeriesHasher
     /// In-order chunks are cut at the end of each block-range window.
     let blockRange: Int64
+    /// Series the appender found by guessing their ref (`find(_:_:guess:)`), for tests.
+    var seriesFoundByGuess = 0
     /// WAL refs that replay mapped onto other head refs; only `HeadWAL.swift` reads or changes them.
     var walRefs = HeadWALRefs()
 
@@ -142,6 +144,34 @@ final class Head: PostingsIndex {
                 }
             }
         }
+    }
+
+    /// The series with ref `r`, when its stored labels are exactly the bytes of `span` and no
+    /// hash collision exists: then `find(_:_:)` would return this same series (the only one under
+    /// the bytes' hash), so the hash and the `byHash` probe can be skipped. Edge scrapers send
+    /// the same series in the same order every scrape and a batch's new series get consecutive
+    /// refs, so the caller guesses the previous series' ref + 1 (`HeadAppend.swift`). Nothing is
+    /// remembered between calls: a series dropped by `gc` is no longer in `series`, so a guess
+    /// can miss but never return a stale series.
+    /// The compare is `find(_:_:)`'s, kept as a copy while another branch changes `labelSyms`.
+    func find(_ lb: LabelBytes, _ span: LabelBytes.Span, guess r: HeadRef) -> MemSeries? {
+        guard hashCollisions.isEmpty, let s = series[r] else { return nil }
+        let syms = s.labelSyms
+        guard syms.count == Int(span.count) * 2 else { return nil }
+        let same = lb.bytes.withUnsafeBufferPointer { b in
+            lb.ranges.withUnsafeBufferPointer { r in
+                symbols.withUnsafeBufferPointer { table in
+                    var k = Int(span.first) * 4
+                    for sym in syms {
+                        let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                        k += 2
+                        guard LabelBytes.equal(table[Int(sym)], part) else { return false }
+                    }
+                    return true
+                }
+            }
+        }
+        return same ? s : nil
     }
 
     /// Creates a series; `ref` is given on WAL replay.

@@ -22,6 +22,7 @@ extension Head {
         var work: [(MemSeries, ArraySlice<Sample>)] = []
         work.reserveCapacity(batch.count)
         var records = HeadWALBatch(batchSize: batch.count)
+        var guess: HeadRef = 0, guessed = 0
         for ss in batch {
             if ss.samples.isEmpty { continue }
             var samples = ss.samples  // shares storage unless something is too old
@@ -31,7 +32,10 @@ extension Head {
                 if samples.isEmpty { continue }
             }
             let s: MemSeries
-            if ss.labels == nil, let lb = labelBytes, let existing = find(lb, ss.span) {
+            if ss.labels == nil, let lb = labelBytes, let g = find(lb, ss.span, guess: guess) {
+                s = g
+                guessed += 1
+            } else if ss.labels == nil, let lb = labelBytes, let existing = find(lb, ss.span) {
                 s = existing
             } else {
                 // A span without its LabelBytes is a caller's mistake; storing the samples
@@ -45,11 +49,16 @@ extension Head {
                     records.addSeries(s.ref, labels)
                 }
             }
+            // Series come in the order of the previous scrape, whose new series got consecutive
+            // refs: the next one is most likely this one's successor (a wrong guess only costs
+            // the compare, see `find(_:_:guess:)`).
+            guess = s.ref &+ 1
             for x in samples {
                 records.addSample(s.ref, x.t, x.v)
             }
             work.append((s, samples))
         }
+        seriesFoundByGuess += guessed
         guard !work.isEmpty else { return Appended(report: report, walPosition: 0, outOfOrder: 0) }
         let pos: UInt64
         do {

@@ -164,4 +164,40 @@ import TestSupport
         #expect(fast == Labels(["__name__": "up", "job": "node", "cluster": "c1"]))
         #expect(try v.validate(raw.timeSeries(1, in: bytes), cluster: "c1").get() == fast)
     }
+
+    /// The label ranges `decode` keeps (the usual label is read without the field loop) point at
+    /// exactly the name and value bytes, and `plain` is set only when every label is one name and
+    /// one value field (in either order): one- and two-byte lengths, empty values, unknown fields.
+    @Test func labelRangesAreTheWireBytes() throws {
+        var rng = SplitMix(seed: 1515)
+        let long = [UInt8](repeating: 0x61, count: 127), longer = [UInt8](repeating: 0x62, count: 128)
+        var checked = 0
+        for _ in 0..<300 {
+            var series = (0..<Int.random(in: 1...8, using: &rng)).map { _ in Self.randomSeries(&rng) }
+            for i in series.indices where Int.random(in: 0..<4, using: &rng) == 0 {
+                series[i].append(.pair(Bool.random(using: &rng) ? long : longer, Bool.random(using: &rng) ? longer : []))
+            }
+            let bytes = Self.encode(series)
+            let raw = try RawWriteRequest.decode(bytes)
+            #expect(raw.series.count == series.count)
+            for (s, labels) in zip(raw.series, series) {
+                // One name and one value field, in either order.
+                let plain = labels.allSatisfy { switch $0 { case .pair, .valueFirst: true; default: false } }
+                #expect(s.plain == plain)
+                #expect(Int(s.labelCount) == labels.count)
+                guard plain else { continue }
+                for (k, l) in labels.enumerated() {
+                    let n: [UInt8], v: [UInt8]
+                    switch l {
+                    case .pair(let a, let b), .valueFirst(let a, let b): (n, v) = (a, b)
+                    default: continue
+                    }
+                    let r = raw.labels[(Int(s.firstLabel) + k) * 4..<(Int(s.firstLabel) + k + 1) * 4].map(Int.init)
+                    #expect(Array(bytes[r[0]..<r[0] + r[1]]) == n && Array(bytes[r[2]..<r[2] + r[3]]) == v)
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 500)
+    }
 }
