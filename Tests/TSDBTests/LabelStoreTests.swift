@@ -75,13 +75,9 @@ import TestSupport
     }
 
     static func labelBytes(_ labels: Labels) -> (LabelBytes, LabelBytes.Span) {
-        var bytes: [UInt8] = [7]
-        var ranges: [UInt32] = []
-        for l in labels.pairs {
-            ranges.append(UInt32(bytes.count)); ranges.append(UInt32(l.name.utf8.count)); bytes += Array(l.name.utf8)
-            ranges.append(UInt32(bytes.count)); ranges.append(UInt32(l.value.utf8.count)); bytes += Array(l.value.utf8)
-        }
-        return (LabelBytes(bytes: bytes, ranges: ranges), LabelBytes.Span(first: 0, count: UInt32(labels.count)))
+        var bytes: [UInt8] = [7], ranges: [UInt32] = []
+        let span = LabelBytesAppendTests.span(labels, &bytes, &ranges)
+        return (LabelBytes(bytes: bytes, ranges: ranges), span)
     }
 
     /// Random churn through the head: what each live series reads back and how it is found must
