@@ -14,8 +14,9 @@ import Storage
 /// - a series is in `series` (by ref), in `byHash` or `hashCollisions` (by label hash), in
 ///   `allRefs` and in the postings list of each of its label pairs, or in none of them: `create`
 ///   and `gc` change all four together. Postings lists and `allRefs` are sorted.
-/// - every symbol id in a series' `labelSyms` and in `postingsMap` indexes `symbols`, and
-///   `symbolIDs` is its inverse; `compactSymbols` renumbers all of them at once.
+/// - every symbol id in a series' span of `labelStore` and in `postingsMap` indexes `symbols`,
+///   and `symbolIDs` is its inverse; `compactSymbols` renumbers all of them at once. A live
+///   series' span is counted live in `labelStore`, a dropped one's dead (`gc`), until a rebuild.
 /// - `nextRef` is above every ref in use and every ref WAL replay has seen, so a new series never
 ///   takes a ref that the log still uses for other labels.
 /// - `minT` is at or below every sample time in the head (exact after a cut), `maxT` at or above
@@ -31,6 +32,8 @@ final class Head: PostingsIndex {
     private var hashCollisions: [Int: [MemSeries]] = [:]
     private var symbolIDs: [String: UInt32] = [:]
     private var symbols: [String] = []
+    /// Every series' label symbol ids, in shared pages (`MemSeries.syms` says where).
+    private var labelStore = LabelSymbolStore()
     private var postingsMap: [UInt32: [UInt32: [HeadRef]]] = [:]
     private var allRefs: [HeadRef] = []
     private var nextRef: HeadRef = 1
@@ -90,26 +93,33 @@ final class Head: PostingsIndex {
     }
 
     func labels(of s: MemSeries) -> Labels {
-        var pairs: [Label] = []
-        pairs.reserveCapacity(s.labelSyms.count / 2)
-        var i = 0
-        while i + 1 < s.labelSyms.count {
-            pairs.append(Label(symbols[Int(s.labelSyms[i])], symbols[Int(s.labelSyms[i + 1])]))
-            i += 2
+        labelStore.withIDs(s.syms) { ids in
+            var pairs: [Label] = []
+            pairs.reserveCapacity(ids.count / 2)
+            var i = 0
+            while i + 1 < ids.count {
+                pairs.append(Label(symbols[Int(ids[i])], symbols[Int(ids[i + 1])]))
+                i += 2
+            }
+            return Labels(sortedUnchecked: pairs)
         }
-        return Labels(sortedUnchecked: pairs)
     }
+
+    /// The series' symbol ids as stored (tests compare them with what was interned).
+    func labelSymbolIDs(of s: MemSeries) -> [UInt32] { labelStore.ids(s.syms) }
 
     // `labels.pairs` rather than `Labels` as a collection: Labels lives in another module, so
     // generic collection code over it (enumerated(), for-in) is not specialised and looks up
     // type metadata at run time on every call.
     private func same(_ s: MemSeries, _ labels: Labels) -> Bool {
         let pairs = labels.pairs
-        guard s.labelSyms.count == pairs.count * 2 else { return false }
-        for i in 0..<pairs.count {
-            if symbols[Int(s.labelSyms[2 * i])] != pairs[i].name || symbols[Int(s.labelSyms[2 * i + 1])] != pairs[i].value { return false }
+        guard s.syms.count == pairs.count * 2 else { return false }
+        return labelStore.withIDs(s.syms) { ids in
+            for i in 0..<pairs.count {
+                if symbols[Int(ids[2 * i])] != pairs[i].name || symbols[Int(ids[2 * i + 1])] != pairs[i].value { return false }
+            }
+            return true
         }
-        return true
     }
 
     func find(_ labels: Labels) -> MemSeries? {
@@ -127,20 +137,21 @@ final class Head: PostingsIndex {
     func find(_ lb: LabelBytes, _ span: LabelBytes.Span) -> MemSeries? {
         let h = hasher.hash(lb, span)
         guard let s = byHash[h] else { return nil }
-        let syms = s.labelSyms
-        guard syms.count == Int(span.count) * 2 else { return nil }
+        guard s.syms.count == Int(span.count) * 2 else { return nil }
         // Unsafe buffers for the whole loop: indexing the arrays (and copying each `String` out
         // of `symbols`) cost a retain/release and a bounds check per label string.
         return lb.bytes.withUnsafeBufferPointer { b in
             lb.ranges.withUnsafeBufferPointer { r in
                 symbols.withUnsafeBufferPointer { table in
-                    var k = Int(span.first) * 4
-                    for sym in syms {
-                        let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
-                        k += 2
-                        guard LabelBytes.equal(table[Int(sym)], part) else { return nil }
+                    labelStore.withIDs(s.syms) { ids in
+                        var k = Int(span.first) * 4
+                        for i in 0..<ids.count {
+                            let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                            k += 2
+                            guard LabelBytes.equal(table[Int(ids[i])], part) else { return nil }
+                        }
+                        return s
                     }
-                    return s
                 }
             }
         }
@@ -181,7 +192,7 @@ final class Head: PostingsIndex {
         var syms: [UInt32] = []
         syms.reserveCapacity(labels.pairs.count * 2)
         for l in labels.pairs { syms.append(intern(l.name)); syms.append(intern(l.value)) }
-        let s = MemSeries(ref: r, labelSyms: syms)
+        let s = MemSeries(ref: r, syms: labelStore.add(syms))
         series.insert(s)
         let h = hasher.hash(labels)
         if byHash[h] == nil { byHash[h] = s } else { hashCollisions[h, default: []].append(s) }
@@ -223,11 +234,14 @@ final class Head: PostingsIndex {
                 c.removeAll { $0 === s }
                 hashCollisions[h] = c.isEmpty ? nil : c
             }
-            var i = 0
-            while i + 1 < s.labelSyms.count {
-                lists.insert(UInt64(s.labelSyms[i]) << 32 | UInt64(s.labelSyms[i + 1]))
-                i += 2
+            labelStore.withIDs(s.syms) { ids in
+                var i = 0
+                while i + 1 < ids.count {
+                    lists.insert(UInt64(ids[i]) << 32 | UInt64(ids[i + 1]))
+                    i += 2
+                }
             }
+            labelStore.remove(s.syms)
         }
         guard !gone.isEmpty else { return }
         for key in lists {
@@ -239,6 +253,16 @@ final class Head: PostingsIndex {
             if postingsMap[n]!.isEmpty { postingsMap[n] = nil }
         }
         allRefs.removeAll { gone.contains($0) }
+        if labelStore.isSparse { rebuildLabelStore(map: nil) }
+    }
+
+    /// Copies every live series' ids into a fresh store (mapped through `map`, `map[old] == new`,
+    /// when symbols are renumbered), leaving out the units of dropped series.
+    private func rebuildLabelStore(map: [UInt32]?) {
+        var fresh = LabelSymbolStore()
+        var scratch: [UInt32] = []
+        for s in series.values { s.syms = fresh.add(s.syms, of: labelStore, map: map, scratch: &scratch) }
+        labelStore = fresh
     }
 
     /// Label values churn (pod names, container ids): once most interned strings belong to
@@ -247,13 +271,15 @@ final class Head: PostingsIndex {
         var used = [UInt32](repeating: UInt32.max, count: symbols.count)
         var newSymbols: [String] = []
         for s in series.values {
-            for id in s.labelSyms where used[Int(id)] == UInt32.max {
-                used[Int(id)] = UInt32(newSymbols.count)
-                newSymbols.append(symbols[Int(id)])
+            labelStore.withIDs(s.syms) { ids in
+                for i in 0..<ids.count where used[Int(ids[i])] == UInt32.max {
+                    used[Int(ids[i])] = UInt32(newSymbols.count)
+                    newSymbols.append(symbols[Int(ids[i])])
+                }
             }
         }
         guard newSymbols.count * 2 < symbols.count else { return }
-        for s in series.values { s.renumberSymbols(used) }
+        rebuildLabelStore(map: used)
         var newPostings: [UInt32: [UInt32: [HeadRef]]] = [:]
         newPostings.reserveCapacity(postingsMap.count)
         for (n, values) in postingsMap {

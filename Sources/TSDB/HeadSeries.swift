@@ -39,9 +39,9 @@ typealias HeadRef = UInt32
 /// the open in-order chunk and, once a late sample arrived, `LateSamples` (a small sorted
 /// buffer of late samples and the chunks that buffer was flushed into).
 ///
-/// Its state is private to this file: it changes only through `append` (the appender and WAL
-/// replay), `truncate` (a head cut) and `renumberSymbols` (symbol compaction), all called by
-/// `Head` under the head lock. Invariants: the in-order chunks (sealed, then open) hold strictly
+/// Its sample state is private to this file: it changes only through `append` (the appender and
+/// WAL replay) and `truncate` (a head cut), both called by `Head` under the head lock, as is
+/// every change of `syms`. Invariants: the in-order chunks (sealed, then open) hold strictly
 /// increasing times up to `lastT`; a sample at or before `lastT` goes to `late` only after
 /// `lookup` found nothing stored at its time, so no timestamp is ever stored twice and the first
 /// write wins.
@@ -52,8 +52,9 @@ typealias HeadRef = UInt32
 /// from its first time instead of stored, and the rarely used late-sample state is one optional
 /// reference.
 final class MemSeries {
-    /// Interned (name, value) symbol ids, in label order (renumbered by symbol compaction).
-    private(set) var labelSyms: [UInt32]
+    /// Where its interned (name, value) symbol ids sit in the head's `LabelSymbolStore`; only
+    /// `Head` sets it (creating the series, rebuilding the store).
+    var syms: SymbolSpan
     private var chunks: [ChunkData] = []
     private var open: XORChunk.Appender? = nil
     let ref: HeadRef
@@ -63,16 +64,13 @@ final class MemSeries {
     static let samplesPerChunk = 120
     static let oooCapacity = LateSamples.capacity
 
-    init(ref: HeadRef, labelSyms: [UInt32]) {
+    init(ref: HeadRef, syms: SymbolSpan = .empty) {
         self.ref = ref
-        self.labelSyms = labelSyms
+        self.syms = syms
     }
 
     /// Sealed in-order chunks as they are stored (tests look at their encoding and residence).
     var sealedChunks: [ChunkData] { chunks }
-
-    /// Symbol compaction moved the ids: `map[old] == new`.
-    func renumberSymbols(_ map: [UInt32]) { labelSyms = labelSyms.map { map[Int($0)] } }
 
     var isEmpty: Bool { chunks.isEmpty && open == nil && (late?.isEmpty ?? true) }
     var chunkCount: Int { chunks.count + (open == nil ? 0 : 1) + (late?.chunkCount ?? 0) }

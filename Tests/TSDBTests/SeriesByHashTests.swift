@@ -18,7 +18,7 @@ import TestSupport
             let h = Int(truncatingIfNeeded: rng.next() & keyMask)
             switch rng.next() % 4 {
             case 0, 1:
-                let s = MemSeries(ref: nextRef, labelSyms: [])
+                let s = MemSeries(ref: nextRef)
                 nextRef += 1
                 table[h] = s
                 model[h] = s

@@ -22,7 +22,7 @@ import TestSupport
         var rng = SplitMix(seed: 15)
         for round in 0..<60 {
             let store = HeadChunkStore(dir: nil)
-            let s = MemSeries(ref: 1, labelSyms: [0, 1])
+            let s = MemSeries(ref: 1)
             var model: [Int64: Double] = [:]
             var lastT = Int64.min
             var t: Int64 = Int64.random(in: -20_000_000...20_000_000, using: &rng)
