@@ -135,26 +135,8 @@ final class Head: PostingsIndex {
     /// compares `String`s, which are equal for canonically equivalent but different bytes: taking
     /// a later byte-equal candidate could pick another series than it would.
     func find(_ lb: LabelBytes, _ span: LabelBytes.Span) -> MemSeries? {
-        let h = hasher.hash(lb, span)
-        guard let s = byHash[h] else { return nil }
-        guard s.syms.count == Int(span.count) * 2 else { return nil }
-        // Unsafe buffers for the whole loop: indexing the arrays (and copying each `String` out
-        // of `symbols`) cost a retain/release and a bounds check per label string.
-        return lb.bytes.withUnsafeBufferPointer { b in
-            lb.ranges.withUnsafeBufferPointer { r in
-                symbols.withUnsafeBufferPointer { table in
-                    labelStore.withIDs(s.syms) { ids in
-                        var k = Int(span.first) * 4
-                        for i in 0..<ids.count {
-                            let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
-                            k += 2
-                            guard LabelBytes.equal(table[Int(ids[i])], part) else { return nil }
-                        }
-                        return s
-                    }
-                }
-            }
-        }
+        guard let s = byHash[hasher.hash(lb, span)], stores(s, lb, span) else { return nil }
+        return s
     }
 
     /// The series with ref `r`, when its stored labels are exactly the bytes of `span` and no
@@ -164,25 +146,31 @@ final class Head: PostingsIndex {
     /// refs, so the caller guesses the previous series' ref + 1 (`HeadAppend.swift`). Nothing is
     /// remembered between calls: a series dropped by `gc` is no longer in `series`, so a guess
     /// can miss but never return a stale series.
-    /// The compare is `find(_:_:)`'s, kept as a copy while another branch changes `labelSyms`.
     func find(_ lb: LabelBytes, _ span: LabelBytes.Span, guess r: HeadRef) -> MemSeries? {
-        guard hashCollisions.isEmpty, let s = series[r] else { return nil }
-        let syms = s.labelSyms
-        guard syms.count == Int(span.count) * 2 else { return nil }
-        let same = lb.bytes.withUnsafeBufferPointer { b in
+        guard hashCollisions.isEmpty, let s = series[r], stores(s, lb, span) else { return nil }
+        return s
+    }
+
+    /// Whether `s`'s stored labels are exactly the bytes of `span`. Unsafe buffers for the whole
+    /// loop: indexing the arrays (and copying each `String` out of `symbols`) cost a
+    /// retain/release and a bounds check per label string.
+    private func stores(_ s: MemSeries, _ lb: LabelBytes, _ span: LabelBytes.Span) -> Bool {
+        guard s.syms.count == Int(span.count) * 2 else { return false }
+        return lb.bytes.withUnsafeBufferPointer { b in
             lb.ranges.withUnsafeBufferPointer { r in
                 symbols.withUnsafeBufferPointer { table in
-                    var k = Int(span.first) * 4
-                    for sym in syms {
-                        let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
-                        k += 2
-                        guard LabelBytes.equal(table[Int(sym)], part) else { return false }
+                    labelStore.withIDs(s.syms) { ids in
+                        var k = Int(span.first) * 4
+                        for i in 0..<ids.count {
+                            let part = UnsafeBufferPointer(rebasing: b[Int(r[k])..<Int(r[k]) + Int(r[k + 1])])
+                            k += 2
+                            guard LabelBytes.equal(table[Int(ids[i])], part) else { return false }
+                        }
+                        return true
                     }
-                    return true
                 }
             }
         }
-        return same ? s : nil
     }
 
     /// Creates a series; `ref` is given on WAL replay.
