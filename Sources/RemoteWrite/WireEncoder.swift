@@ -61,22 +61,28 @@ struct SeriesWriter {
     private var p: UnsafeMutablePointer<UInt8>
 
     static func encode(_ series: [TimeSeries]) -> [UInt8] {
-        var sizes: [Int] = []
-        sizes.reserveCapacity(series.count)
-        var total = 0
-        for ts in series {
-            let n = bodySize(ts)
-            sizes.append(n)
-            total += 1 + varintSize(UInt64(n)) + n
-        }
-        return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
-            guard let base = buf.baseAddress else { count = 0; return }
-            var w = SeriesWriter(p: base)
-            for (ts, n) in zip(series, sizes) { w.timeSeries(ts, size: n) }
-            // The sizes above and the writes here come from the same values; a mismatch would be a
-            // bug that wrote outside the buffer, so it stops the process rather than go on.
-            precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
-            count = total
+        // The series are read in place through a buffer pointer: iterating the array (and zipping
+        // it with the sizes) copied each `TimeSeries` out, a retain and a release of its label and
+        // sample arrays per series and pass.
+        series.withUnsafeBufferPointer { all in
+            var total = 0
+            let sizes = [Int](unsafeUninitializedCapacity: all.count) { sz, n in
+                for k in all.indices {
+                    let b = bodySize(all[k])
+                    (sz.baseAddress! + k).initialize(to: b)
+                    total += 1 + varintSize(UInt64(b)) + b
+                }
+                n = all.count
+            }
+            return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+                guard let base = buf.baseAddress else { count = 0; return }
+                var w = SeriesWriter(p: base)
+                for k in all.indices { w.timeSeries(all[k], size: sizes[k]) }
+                // The sizes above and the writes here come from the same values; a mismatch would be a
+                // bug that wrote outside the buffer, so it stops the process rather than go on.
+                precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
+                count = total
+            }
         }
     }
 

@@ -56,6 +56,21 @@ func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix) {
         #expect(try WireDecoder.decode(Snappy.decompress(body)) == req)
     }
 
+    /// `compress` writes into an uninitialized buffer and keeps what snappy reports: every length,
+    /// from empty to several 64 KiB fragments, compressible or not, must come back byte for byte.
+    @Test func snappyCompressKeepsExactlyTheCompressedBytes() throws {
+        var rng = SplitMix(seed: 11)
+        for n in [0, 1, 17, 4_095, 65_536, 65_537, 300_001] {
+            let random = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let repetitive = (0..<n).map { UInt8(truncatingIfNeeded: $0 % 97) }
+            for input in [random, repetitive] {
+                let c = Snappy.compress(input)
+                #expect(c.count <= 32 + n + n / 6)
+                #expect(try Snappy.decompress(c) == input)
+            }
+        }
+    }
+
     @Test func snappyHeaderLimitCheckedBeforeAllocating() throws {
         // A 6-byte body whose header claims ~4 GiB must be refused without allocating it.
         let bomb: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00]
