@@ -3,6 +3,10 @@ import CSnappy
 /// Snappy *block* format (not the framed stream format), as remote-write requires.
 public enum Snappy {
     public static func compress(_ input: [UInt8]) -> [UInt8] {
+        input.withUnsafeBytes { compress($0) }
+    }
+
+    public static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
         // The output is left uninitialized: zero-filling the worst-case length (input + 1/6) first
         // touched every page of it, and for a record of a thousand series that fresh memory is
         // page faults and page clearing, ~4 % of the edge agent's CPU (docs/benchmarks.md, "Edge
@@ -11,12 +15,8 @@ public enum Snappy {
         let maxLen = snappy_max_compressed_length(input.count)
         return [UInt8](unsafeUninitializedCapacity: maxLen) { dst, count in
             var outLen = maxLen
-            let status = input.withUnsafeBufferPointer { src in
-                src.withMemoryRebound(to: CChar.self) { s in
-                    dst.withMemoryRebound(to: CChar.self) { d in
-                        snappy_compress(s.baseAddress, s.count, d.baseAddress, &outLen)
-                    }
-                }
+            let status = dst.withMemoryRebound(to: CChar.self) { d in
+                snappy_compress(input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count, d.baseAddress, &outLen)
             }
             // snappy_compress fails only when the output buffer is too small, which
             // snappy_max_compressed_length rules out.
