@@ -3,22 +3,26 @@ import CSnappy
 /// Snappy *block* format (not the framed stream format), as remote-write requires.
 public enum Snappy {
     public static func compress(_ input: [UInt8]) -> [UInt8] {
-        var outLen = snappy_max_compressed_length(input.count)
-        var out = [UInt8](repeating: 0, count: outLen)
-        let status = input.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                src.withMemoryRebound(to: CChar.self) { s in
-                    dst.withMemoryRebound(to: CChar.self) { d in
-                        snappy_compress(s.baseAddress, s.count, d.baseAddress, &outLen)
-                    }
-                }
+        input.withUnsafeBytes { compress($0) }
+    }
+
+    public static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        // The output is left uninitialized: zero-filling the worst-case length (input + 1/6) first
+        // touched every page of it, and for a record of a thousand series that fresh memory is
+        // page faults and page clearing, ~4 % of the edge agent's CPU (docs/benchmarks.md, "Edge
+        // agent, issue 15: CPU per sample, third round"). Snappy writes only the compressed
+        // length, and only those bytes are kept.
+        let maxLen = snappy_max_compressed_length(input.count)
+        return [UInt8](unsafeUninitializedCapacity: maxLen) { dst, count in
+            var outLen = maxLen
+            let status = dst.withMemoryRebound(to: CChar.self) { d in
+                snappy_compress(input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count, d.baseAddress, &outLen)
             }
+            // snappy_compress fails only when the output buffer is too small, which
+            // snappy_max_compressed_length rules out.
+            precondition(status == SNAPPY_OK && outLen <= maxLen, "snappy_compress failed with a correctly sized buffer")
+            count = outLen
         }
-        // snappy_compress fails only when the output buffer is too small, which
-        // snappy_max_compressed_length rules out.
-        precondition(status == SNAPPY_OK, "snappy_compress failed with a correctly sized buffer")
-        out.removeSubrange(outLen...)
-        return out
     }
 
     /// The length the block header declares, read without decompressing.

@@ -21,7 +21,24 @@ public struct WireEncoder {
 
     /// protobuf + snappy: the body of a remote-write POST.
     public static func encodeCompressed(_ req: WriteRequest) -> [UInt8] {
-        Snappy.compress(encode(req))
+        if req.metadata.isEmpty { return encodeCompressed(series: req.timeseries) }
+        return Snappy.compress(encode(req))
+    }
+
+    /// `encodeCompressed` of a request with series only. The protobuf goes into a scratch buffer
+    /// that is kept for the next call (`EncodeScratch`) instead of a fresh array: a record of a
+    /// thousand series is ~110 KiB of protobuf, and glibc handed those pages back after every
+    /// scrape, so each scrape faulted them in and cleared them again (3 % of the edge agent's CPU;
+    /// docs/benchmarks.md, "Edge agent, issue 15: CPU per sample, third round").
+    public static func encodeCompressed(series: [TimeSeries]) -> [UInt8] {
+        if series.isEmpty { return Snappy.compress([UInt8]()) }
+        return series.withUnsafeBufferPointer { all in
+            let (sizes, total) = SeriesWriter.sizes(all)
+            return EncodeScratch.with(bytes: total) { base in
+                SeriesWriter.write(all, sizes: sizes, total: total, into: base)
+                return Snappy.compress(UnsafeRawBufferPointer(start: base, count: total))
+            }
+        }
     }
 
     private mutating func metadata(_ m: MetricMetadata) {
@@ -61,23 +78,40 @@ struct SeriesWriter {
     private var p: UnsafeMutablePointer<UInt8>
 
     static func encode(_ series: [TimeSeries]) -> [UInt8] {
-        var sizes: [Int] = []
-        sizes.reserveCapacity(series.count)
+        // The series are read in place through a buffer pointer: iterating the array (and zipping
+        // it with the sizes) copied each `TimeSeries` out, a retain and a release of its label and
+        // sample arrays per series and pass.
+        series.withUnsafeBufferPointer { all in
+            let (sizes, total) = SeriesWriter.sizes(all)
+            return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+                guard let base = buf.baseAddress else { count = 0; return }
+                write(all, sizes: sizes, total: total, into: base)
+                count = total
+            }
+        }
+    }
+
+    /// Each series' message size and the total with their tags and length prefixes.
+    static func sizes(_ all: UnsafeBufferPointer<TimeSeries>) -> (sizes: [Int], total: Int) {
         var total = 0
-        for ts in series {
-            let n = bodySize(ts)
-            sizes.append(n)
-            total += 1 + varintSize(UInt64(n)) + n
+        let sizes = [Int](unsafeUninitializedCapacity: all.count) { sz, n in
+            for k in all.indices {
+                let b = bodySize(all[k])
+                (sz.baseAddress! + k).initialize(to: b)
+                total += 1 + varintSize(UInt64(b)) + b
+            }
+            n = all.count
         }
-        return [UInt8](unsafeUninitializedCapacity: total) { buf, count in
-            guard let base = buf.baseAddress else { count = 0; return }
-            var w = SeriesWriter(p: base)
-            for (ts, n) in zip(series, sizes) { w.timeSeries(ts, size: n) }
-            // The sizes above and the writes here come from the same values; a mismatch would be a
-            // bug that wrote outside the buffer, so it stops the process rather than go on.
-            precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
-            count = total
-        }
+        return (sizes, total)
+    }
+
+    /// Writes the series, sized by `sizes`, to `base` (room for `total` bytes).
+    static func write(_ all: UnsafeBufferPointer<TimeSeries>, sizes: [Int], total: Int, into base: UnsafeMutablePointer<UInt8>) {
+        var w = SeriesWriter(p: base)
+        for k in all.indices { w.timeSeries(all[k], size: sizes[k]) }
+        // The sizes and the writes come from the same values; a mismatch would be a bug that
+        // wrote outside the buffer, so it stops the process rather than go on.
+        precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
     }
 
     static func bodySize(_ ts: TimeSeries) -> Int {

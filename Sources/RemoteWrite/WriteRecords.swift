@@ -12,7 +12,7 @@ public enum WriteRecords {
         var batch: [TimeSeries] = []
         var n = 0
         func flush() {
-            if n > 0 { out.append((WireEncoder.encodeCompressed(WriteRequest(timeseries: batch)), n)) }
+            if n > 0 { out.append((WireEncoder.encodeCompressed(series: batch), n)) }
             batch.removeAll(keepingCapacity: true)
             n = 0
         }

@@ -1,5 +1,6 @@
 import DurableIO
 import Logging
+import RemoteWrite
 import Storage
 import Synchronization
 import Testing
@@ -107,5 +108,17 @@ func gatedQueue(_ dir: TempDir, _ gate: FsyncGate, sleep: @escaping DiskQueue.Sl
         #expect(DiskQueue.nanoseconds(.zero) == 0)
         #expect(DiskQueue.nanoseconds(.milliseconds(-3)) == 0)
         #expect(DiskQueue.nanoseconds(.seconds(Int64.max)) == .max)
+    }
+}
+
+@Suite struct DeliverySinkMetadataTests {
+    /// The latest metadata per family: a changed entry replaces the old one, an unchanged one stays,
+    /// families without a name are ignored.
+    @Test func latestPerFamily() {
+        let sink = DeliverySink()
+        sink.recordMetadata([MetricMetadata(type: .counter, family: "a", help: "one"), MetricMetadata(type: .gauge, family: "b")])
+        sink.recordMetadata([MetricMetadata(type: .counter, family: "a", help: "two"), MetricMetadata(type: .gauge, family: "b"),
+                             MetricMetadata(type: .gauge, family: "")])
+        #expect(sink.metadataSnapshot() == [MetricMetadata(type: .counter, family: "a", help: "two"), MetricMetadata(type: .gauge, family: "b")])
     }
 }

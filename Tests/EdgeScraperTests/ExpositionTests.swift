@@ -13,6 +13,17 @@ import TestSupport
         do { _ = try ExpositionParser.parse(Array(s.utf8), format: f); return nil } catch let e as ExpositionError { return e } catch { return nil }
     }
 
+    /// HELP/TYPE of one family side by side, then a family that comes back after another: one
+    /// entry per family, in order of first appearance, the later line winning.
+    @Test func metadataPerFamilyWhenFamiliesComeBack() throws {
+        let body = "# HELP a first\n# TYPE a counter\n# TYPE b gauge\n# HELP b bee\na 1\nb 2\n# HELP a second\n# TYPE c summary\n"
+        let p = try ExpositionParser.parse(Array(body.utf8), format: .prometheusText)
+        #expect(p.metadata.map(\.family) == ["a", "b", "c"])
+        #expect(p.metadata[0].help == "second" && p.metadata[0].type == .counter)
+        #expect(p.metadata[1].help == "bee" && p.metadata[1].type == .gauge)
+        #expect(p.metadata[2].type == .summary && p.metadata[2].help == "")
+    }
+
     @Test func textFormat() throws {
         let body = """
         # HELP http_requests_total The total number of HTTP requests.

@@ -190,6 +190,23 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         #expect(!r.up && r.error?.hasPrefix("body size limit exceeded") == true)
     }
 
+    /// Series before the one that fails a limit are counted (as Prometheus reports them) and then
+    /// forgotten with the rest of the scrape, so the next good scrape adds them again.
+    @Test func countsBeforeALimitErrorAndDuplicates() throws {
+        var c = job()
+        c.labelLimit = 3   // __name__, job, instance + one exposed label = 4
+        var p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())
+        let (failed, r) = p.process(.body(Array("ok 1\nok 5\nok2 2\nm{a=\"1\"} 1\nlate 3\n".utf8), contentType: nil), start: 1, duration: 0)
+        #expect(!r.up && r.samplesScraped == 5 && r.samplesPostRelabel == 3 && r.seriesAdded == 2)
+        #expect(series(failed, "ok").isEmpty && series(failed, "ok2").isEmpty && series(failed, "late").isEmpty)
+        let (good, r2) = p.process(.body(Array("ok 1\nok 5\nok2 2\n".utf8), contentType: nil), start: 2, duration: 0)
+        #expect(r2.up && r2.samplesPostRelabel == 3 && r2.seriesAdded == 2)
+        // A duplicate series keeps its first sample.
+        #expect(series(good, "ok").map(\.samples) == [[Sample(t: 2, v: 1)]] && series(good, "ok2").map(\.samples) == [[Sample(t: 2, v: 2)]])
+        let (_, r3) = p.process(.body(Array("ok 1\nok2 2\nnew 4\n".utf8), contentType: nil), start: 3, duration: 0)
+        #expect(r3.up && r3.seriesAdded == 1)
+    }
+
     @Test func openMetricsByContentType() throws {
         let c = job()
         var p = ScrapeProcessor(target: try target(config: c), config: c, metricRules: [], externalLabels: Labels())

@@ -42,8 +42,16 @@ public final class DeliverySink: SampleSink {
 
     public func recordMetadata(_ list: [MetricMetadata]) {
         if list.isEmpty { return }
+        // Called with every scrape's families, which rarely change: one hash lookup per family,
+        // and an unchanged entry is left as it is.
         metadata.withLock { m in
-            for e in list where !e.family.isEmpty && (m[e.family] != nil || m.count < Self.maxMetadataFamilies) { m[e.family] = e }
+            for e in list where !e.family.isEmpty {
+                if let i = m.index(forKey: e.family) {
+                    if m.values[i] != e { m.values[i] = e }
+                } else if m.count < Self.maxMetadataFamilies {
+                    m[e.family] = e
+                }
+            }
         }
     }
 

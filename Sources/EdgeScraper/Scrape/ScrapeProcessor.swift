@@ -79,7 +79,6 @@ public struct ScrapeProcessor: Sendable {
         var out: [TimeSeries] = []
         var report = ScrapeReport(up: true, error: nil, durationSeconds: duration, samplesScraped: 0, samplesPostRelabel: 0, seriesAdded: 0)
         var currentRefs: [Int] = []
-        let prevIteration = iteration - 1
         switch outcome {
         case .failed(let e):
             report.up = false
@@ -99,24 +98,22 @@ public struct ScrapeProcessor: Sendable {
                 out.reserveCapacity(parsed.samples.count + 5)
                 currentRefs.reserveCapacity(lastRefs.count)
                 let readable = parseError?.rejectsLastSample == true ? parsed.samples.dropLast() : parsed.samples[...]
-                for s in readable {
-                    let ref = try seriesRef(parsed, s)
-                    if ref < 0 { continue }
-                    kept += 1
-                    let seenBefore = refSeen[ref]
-                    if seenBefore == iteration { continue }  // duplicate series: first wins, as Prometheus
-                    if seenBefore != prevIteration { added += 1 }
-                    refSeen[ref] = iteration
-                    let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                    refSample[ref][0] = Sample(t: t, v: s.value)
-                    out.append(TimeSeries(labels: refLabels[ref].pairs, samples: refSample[ref]))
-                    if s.timestamp == nil || !honorTimestamps {
-                        refTracked[ref] = iteration
-                        currentRefs.append(ref)
-                    }
+                // Two passes: the refs first (a new series appends to the per-ref arrays, and a
+                // relabeling or limit error stops there), then the writes through buffer pointers,
+                // without a uniqueness check per array and sample (2 % of the edge agent's CPU).
+                // After an error the samples before it are written as in one pass, for the counts.
+                var refs: [Int] = []
+                refs.reserveCapacity(readable.count)
+                var refError: (any Error)?
+                do {
+                    for s in readable { refs.append(try seriesRef(parsed, s)) }
+                } catch {
+                    refError = error
                 }
+                writeSamples(refs, readable, start: start, into: &out, currentRefs: &currentRefs, kept: &kept, added: &added)
                 report.samplesPostRelabel = kept
                 report.seriesAdded = added
+                if let refError { throw refError }
                 if let e = parseError { throw e }
                 if sampleLimit > 0 && kept > sampleLimit {
                     throw ScrapeProcessingError(message: "sample limit exceeded: \(kept) samples after relabeling, limit \(sampleLimit)")
@@ -145,6 +142,41 @@ public struct ScrapeProcessor: Sendable {
         scrapedOnce = true
         if iteration % 16 == 0 { compact() }
         return (out, report)
+    }
+
+    /// The second pass of `process`: `refs[k]` is the ref of `samples[samples.startIndex + k]`.
+    private mutating func writeSamples(_ refs: [Int], _ samples: ArraySlice<ExpositionSample>, start: Int64,
+                                       into out: inout [TimeSeries], currentRefs: inout [Int], kept: inout Int, added: inout Int) {
+        let iteration = iteration, prevIteration = iteration - 1, honorTimestamps = honorTimestamps
+        // Moved out so that they are uniquely referenced locals while their buffers are written.
+        var seen = refSeen, tracked = refTracked, sampleArrays = refSample
+        refSeen = []; refTracked = []; refSample = []
+        defer { refSeen = seen; refTracked = tracked; refSample = sampleArrays }
+        let labels = refLabels
+        seen.withUnsafeMutableBufferPointer { seen in
+            tracked.withUnsafeMutableBufferPointer { tracked in
+                sampleArrays.withUnsafeMutableBufferPointer { sampleArrays in
+                    var k = samples.startIndex
+                    for ref in refs {
+                        let s = samples[k]
+                        k += 1
+                        if ref < 0 { continue }
+                        kept += 1
+                        let seenBefore = seen[ref]
+                        if seenBefore == iteration { continue }  // duplicate series: first wins, as Prometheus
+                        if seenBefore != prevIteration { added += 1 }
+                        seen[ref] = iteration
+                        let t = (honorTimestamps ? s.timestamp : nil) ?? start
+                        sampleArrays[ref][0] = Sample(t: t, v: s.value)
+                        out.append(TimeSeries(labels: labels[ref].pairs, samples: sampleArrays[ref]))
+                        if s.timestamp == nil || !honorTimestamps {
+                            tracked[ref] = iteration
+                            currentRefs.append(ref)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Forgets series not seen for a while so churn (e.g. pod labels) does not grow memory.
