@@ -51,6 +51,12 @@ public enum StartupPages {
                 return 0
             }, Unmanaged.passUnretained(walk).toOpaque())
         }
+        // The binary's own pages, now mapped by no one, leave the page cache too: read back on
+        // demand they come in smaller folios, and the kernel maps a text fault's whole folio, so
+        // the text that stays resident follows the functions run more closely (docs/benchmarks.md,
+        // "exact drop"). Only clean, unmapped pages go; the file is read again when needed.
+        let exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        if exe >= 0 { _ = posix_fadvise(exe, 0, 0, POSIX_FADV_DONTNEED); close(exe) }
         return walk.dropped
         #else
         return 0
@@ -68,6 +74,7 @@ private final class ObjectWalk {
     /// relocation), so a later change can only make this list skip a range, never add one.
     var readOnlyFileMappings: [Range<UInt>]?
     var dropped = 0
+    var visited = 0
 
     init(pagemap: Int32) { self.pagemap = pagemap }
 
@@ -79,7 +86,12 @@ private final class ObjectWalk {
         if readOnlyFileMappings == nil {
             readOnlyFileMappings = StartupPages.readOnlyPrivateFileMappings(maps: FileIO.readIfPresent("/proc/self/maps") ?? "")
         }
+        let isExecutable = visited == 0   // glibc lists the main program first
+        visited += 1
         for range in StartupPages.intersect(segments, readOnlyFileMappings ?? []) {
+            if isExecutable, let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) {
+                _ = madvise(start, Int(range.upperBound - range.lowerBound), MADV_RANDOM)
+            }
             dropped += StartupPages.dropFilePages(in: range, pagemap: pagemap, pageSize: pageSize)
         }
     }
