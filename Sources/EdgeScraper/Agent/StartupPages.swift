@@ -69,7 +69,7 @@ public enum StartupPages {
 private final class ObjectWalk {
     let pagemap: Int32
     let pageSize = UInt(sysconf(Int32(_SC_PAGESIZE)))
-    /// Read once, in the first callback: while the walk holds the lock, listed objects stay
+    /// Read once, at the first object with segments to drop: while the walk holds the lock, listed objects stay
     /// mapped, and a segment's protection only ever goes from writable to read-only (RELRO after
     /// relocation), so a later change can only make this list skip a range, never add one.
     var readOnlyFileMappings: [Range<UInt>]?
@@ -79,6 +79,8 @@ private final class ObjectWalk {
     init(pagemap: Int32) { self.pagemap = pagemap }
 
     func visit(_ object: LoadedObject) {
+        let isExecutable = visited == 0   // glibc lists the main program first
+        visited += 1
         guard let phdr = object.headers else { return }
         let headers = UnsafeBufferPointer(start: phdr, count: Int(object.headerCount))
         let segments = StartupPages.segmentsNotWrittenAfterLoad(base: object.base, headers: headers, pageSize: pageSize)
@@ -86,9 +88,9 @@ private final class ObjectWalk {
         if readOnlyFileMappings == nil {
             readOnlyFileMappings = StartupPages.readOnlyPrivateFileMappings(maps: FileIO.readIfPresent("/proc/self/maps") ?? "")
         }
-        let isExecutable = visited == 0   // glibc lists the main program first
-        visited += 1
         for range in StartupPages.intersect(segments, readOnlyFileMappings ?? []) {
+            // The binary's pages come back one by one, without read-around (its page cache is
+            // emptied below); advice only, contents unchanged.
             if isExecutable, let start = UnsafeMutableRawPointer(bitPattern: range.lowerBound) {
                 _ = madvise(start, Int(range.upperBound - range.lowerBound), MADV_RANDOM)
             }
