@@ -10,10 +10,10 @@ import Glibc
 /// and tables (the libraries' symbol tables, ArgumentParser, YAML, error paths) that the steady
 /// state never runs again; they stay resident for the life of the process. Once the agent has
 /// settled, the pages of the loaded objects that are exactly the file's bytes are unmapped from
-/// this process (`MADV_DONTNEED`): they stay in the page cache, shared with other processes
-/// (libc), and what the agent still runs faults back in without I/O (with the kernel's fault-around,
-/// so the hot text comes back almost whole: the gain is start-up code, tables and metadata, and
-/// the libraries' pages that other processes keep mapped). Docs: docs/benchmarks.md, "Edge agent,
+/// this process (`MADV_DONTNEED`): the libraries' stay in the page cache, shared with other
+/// processes (libc), the binary's are evicted (below), and what the agent still runs faults back
+/// in (with the kernel's fault-around: the gain is start-up code, tables and metadata, and the
+/// libraries' pages that other processes keep mapped). Docs: docs/benchmarks.md, "Edge agent,
 /// issue 15: packed relocations and start-up pages" and "exact drop".
 ///
 /// `MADV_DONTNEED` on a private mapping also throws away copy-on-write pages (a relocated page, a
