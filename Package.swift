@@ -11,14 +11,11 @@ import PackageDescription
 /// packed (DT_RELR: 1.4 MB of RELA entries → 12 KB, ~2.5 MiB less resident): lld records a need
 /// for GLIBC_ABI_DT_RELR, so a glibc older than 2.36 refuses to start it with that message instead
 /// of running it unrelocated (the images carry the build host's glibc, Debian bookworm's 2.36).
-/// edge-scraper.ld moves Swift's constant descriptors (.rodata, flagged writable by the compiler)
-/// into RELRO, where the loader makes them read-only and StartupPages can drop their clean pages.
 let edgeScraperSources: String = String(#filePath.dropLast("Package.swift".count)) + "Sources/EdgeScraperCLI/"
 let edgeScraperLinkFlags: [String] = ["-use-ld=lld"] + [
     "--icf=all", "--no-export-dynamic", "-z", "pack-relative-relocs",
     "--symbol-ordering-file=" + edgeScraperSources + "edge-scraper.order",
     "--no-warn-symbol-ordering",
-    "-T", edgeScraperSources + "edge-scraper.ld",
 ].flatMap { ["-Xlinker", $0] }
 
 // Versions are the ones on this machine's package mirror (/opt/swift-packages).
@@ -152,7 +149,7 @@ let package = Package(
         .executableTarget(name: "EdgeScraperCLI", dependencies: [
             "EdgeScraper",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], exclude: ["edge-scraper.order", "edge-scraper.ld"],
+        ], exclude: ["edge-scraper.order"],
         linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections"]),
                          .unsafeFlags(edgeScraperLinkFlags, .when(platforms: [.linux]))]),
 
