@@ -24,7 +24,7 @@ import Testing
         #expect(StartupPages.readOnlyPrivateFileMappings(maps: Self.maps) == [
             0x55d0_0000_0000..<0x55d0_0001_0000,   // headers and tables of the binary
             0x55d0_0001_0000..<0x55d0_0009_0000,   // its text
-            0x55d0_0009_0000..<0x55d0_000a_0000,   // RELRO once protected (its pages are checked one by one)
+            0x55d0_0009_0000..<0x55d0_000a_0000,   // its read-only data
             0x7f00_0020_0000..<0x7f00_0030_0000,   // libc's text
             0x7f00_0040_0000..<0x7f00_0050_0000,   // a binary replaced on disk while it runs
         ])
@@ -81,7 +81,7 @@ import Testing
         StartupPagesProbe.counter += 1
         let before = readOnlyFileMappingKiB()
         #expect(before.rss > 0)
-        #expect(before.anonymous > 0)   // RELRO's relocated pages: what must survive
+        #expect(before.anonymous > 0)   // RELRO's relocated pages (r--p too): what must survive
         #expect(StartupPages.release() > 0)
         let after = readOnlyFileMappingKiB()
         #expect(after.rss < before.rss)

@@ -1,8 +1,7 @@
 extension StartupPages {
     /// The private mappings of files that are not writable now, from the text of
-    /// /proc/PID/maps ("lo-hi perms offset dev inode path"). Not writable: a RELRO range the
-    /// loader is still relocating (writable until it is done) is left out, as is anything a
-    /// store could reach. Private: a shared mapping's pages are the file's, written through.
+    /// /proc/PID/maps ("lo-hi perms offset dev inode path"). Not writable: anything a store
+    /// could reach is left out. Private: a shared mapping's pages are the file's, written through.
     /// A file: not the heap, stacks, the vdso or anonymous memory.
     static func readOnlyPrivateFileMappings(maps: String) -> [Range<UInt>] {
         var ranges: [Range<UInt>] = []

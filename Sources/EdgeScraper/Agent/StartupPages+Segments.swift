@@ -4,14 +4,16 @@ import Glibc
 extension StartupPages {
     /// The address ranges of one loaded object that nothing writes once it is loaded: its
     /// read-only `PT_LOAD` segments (text, constants, the tables of the loader and the Swift
-    /// runtime) and its `PT_GNU_RELRO` range (written by relocation, then made read-only by the
-    /// loader; a RELRO still being relocated by a concurrent dlopen is still writable, and
-    /// `readOnlyPrivateFileMappings` leaves it out). None for an object with text relocations:
-    /// the loader makes its text writable while it relocates it, so its read-only segments are
-    /// not read-only for all of its life. Rounded to whole pages the way the loader maps and
-    /// protects them.
+    /// runtime). Not `PT_GNU_RELRO`: the loader writes some of it again after start-up (dlopen of
+    /// a library that needs an executable stack makes ld.so's RELRO page writable, changes
+    /// `__stack_prot` and protects it again, holding only `dl_load_lock`, not the lock of
+    /// `dl_iterate_phdr`), so a page checked as the file's could become a copy just before its
+    /// drop; and RELRO's pages are mostly relocated copies anyway. None for an object with text
+    /// relocations: the loader makes its text writable while it relocates it, so its read-only
+    /// segments are not read-only for all of its life. Rounded to whole pages the way the loader
+    /// maps them.
     static func segmentsNotWrittenAfterLoad(base: UInt, headers: UnsafeBufferPointer<Elf64_Phdr>, pageSize: UInt) -> [Range<UInt>] {
-        let ptLoad: UInt32 = 1, ptDynamic: UInt32 = 2, ptGNURelro: UInt32 = 0x6474_e552, pfW: UInt32 = 2
+        let ptLoad: UInt32 = 1, ptDynamic: UInt32 = 2, pfW: UInt32 = 2
         var ranges: [Range<UInt>] = []
         for header in headers {
             let start = base &+ UInt(header.p_vaddr), end = start &+ UInt(header.p_memsz)
@@ -21,10 +23,6 @@ extension StartupPages {
                 if hasTextRelocations(dynamic: start, count: Int(header.p_memsz) / 16) { return [] }
             case ptLoad where header.p_flags & pfW == 0:
                 ranges.append(roundDown(start, pageSize)..<roundUp(end, pageSize))
-            case ptGNURelro:
-                // glibc's _dl_protect_relro: both ends rounded down.
-                let lo = roundDown(start, pageSize), hi = roundDown(end, pageSize)
-                if hi > lo { ranges.append(lo..<hi) }
             default:
                 continue
             }

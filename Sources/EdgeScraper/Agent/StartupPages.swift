@@ -20,10 +20,12 @@ import Glibc
 /// debugger's breakpoint), which would then read as the file's bytes again. So no page is dropped
 /// on a snapshot: the selection is made inside `dl_iterate_phdr`'s callback, whose lock keeps the
 /// listed objects mapped (no dlclose can unmap one and a dlopen reuse its addresses), it takes
-/// only segments nothing writes after loading (read-only `PT_LOAD` segments and, once the loader
-/// has made them read-only, `PT_GNU_RELRO`; no object with text relocations), and each page is
+/// only segments nothing in the process writes after loading (read-only `PT_LOAD` segments; not
+/// RELRO, which the loader may write again; no object with text relocations), and each page is
 /// checked in /proc/self/pagemap right before its drop: only present pages that are the file's
-/// own (not anonymous, not in swap) go (`StartupPages.dropFilePages`).
+/// own (not anonymous, not in swap) go (`StartupPages.dropFilePages`). What is left is a window of
+/// microseconds between a page's check and its drop in which only an outside writer (a debugger's
+/// or a uprobe's breakpoint set at that moment) could make it a copy.
 ///
 /// Not `MADV_PAGEOUT` (the previous way): it keeps pages other processes map (libc's), and for a
 /// process that neither owns the binary nor may write it (an agent run as a service user on a
@@ -69,9 +71,9 @@ public enum StartupPages {
 private final class ObjectWalk {
     let pagemap: Int32
     let pageSize = UInt(sysconf(Int32(_SC_PAGESIZE)))
-    /// Read once, at the first object with segments to drop: while the walk holds the lock, listed objects stay
-    /// mapped, and a segment's protection only ever goes from writable to read-only (RELRO after
-    /// relocation), so a later change can only make this list skip a range, never add one.
+    /// Read once, at the first object with segments to drop: while the walk holds the lock, listed
+    /// objects stay mapped, and the read-only segments taken (no text relocations) are never made
+    /// writable, so what this snapshot says of them holds for the whole walk.
     var readOnlyFileMappings: [Range<UInt>]?
     var dropped = 0
     var visited = 0
