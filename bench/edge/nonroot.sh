@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Edge-scraper binaries side by side, each run as `nobody`: as deployed (the images' USER 65532,
+# systemd's DynamicUser), a service user that neither owns nor may write the root-owned binary.
+# That matters for resident memory: the kernel pages out file pages (MADV_PAGEOUT) only for a
+# process that owns or may write the file, so run.sh, run as root, shows start-up page release
+# working where a real agent would not (docs/benchmarks.md, "Issue 15, fifth round").
+#
+#   bench/edge/nonroot.sh base=/tmp/base new=.build/release vmagent=-   # LABEL=DIR holding edge-scraper; as root
+#
+# The label `vmagent` with `-` runs vmagent (also as nobody) on the same targets instead.
+#
+# All scrape one node_exporter and 4 synthetic targets of 1,000 series every 5 s and remote-write
+# into one VictoriaMetrics; VmRSS, VmHWM, RssAnon and RssFile of each SETTLE (75) s after start.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" = 0 ] || { echo "run as root: the agents are started as nobody" >&2; exit 1; }
+need setpriv util-linux; need vmagent victoria-metrics; need prometheus-node-exporter prometheus-node-exporter; need victoria-metrics victoria-metrics
+SETTLE=${SETTLE:-75}
+begin nonroot 400
+chmod 755 "$WORK"
+ne=$(free_port); vm=$(free_port); t1=$(free_port); t2=$(free_port); t3=$(free_port); t4=$(free_port)
+start node_exporter "$WORK/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"
+start targets "$WORK/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "$t1" "$t2" "$t3" "$t4"
+start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vm" -loggerLevel=WARN
+wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30; wait_http "http://127.0.0.1:$t1/metrics" 30
+pids=()
+for label in "$@"; do
+  name=${label%%=*}
+  mkdir -p "$WORK/$name"; chown nobody "$WORK/$name"
+  targets="['127.0.0.1:$t1', '127.0.0.1:$t2', '127.0.0.1:$t3', '127.0.0.1:$t4']"
+  p=$(free_port)
+  if [ "${label#*=}" = - ]; then
+    printf "global: {scrape_interval: 5s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: node-exporter\n    static_configs: [{targets: ['127.0.0.1:%s']}]\n  - job_name: synthetic\n    static_configs: [{targets: %s}]\n" "$ne" "$targets" >"$WORK/$name/vmagent.yml"
+    start "$name" "$WORK/$name/log" setpriv --reuid=nobody --regid=nogroup --clear-groups vmagent -promscrape.config="$WORK/$name/vmagent.yml" \
+        -remoteWrite.url="http://127.0.0.1:$vm/api/v1/write" -remoteWrite.label=agent="$name" -httpListenAddr="127.0.0.1:$p" \
+        -remoteWrite.tmpDataPath="$WORK/$name/queue" -loggerLevel=WARN
+  else
+    bin=$(cd "${label#*=}" && pwd)
+    cat >"$WORK/$name/edge.yml" <<YML
+global: {scrape_interval: 5s, scrape_timeout: 5s, external_labels: {agent: $name}}
+scrape_configs:
+  - job_name: node-exporter
+    static_configs: [{targets: ['127.0.0.1:$ne']}]
+  - job_name: synthetic
+    static_configs: [{targets: $targets}]
+remote_write:
+  - url: http://127.0.0.1:$vm/api/v1/write
+queue: {dir: $WORK/$name/queue, max_bytes: 64MiB}
+YML
+    start "$name" "$WORK/$name/log" setpriv --reuid=nobody --regid=nogroup --clear-groups "$bin/edge-scraper" --config "$WORK/$name/edge.yml" --listen "127.0.0.1:$p"
+  fi
+  pids+=("$LAST_PID")
+done
+sleep "$SETTLE"
+i=0
+for label in "$@"; do
+  pid=${pids[$i]}; i=$((i+1))
+  echo "$label user=$(awk '/^Uid/{print $2}' /proc/$pid/status) rss_KiB=$(awk '/^VmRSS/{print $2}' /proc/$pid/status) hwm_KiB=$(awk '/^VmHWM/{print $2}' /proc/$pid/status) anon_KiB=$(awk '/^RssAnon/{print $2}' /proc/$pid/status) file_KiB=$(awk '/^RssFile/{print $2}' /proc/$pid/status)"
+done
