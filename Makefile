@@ -5,7 +5,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # Debian packages: C libraries we link, and the real peers the tests and benchmarks run against.
 DEBS := libsnappy-dev libprotobuf-c-dev libre2-dev zlib1g-dev libyaml-dev protobuf-c-compiler libsqlite3-dev pkg-config \
         prometheus victoria-metrics prometheus-node-exporter prometheus-alertmanager chromium openssl curl nodejs \
-        podman buildah umoci slapd ldap-utils python3-venv postgresql
+        podman buildah umoci slapd ldap-utils python3-venv postgresql procps
 
 .PHONY: oidc-provider deps build release test js-check test-deploy images demo bench clean
 deps:

@@ -9,11 +9,14 @@ FLEETBENCH_GIVEN=${FLEETBENCH:+1}
 FLEETBENCH=${FLEETBENCH:-"$REPO/bench/.build/release/fleetbench"}
 CLK_TCK=$(getconf CLK_TCK)
 PIDS=()
+CGROUPS=()
 
 cleanup() {
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
     sleep 0.5
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+    sleep 0.2
+    for g in "${CGROUPS[@]:-}"; do [ -n "$g" ] && rmdir "$g" 2>/dev/null || true; done
     if [ -n "${WORK:-}" ] && [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -157,4 +160,23 @@ field() { grep "^RESULT system=$3 " "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1==
 
 machine_info() {
     echo "# date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')  host: nproc=$(nproc) mem=$(free -g | awk '/^Mem:/ {print $2}')GiB cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+}
+
+# cpu_cgroup NAME: sets CG to a new CPU-accounting cgroup (empty where none can be made, e.g. not
+# root), removed on exit. Its counter covers every thread a process ever ran, also threads that
+# ended, which a sum over /proc/PID/task misses: Dispatch's and NIO's pool threads come and go.
+cpu_cgroup() {
+    local root=""
+    CG=""
+    if [ -w /sys/fs/cgroup/cpuacct ]; then root=/sys/fs/cgroup/cpuacct
+    elif [ -f /sys/fs/cgroup/cgroup.controllers ] && [ -w /sys/fs/cgroup ]; then root=/sys/fs/cgroup; fi
+    [ -n "$root" ] && mkdir "$root/fleetbench-$$-$1" 2>/dev/null || return 0
+    CG="$root/fleetbench-$$-$1"
+    CGROUPS+=("$CG")
+}
+
+# cgroup_cpu_ns DIR: CPU nanoseconds of everything that has run in cgroup DIR (v1 or v2).
+cgroup_cpu_ns() {
+    if [ -f "$1/cpuacct.usage" ]; then cat "$1/cpuacct.usage"
+    else awk '$1 == "usage_usec" { printf "%d\n", $2 * 1000 }' "$1/cpu.stat"; fi
 }

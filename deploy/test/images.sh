@@ -12,7 +12,10 @@ BIN=${1:-.build/debug}
 for t in podman umoci chroot curl python3; do command -v $t >/dev/null || { echo "SKIP images: $t missing (apt-get install -y podman buildah umoci)"; exit 0; }; done
 T=$(mktemp -d /tmp/fleetscope-images.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
+# The servers run under unshare (inroot): stop each server first, then what started it, or unshare
+# outlives the test with the server under it.
+kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill "$1" 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill_tree "$p"; done; wait 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL images: $*" >&2; for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done >&2; exit 1; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -20,7 +23,9 @@ VERSION=$("$BIN/collector" --version)
 # Runs a command in ROOTFS as the image's user, with /proc mounted as a container runtime
 # mounts it (the Swift runtime reads its arguments from /proc/self/cmdline), in a private mount
 # namespace that ends with the command (--kill-child: killing the returned PID ends both).
-inroot() { local r=$1; shift; unshare -m --kill-child -- bash -c 'mount -t proc proc "$0/proc" && exec chroot --userspec=65532:65532 "$0" "$@"' "$r" "$@"; }
+# Always run in a subshell (`&` or `$(...)`), which it replaces: `$!` is then unshare's PID, not a
+# subshell's whose death would leave unshare and the server running.
+inroot() { local r=$1; shift; exec unshare -m --kill-child -- bash -c 'mount -t proc proc "$0/proc" && exec chroot --userspec=65532:65532 "$0" "$@"' "$r" "$@"; }
 
 mapfile -t images < <(deploy/image/build.sh "$BIN" deploytest)
 [ ${#images[@]} = 2 ] || fail "build.sh named ${#images[@]} images"
