@@ -11,8 +11,10 @@ extension StartupPages {
     /// relocated page, a breakpoint) is a copy-on-write anonymous page with bit 61 clear, and one
     /// in swap has bit 63 clear: both are kept. Dropping a file page changes nothing that can be
     /// read (the next access maps the same page-cache page again); it only leaves this process's
-    /// resident set. The callers pass only ranges that nothing writes (`segmentsNotWrittenAfterLoad`,
-    /// `readOnlyPrivateFileMappings`), so a page cannot become a copy between the check and the drop.
+    /// resident set. The callers pass only ranges that nothing in the process writes
+    /// (`segmentsNotWrittenAfterLoad`, `readOnlyPrivateFileMappings`), so between a page's check and
+    /// its drop only an outside writer (a debugger's or a uprobe's breakpoint set at that moment)
+    /// could make it a copy.
     static func dropFilePages(in range: Range<UInt>, pagemap: Int32, pageSize: UInt) -> Int {
         let present: UInt64 = 1 << 63, filePage: UInt64 = 1 << 61
         let chunk = 512
