@@ -33,3 +33,9 @@ node: {enabled: false}
 queue: {dir: $3, max_bytes: 512MiB}
 YML
 }
+
+# vmagent_yml FILE: vmagent's scrape config for the same targets as edge_yml's.
+vmagent_yml() {
+    printf 'global: {scrape_interval: 5s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: node\n    static_configs: [{targets: [%s]}]\n  - job_name: synthetic\n    static_configs: [{targets: [%s]}]\n' \
+        "'127.0.0.1:$ne'" "$targets" >"$1"
+}

@@ -18,36 +18,22 @@ need setpriv util-linux; need vmagent victoria-metrics; need prometheus-node-exp
 SETTLE=${SETTLE:-75}
 begin nonroot 400
 chmod 755 "$WORK"
-ne=$(free_port); vm=$(free_port); t1=$(free_port); t2=$(free_port); t3=$(free_port); t4=$(free_port)
-start node_exporter "$WORK/ne.log" prometheus-node-exporter --web.listen-address="127.0.0.1:$ne"
-start targets "$WORK/targets.log" python3 "$REPO/bench/edge/targets.py" --series 1000 "$t1" "$t2" "$t3" "$t4"
-start victoriametrics "$WORK/vm.log" victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$vm" -loggerLevel=WARN
-wait_http "http://127.0.0.1:$ne/metrics" 30; wait_http "http://127.0.0.1:$vm/health" 30; wait_http "http://127.0.0.1:$t1/metrics" 30
+source "$(dirname "$0")/load.sh"
+start_edge_load 4
 pids=()
 for label in "$@"; do
   name=${label%%=*}
   mkdir -p "$WORK/$name"; chown nobody "$WORK/$name"
-  targets="['127.0.0.1:$t1', '127.0.0.1:$t2', '127.0.0.1:$t3', '127.0.0.1:$t4']"
   p=$(free_port)
+  as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
   if [ "${label#*=}" = - ]; then
-    printf "global: {scrape_interval: 5s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: node-exporter\n    static_configs: [{targets: ['127.0.0.1:%s']}]\n  - job_name: synthetic\n    static_configs: [{targets: %s}]\n" "$ne" "$targets" >"$WORK/$name/vmagent.yml"
-    start "$name" "$WORK/$name/log" setpriv --reuid=nobody --regid=nogroup --clear-groups vmagent -promscrape.config="$WORK/$name/vmagent.yml" \
+    vmagent_yml "$WORK/$name/vmagent.yml"
+    start "$name" "$WORK/$name/log" "${as_nobody[@]}" vmagent -promscrape.config="$WORK/$name/vmagent.yml" \
         -remoteWrite.url="http://127.0.0.1:$vm/api/v1/write" -remoteWrite.label=agent="$name" -httpListenAddr="127.0.0.1:$p" \
         -remoteWrite.tmpDataPath="$WORK/$name/queue" -loggerLevel=WARN
   else
-    bin=$(cd "${label#*=}" && pwd)
-    cat >"$WORK/$name/edge.yml" <<YML
-global: {scrape_interval: 5s, scrape_timeout: 5s, external_labels: {agent: $name}}
-scrape_configs:
-  - job_name: node-exporter
-    static_configs: [{targets: ['127.0.0.1:$ne']}]
-  - job_name: synthetic
-    static_configs: [{targets: $targets}]
-remote_write:
-  - url: http://127.0.0.1:$vm/api/v1/write
-queue: {dir: $WORK/$name/queue, max_bytes: 64MiB}
-YML
-    start "$name" "$WORK/$name/log" setpriv --reuid=nobody --regid=nogroup --clear-groups "$bin/edge-scraper" --config "$WORK/$name/edge.yml" --listen "127.0.0.1:$p"
+    edge_yml "$WORK/$name/edge.yml" "$name" "$WORK/$name/queue"
+    start "$name" "$WORK/$name/log" "${as_nobody[@]}" "$(cd "${label#*=}" && pwd)/edge-scraper" --config "$WORK/$name/edge.yml" --listen "127.0.0.1:$p"
   fi
   pids+=("$LAST_PID")
 done

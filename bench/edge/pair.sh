@@ -46,8 +46,7 @@ done
 AGENTS="base new"
 if [ "${VMAGENT:-}" = 1 ]; then
     need vmagent victoria-metrics
-    printf 'global: {scrape_interval: 5s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: node\n    static_configs: [{targets: [%s]}]\n  - job_name: synthetic\n    static_configs: [{targets: [%s]}]\n' \
-        "'127.0.0.1:$ne'" "$targets" >"$WORK/vmagent.yml"
+    vmagent_yml "$WORK/vmagent.yml"
     PORT[vmagent]=$(free_port)
     start_measured vmagent "$WORK/vmagent.log" vmagent -promscrape.config="$WORK/vmagent.yml" -remoteWrite.url="http://127.0.0.1:$vm/api/v1/write" \
         -remoteWrite.label=agent=v -httpListenAddr="127.0.0.1:${PORT[vmagent]}" -remoteWrite.tmpDataPath="$WORK/vmagent-queue" -loggerLevel=WARN
