@@ -15,16 +15,19 @@ struct LDAPUnavailable: Error, CustomStringConvertible {
 final class LDAPConnection: Sendable {
     private let channel: any Channel
     private let timeout: TimeAmount
+    private let failure: LDAPFailure
     private let nextID = Atomic<Int32>(1)
 
-    private init(channel: any Channel, timeout: TimeAmount) {
+    private init(channel: any Channel, timeout: TimeAmount, failure: LDAPFailure) {
         self.channel = channel
         self.timeout = timeout
+        self.failure = failure
     }
 
     /// Connects to `host:port`; with `tls` the connection is TLS from the first byte (`ldaps://`).
     static func connect(host: String, port: Int, tls: NIOSSLContext?, timeout: TimeAmount) async throws -> LDAPConnection {
         let serverName = Self.serverName(host)
+        let failure = LDAPFailure()
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -32,11 +35,11 @@ final class LDAPConnection: Sendable {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
                     try sync.addHandler(ByteToMessageHandler(LDAPFrameDecoder()))
-                    try sync.addHandler(LDAPClientHandler())
+                    try sync.addHandler(LDAPClientHandler(failure: failure))
                 }
             }
         do {
-            return LDAPConnection(channel: try await bootstrap.connect(host: host, port: port).get(), timeout: timeout)
+            return LDAPConnection(channel: try await bootstrap.connect(host: host, port: port).get(), timeout: timeout, failure: failure)
         } catch {
             throw LDAPUnavailable(message: "cannot connect to the directory at \(host):\(port): \(error)")
         }
@@ -59,13 +62,17 @@ final class LDAPConnection: Sendable {
             channel.close(promise: nil)
         }
         // A write that fails (the connection is closing) fails the request once the connection
-        // is closed: the cause, a failed TLS handshake say, reaches the handler (errorCaught) only
-        // after the buffered write was failed with "I/O on closed channel", and the handler's
-        // message is the one that says how to fix it. The first failure of the promise wins.
+        // is closed, with the cause the handler recorded if there is one: "I/O on closed channel"
+        // does not say how to fix anything, a failed TLS handshake does. The handshake can fail
+        // before the request reaches the handler (the channel is already closed then, and the
+        // handler never sees it) or after it (the buffered write fails first, errorCaught follows
+        // before the close completes). The first failure of the promise wins.
         let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { [channel] error in
+        written.futureResult.whenFailure { [channel, failure] error in
             channel.close(promise: nil)
-            channel.closeFuture.whenComplete { _ in promise.fail(LDAPUnavailable(message: "cannot write to the directory: \(error)")) }
+            channel.closeFuture.whenComplete { _ in
+                promise.fail(failure.first ?? LDAPUnavailable(message: "cannot write to the directory: \(error)"))
+            }
         }
         channel.writeAndFlush(LDAPClientHandler.Outbound(id: id, bytes: request.encode(messageID: id), promise: promise), promise: written)
         defer { timer.cancel() }
@@ -102,6 +109,11 @@ final class LDAPConnection: Sendable {
         try await channel.eventLoop.submit { [channel] in
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: name), position: .first)
         }.get()
+    }
+
+    /// Returns once the connection is closed, from either side.
+    func closed() async {
+        try? await channel.closeFuture.get()
     }
 
     func close() async {
@@ -152,6 +164,18 @@ struct LDAPFrameDecoder: ByteToMessageDecoder {
     }
 }
 
+/// The first reason a connection failed, kept for the requests that are written after it
+/// closed: they fail with this cause rather than "I/O on closed channel".
+final class LDAPFailure: Sendable {
+    private let cause = Mutex<LDAPUnavailable?>(nil)
+
+    var first: LDAPUnavailable? { cause.withLock { $0 } }
+
+    func record(_ error: LDAPUnavailable) {
+        cause.withLock { if $0 == nil { $0 = error } }
+    }
+}
+
 /// Matches responses to requests by message id. Runs on the channel's event loop only.
 final class LDAPClientHandler: ChannelDuplexHandler {
     typealias InboundIn = [UInt8]
@@ -165,6 +189,11 @@ final class LDAPClientHandler: ChannelDuplexHandler {
     }
 
     private var pending: [Int32: (promise: EventLoopPromise<[LDAPResponse.Operation]>, ops: [LDAPResponse.Operation])] = [:]
+    private let failure: LDAPFailure
+
+    init(failure: LDAPFailure) {
+        self.failure = failure
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let out = unwrapOutboundIn(data)
@@ -211,6 +240,7 @@ final class LDAPClientHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: LDAPUnavailable) {
+        failure.record(error)
         let all = pending
         pending = [:]
         for p in all.values { p.promise.fail(error) }
