@@ -3,6 +3,7 @@ import Logging
 import RemoteWrite
 import Storage
 import Synchronization
+import TestSupport
 @testable import EdgeScraper
 
 /// Collects what the scrape side enqueues.
@@ -142,6 +143,41 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         _ = p.process(.body(Array("a 1\n".utf8), contentType: nil), start: 6000, duration: 0)
         let gone = p.staleMarkers(at: 7000)
         #expect(gone.count == 1 + 5 && gone.allSatisfy { StaleNaN.isStale($0.samples[0].v) && $0.samples[0].t == 7000 })
+    }
+
+    /// Series come and go over many scrapes (compaction forgets the old ones every 16th, and the
+    /// cache's bytes and the interned label strings are rebuilt then): every scrape still yields
+    /// exactly its own series with their labels and values, and a stale marker for each series of
+    /// the previous scrape that is gone. Long names and values (interned) and short ones mixed.
+    @Test func churnAcrossCompactionsMatchesAModel() throws {
+        let c = job()
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["agent": "edge-with-a-long-name-1"]))
+        var rng = SplitMix(seed: 7)
+        var previous: Set<Labels> = []
+        for scrape in 0..<80 {
+            var body = "", expected: [Labels: Double] = [:]
+            for _ in 0..<Int(rng.next() % 40) {
+                let family = rng.next() % 6, k = rng.next() % 12
+                let name = family % 2 == 0 ? "m\(family)" : "a_rather_long_family_name_\(family)_total"
+                let value = k % 3 == 0 ? "v\(k)" : "a-label-value-longer-than-fifteen-\(k)"
+                let labels = Labels(["__name__": name, "k": value, "job": "app", "instance": "app:8080", "agent": "edge-with-a-long-name-1"])
+                guard expected[labels] == nil else { continue }
+                let v = Double(scrape * 100 + Int(k))
+                expected[labels] = v
+                body += "\(name){k=\"\(value)\"} \(v)\n"
+            }
+            let (out, report) = p.process(.body(Array(body.utf8), contentType: nil), start: Int64(scrape) * 1000, duration: 0)
+            #expect(report.up, "\(report.error ?? "")")
+            var got: [Labels: Double] = [:], stale: Set<Labels> = []
+            for ts in out where !ScrapeProcessor.reportNames.contains(Labels(ts.labels).metricName ?? "") {
+                #expect(ts.samples.count == 1 && ts.samples[0].t == Int64(scrape) * 1000)
+                if StaleNaN.isStale(ts.samples[0].v) { stale.insert(Labels(ts.labels)) } else { got[Labels(ts.labels)] = ts.samples[0].v }
+            }
+            #expect(got == expected, "scrape \(scrape)")
+            #expect(stale == previous.subtracting(expected.keys), "scrape \(scrape)")
+            previous = Set(expected.keys)
+        }
     }
 
     /// Each series' sample array is reused from scrape to scrape (ScrapeProcessor.refSample): what

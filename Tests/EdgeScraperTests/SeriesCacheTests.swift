@@ -12,7 +12,7 @@ import Testing
         var c = SeriesCache()
         // 500 series (the table grows from 64 slots several times); every fifth pair shares a hash.
         for i in 0..<500 {
-            c.insert(.init(hash: UInt64(i / 5), raw: Array("m{i=\"\(i)\"}".utf8), ref: i, lastUsed: 0))
+            Array("m{i=\"\(i)\"}".utf8).withUnsafeBytes { c.insert(hash: UInt64(i / 5), raw: $0, ref: i, lastUsed: 0) }
         }
         for i in 0..<500 {
             #expect(find(c, "m{i=\"\(i)\"}", UInt64(i / 5)).map { c[$0].ref } == i)
@@ -24,9 +24,18 @@ import Testing
 
     @Test func compactionKeepsAndRenumbersWhatTheTransformReturns() {
         var c = SeriesCache()
-        for i in 0..<200 { c.insert(.init(hash: UInt64(i) &* 0x9E37_79B9_7F4A_7C15, raw: Array("s\(i)".utf8), ref: i, lastUsed: i)) }
-        c.compact { $0.ref % 2 == 0 ? SeriesCache.Entry(hash: $0.hash, raw: $0.raw, ref: $0.ref / 2, lastUsed: $0.lastUsed) : nil }
+        for i in 0..<200 {
+            Array("s\(i)".utf8).withUnsafeBytes { c.insert(hash: UInt64(i) &* 0x9E37_79B9_7F4A_7C15, raw: $0, ref: i, lastUsed: i) }
+        }
+        c.compact { e in
+            guard e.ref % 2 == 0 else { return nil }
+            var t = e
+            t.ref = e.ref / 2
+            return t
+        }
         #expect(c.entries.count == 100)
+        // The kept entries' bytes moved with them into the new arena.
+        for k in c.entries.indices { #expect(Array(c.raw(k)) == Array("s\(c[k].ref * 2)".utf8)) }
         for i in 0..<200 {
             let found = find(c, "s\(i)", UInt64(i) &* 0x9E37_79B9_7F4A_7C15).map { c[$0].ref }
             #expect(found == (i % 2 == 0 ? i / 2 : nil))

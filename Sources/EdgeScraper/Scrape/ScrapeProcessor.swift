@@ -50,6 +50,10 @@ public struct ScrapeProcessor: Sendable {
     /// write would copy it (value semantics), so nothing already handed over can change.
     private var refSample: [[Sample]] = []
     private var labelsToRef: [Labels: Int] = [:]
+    /// One copy of each label name and value longer than 15 bytes (shorter strings are stored
+    /// inline): every series of a family carries the family's name, which was a malloc'd string
+    /// per series. Rebuilt from the kept series when compaction forgets some.
+    private var interned = Set<String>()
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
     private var lastRefs: [Int] = []
@@ -192,7 +196,14 @@ public struct ScrapeProcessor: Sendable {
         cache.compact { e in
             if e.ref < 0 { return e.lastUsed >= horizon ? e : nil }
             let n = keep[e.ref]
-            return n < 0 ? nil : SeriesCache.Entry(hash: e.hash, raw: e.raw, ref: n, lastUsed: e.lastUsed)
+            if n < 0 { return nil }
+            var moved = e
+            moved.ref = n
+            return moved
+        }
+        if labels.count < refLabels.count {
+            interned = []
+            for l in labels { _ = intern(l) }
         }
         refLabels = labels; refTracked = tracked; refSeen = seen; refSample = samples
         labelsToRef = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
@@ -210,8 +221,9 @@ public struct ScrapeProcessor: Sendable {
         scrapedOnce = old.scrapedOnce
     }
 
-    private mutating func ref(for labels: Labels) -> Int {
-        if let r = labelsToRef[labels] { return r }
+    private mutating func ref(for exposed: Labels) -> Int {
+        if let r = labelsToRef[exposed] { return r }
+        let labels = intern(exposed)
         let r = refLabels.count
         refLabels.append(labels)
         refTracked.append(-1)
@@ -219,6 +231,16 @@ public struct ScrapeProcessor: Sendable {
         refSample.append([Sample(t: 0, v: 0)])
         labelsToRef[labels] = r
         return r
+    }
+
+    /// `labels` with its long strings replaced by the interned copies (equal, so the order holds).
+    private mutating func intern(_ labels: Labels) -> Labels {
+        var pairs = labels.pairs
+        for i in pairs.indices {
+            if pairs[i].name.utf8.count > 15 { pairs[i].name = interned.insert(pairs[i].name).memberAfterInsert }
+            if pairs[i].value.utf8.count > 15 { pairs[i].value = interned.insert(pairs[i].value).memberAfterInsert }
+        }
+        return Labels(sortedUnchecked: pairs)
     }
 
     public var hasWritten: Bool { scrapedOnce }
@@ -272,7 +294,7 @@ public struct ScrapeProcessor: Sendable {
         let h = hashScratch
         let labels = try mutate(Labels(parsed.labels(of: s)))
         let r = labels.map { ref(for: $0) } ?? -1
-        cache.insert(SeriesCache.Entry(hash: h, raw: Array(parsed.bytes[s.series]), ref: r, lastUsed: iteration))
+        parsed.bytes.withUnsafeBytes { cache.insert(hash: h, raw: UnsafeRawBufferPointer(rebasing: $0[s.series]), ref: r, lastUsed: iteration) }
         return r
     }
 

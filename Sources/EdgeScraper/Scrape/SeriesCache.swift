@@ -8,13 +8,19 @@ import Glibc
 struct SeriesCache: Sendable {
     struct Entry: Sendable {
         var hash: UInt64
-        var raw: [UInt8]
+        /// The series' bytes: `bytes[offset ..< offset + length]`.
+        var offset: UInt32
+        var length: UInt32
         var ref: Int
         /// The iteration a dropped series was last seen (compaction forgets it after a while).
         var lastUsed: Int
     }
 
     private(set) var entries: [Entry] = []
+    /// Every entry's raw bytes, one after another. An array per entry was a malloc'd block of its
+    /// own (array header, malloc header and rounding: ~56 bytes a series on top of the bytes), and
+    /// the edge keeps one entry per series of every target.
+    private var bytes: [UInt8] = []
     /// Indexes into `entries`, -1 for an empty slot; the count is a power of two, at most half full.
     private var slots: [Int32] = []
 
@@ -25,14 +31,17 @@ struct SeriesCache: Sendable {
         guard !slots.isEmpty else { return nil }
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(slots[i])
-            if e < 0 { return nil }
-            if entries[e].hash == h && entries[e].raw.count == raw.count {
-                let same = entries[e].raw.withUnsafeBytes { raw.count == 0 || memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
-                if same { return e }
+        return bytes.withUnsafeBytes { arena in
+            while true {
+                let e = Int(slots[i])
+                if e < 0 { return nil }
+                let entry = entries[e]
+                if entry.hash == h && Int(entry.length) == raw.count
+                    && (raw.count == 0 || memcmp(arena.baseAddress! + Int(entry.offset), raw.baseAddress!, raw.count) == 0) {
+                    return e
+                }
+                i = (i + 1) & mask
             }
-            i = (i + 1) & mask
         }
     }
 
@@ -41,15 +50,35 @@ struct SeriesCache: Sendable {
         set { entries[index] = newValue }
     }
 
-    mutating func insert(_ entry: Entry) {
+    /// The bytes an entry was inserted with.
+    func raw(_ index: Int) -> ArraySlice<UInt8> {
+        let e = entries[index]
+        return bytes[Int(e.offset) ..< Int(e.offset) + Int(e.length)]
+    }
+
+    /// Adds `raw` → `ref`. Beyond 4 GiB of bytes or 2^31 entries nothing more is cached: those
+    /// series are looked up the slow way at every scrape, which is correct, only slower.
+    mutating func insert(hash: UInt64, raw: UnsafeRawBufferPointer, ref: Int, lastUsed: Int) {
+        guard let offset = UInt32(exactly: bytes.count), UInt32(exactly: bytes.count + raw.count) != nil,
+              entries.count < Int(Int32.max) else { return }
         if (entries.count + 1) * 2 > slots.count { rebuild(capacity: max(64, slots.count * 2)) }
-        entries.append(entry)
+        bytes.append(contentsOf: raw)
+        entries.append(Entry(hash: hash, offset: offset, length: UInt32(raw.count), ref: ref, lastUsed: lastUsed))
         place(entries.count - 1)
     }
 
-    /// Keeps the entries `transform` returns (with their new contents), in order.
+    /// Keeps the entries `transform` returns (with their new ref and lastUsed), in order; their
+    /// bytes move into a new arena, so a forgotten series' bytes go with it.
     mutating func compact(_ transform: (Entry) -> Entry?) {
-        entries = entries.compactMap(transform)
+        var kept: [Entry] = [], arena: [UInt8] = []
+        for e in entries {
+            guard var t = transform(e) else { continue }
+            t.offset = UInt32(arena.count)  // at most the old arena's size, which fit
+            arena.append(contentsOf: bytes[Int(e.offset) ..< Int(e.offset) + Int(e.length)])
+            kept.append(t)
+        }
+        entries = kept
+        bytes = arena
         var capacity = 64
         while entries.count * 2 > capacity { capacity *= 2 }
         rebuild(capacity: capacity)
