@@ -39,3 +39,20 @@ vmagent_yml() {
     printf 'global: {scrape_interval: 5s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: node\n    static_configs: [{targets: [%s]}]\n  - job_name: synthetic\n    static_configs: [{targets: [%s]}]\n' \
         "'127.0.0.1:$ne'" "$targets" >"$1"
 }
+
+# regions PID: one line per region, KiB resident. The binary's own mappings are told apart by permissions
+# (r-xp text; r--p read-only data, relocation tables, RELRO; rw-p data and .bss).
+regions() {
+    awk -v exe="$(readlink "/proc/$1/exe")" '
+        /^[0-9a-f]+-[0-9a-f]+ / {
+            perms = $2; path = $6
+            if (path == exe) r = "bin " perms
+            else if (path == "") r = "anon"
+            else if (path ~ /^\[/) r = path
+            else { n = split(path, p, "/"); r = "lib " p[n] }
+            next
+        }
+        $1 == "Rss:" { kib[r] += $2; total += $2 }
+        END { for (k in kib) if (kib[k] > 0) printf "%-32s %8d\n", k, kib[k]; printf "%-32s %8d\n", "TOTAL", total }
+    ' "/proc/$1/smaps" | sort
+}

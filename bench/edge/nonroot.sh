@@ -6,6 +6,8 @@
 # working where a real agent would not (docs/benchmarks.md, "Issue 15, fifth round").
 #
 #   bench/edge/nonroot.sh base=/tmp/base new=.build/release vmagent=-   # LABEL=DIR holding edge-scraper; as root
+#   REGIONS=1 bench/edge/nonroot.sh ...   # and each agent's resident KiB by region (load.sh's regions)
+#   SECTIONS=1 bench/edge/nonroot.sh ...  # and by ELF section of the binary (sections.py)
 #
 # The label `vmagent` with `-` runs vmagent (also as nobody) on the same targets instead.
 #
@@ -42,4 +44,6 @@ i=0
 for label in "$@"; do
   pid=${pids[$i]}; i=$((i+1))
   echo "$label user=$(awk '/^Uid/{print $2}' /proc/$pid/status) rss_KiB=$(awk '/^VmRSS/{print $2}' /proc/$pid/status) hwm_KiB=$(awk '/^VmHWM/{print $2}' /proc/$pid/status) anon_KiB=$(awk '/^RssAnon/{print $2}' /proc/$pid/status) file_KiB=$(awk '/^RssFile/{print $2}' /proc/$pid/status)"
+  [ -z "${REGIONS:-}" ] || regions "$pid"
+  [ -z "${SECTIONS:-}" ] || python3 "$REPO/bench/edge/sections.py" "$pid"
 done

@@ -31,22 +31,6 @@ for bin in "$@"; do
 done
 sleep $((WARMUP + DURATION))
 
-# One line per region: KiB resident. The binary's own mappings are told apart by permissions
-# (r-xp text; r--p read-only data, relocation tables, RELRO; rw-p data and .bss).
-regions() {
-    awk -v exe="$(readlink "/proc/$1/exe")" '
-        /^[0-9a-f]+-[0-9a-f]+ / {
-            perms = $2; path = $6
-            if (path == exe) r = "bin " perms
-            else if (path == "") r = "anon"
-            else if (path ~ /^\[/) r = path
-            else { n = split(path, p, "/"); r = "lib " p[n] }
-            next
-        }
-        $1 == "Rss:" { kib[r] += $2; total += $2 }
-        END { for (k in kib) if (kib[k] > 0) printf "%-32s %8d\n", k, kib[k]; printf "%-32s %8d\n", "TOTAL", total }
-    ' "/proc/$1/smaps" | sort
-}
 i=0
 for pid in "${pids[@]}"; do
     echo "## ${names[$i]}  threads=$(ls "/proc/$pid/task" | wc -l)  $(grep -E '^(VmRSS|RssAnon|RssFile)' "/proc/$pid/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
