@@ -11,10 +11,12 @@ enum E2E {
         return url.path
     }()
 
-    /// Our own executable, e.g. "collector" or "edge-scraper".
+    /// Our own executable, e.g. "collector" or "edge-scraper". `FLEETSCOPE_BIN=.build/release`
+    /// runs the suite against the release build (its link differs: order file, section GC).
     static func binary(_ name: String) throws -> String {
-        for dir in [".build/debug", ".build/release"] {
-            let p = repoRoot + "/" + dir + "/" + name
+        let dirs = ProcessInfo.processInfo.environment["FLEETSCOPE_BIN"].map { [$0] } ?? [".build/debug", ".build/release"]
+        for dir in dirs {
+            let p = (dir.hasPrefix("/") ? dir : repoRoot + "/" + dir) + "/" + name
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
         throw TestError("\(name) is not built; run `swift build` (make test does) before the end-to-end tests")
