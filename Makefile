@@ -30,7 +30,7 @@ build: deps
 # Every function and datum in a section of its own (Swift, and the C of BoringSSL, llhttp, snappy...),
 # so the linker's --gc-sections drops what nothing calls and the edge's order file
 # (Package.swift) can lay out each function, not whole modules: the edge agent's resident text
-# falls by ~0.5 MiB (docs/benchmarks.md, "Issue 15, sixth round"). Both products take the same
+# falls by ~0.3 MiB (docs/benchmarks.md, "Issue 15, sixth round"). Both products take the same
 # flags, so the modules they share are built once. -Xfrontend: swift build 6.3 passes -Xswiftc flags
 # to a command of its own too, which stops on a bare -function-sections ("unknown argument").
 RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections
