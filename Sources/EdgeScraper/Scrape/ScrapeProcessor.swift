@@ -221,15 +221,15 @@ public struct ScrapeProcessor: Sendable {
         scrapedOnce = old.scrapedOnce
     }
 
-    private mutating func ref(for exposed: Labels) -> Int {
-        if let r = labelsToRef[exposed] { return r }
-        let labels = intern(exposed)
+    private mutating func ref(for labels: Labels) -> Int {
+        if let r = labelsToRef[labels] { return r }
+        let stored = intern(labels)
         let r = refLabels.count
-        refLabels.append(labels)
+        refLabels.append(stored)
         refTracked.append(-1)
         refSeen.append(-1)
         refSample.append([Sample(t: 0, v: 0)])
-        labelsToRef[labels] = r
+        labelsToRef[stored] = r
         return r
     }
 
