@@ -91,6 +91,36 @@ struct SeriesWriter {
         }
     }
 
+    /// `entries[range]` of `batch` as snappy-compressed `TimeSeries` messages (a `WriteRequest`),
+    /// each its labels' bytes as they are and its sample.
+    static func encodeCompressed(_ batch: EncodedBatch, _ range: Range<Int>) -> [UInt8] {
+        batch.entries.withUnsafeBufferPointer { entries in
+            var total = 0
+            for e in entries[range] {
+                // The producer's offsets; checked because a wrong one would read outside the arena.
+                precondition(Int(e.offset) + Int(e.length) <= batch.labels.count, "EncodedBatch: entry outside its labels")
+                let b = Int(e.length) + 1 + 1 + sampleSize(e.sample)
+                total += 1 + varintSize(UInt64(b)) + b
+            }
+            return batch.labels.withUnsafeBufferPointer { labels in
+                EncodeScratch.with(bytes: total) { base in
+                    var w = SeriesWriter(p: base)
+                    for e in entries[range] { w.encoded(e, labels: labels.baseAddress) }
+                    precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
+                    return Snappy.compress(UnsafeRawBufferPointer(start: base, count: total))
+                }
+            }
+        }
+    }
+
+    private mutating func encoded(_ e: EncodedBatch.Entry, labels: UnsafePointer<UInt8>?) {
+        let n = SeriesWriter.sampleSize(e.sample)
+        byte(1 << 3 | 2); varint(UInt64(Int(e.length) + 2 + n))
+        if e.length > 0, let labels { p.update(from: labels + Int(e.offset), count: Int(e.length)) }
+        p += Int(e.length)
+        sample(e.sample, size: n)
+    }
+
     /// Each series' message size and the total with their tags and length prefixes.
     static func sizes(_ all: UnsafeBufferPointer<TimeSeries>) -> (sizes: [Int], total: Int) {
         var total = 0
@@ -136,16 +166,18 @@ struct SeriesWriter {
             byte(1 << 3 | 2); varint(UInt64(SeriesWriter.labelSize(l)))
             string(1, l.name); string(2, l.value)
         }
-        for s in ts.samples {
-            byte(2 << 3 | 2); varint(UInt64(SeriesWriter.sampleSize(s)))
-            // proto3 omits default values; +0.0 is the default for doubles (bit pattern 0).
-            if s.v.bitPattern != 0 {
-                byte(1 << 3 | 1)
-                UnsafeMutableRawPointer(p).storeBytes(of: s.v.bitPattern.littleEndian, as: UInt64.self)
-                p += 8
-            }
-            if s.t != 0 { byte(2 << 3 | 0); varint(UInt64(bitPattern: s.t)) }
+        for s in ts.samples { sample(s, size: SeriesWriter.sampleSize(s)) }
+    }
+
+    @inline(__always) private mutating func sample(_ s: Sample, size: Int) {
+        byte(2 << 3 | 2); varint(UInt64(size))
+        // proto3 omits default values; +0.0 is the default for doubles (bit pattern 0).
+        if s.v.bitPattern != 0 {
+            byte(1 << 3 | 1)
+            UnsafeMutableRawPointer(p).storeBytes(of: s.v.bitPattern.littleEndian, as: UInt64.self)
+            p += 8
         }
+        if s.t != 0 { byte(2 << 3 | 0); varint(UInt64(bitPattern: s.t)) }
     }
 
     @inline(__always) private mutating func string(_ field: UInt8, _ s: String) {

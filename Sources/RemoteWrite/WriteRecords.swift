@@ -35,6 +35,19 @@ public enum WriteRecords {
         return out
     }
 
+    /// Records of at most `maxSamplesPerRecord` samples; the labels are copied as they are.
+    public static func encode(_ batch: EncodedBatch, maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
+        let limit = max(maxSamplesPerRecord, 1)
+        var out: [(payload: [UInt8], samples: Int)] = []
+        var start = 0
+        while start < batch.entries.count {
+            let end = start + min(limit, batch.entries.count - start)
+            out.append((SeriesWriter.encodeCompressed(batch, start ..< end), end - start))
+            start = end
+        }
+        return out
+    }
+
     /// One request body for several records: protobuf messages concatenate into one with the
     /// repeated fields joined, and snappy blocks concatenate into one by rewriting the length
     /// header (`Snappy.concatenate`), so neither protobuf nor snappy is undone and redone.

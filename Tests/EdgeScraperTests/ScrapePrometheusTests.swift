@@ -68,7 +68,7 @@ import TestSupport
                 var p = ScrapeProcessor(target: t, config: sc, metricRules: try Relabel.compile(sc.metricRelabelConfigs), externalLabels: Labels())
                 let (out, report) = p.process(.body(Array(Self.body.utf8), contentType: "text/plain; version=0.0.4"), start: 0, duration: 0)
                 #expect(report.up)
-                for s in out { ours.insert(Dictionary(uniqueKeysWithValues: s.labels.map { ($0.name, $0.value) })) }
+                for s in out.timeSeries { ours.insert(Dictionary(uniqueKeysWithValues: s.labels.map { ($0.name, $0.value) })) }
             }
         }
         // The report values, duplicates included, as Prometheus counts them.

@@ -9,7 +9,7 @@ import TestSupport
 /// Collects what the scrape side enqueues.
 final class CollectingSink: SampleSink {
     let batches = Mutex<[[TimeSeries]]>([])
-    func enqueue(_ series: [TimeSeries]) async throws { batches.withLock { $0.append(series) } }
+    func enqueue(_ batch: EncodedBatch) async throws { batches.withLock { $0.append(batch.timeSeries) } }
     var all: [TimeSeries] { batches.withLock { $0.flatMap { $0 } } }
 }
 
@@ -30,6 +30,8 @@ final class FakeTransport: HTTPTransport {
 func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
     ts.filter { Labels($0.labels).metricName == name }
 }
+
+func series(_ batch: EncodedBatch, _ name: String) -> [TimeSeries] { series(batch.timeSeries, name) }
 
 @Suite struct ScrapeTests {
     func target(_ extra: [String: String] = [:], config: ScrapeConfig) throws -> ScrapeTarget {
@@ -141,14 +143,14 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         #expect(StaleNaN.isStale(series(bad, "a")[0].samples[0].v))
         // Target removal: stale markers for the last series and the report series.
         _ = p.process(.body(Array("a 1\n".utf8), contentType: nil), start: 6000, duration: 0)
-        let gone = p.staleMarkers(at: 7000)
+        let gone = p.staleMarkers(at: 7000).timeSeries
         #expect(gone.count == 1 + 5 && gone.allSatisfy { StaleNaN.isStale($0.samples[0].v) && $0.samples[0].t == 7000 })
     }
 
     /// Series come and go over many scrapes (compaction forgets the old ones every 16th, and the
-    /// cache's bytes and the interned label strings are rebuilt then): every scrape still yields
-    /// exactly its own series with their labels and values, and a stale marker for each series of
-    /// the previous scrape that is gone. Long names and values (interned) and short ones mixed.
+    /// cache's and the label store's arenas are rebuilt then): every scrape still yields exactly
+    /// its own series with their labels and values, and a stale marker for each series of the
+    /// previous scrape that is gone. Long names and values and short ones mixed.
     @Test func churnAcrossCompactionsMatchesAModel() throws {
         let c = job()
         let t = try target(config: c)
@@ -170,7 +172,7 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
             let (out, report) = p.process(.body(Array(body.utf8), contentType: nil), start: Int64(scrape) * 1000, duration: 0)
             #expect(report.up, "\(report.error ?? "")")
             var got: [Labels: Double] = [:], stale: Set<Labels> = []
-            for ts in out where !ScrapeProcessor.reportNames.contains(Labels(ts.labels).metricName ?? "") {
+            for ts in out.timeSeries where !ScrapeProcessor.reportNames.contains(Labels(ts.labels).metricName ?? "") {
                 #expect(ts.samples.count == 1 && ts.samples[0].t == Int64(scrape) * 1000)
                 if StaleNaN.isStale(ts.samples[0].v) { stale.insert(Labels(ts.labels)) } else { got[Labels(ts.labels)] = ts.samples[0].v }
             }
@@ -180,21 +182,24 @@ func series(_ ts: [TimeSeries], _ name: String) -> [TimeSeries] {
         }
     }
 
-    /// Each series' sample array is reused from scrape to scrape (ScrapeProcessor.refSample): what
-    /// an earlier scrape handed over must keep its own values, even while it is still held.
-    @Test func earlierBatchesKeepTheirSamplesAfterLaterScrapes() throws {
+    /// A batch shares the processor's label arena: what an earlier scrape handed over must keep
+    /// its labels and values while later scrapes add series and compaction rebuilds the arena.
+    @Test func earlierBatchesKeepTheirSeriesAfterLaterScrapes() throws {
         let c = job()
         let t = try target(config: c)
         var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels())
         let (first, _) = p.process(.body(Array("a 1\nb 2\n".utf8), contentType: nil), start: 1000, duration: 0)
-        let (second, _) = p.process(.body(Array("a 10\nb 20\n".utf8), contentType: nil), start: 2000, duration: 0)
+        let expected = first.timeSeries
         #expect(series(first, "a")[0].samples == [Sample(t: 1000, v: 1)] && series(first, "b")[0].samples == [Sample(t: 1000, v: 2)])
-        #expect(series(second, "a")[0].samples == [Sample(t: 2000, v: 10)] && series(second, "b")[0].samples == [Sample(t: 2000, v: 20)])
-        // Released batches: the next scrape still yields its own values.
-        let (third, _) = p.process(.body(Array("a 100\n".utf8), contentType: nil), start: 3000, duration: 0)
-        #expect(series(third, "a")[0].samples == [Sample(t: 3000, v: 100)])
-        #expect(series(third, "b").count == 1 && StaleNaN.isStale(series(third, "b")[0].samples[0].v))
-        #expect(series(second, "a")[0].samples == [Sample(t: 2000, v: 10)])
+        var last = first
+        for k in 2...40 {
+            // Series of their own each time, so the arena grows and compaction drops some.
+            (last, _) = p.process(.body(Array("a \(k)\nnew_\(k){x=\"\(k)\"} 1\n".utf8), contentType: nil), start: Int64(k) * 1000, duration: 0)
+            #expect(first.timeSeries == expected)
+        }
+        #expect(series(last, "a")[0].samples == [Sample(t: 40_000, v: 40)])
+        #expect(series(last, "new_40").map { Labels($0.labels)["x"] } == ["40"])
+        #expect(StaleNaN.isStale(series(last, "new_39")[0].samples[0].v))
     }
 
     @Test func sampleLimitFailsTheScrape() throws {

@@ -60,12 +60,9 @@ public final class DeliverySink: SampleSink {
         metadata.withLock { $0.values.sorted { $0.family < $1.family } }
     }
 
-    public func enqueue(_ series: [TimeSeries]) async throws {
-        var n = 0
-        for ts in series { n += ts.samples.count }
-        scraped.inc(n)
+    public func enqueue(_ batch: EncodedBatch) async throws {
+        scraped.inc(batch.entries.count)
         let eps = endpoints.withLock { $0 }
-        let key = DiskQueue.streamKey(series)
         // One endpoint's failing disk must not cost the others their copy.
         var firstError: (any Error)?
         // Every endpoint's records are written before any fsync is waited for: a kill -9 while
@@ -73,11 +70,11 @@ public final class DeliverySink: SampleSink {
         var written: [(queue: DiskQueue, write: QueueWrite)] = []
         written.reserveCapacity(eps.count)
         for ep in eps {
-            let out = ep.rules.isEmpty ? series : relabel(series, ep.rules)
-            let records = DiskQueue.encode(out, maxSamplesPerRecord: ep.queue.maxSamplesPerRecord)
+            let out = ep.rules.isEmpty ? batch : relabel(batch, ep.rules)
+            let records = WriteRecords.encode(out, maxSamplesPerRecord: ep.queue.maxSamplesPerRecord)
             if records.isEmpty { continue }
             do {
-                written.append((ep.queue, try await ep.queue.write(records, key: key)))
+                written.append((ep.queue, try await ep.queue.write(records, key: batch.key)))
             } catch {
                 firstError = firstError ?? error
             }
@@ -92,15 +89,31 @@ public final class DeliverySink: SampleSink {
         if let firstError { throw firstError }
     }
 
-    private func relabel(_ series: [TimeSeries], _ rules: [RelabelRule]) -> [TimeSeries] {
-        var out: [TimeSeries] = []
-        out.reserveCapacity(series.count)
+    /// The batch after `rules`: labels are decoded, relabeled and encoded again, each distinct
+    /// series once.
+    private func relabel(_ batch: EncodedBatch, _ rules: [RelabelRule]) -> EncodedBatch {
+        var out = EncodedBatch(labels: [], entries: [], key: batch.key)
+        out.entries.reserveCapacity(batch.entries.count)
+        // Entries of one series share their bytes (the scrape's arena): relabel each span once.
+        var done: [UInt64: (offset: UInt32, length: UInt32)?] = [:]
         var dropped = 0
-        for ts in series {
-            if let ls = Relabel.process(Labels(ts.labels), rules), !ls.isEmpty {
-                out.append(TimeSeries(labels: ls.pairs, samples: ts.samples))
+        for e in batch.entries {
+            let span = UInt64(e.offset) << 32 | UInt64(e.length)
+            let target: (offset: UInt32, length: UInt32)?
+            if let known = done[span] {
+                target = known
             } else {
-                dropped += ts.samples.count
+                target = batch.labels(of: e).flatMap { Relabel.process(Labels($0), rules) }.flatMap { ls in
+                    guard !ls.isEmpty, let start = UInt32(exactly: out.labels.count) else { return nil }
+                    EncodedLabels.append(ls.pairs, to: &out.labels)
+                    return UInt32(exactly: out.labels.count - Int(start)).map { (start, $0) }
+                }
+                done[span] = target
+            }
+            if let t = target {
+                out.entries.append(EncodedBatch.Entry(offset: t.offset, length: t.length, sample: e.sample))
+            } else {
+                dropped += 1
             }
         }
         relabelDropped.inc(dropped)

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import NIOPosix
 import RemoteWrite
+import Storage
 
 /// The edge's use of DurableIO's `DiskQueue`: scraped series go in as remote-write records,
 /// the budget drops the oldest segments, fsyncs run on NIO's thread pool and the queue's
@@ -34,24 +35,25 @@ extension DiskQueue: SampleSink {
         (try? await NIOThreadPool.singleton.runIfActive { () -> Int32 in fsync(fd) == 0 ? 0 : errno }) ?? EIO
     }
 
-    /// SampleSink: encode, split into records of at most `maxSamplesPerRecord` samples,
-    /// append and wait until they are on disk.
-    public func enqueue(_ series: [TimeSeries]) async throws {
-        let records = DiskQueue.encode(series, maxSamplesPerRecord: maxSamplesPerRecord)
+    /// SampleSink: split into records of at most `maxSamplesPerRecord` samples, append and wait
+    /// until they are on disk.
+    public func enqueue(_ batch: EncodedBatch) async throws {
+        let records = WriteRecords.encode(batch, maxSamplesPerRecord: maxSamplesPerRecord)
         guard !records.isEmpty else { return }
-        try await append(records, key: DiskQueue.streamKey(series))
+        try await append(records, key: batch.key)
     }
 
-    /// Builds records outside the actor so producers encode in parallel.
-    public nonisolated static func encode(_ series: [TimeSeries], maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
-        WriteRecords.encode(series, maxSamplesPerRecord: maxSamplesPerRecord)
+    /// `enqueue` of whole series: a series of many samples (a backfill) stays one message per record.
+    public func enqueue(_ series: [TimeSeries]) async throws {
+        let records = WriteRecords.encode(series, maxSamplesPerRecord: maxSamplesPerRecord)
+        guard !records.isEmpty else { return }
+        try await append(records, key: DiskQueue.streamKey(series.first?.labels ?? []))
     }
 
-    /// FNV-1a of the job and instance of the first series: one scrape target's records share it.
-    public nonisolated static func streamKey(_ series: [TimeSeries]) -> UInt32 {
+    /// FNV-1a of the job and instance among `labels`: the stream key of a scrape target's records.
+    public nonisolated static func streamKey(_ labels: [Label]) -> UInt32 {
         var h: UInt32 = 2_166_136_261
-        guard let first = series.first else { return h }
-        for l in first.labels where l.name == "job" || l.name == "instance" {
+        for l in labels where l.name == "job" || l.name == "instance" {
             for b in l.value.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
             h = (h ^ 0xFF) &* 16_777_619
         }

@@ -1,3 +1,4 @@
+import DurableIO
 import RemoteWrite
 
 /// The edge scraper's one way to speak HTTP, so scraping, discovery and remote-write
@@ -46,11 +47,16 @@ public protocol HTTPTransport: Sendable {
 /// Samples leaving the scrape side: the persistent queue implements this.
 public protocol SampleSink: Sendable {
     /// Durably enqueue relabelled series (external labels already applied).
-    func enqueue(_ series: [TimeSeries]) async throws
+    func enqueue(_ batch: EncodedBatch) async throws
     /// The metric metadata of a scrape (latest wins per family); sinks that send none ignore it.
     func recordMetadata(_ metadata: [MetricMetadata])
 }
 
 extension SampleSink {
+    /// `series` as a batch keyed by its first series' job and instance.
+    public func enqueue(_ series: [TimeSeries]) async throws {
+        try await enqueue(EncodedBatch(series, key: DiskQueue.streamKey(series.first?.labels ?? [])))
+    }
+
     public func recordMetadata(_ metadata: [MetricMetadata]) {}
 }

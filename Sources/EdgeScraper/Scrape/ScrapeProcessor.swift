@@ -1,4 +1,5 @@
 import Glibc
+import DurableIO
 import RemoteWrite
 import Storage
 
@@ -37,29 +38,24 @@ public struct ScrapeProcessor: Sendable {
     /// Raw `name{labels}` bytes → series ref (-1: dropped by relabeling). Keyed by hash with
     /// the bytes kept to rule out collisions, so a known series costs no allocation.
     private var cache = SeriesCache()
-    /// Series refs: final labels, and the iteration each was last written without an explicit
-    /// timestamp (staleness) or at all (duplicates, series_added).
-    private var refLabels: [Labels] = []
+    /// Each ref's final labels, encoded for remote write (`EncodedLabels`), → the ref; entry k is
+    /// ref k. A scrape's batch shares this arena, so a sample costs no label encoding and the
+    /// processor holds no label strings per series. Refs 0 ..< 5 are the report series.
+    private var labelStore = SeriesCache()
+    /// Per ref: the iteration it was last written without an explicit timestamp (staleness) or
+    /// at all (duplicates, series_added).
     private var refTracked: [Int] = []
     private var refSeen: [Int] = []
-    /// Each ref's one-element sample array, rewritten in place at every scrape. By the next scrape
-    /// the previous batch has been queued and released, so the array is uniquely referenced and the
-    /// write allocates nothing; a fresh array per sample and scrape was a malloc, a free and, with
-    /// a thousand of them freed per target, a good part of glibc's malloc_consolidate time
-    /// (docs/benchmarks.md, "Edge agent, issue 15: CPU per sample"). Were it still shared, the
-    /// write would copy it (value semantics), so nothing already handed over can change.
-    private var refSample: [[Sample]] = []
-    private var labelsToRef: [Labels: Int] = [:]
-    /// One copy of each label name and value longer than 15 bytes (shorter strings are stored
-    /// inline): every series of a family carries the family's name, which was a malloc'd string
-    /// per series. Rebuilt from the kept series when compaction forgets some.
-    private var interned = Set<String>()
+    /// The label bytes of the series being looked up, reused.
+    private var encodeScratch: [UInt8] = []
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
     private var lastRefs: [Int] = []
     private var lastReportTime: Int64 = 0
     private var scrapedOnce = false
     private var hashScratch: UInt64 = 0
+    /// The disk queue's stream key of this target's batches.
+    private let key: UInt32
     /// TYPE/HELP/UNIT of the last successful parse, for the remote-write metadata the agent sends.
     public private(set) var metadata: [MetricMetadata] = []
 
@@ -75,12 +71,19 @@ public struct ScrapeProcessor: Sendable {
         self.labelValueLengthLimit = config.labelValueLengthLimit
         self.bodySizeLimit = config.bodySizeLimit
         self.targetLabels = target.seriesLabels
+        key = DiskQueue.streamKey(targetLabels.pairs)
+        for (k, name) in ScrapeProcessor.reportNames.enumerated() {
+            // Distinct labels into an empty store: they get refs 0 ..< 5 unless the labels alone
+            // exceeded 4 GiB, which no target's labels can.
+            let r = try? ref(for: reportLabels(name))
+            precondition(r == k, "report series \(name) got ref \(String(describing: r))")
+        }
     }
 
     /// Processes one scrape that started at `start` (ms) and took `duration` seconds.
-    public mutating func process(_ outcome: ScrapeOutcome, start: Int64, duration: Double) -> (series: [TimeSeries], report: ScrapeReport) {
+    public mutating func process(_ outcome: ScrapeOutcome, start: Int64, duration: Double) -> (series: EncodedBatch, report: ScrapeReport) {
         iteration += 1
-        var out: [TimeSeries] = []
+        var out: [EncodedBatch.Entry] = []
         var report = ScrapeReport(up: true, error: nil, durationSeconds: duration, samplesScraped: 0, samplesPostRelabel: 0, seriesAdded: 0)
         var currentRefs: [Int] = []
         switch outcome {
@@ -138,28 +141,35 @@ public struct ScrapeProcessor: Sendable {
         // Series present last time and absent now end with a stale marker; a failed scrape
         // ends all of them, as Prometheus' empty append after a failure does.
         for r in lastRefs where refTracked[r] != iteration {
-            out.append(TimeSeries(labels: refLabels[r].pairs, samples: [Sample(t: start, v: StaleNaN.value)]))
+            out.append(entry(r, Sample(t: start, v: StaleNaN.value)))
         }
         lastRefs = currentRefs
-        out.append(contentsOf: reportSeries(report, at: start))
+        let values: [Double] = [report.up ? 1 : 0, report.durationSeconds, Double(report.samplesScraped), Double(report.samplesPostRelabel), Double(report.seriesAdded)]
+        for (r, v) in values.enumerated() { out.append(entry(r, Sample(t: start, v: v))) }
         lastReportTime = start
         scrapedOnce = true
+        // Before compaction: the batch shares the arena it points into.
+        let batch = EncodedBatch(labels: labelStore.arena, entries: out, key: key)
         if iteration % 16 == 0 { compact() }
-        return (out, report)
+        return (batch, report)
+    }
+
+    private func entry(_ ref: Int, _ sample: Sample) -> EncodedBatch.Entry {
+        let e = labelStore[ref]
+        return EncodedBatch.Entry(offset: e.offset, length: e.length, sample: sample)
     }
 
     /// The second pass of `process`: `refs[k]` is the ref of `samples[samples.startIndex + k]`.
     private mutating func writeSamples(_ refs: [Int], _ samples: ArraySlice<ExpositionSample>, start: Int64,
-                                       into out: inout [TimeSeries], currentRefs: inout [Int], kept: inout Int, added: inout Int) {
+                                       into out: inout [EncodedBatch.Entry], currentRefs: inout [Int], kept: inout Int, added: inout Int) {
         let iteration = iteration, prevIteration = iteration - 1, honorTimestamps = honorTimestamps
         // Moved out so that they are uniquely referenced locals while their buffers are written.
-        var seen = refSeen, tracked = refTracked, sampleArrays = refSample
-        refSeen = []; refTracked = []; refSample = []
-        defer { refSeen = seen; refTracked = tracked; refSample = sampleArrays }
-        let labels = refLabels
-        seen.withUnsafeMutableBufferPointer { seen in
-            tracked.withUnsafeMutableBufferPointer { tracked in
-                sampleArrays.withUnsafeMutableBufferPointer { sampleArrays in
+        var seen = refSeen, tracked = refTracked
+        refSeen = []; refTracked = []
+        defer { refSeen = seen; refTracked = tracked }
+        labelStore.entries.withUnsafeBufferPointer { spans in
+            seen.withUnsafeMutableBufferPointer { seen in
+                tracked.withUnsafeMutableBufferPointer { tracked in
                     var k = samples.startIndex
                     for ref in refs {
                         let s = samples[k]
@@ -171,8 +181,7 @@ public struct ScrapeProcessor: Sendable {
                         if seenBefore != prevIteration { added += 1 }
                         seen[ref] = iteration
                         let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                        sampleArrays[ref][0] = Sample(t: t, v: s.value)
-                        out.append(TimeSeries(labels: labels[ref].pairs, samples: sampleArrays[ref]))
+                        out.append(EncodedBatch.Entry(offset: spans[ref].offset, length: spans[ref].length, sample: Sample(t: t, v: s.value)))
                         if s.timestamp == nil || !honorTimestamps {
                             tracked[ref] = iteration
                             currentRefs.append(ref)
@@ -186,33 +195,31 @@ public struct ScrapeProcessor: Sendable {
     /// Forgets series not seen for a while so churn (e.g. pod labels) does not grow memory.
     private mutating func compact() {
         let horizon = iteration - 8
-        var keep = [Int](repeating: -1, count: refLabels.count)
-        var labels: [Labels] = [], tracked: [Int] = [], seen: [Int] = [], samples: [[Sample]] = []
-        // Refs of the last scrape were seen at this iteration, so they are always kept.
-        for r in refLabels.indices where max(refSeen[r], refTracked[r]) >= horizon {
-            keep[r] = labels.count
-            labels.append(refLabels[r]); tracked.append(refTracked[r]); seen.append(refSeen[r]); samples.append(refSample[r])
+        var keep = [Int](repeating: -1, count: refTracked.count)
+        var tracked: [Int] = [], seen: [Int] = []
+        // Refs of the last scrape were seen at this iteration, so they are always kept; so are
+        // the report series'.
+        for r in refTracked.indices where r < ScrapeProcessor.reportNames.count || max(refSeen[r], refTracked[r]) >= horizon {
+            keep[r] = tracked.count
+            tracked.append(refTracked[r]); seen.append(refSeen[r])
         }
-        cache.compact { e in
-            if e.ref < 0 { return e.lastUsed >= horizon ? e : nil }
+        func renumbered(_ e: SeriesCache.Entry) -> SeriesCache.Entry? {
             let n = keep[e.ref]
             if n < 0 { return nil }
             var moved = e
             moved.ref = n
             return moved
         }
-        if labels.count < refLabels.count {
-            interned = []
-            for l in labels { _ = intern(l) }
-        }
-        refLabels = labels; refTracked = tracked; refSeen = seen; refSample = samples
-        labelsToRef = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        cache.compact { e in e.ref < 0 ? (e.lastUsed >= horizon ? e : nil) : renumbered(e) }
+        // Kept in order, so entry k is still ref k.
+        labelStore.compact(renumbered)
+        refTracked = tracked; refSeen = seen
         lastRefs = lastRefs.map { keep[$0] }
     }
 
     public mutating func inheritStaleness(from old: ScrapeProcessor) {
         for r in old.lastRefs {
-            let ref = ref(for: old.refLabels[r])
+            guard let ref = try? ref(encoded: Array(old.labelStore.raw(r))) else { continue }
             refTracked[ref] = iteration
             refSeen[ref] = iteration
             lastRefs.append(ref)
@@ -221,39 +228,38 @@ public struct ScrapeProcessor: Sendable {
         scrapedOnce = old.scrapedOnce
     }
 
-    private mutating func ref(for labels: Labels) -> Int {
-        if let r = labelsToRef[labels] { return r }
-        let stored = intern(labels)
-        let r = refLabels.count
-        refLabels.append(stored)
-        refTracked.append(-1)
-        refSeen.append(-1)
-        refSample.append([Sample(t: 0, v: 0)])
-        labelsToRef[stored] = r
-        return r
+    private mutating func ref(for labels: Labels) throws -> Int {
+        var bytes = encodeScratch
+        encodeScratch = []
+        defer { encodeScratch = bytes }
+        bytes.removeAll(keepingCapacity: true)
+        EncodedLabels.append(labels.pairs, to: &bytes)
+        return try ref(encoded: bytes)
     }
 
-    /// `labels` with its long strings replaced by the interned copies (equal, so the order holds).
-    private mutating func intern(_ labels: Labels) -> Labels {
-        var pairs = labels.pairs
-        for i in pairs.indices {
-            if pairs[i].name.utf8.count > 15 { pairs[i].name = interned.insert(pairs[i].name).memberAfterInsert }
-            if pairs[i].value.utf8.count > 15 { pairs[i].value = interned.insert(pairs[i].value).memberAfterInsert }
+    /// The ref of the series whose encoded labels are `bytes`, new if none has them yet.
+    private mutating func ref(encoded bytes: [UInt8]) throws -> Int {
+        try bytes.withUnsafeBytes { raw in
+            let h = ScrapeProcessor.rawSeriesHash(raw)
+            if let k = labelStore.find(raw, hash: h) { return labelStore[k].ref }
+            let r = refTracked.count
+            guard labelStore.insert(hash: h, raw: raw, ref: r, lastUsed: 0) else {
+                throw ScrapeProcessingError(message: "too many series: this target's labels exceed 4 GiB or 2^31 series")
+            }
+            refTracked.append(-1)
+            refSeen.append(-1)
+            return r
         }
-        return Labels(sortedUnchecked: pairs)
     }
 
     public var hasWritten: Bool { scrapedOnce }
 
     /// Stale markers for everything this target wrote, for when the target goes away.
-    public func staleMarkers(at t: Int64) -> [TimeSeries] {
-        guard scrapedOnce else { return [] }
-        let ts = max(t, lastReportTime + 1)
-        var out = lastRefs.map { TimeSeries(labels: refLabels[$0].pairs, samples: [Sample(t: ts, v: StaleNaN.value)]) }
-        for name in ScrapeProcessor.reportNames {
-            out.append(TimeSeries(labels: reportLabels(name).pairs, samples: [Sample(t: ts, v: StaleNaN.value)]))
-        }
-        return out
+    public func staleMarkers(at t: Int64) -> EncodedBatch {
+        guard scrapedOnce else { return EncodedBatch(labels: [], entries: [], key: key) }
+        let stale = Sample(t: max(t, lastReportTime + 1), v: StaleNaN.value)
+        let refs = lastRefs + Array(ScrapeProcessor.reportNames.indices)
+        return EncodedBatch(labels: labelStore.arena, entries: refs.map { entry($0, stale) }, key: key)
     }
 
     static let reportNames = ["up", "scrape_duration_seconds", "scrape_samples_scraped",
@@ -263,13 +269,6 @@ public struct ScrapeProcessor: Sendable {
         var lb = LabelBuilder(targetLabels)
         lb.set(Labels.metricName, name)
         return withExternalLabels(lb.labels)
-    }
-
-    func reportSeries(_ r: ScrapeReport, at t: Int64) -> [TimeSeries] {
-        let values: [Double] = [r.up ? 1 : 0, r.durationSeconds, Double(r.samplesScraped), Double(r.samplesPostRelabel), Double(r.seriesAdded)]
-        return zip(ScrapeProcessor.reportNames, values).map { name, v in
-            TimeSeries(labels: reportLabels(name).pairs, samples: [Sample(t: t, v: v)])
-        }
     }
 
     func withExternalLabels(_ l: Labels) -> Labels {
@@ -293,7 +292,7 @@ public struct ScrapeProcessor: Sendable {
         if let r = found { return r }
         let h = hashScratch
         let labels = try mutate(Labels(parsed.labels(of: s)))
-        let r = labels.map { ref(for: $0) } ?? -1
+        let r = try labels.map { try ref(for: $0) } ?? -1
         parsed.bytes.withUnsafeBytes { cache.insert(hash: h, raw: UnsafeRawBufferPointer(rebasing: $0[s.series]), ref: r, lastUsed: iteration) }
         return r
     }

@@ -1,7 +1,8 @@
 import Glibc
 
-/// The scrape cache's table: a series' raw `name{labels}` bytes → its ref (-1: dropped by
-/// relabeling). Open addressing on `ScrapeProcessor.rawSeriesHash`, which is already well mixed,
+/// A table from byte strings to refs, the bytes kept in one arena. The scrape processor has two:
+/// a series' raw `name{labels}` bytes → its ref (-1: dropped by relabeling), and its final
+/// labels, encoded for remote write, → the ref (entry k is ref k). Open addressing on `ScrapeProcessor.rawSeriesHash`, which is already well mixed,
 /// so a lookup is one masked index and a byte compare. A `[UInt64: [CacheEntry]]` dictionary
 /// hashed every key again with SipHash and kept an array per key; the lookup runs for every
 /// scraped sample (docs/benchmarks.md, "Edge agent, issue 15: CPU per sample").
@@ -50,6 +51,9 @@ struct SeriesCache: Sendable {
         set { entries[index] = newValue }
     }
 
+    /// All entries' bytes; entry e's are `arena[e.offset ..< e.offset + e.length]`.
+    var arena: [UInt8] { bytes }
+
     /// The bytes an entry was inserted with.
     func raw(_ index: Int) -> ArraySlice<UInt8> {
         let e = entries[index]
@@ -58,24 +62,33 @@ struct SeriesCache: Sendable {
 
     /// Adds `raw` → `ref`. Beyond 4 GiB of bytes or 2^31 entries nothing more is cached: those
     /// series are looked up the slow way at every scrape, which is correct, only slower.
-    mutating func insert(hash: UInt64, raw: UnsafeRawBufferPointer, ref: Int, lastUsed: Int) {
+    @discardableResult
+    mutating func insert(hash: UInt64, raw: UnsafeRawBufferPointer, ref: Int, lastUsed: Int) -> Bool {
         guard let offset = UInt32(exactly: bytes.count), UInt32(exactly: bytes.count + raw.count) != nil,
-              entries.count < Int(Int32.max) else { return }
+              entries.count < Int(Int32.max) else { return false }
         if (entries.count + 1) * 2 > slots.count { rebuild(capacity: max(64, slots.count * 2)) }
         bytes.append(contentsOf: raw)
         entries.append(Entry(hash: hash, offset: offset, length: UInt32(raw.count), ref: ref, lastUsed: lastUsed))
         place(entries.count - 1)
+        return true
     }
 
     /// Keeps the entries `transform` returns (with their new ref and lastUsed), in order; their
     /// bytes move into a new arena, so a forgotten series' bytes go with it.
     mutating func compact(_ transform: (Entry) -> Entry?) {
-        var kept: [Entry] = [], arena: [UInt8] = []
+        var kept: [Entry] = []
         for e in entries {
-            guard var t = transform(e) else { continue }
-            t.offset = UInt32(arena.count)  // at most the old arena's size, which fit
+            if let t = transform(e) { kept.append(t) }
+        }
+        // Sized exactly: the arena then stays without the slack of appending until new series come.
+        var size = 0
+        for e in kept { size += Int(e.length) }
+        var arena: [UInt8] = []
+        arena.reserveCapacity(size)
+        for k in kept.indices {
+            let e = kept[k]  // its offset is still the old arena's
+            kept[k].offset = UInt32(arena.count)  // at most the old arena's size, which fit
             arena.append(contentsOf: bytes[Int(e.offset) ..< Int(e.offset) + Int(e.length)])
-            kept.append(t)
         }
         entries = kept
         bytes = arena

@@ -1,0 +1,71 @@
+import Storage
+import Testing
+import TestSupport
+
+@testable import RemoteWrite
+
+/// The edge's batches of pre-encoded labels: records from a batch must be the very bytes the
+/// series path encodes, and the label decoder must survive any bytes.
+@Suite struct EncodedBatchTests {
+    /// Each series cut into one series per sample, as a batch holds them.
+    func perSample(_ series: [TimeSeries]) -> [TimeSeries] {
+        series.flatMap { ts in ts.samples.map { TimeSeries(labels: ts.labels, samples: [$0]) } }
+    }
+
+    @Test func recordsAreTheSeriesPathsBytes() throws {
+        var rng = SplitMix(seed: 7)
+        for _ in 0..<300 {
+            let series = perSample(randomRequest(&rng).timeseries)
+            let batch = EncodedBatch(series, key: 9)
+            #expect(batch.timeSeries == series)
+            let limit = Int.random(in: 1...40, using: &rng)
+            let records = WriteRecords.encode(batch, maxSamplesPerRecord: limit)
+            let reference = WriteRecords.encode(series, maxSamplesPerRecord: limit)
+            #expect(records.map(\.samples) == reference.map(\.samples))
+            #expect(records.allSatisfy { $0.samples <= limit })
+            #expect(try records.map { try Snappy.decompress($0.payload) } == reference.map { try Snappy.decompress($0.payload) })
+            let decoded = try records.flatMap { try WireDecoder.decode(Snappy.decompress($0.payload)).timeseries }
+            #expect(decoded == series)
+        }
+    }
+
+    /// Entries may share label bytes (the edge's arena) and come in any order.
+    @Test func entriesSharingLabelsEncodeEach() throws {
+        var labels: [UInt8] = []
+        EncodedLabels.append([Label("__name__", "a"), Label("job", "j")], to: &labels)
+        let split = UInt32(labels.count)
+        EncodedLabels.append([Label("__name__", String(repeating: "b", count: 300))], to: &labels)
+        let batch = EncodedBatch(labels: labels, entries: [
+            .init(offset: split, length: UInt32(labels.count) - split, sample: Sample(t: 2, v: 0)),
+            .init(offset: 0, length: split, sample: Sample(t: 1, v: 1.5)),
+            .init(offset: 0, length: split, sample: Sample(t: 3, v: StaleNaN.value)),
+            .init(offset: 0, length: 0, sample: Sample(t: 0, v: 4)),
+        ], key: 1)
+        let decoded = try WriteRecords.encode(batch, maxSamplesPerRecord: 100).flatMap { try WireDecoder.decode(Snappy.decompress($0.payload)).timeseries }
+        #expect(decoded == batch.timeSeries)
+        #expect(decoded.map { $0.labels.first?.value.count ?? 0 } == [300, 1, 1, 0])
+        #expect(decoded[2].samples[0].sameAs(Sample(t: 3, v: StaleNaN.value)))
+    }
+
+    /// Damaged or random bytes decode to nil or to labels, never a crash; undamaged bytes decode
+    /// to what was encoded.
+    @Test func labelDecoderSurvivesAnyBytes() {
+        var rng = SplitMix(seed: 5)
+        for _ in 0..<2000 {
+            let series = randomRequest(&rng).timeseries
+            guard let ts = series.first else { continue }
+            var bytes: [UInt8] = []
+            EncodedLabels.append(ts.labels, to: &bytes)
+            #expect(EncodedLabels.decode(bytes[...]) == ts.labels)
+            if bytes.isEmpty { continue }
+            mutate(&bytes, &rng)
+            _ = EncodedLabels.decode(bytes[...])
+            let random = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = EncodedLabels.decode(random[...])
+        }
+        // Invalid UTF-8, a length past the end, a varint that does not end, a foreign tag.
+        for bad: [UInt8] in [[0x0A, 0x03, 0x0A, 0x01, 0xFF], [0x0A, 0x05, 0x0A], [0x0A, 0xFF, 0xFF, 0xFF], [0x12, 0x00]] {
+            #expect(EncodedLabels.decode(bad[...]) == nil)
+        }
+    }
+}
