@@ -33,15 +33,15 @@ public struct EncodedBatch: Sendable {
         self.key = key
     }
 
-    /// `series` with one entry per sample, in order.
+    /// `series` with one entry per sample, in order, as far as their labels fit in 4 GiB.
     public init(_ series: [TimeSeries], key: UInt32) {
         var labels: [UInt8] = [], entries: [Entry] = []
         for ts in series where !ts.samples.isEmpty {
             let start = labels.count
             EncodedLabels.append(ts.labels, to: &labels)
-            for s in ts.samples {
-                entries.append(Entry(offset: UInt32(start), length: UInt32(labels.count - start), sample: s))
-            }
+            guard let offset = UInt32(exactly: start), let length = UInt32(exactly: labels.count - start),
+                  UInt32(exactly: labels.count) != nil else { break }
+            for s in ts.samples { entries.append(Entry(offset: offset, length: length, sample: s)) }
         }
         self.init(labels: labels, entries: entries, key: key)
     }

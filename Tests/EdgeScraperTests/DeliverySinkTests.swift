@@ -41,7 +41,7 @@ import TestSupport
             TimeSeries(labels: [Label("__name__", "go_goroutines")] + target, samples: [Sample(t: 1, v: 9)]),
             TimeSeries(labels: [Label("__name__", "b")] + target, samples: [Sample(t: 1, v: 3)]),
         ]
-        try await sink.enqueue(series)
+        try await sink.enqueue(EncodedBatch(series, key: DiskQueue.streamKey(target)))
         let (all, plainKeys) = try await drain(plain)
         let (kept, keys) = try await drain(relabeled)
         #expect(all.map { Labels($0.labels).metricName } == ["a", "a", "go_goroutines", "b"])

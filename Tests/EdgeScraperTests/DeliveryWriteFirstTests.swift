@@ -50,7 +50,7 @@ func gatedQueue(_ dir: TempDir, _ gate: FsyncGate, sleep: @escaping DiskQueue.Sl
         sink.setEndpoints([.init(id: "a", rules: [], queue: q1), .init(id: "b", rules: [], queue: q2)])
         let done = Mutex(false)
         let producer = Task {
-            try await sink.enqueue(queueBatch(7))
+            try await sink.enqueue(EncodedBatch(queueBatch(7), key: 0))
             done.withLock { $0 = true }
         }
         // Both queues must show the record while every fsync is still held (bounded wait).

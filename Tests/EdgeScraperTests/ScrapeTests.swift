@@ -9,7 +9,11 @@ import TestSupport
 /// Collects what the scrape side enqueues.
 final class CollectingSink: SampleSink {
     let batches = Mutex<[[TimeSeries]]>([])
-    func enqueue(_ batch: EncodedBatch) async throws { batches.withLock { $0.append(batch.timeSeries) } }
+    func enqueue(_ batch: EncodedBatch) async throws {
+        let series = batch.timeSeries
+        #expect(series.count == batch.entries.count, "every entry's labels decode")
+        batches.withLock { $0.append(series) }
+    }
     var all: [TimeSeries] { batches.withLock { $0.flatMap { $0 } } }
 }
 
@@ -180,6 +184,26 @@ func series(_ batch: EncodedBatch, _ name: String) -> [TimeSeries] { series(batc
             #expect(stale == previous.subtracting(expected.keys), "scrape \(scrape)")
             previous = Set(expected.keys)
         }
+    }
+
+    /// A reload hands the old processor's series to the new one: those the first scrape after it
+    /// no longer has end with stale markers, with the old labels (here: another external label).
+    @Test func reloadInheritsStaleness() throws {
+        let c = job()
+        let t = try target(config: c)
+        var old = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["region": "a"]))
+        _ = old.process(.body(Array("a 1\nb{x=\"1\"} 2\n".utf8), contentType: nil), start: 1000, duration: 0)
+        var new = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["region": "a"]))
+        new.inheritStaleness(from: old)
+        let (out, report) = new.process(.body(Array("a 3\n".utf8), contentType: nil), start: 2000, duration: 0)
+        #expect(series(out, "a").map(\.samples) == [[Sample(t: 2000, v: 3)]] && report.seriesAdded == 0)
+        #expect(series(out, "b").count == 1 && StaleNaN.isStale(series(out, "b")[0].samples[0].v))
+        #expect(series(out, "b").map { Labels($0.labels) } == [Labels(["__name__": "b", "x": "1", "job": "app", "instance": "app:8080", "region": "a"])])
+        var moved = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["region": "b"]))
+        moved.inheritStaleness(from: new)
+        let (after, _) = moved.process(.body(Array("a 4\n".utf8), contentType: nil), start: 3000, duration: 0)
+        #expect(series(after, "a").map { Labels($0.labels)["region"] }.sorted { ($0 ?? "") < ($1 ?? "") } == ["a", "b"])
+        #expect(series(after, "a").allSatisfy { Labels($0.labels)["region"] == "b" || StaleNaN.isStale($0.samples[0].v) })
     }
 
     /// A batch shares the processor's label arena: what an earlier scrape handed over must keep

@@ -104,9 +104,16 @@ public final class DeliverySink: SampleSink {
                 target = known
             } else {
                 target = batch.labels(of: e).flatMap { Relabel.process(Labels($0), rules) }.flatMap { ls in
-                    guard !ls.isEmpty, let start = UInt32(exactly: out.labels.count) else { return nil }
+                    let start = out.labels.count
+                    guard !ls.isEmpty else { return nil }
                     EncodedLabels.append(ls.pairs, to: &out.labels)
-                    return UInt32(exactly: out.labels.count - Int(start)).map { (start, $0) }
+                    // Relabeling can lengthen labels; what would not fit in 4 GiB is not sent.
+                    guard let offset = UInt32(exactly: start), let length = UInt32(exactly: out.labels.count - start),
+                          UInt32(exactly: out.labels.count) != nil else {
+                        out.labels.removeSubrange(start...)
+                        return nil
+                    }
+                    return (offset, length)
                 }
                 done[span] = target
             }

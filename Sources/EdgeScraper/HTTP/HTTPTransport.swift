@@ -1,4 +1,3 @@
-import DurableIO
 import RemoteWrite
 
 /// The edge scraper's one way to speak HTTP, so scraping, discovery and remote-write
@@ -53,10 +52,5 @@ public protocol SampleSink: Sendable {
 }
 
 extension SampleSink {
-    /// `series` as a batch keyed by its first series' job and instance.
-    public func enqueue(_ series: [TimeSeries]) async throws {
-        try await enqueue(EncodedBatch(series, key: DiskQueue.streamKey(series.first?.labels ?? [])))
-    }
-
     public func recordMetadata(_ metadata: [MetricMetadata]) {}
 }

@@ -46,8 +46,6 @@ public struct ScrapeProcessor: Sendable {
     /// at all (duplicates, series_added).
     private var refTracked: [Int] = []
     private var refSeen: [Int] = []
-    /// The label bytes of the series being looked up, reused.
-    private var encodeScratch: [UInt8] = []
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
     private var lastRefs: [Int] = []
@@ -228,11 +226,10 @@ public struct ScrapeProcessor: Sendable {
         scrapedOnce = old.scrapedOnce
     }
 
+    /// Runs for series the raw cache does not know, so the array per call costs little; a
+    /// scratch kept per target would keep the size of the longest labels a target ever sent.
     private mutating func ref(for labels: Labels) throws -> Int {
-        var bytes = encodeScratch
-        encodeScratch = []
-        defer { encodeScratch = bytes }
-        bytes.removeAll(keepingCapacity: true)
+        var bytes: [UInt8] = []
         EncodedLabels.append(labels.pairs, to: &bytes)
         return try ref(encoded: bytes)
     }

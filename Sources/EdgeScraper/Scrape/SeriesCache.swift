@@ -13,7 +13,8 @@ struct SeriesCache: Sendable {
         var offset: UInt32
         var length: UInt32
         var ref: Int
-        /// The iteration a dropped series was last seen (compaction forgets it after a while).
+        /// The raw cache: the iteration a dropped series was last seen (compaction forgets it
+        /// after a while). The label store leaves it 0.
         var lastUsed: Int
     }
 
@@ -60,8 +61,9 @@ struct SeriesCache: Sendable {
         return bytes[Int(e.offset) ..< Int(e.offset) + Int(e.length)]
     }
 
-    /// Adds `raw` → `ref`. Beyond 4 GiB of bytes or 2^31 entries nothing more is cached: those
-    /// series are looked up the slow way at every scrape, which is correct, only slower.
+    /// Adds `raw` → `ref`, unless the table already holds 4 GiB of bytes or 2^31 entries. Then
+    /// the raw cache looks those series up the slow way at every scrape (correct, only slower),
+    /// and the label store fails the scrape.
     @discardableResult
     mutating func insert(hash: UInt64, raw: UnsafeRawBufferPointer, ref: Int, lastUsed: Int) -> Bool {
         guard let offset = UInt32(exactly: bytes.count), UInt32(exactly: bytes.count + raw.count) != nil,
@@ -77,8 +79,15 @@ struct SeriesCache: Sendable {
     /// bytes move into a new arena, so a forgotten series' bytes go with it.
     mutating func compact(_ transform: (Entry) -> Entry?) {
         var kept: [Entry] = []
+        kept.reserveCapacity(entries.count)
         for e in entries {
             if let t = transform(e) { kept.append(t) }
+        }
+        // Nothing forgotten and little slack: the arena and the slots stay (the indexes and
+        // hashes are the same), so a target without churn does not copy its arena every time.
+        if kept.count == entries.count && bytes.capacity - bytes.count <= bytes.count / 8 {
+            entries = kept
+            return
         }
         // Sized exactly: the arena then stays without the slack of appending until new series come.
         var size = 0
