@@ -45,4 +45,14 @@ import Testing
         c[k].lastUsed = 99
         #expect(c[find(c, "s4", 4 &* 0x9E37_79B9_7F4A_7C15)!].lastUsed == 99)
     }
+
+    /// Entries keep the iteration in 32 bits; the age compaction asks for stays exact across the
+    /// wrap (an agent scraping every millisecond passes 2^31 iterations in 25 days).
+    @Test func ageIsExactAcrossThe32BitWrap() {
+        #expect(MemoryLayout<SeriesCache.Entry>.stride == 24)
+        for used in [0, 5, Int(Int32.max) - 3, Int(Int32.max), Int(UInt32.max) - 2, 1 << 40] {
+            let e = SeriesCache.Entry(hash: 0, offset: 0, length: 0, ref: -1, lastUsed: used)
+            for age in [0, 1, 8, 9, 20] { #expect(e.age(at: used + age) == age, "used \(used), age \(age)") }
+        }
+    }
 }

@@ -208,7 +208,7 @@ public struct ScrapeProcessor: Sendable {
             moved.ref = n
             return moved
         }
-        cache.compact { e in e.ref < 0 ? (e.lastUsed >= horizon ? e : nil) : renumbered(e) }
+        cache.compact { e in e.ref < 0 ? (e.age(at: iteration) <= 8 ? e : nil) : renumbered(e) }
         // Kept in order, so entry k is still ref k.
         labelStore.compact(renumbered)
         refTracked = tracked; refSeen = seen

@@ -7,15 +7,38 @@ import Glibc
 /// hashed every key again with SipHash and kept an array per key; the lookup runs for every
 /// scraped sample (docs/benchmarks.md, "Edge agent, issue 15: CPU per sample").
 struct SeriesCache: Sendable {
+    /// 24 bytes: the edge keeps two of these per series of every target.
     struct Entry: Sendable {
         var hash: UInt64
         /// The series' bytes: `bytes[offset ..< offset + length]`.
         var offset: UInt32
         var length: UInt32
-        var ref: Int
-        /// The raw cache: the iteration a dropped series was last seen (compaction forgets it
-        /// after a while). The label store leaves it 0.
-        var lastUsed: Int
+        private var ref32: Int32
+        private var used32: Int32
+
+        init(hash: UInt64, offset: UInt32, length: UInt32, ref: Int, lastUsed: Int) {
+            self.hash = hash
+            self.offset = offset
+            self.length = length
+            ref32 = Int32(ref)
+            used32 = Int32(truncatingIfNeeded: lastUsed)
+        }
+
+        /// Refs index the label store, which holds fewer than 2^31 entries (`insert`), or are -1.
+        var ref: Int {
+            get { Int(ref32) }
+            set { ref32 = Int32(newValue) }
+        }
+
+        /// The raw cache: the iteration a dropped series was last seen, modulo 2^32 (compaction
+        /// forgets it after a few, so the age below is exact). The label store leaves it 0.
+        var lastUsed: Int {
+            get { Int(used32) }
+            set { used32 = Int32(truncatingIfNeeded: newValue) }
+        }
+
+        /// Iterations since `lastUsed`, at `iteration`.
+        func age(at iteration: Int) -> Int { Int(Int32(truncatingIfNeeded: iteration) &- used32) }
     }
 
     private(set) var entries: [Entry] = []
