@@ -91,18 +91,19 @@ struct SeriesWriter {
         }
     }
 
-    /// `entries[range]` of `batch` as snappy-compressed `TimeSeries` messages (a `WriteRequest`),
-    /// each its labels' bytes as they are and its sample.
-    static func encodeCompressed(_ batch: EncodedBatch, _ range: Range<Int>) -> [UInt8] {
+    /// The size of `e` as a `TimeSeries` field of a `WriteRequest`: tag, length, labels, sample.
+    /// A sample message is at most 20 bytes (a double, a 10-byte varint and two tags), so its
+    /// length takes one byte.
+    static func messageSize(_ e: EncodedBatch.Entry) -> Int {
+        let b = Int(e.length) + 2 + sampleSize(e.sample)
+        return 1 + varintSize(UInt64(b)) + b
+    }
+
+    /// `entries[range]` of `batch`, whose `messageSize`s add up to `total`, as a snappy-compressed
+    /// `WriteRequest`. The caller has checked that the entries lie within the labels.
+    static func encodeCompressed(_ batch: EncodedBatch, _ range: Range<Int>, total: Int) -> [UInt8] {
         batch.entries.withUnsafeBufferPointer { entries in
-            var total = 0
-            for e in entries[range] {
-                // The producer's offsets; checked because a wrong one would read outside the arena.
-                precondition(Int(e.offset) + Int(e.length) <= batch.labels.count, "EncodedBatch: entry outside its labels")
-                let b = Int(e.length) + 1 + 1 + sampleSize(e.sample)
-                total += 1 + varintSize(UInt64(b)) + b
-            }
-            return batch.labels.withUnsafeBufferPointer { labels in
+            batch.labels.withUnsafeBufferPointer { labels in
                 EncodeScratch.with(bytes: total) { base in
                     var w = SeriesWriter(p: base)
                     for e in entries[range] { w.encoded(e, labels: labels.baseAddress) }

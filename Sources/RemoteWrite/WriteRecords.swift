@@ -35,15 +35,29 @@ public enum WriteRecords {
         return out
     }
 
-    /// Records of at most `maxSamplesPerRecord` samples; the labels are copied as they are.
-    public static func encode(_ batch: EncodedBatch, maxSamplesPerRecord: Int) -> [(payload: [UInt8], samples: Int)] {
+    /// Records of at most `maxSamplesPerRecord` samples and, unless one series alone is larger,
+    /// `maxBytesPerRecord` bytes of protobuf; the labels are copied as they are. The byte bound
+    /// keeps the encoder's scratch buffer (`EncodeScratch`), which stays resident, at 64 KiB
+    /// instead of the largest scrape's size; snappy compresses in 64 KiB fragments anyway, and
+    /// the sender joins records into requests of up to `max_samples_per_send` samples.
+    public static func encode(_ batch: EncodedBatch, maxSamplesPerRecord: Int,
+                              maxBytesPerRecord: Int = 64 << 10) -> [(payload: [UInt8], samples: Int)] {
         let limit = max(maxSamplesPerRecord, 1)
         var out: [(payload: [UInt8], samples: Int)] = []
-        var start = 0
-        while start < batch.entries.count {
-            let end = start + min(limit, batch.entries.count - start)
-            out.append((SeriesWriter.encodeCompressed(batch, start ..< end), end - start))
-            start = end
+        var start = 0, total = 0
+        for (k, e) in batch.entries.enumerated() {
+            // The producer's offsets; checked because a wrong one would read outside the arena.
+            precondition(Int(e.offset) + Int(e.length) <= batch.labels.count, "EncodedBatch: entry outside its labels")
+            let size = SeriesWriter.messageSize(e)
+            if k > start && (k - start == limit || total + size > maxBytesPerRecord) {
+                out.append((SeriesWriter.encodeCompressed(batch, start ..< k, total: total), k - start))
+                start = k
+                total = 0
+            }
+            total += size
+        }
+        if start < batch.entries.count {
+            out.append((SeriesWriter.encodeCompressed(batch, start ..< batch.entries.count, total: total), batch.entries.count - start))
         }
         return out
     }

@@ -19,12 +19,32 @@ import TestSupport
             let batch = EncodedBatch(series, key: 9)
             #expect(batch.timeSeries == series)
             let limit = Int.random(in: 1...40, using: &rng)
-            let records = WriteRecords.encode(batch, maxSamplesPerRecord: limit)
+            let records = WriteRecords.encode(batch, maxSamplesPerRecord: limit, maxBytesPerRecord: .max)
             let reference = WriteRecords.encode(series, maxSamplesPerRecord: limit)
             #expect(records.map(\.samples) == reference.map(\.samples))
             #expect(records.allSatisfy { $0.samples <= limit })
             #expect(try records.map { try Snappy.decompress($0.payload) } == reference.map { try Snappy.decompress($0.payload) })
             let decoded = try records.flatMap { try WireDecoder.decode(Snappy.decompress($0.payload)).timeseries }
+            #expect(decoded == series)
+        }
+    }
+
+    /// Records stay within the byte bound unless one series alone exceeds it, and together still
+    /// hold every sample in order.
+    @Test func recordsRespectTheByteBound() throws {
+        var rng = SplitMix(seed: 8)
+        for _ in 0..<200 {
+            let series = perSample(randomRequest(&rng).timeseries)
+            let maxBytes = Int.random(in: 1...3000, using: &rng)
+            let records = WriteRecords.encode(EncodedBatch(series, key: 0), maxSamplesPerRecord: 2_000, maxBytesPerRecord: maxBytes)
+            var decoded: [TimeSeries] = []
+            for r in records {
+                let raw = try Snappy.decompress(r.payload)
+                let ts = try WireDecoder.decode(raw).timeseries
+                #expect(ts.count == r.samples)
+                #expect(raw.count <= maxBytes || r.samples == 1, "\(raw.count) bytes in \(r.samples) samples, bound \(maxBytes)")
+                decoded += ts
+            }
             #expect(decoded == series)
         }
     }
