@@ -1,34 +1,47 @@
 import Storage
 
 /// Samples whose series labels are already protobuf. Entry k is one remote-write `TimeSeries`
-/// with one sample; its labels are the `labels` fields of that message (tags and lengths
-/// included, `EncodedLabels`) at `labels[offset ..< offset + length]`.
+/// with one sample; its labels are stored at `labels[offset ..< offset + length]` as the `labels`
+/// fields of that message (tags and lengths included, `EncodedLabels`), except that a label held
+/// in `shared` is stored as one byte referring to it (`SharedLabels`). `size` is their length on
+/// the wire.
 ///
-/// The edge keeps every series' labels encoded this way, once, in an arena per target, and a
-/// scrape's batch shares that arena: a scrape copies bytes instead of encoding label strings, and
-/// the edge holds no array of label strings per series (docs/benchmarks.md, "Issue 15, seventh
-/// round").
+/// The edge keeps every series' labels stored this way, once, in an arena per target, and a
+/// scrape's batch shares that arena: a scrape copies bytes instead of encoding label strings, the
+/// edge holds no array of label strings per series, and the labels every series of a target
+/// carries (job, instance, the external labels) are kept once, not once per series
+/// (docs/benchmarks.md, "Issue 15, seventh round").
 public struct EncodedBatch: Sendable {
     public struct Entry: Sendable, Equatable {
         public var offset: UInt32
         public var length: UInt32
+        /// The labels' length on the wire, with the shared ones in place.
+        public var size: UInt32
         public var sample: Sample
 
-        public init(offset: UInt32, length: UInt32, sample: Sample) {
+        public init(offset: UInt32, length: UInt32, size: UInt32, sample: Sample) {
             self.offset = offset
             self.length = length
+            self.size = size
             self.sample = sample
+        }
+
+        /// An entry whose labels refer to no shared label.
+        public init(offset: UInt32, length: UInt32, sample: Sample) {
+            self.init(offset: offset, length: length, size: length, sample: sample)
         }
     }
 
     public var labels: [UInt8]
+    public var shared: SharedLabels
     public var entries: [Entry]
     /// The producer's stream key (the edge: its scrape target's), which the disk queue uses to
     /// keep one target's series on one shard.
     public var key: UInt32
 
-    public init(labels: [UInt8], entries: [Entry], key: UInt32) {
+    public init(labels: [UInt8], shared: SharedLabels = SharedLabels(), entries: [Entry], key: UInt32) {
         self.labels = labels
+        self.shared = shared
         self.entries = entries
         self.key = key
     }
@@ -48,16 +61,114 @@ public struct EncodedBatch: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// The labels of `entry`, decoded.
-    public func labels(of entry: Entry) -> [Label]? {
+    /// The wire bytes of `entry`'s labels, or nil if its stored labels are not what `SharedLabels`
+    /// describes.
+    public func wireLabels(of entry: Entry) -> [UInt8]? {
         let start = Int(entry.offset), end = start + Int(entry.length)
         guard end <= labels.count else { return nil }
-        return EncodedLabels.decode(labels[start ..< end])
+        var out: [UInt8] = []
+        let valid = labels.withUnsafeBufferPointer { stored in
+            shared.withPieces { sharedBytes, bounds in
+                SharedLabels.forEachPiece(UnsafeBufferPointer(rebasing: stored[start ..< end]), shared: sharedBytes, bounds: bounds) {
+                    out.append(contentsOf: $0)
+                }
+            }
+        }
+        return valid ? out : nil
+    }
+
+    /// The labels of `entry`, decoded.
+    public func labels(of entry: Entry) -> [Label]? {
+        wireLabels(of: entry).flatMap { EncodedLabels.decode($0[...]) }
     }
 
     /// Every entry as a `TimeSeries`; entries whose labels do not decode are left out.
     public var timeSeries: [TimeSeries] {
         entries.compactMap { e in labels(of: e).map { TimeSeries(labels: $0, samples: [e.sample]) } }
+    }
+}
+
+/// Label records that many series carry, stored once: a series' stored labels refer to record i
+/// with the single byte `0x80 | i` in its place. A stored label record starts with its tag, 0x0A,
+/// so the two cannot be confused. At most 64 records.
+public struct SharedLabels: Sendable {
+    /// The records one after another; record i is `bytes[bounds[i] ..< bounds[i + 1]]`.
+    public private(set) var bytes: [UInt8] = []
+    private var bounds: [Int] = [0]
+    private var labels: [Label] = []
+
+    public static let maxCount = 64
+
+    public init() {}
+
+    /// The first `maxCount` of `labels`.
+    public init(_ labels: some Sequence<Label>) {
+        for l in labels.prefix(Self.maxCount) {
+            EncodedLabels.append(CollectionOfOne(l), to: &bytes)
+            bounds.append(bytes.count)
+            self.labels.append(l)
+        }
+    }
+
+    public var count: Int { labels.count }
+
+    /// Appends `labels` stored as described above and returns their length on the wire. Labels
+    /// are matched byte for byte (Swift's `==` on strings would also match canonically
+    /// equivalent Unicode, whose bytes differ).
+    @discardableResult
+    public func append(_ labels: some Sequence<Label>, to out: inout [UInt8]) -> Int {
+        var wire = 0
+        for l in labels {
+            if let i = self.labels.firstIndex(where: { $0.name.utf8.elementsEqual(l.name.utf8) && $0.value.utf8.elementsEqual(l.value.utf8) }) {
+                out.append(0x80 | UInt8(i))
+                wire += bounds[i + 1] - bounds[i]
+            } else {
+                let start = out.count
+                EncodedLabels.append(CollectionOfOne(l), to: &out)
+                wire += out.count - start
+            }
+        }
+        return wire
+    }
+
+    func withPieces<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in bounds.withUnsafeBufferPointer { body(b, $0) } }
+    }
+
+    /// Calls `body` with the wire bytes of the stored labels `stored`, in order: runs of stored
+    /// label records and the shared records referred to between them. Returns false, having
+    /// stopped, at bytes that are neither a whole label record nor a reference to one of
+    /// `bounds.count - 1` shared records.
+    @inline(__always)
+    static func forEachPiece(_ stored: UnsafeBufferPointer<UInt8>, shared: UnsafeBufferPointer<UInt8>, bounds: UnsafeBufferPointer<Int>,
+                             _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+        var i = 0, run = 0
+        while i < stored.count {
+            let b = stored[i]
+            if b == 1 << 3 | 2 {
+                // A label record: tag, varint length, message.
+                var j = i + 1, length = 0, shift = 0
+                while true {
+                    guard j < stored.count, shift < 63 else { return false }
+                    let c = stored[j]
+                    j += 1
+                    length |= Int(c & 0x7F) << shift
+                    if c < 0x80 { break }
+                    shift += 7
+                }
+                guard length >= 0, length <= stored.count - j else { return false }
+                i = j + length
+            } else {
+                let k = Int(b & 0x7F)
+                guard b >= 0x80, k + 1 < bounds.count else { return false }
+                if i > run { body(UnsafeBufferPointer(rebasing: stored[run ..< i])) }
+                body(UnsafeBufferPointer(rebasing: shared[bounds[k] ..< bounds[k + 1]]))
+                i += 1
+                run = i
+            }
+        }
+        if i > run { body(UnsafeBufferPointer(rebasing: stored[run ..< i])) }
+        return true
     }
 }
 

@@ -95,7 +95,7 @@ struct SeriesWriter {
     /// A sample message is at most 20 bytes (a double, a 10-byte varint and two tags), so its
     /// length takes one byte.
     static func messageSize(_ e: EncodedBatch.Entry) -> Int {
-        let b = Int(e.length) + 2 + sampleSize(e.sample)
+        let b = Int(e.size) + 2 + sampleSize(e.sample)
         return 1 + varintSize(UInt64(b)) + b
     }
 
@@ -104,21 +104,37 @@ struct SeriesWriter {
     static func encodeCompressed(_ batch: EncodedBatch, _ range: Range<Int>, total: Int) -> [UInt8] {
         batch.entries.withUnsafeBufferPointer { entries in
             batch.labels.withUnsafeBufferPointer { labels in
-                EncodeScratch.with(bytes: total) { base in
-                    var w = SeriesWriter(p: base)
-                    for e in entries[range] { w.encoded(e, labels: labels.baseAddress) }
-                    precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
-                    return Snappy.compress(UnsafeRawBufferPointer(start: base, count: total))
+                batch.shared.withPieces { shared, bounds in
+                    EncodeScratch.with(bytes: total) { base in
+                        var w = SeriesWriter(p: base)
+                        for e in entries[range] {
+                            w.encoded(e, stored: UnsafeBufferPointer(rebasing: labels[Int(e.offset) ..< Int(e.offset) + Int(e.length)]),
+                                      shared: shared, bounds: bounds, end: base + total)
+                        }
+                        precondition(w.p == base + total, "SeriesWriter: wrote \(w.p - base) bytes, sized \(total)")
+                        return Snappy.compress(UnsafeRawBufferPointer(start: base, count: total))
+                    }
                 }
             }
         }
     }
 
-    private mutating func encoded(_ e: EncodedBatch.Entry, labels: UnsafePointer<UInt8>?) {
+    /// The producer built the stored labels and their size; if either were wrong this would
+    /// write outside the buffer, so a mismatch stops the process rather than go on.
+    private mutating func encoded(_ e: EncodedBatch.Entry, stored: UnsafeBufferPointer<UInt8>, shared: UnsafeBufferPointer<UInt8>,
+                                  bounds: UnsafeBufferPointer<Int>, end: UnsafeMutablePointer<UInt8>) {
         let n = SeriesWriter.sampleSize(e.sample)
-        byte(1 << 3 | 2); varint(UInt64(Int(e.length) + 2 + n))
-        if e.length > 0, let labels { p.update(from: labels + Int(e.offset), count: Int(e.length)) }
-        p += Int(e.length)
+        byte(1 << 3 | 2); varint(UInt64(Int(e.size) + 2 + n))
+        let labelsEnd = p + Int(e.size)
+        precondition(labelsEnd <= end, "SeriesWriter: entry larger than sized")
+        var q = p
+        let valid = SharedLabels.forEachPiece(stored, shared: shared, bounds: bounds) { piece in
+            precondition(piece.count <= labelsEnd - q, "SeriesWriter: labels larger than their size")
+            if let b = piece.baseAddress { q.update(from: b, count: piece.count) }
+            q += piece.count
+        }
+        precondition(valid && q == labelsEnd, "SeriesWriter: stored labels do not match their size")
+        p = q
         sample(e.sample, size: n)
     }
 

@@ -186,6 +186,23 @@ func series(_ batch: EncodedBatch, _ name: String) -> [TimeSeries] { series(batc
         }
     }
 
+    /// The target's labels and the external labels are stored once per target: each series
+    /// keeps a byte in their place, and a honor_labels series whose job differs keeps its own.
+    @Test func targetAndExternalLabelsAreStoredOnce() throws {
+        var c = job()
+        c.honorLabels = true
+        let t = try target(config: c)
+        var p = ScrapeProcessor(target: t, config: c, metricRules: [], externalLabels: Labels(["region": "eu-west-with-a-long-name"]))
+        let (out, _) = p.process(.body(Array("a 1\nb{job=\"other\"} 2\n".utf8), contentType: nil), start: 1, duration: 0)
+        let wire = out.entries.map { out.wireLabels(of: $0)?.count ?? -1 }
+        #expect(zip(out.entries, wire).allSatisfy { Int($0.size) == $1 })
+        // job, instance and region: three bytes instead of three label records.
+        let a = try #require(out.entries.first), b = try #require(out.entries.dropFirst().first)
+        #expect(a.length + 40 < a.size)
+        #expect(series(out, "b").map { Labels($0.labels)["job"] } == ["other"] && b.length < b.size)
+        #expect(Labels(series(out, "a")[0].labels) == Labels(["__name__": "a", "job": "app", "instance": "app:8080", "region": "eu-west-with-a-long-name"]))
+    }
+
     /// A reload hands the old processor's series to the new one: those the first scrape after it
     /// no longer has end with stale markers, with the old labels (here: another external label).
     @Test func reloadInheritsStaleness() throws {

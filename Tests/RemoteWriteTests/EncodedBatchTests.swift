@@ -49,6 +49,64 @@ import TestSupport
         }
     }
 
+    /// Labels stored as references to shared ones go on the wire as the very bytes of the series
+    /// path; every label may or may not be shared.
+    @Test func sharedLabelsEncodeAsTheSeriesPathsBytes() throws {
+        var rng = SplitMix(seed: 9)
+        for _ in 0..<300 {
+            let series = perSample(randomRequest(&rng).timeseries)
+            let pool = Set(series.flatMap(\.labels)).sorted()
+            let shared = SharedLabels(pool.filter { _ in Bool.random(using: &rng) } + [Label("job", "not-in-any-series")])
+            var arena: [UInt8] = [], entries: [EncodedBatch.Entry] = []
+            for ts in series {
+                let start = arena.count
+                let size = shared.append(ts.labels, to: &arena)
+                entries.append(.init(offset: UInt32(start), length: UInt32(arena.count - start), size: UInt32(size), sample: ts.samples[0]))
+            }
+            let batch = EncodedBatch(labels: arena, shared: shared, entries: entries, key: 0)
+            #expect(batch.timeSeries == series)
+            let records = WriteRecords.encode(batch, maxSamplesPerRecord: 2_000, maxBytesPerRecord: .max)
+            let reference = WriteRecords.encode(series, maxSamplesPerRecord: 2_000)
+            #expect(try records.map { try Snappy.decompress($0.payload) } == reference.map { try Snappy.decompress($0.payload) })
+        }
+    }
+
+    /// Shared labels match byte for byte: a canonically equivalent value (é composed and
+    /// decomposed, equal as Swift strings) is stored as itself, not as the shared one.
+    @Test func sharedLabelsMatchBytesNotCanonicalEquivalence() {
+        let composed = Label("city", "caf\u{E9}"), decomposed = Label("city", "cafe\u{301}")
+        #expect(composed == decomposed)
+        let shared = SharedLabels([composed])
+        var stored: [UInt8] = []
+        shared.append([decomposed], to: &stored)
+        var literal: [UInt8] = []
+        EncodedLabels.append([decomposed], to: &literal)
+        #expect(stored == literal)
+        stored = []
+        shared.append([composed], to: &stored)
+        #expect(stored == [0x80])
+    }
+
+    /// Damaged stored labels are refused or decode to something, never a crash.
+    @Test func damagedStoredLabelsAreRefused() {
+        var rng = SplitMix(seed: 10)
+        for _ in 0..<2000 {
+            guard let ts = randomRequest(&rng).timeseries.first else { continue }
+            let shared = SharedLabels(ts.labels.filter { _ in Bool.random(using: &rng) })
+            var stored: [UInt8] = []
+            shared.append(ts.labels, to: &stored)
+            if stored.isEmpty { continue }
+            mutate(&stored, &rng)
+            let batch = EncodedBatch(labels: stored, shared: shared, entries: [.init(offset: 0, length: UInt32(stored.count), sample: Sample(t: 0, v: 0))], key: 0)
+            _ = batch.labels(of: batch.entries[0])
+        }
+        let shared = SharedLabels([Label("a", "b")])
+        for bad: [UInt8] in [[0x81], [0x7F], [0x0A], [0x0A, 0x80], [0x0A, 0x05, 0x0A], [0x80, 0x0A, 0xFF, 0xFF]] {
+            let batch = EncodedBatch(labels: bad, shared: shared, entries: [.init(offset: 0, length: UInt32(bad.count), sample: Sample(t: 0, v: 0))], key: 0)
+            #expect(batch.wireLabels(of: batch.entries[0]) == nil, "\(bad)")
+        }
+    }
+
     /// Entries may share label bytes (the edge's arena) and come in any order.
     @Test func entriesSharingLabelsEncodeEach() throws {
         var labels: [UInt8] = []

@@ -38,14 +38,18 @@ public struct ScrapeProcessor: Sendable {
     /// Raw `name{labels}` bytes → series ref (-1: dropped by relabeling). Keyed by hash with
     /// the bytes kept to rule out collisions, so a known series costs no allocation.
     private var cache = SeriesCache()
-    /// Each ref's final labels, encoded for remote write (`EncodedLabels`), → the ref; entry k is
-    /// ref k. A scrape's batch shares this arena, so a sample costs no label encoding and the
-    /// processor holds no label strings per series. Refs 0 ..< 5 are the report series.
+    /// Each ref's final labels, encoded for remote write with the target's own and the external
+    /// labels as references to `shared` (`SharedLabels`), → the ref; entry k is ref k. A scrape's
+    /// batch shares this arena, so a sample costs no label encoding and the processor holds no
+    /// label strings per series. Refs 0 ..< 5 are the report series.
     private var labelStore = SeriesCache()
+    /// The labels most series of this target carry, as the label store refers to them.
+    private let shared: SharedLabels
     /// Per ref: the iteration it was last written without an explicit timestamp (staleness) or
-    /// at all (duplicates, series_added).
+    /// at all (duplicates, series_added), and its labels' length on the wire.
     private var refTracked: [Int] = []
     private var refSeen: [Int] = []
+    private var refSize: [UInt32] = []
     private var iteration = 0
     /// Refs written without explicit timestamps by the last scrape: staleness candidates.
     private var lastRefs: [Int] = []
@@ -70,6 +74,7 @@ public struct ScrapeProcessor: Sendable {
         self.bodySizeLimit = config.bodySizeLimit
         self.targetLabels = target.seriesLabels
         key = DiskQueue.streamKey(targetLabels.pairs)
+        shared = SharedLabels(ScrapeProcessor.adding(externalLabels, to: target.seriesLabels))
         for (k, name) in ScrapeProcessor.reportNames.enumerated() {
             // Distinct labels into an empty store: they get refs 0 ..< 5 unless the labels alone
             // exceeded 4 GiB, which no target's labels can.
@@ -147,14 +152,14 @@ public struct ScrapeProcessor: Sendable {
         lastReportTime = start
         scrapedOnce = true
         // Before compaction: the batch shares the arena it points into.
-        let batch = EncodedBatch(labels: labelStore.arena, entries: out, key: key)
+        let batch = EncodedBatch(labels: labelStore.arena, shared: shared, entries: out, key: key)
         if iteration % 16 == 0 { compact() }
         return (batch, report)
     }
 
     private func entry(_ ref: Int, _ sample: Sample) -> EncodedBatch.Entry {
         let e = labelStore[ref]
-        return EncodedBatch.Entry(offset: e.offset, length: e.length, sample: sample)
+        return EncodedBatch.Entry(offset: e.offset, length: e.length, size: refSize[ref], sample: sample)
     }
 
     /// The second pass of `process`: `refs[k]` is the ref of `samples[samples.startIndex + k]`.
@@ -165,6 +170,7 @@ public struct ScrapeProcessor: Sendable {
         var seen = refSeen, tracked = refTracked
         refSeen = []; refTracked = []
         defer { refSeen = seen; refTracked = tracked }
+        let sizes = refSize
         labelStore.entries.withUnsafeBufferPointer { spans in
             seen.withUnsafeMutableBufferPointer { seen in
                 tracked.withUnsafeMutableBufferPointer { tracked in
@@ -179,7 +185,7 @@ public struct ScrapeProcessor: Sendable {
                         if seenBefore != prevIteration { added += 1 }
                         seen[ref] = iteration
                         let t = (honorTimestamps ? s.timestamp : nil) ?? start
-                        out.append(EncodedBatch.Entry(offset: spans[ref].offset, length: spans[ref].length, sample: Sample(t: t, v: s.value)))
+                        out.append(EncodedBatch.Entry(offset: spans[ref].offset, length: spans[ref].length, size: sizes[ref], sample: Sample(t: t, v: s.value)))
                         if s.timestamp == nil || !honorTimestamps {
                             tracked[ref] = iteration
                             currentRefs.append(ref)
@@ -194,12 +200,12 @@ public struct ScrapeProcessor: Sendable {
     private mutating func compact() {
         let horizon = iteration - 8
         var keep = [Int](repeating: -1, count: refTracked.count)
-        var tracked: [Int] = [], seen: [Int] = []
+        var tracked: [Int] = [], seen: [Int] = [], sizes: [UInt32] = []
         // Refs of the last scrape were seen at this iteration, so they are always kept; so are
         // the report series'.
         for r in refTracked.indices where r < ScrapeProcessor.reportNames.count || max(refSeen[r], refTracked[r]) >= horizon {
             keep[r] = tracked.count
-            tracked.append(refTracked[r]); seen.append(refSeen[r])
+            tracked.append(refTracked[r]); seen.append(refSeen[r]); sizes.append(refSize[r])
         }
         func renumbered(_ e: SeriesCache.Entry) -> SeriesCache.Entry? {
             let n = keep[e.ref]
@@ -211,13 +217,16 @@ public struct ScrapeProcessor: Sendable {
         cache.compact { e in e.ref < 0 ? (e.age(at: iteration) <= 8 ? e : nil) : renumbered(e) }
         // Kept in order, so entry k is still ref k.
         labelStore.compact(renumbered)
-        refTracked = tracked; refSeen = seen
+        refTracked = tracked; refSeen = seen; refSize = sizes
         lastRefs = lastRefs.map { keep[$0] }
     }
 
     public mutating func inheritStaleness(from old: ScrapeProcessor) {
         for r in old.lastRefs {
-            guard let ref = try? ref(encoded: Array(old.labelStore.raw(r))) else { continue }
+            // The old processor's shared labels may differ (a reload changed them): its labels
+            // are decoded and stored anew.
+            guard let labels = old.staleMarkers(refs: [r], at: 0).timeSeries.first?.labels,
+                  let ref = try? ref(for: Labels(labels)) else { continue }
             refTracked[ref] = iteration
             refSeen[ref] = iteration
             lastRefs.append(ref)
@@ -230,21 +239,17 @@ public struct ScrapeProcessor: Sendable {
     /// scratch kept per target would keep the size of the longest labels a target ever sent.
     private mutating func ref(for labels: Labels) throws -> Int {
         var bytes: [UInt8] = []
-        EncodedLabels.append(labels.pairs, to: &bytes)
-        return try ref(encoded: bytes)
-    }
-
-    /// The ref of the series whose encoded labels are `bytes`, new if none has them yet.
-    private mutating func ref(encoded bytes: [UInt8]) throws -> Int {
-        try bytes.withUnsafeBytes { raw in
+        let size = shared.append(labels.pairs, to: &bytes)
+        return try bytes.withUnsafeBytes { raw in
             let h = ScrapeProcessor.rawSeriesHash(raw)
             if let k = labelStore.find(raw, hash: h) { return labelStore[k].ref }
             let r = refTracked.count
-            guard labelStore.insert(hash: h, raw: raw, ref: r, lastUsed: 0) else {
+            guard let wire = UInt32(exactly: size), labelStore.insert(hash: h, raw: raw, ref: r, lastUsed: 0) else {
                 throw ScrapeProcessingError(message: "too many series: this target's labels exceed 4 GiB or 2^31 series")
             }
             refTracked.append(-1)
             refSeen.append(-1)
+            refSize.append(wire)
             return r
         }
     }
@@ -254,9 +259,12 @@ public struct ScrapeProcessor: Sendable {
     /// Stale markers for everything this target wrote, for when the target goes away.
     public func staleMarkers(at t: Int64) -> EncodedBatch {
         guard scrapedOnce else { return EncodedBatch(labels: [], entries: [], key: key) }
-        let stale = Sample(t: max(t, lastReportTime + 1), v: StaleNaN.value)
-        let refs = lastRefs + Array(ScrapeProcessor.reportNames.indices)
-        return EncodedBatch(labels: labelStore.arena, entries: refs.map { entry($0, stale) }, key: key)
+        return staleMarkers(refs: lastRefs + Array(ScrapeProcessor.reportNames.indices), at: max(t, lastReportTime + 1))
+    }
+
+    private func staleMarkers(refs: [Int], at t: Int64) -> EncodedBatch {
+        let stale = Sample(t: t, v: StaleNaN.value)
+        return EncodedBatch(labels: labelStore.arena, shared: shared, entries: refs.map { entry($0, stale) }, key: key)
     }
 
     static let reportNames = ["up", "scrape_duration_seconds", "scrape_samples_scraped",
@@ -268,11 +276,14 @@ public struct ScrapeProcessor: Sendable {
         return withExternalLabels(lb.labels)
     }
 
-    func withExternalLabels(_ l: Labels) -> Labels {
-        if externalLabels.isEmpty { return l }
+    func withExternalLabels(_ l: Labels) -> Labels { Self.adding(externalLabels, to: l) }
+
+    /// `l` with the labels of `external` it does not have.
+    static func adding(_ external: Labels, to l: Labels) -> Labels {
+        if external.isEmpty { return l }
         var pairs = l.pairs
         var added = false
-        for e in externalLabels where l[e.name] == nil { pairs.append(e); added = true }
+        for e in external where l[e.name] == nil { pairs.append(e); added = true }
         return added ? Labels(pairs) : l
     }
 
@@ -290,7 +301,7 @@ public struct ScrapeProcessor: Sendable {
         let h = hashScratch
         let labels = try mutate(Labels(parsed.labels(of: s)))
         let r = try labels.map { try ref(for: $0) } ?? -1
-        parsed.bytes.withUnsafeBytes { cache.insert(hash: h, raw: UnsafeRawBufferPointer(rebasing: $0[s.series]), ref: r, lastUsed: iteration) }
+        _ = parsed.bytes.withUnsafeBytes { cache.insert(hash: h, raw: UnsafeRawBufferPointer(rebasing: $0[s.series]), ref: r, lastUsed: iteration) }
         return r
     }
 
