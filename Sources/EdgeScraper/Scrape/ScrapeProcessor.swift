@@ -1,5 +1,5 @@
-import Glibc
 import DurableIO
+import Glibc
 import RemoteWrite
 import Storage
 
