@@ -93,7 +93,7 @@ public struct EncodedBatch: Sendable {
 /// so the two cannot be confused. At most 64 records.
 public struct SharedLabels: Sendable {
     /// The records one after another; record i is `bytes[bounds[i] ..< bounds[i + 1]]`.
-    public private(set) var bytes: [UInt8] = []
+    private var bytes: [UInt8] = []
     private var bounds: [Int] = [0]
     private var labels: [Label] = []
 
@@ -109,8 +109,6 @@ public struct SharedLabels: Sendable {
             self.labels.append(l)
         }
     }
-
-    public var count: Int { labels.count }
 
     /// Appends `labels` stored as described above and returns their length on the wire. Labels
     /// are matched byte for byte (Swift's `==` on strings would also match canonically
